@@ -1,0 +1,99 @@
+/* admin.c: the ops that look at the daemon itself: ping, hello, info, ls, stat, del,
+ * sessions. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "dispatch.h"
+#include "object.h"
+#include "ops.h"
+#include "server.h"
+#include "session.h"
+#include "wait.h"
+
+#define PROTOCOL_VERSION 1
+
+static int op_ping(op_ctx *ctx)
+{
+	return op_ok(ctx, json_string("pong"));
+}
+
+static int op_hello(op_ctx *ctx)
+{
+	return op_ok(ctx, json_pack("{s:s, s:s, s:i, s:I, s:I}", "server", "brokerd", "version",
+				    BROKER_VERSION, "protocol", PROTOCOL_VERSION, "session",
+				    (json_int_t)ctx->sess->id, "max_message",
+				    (json_int_t)ctx->sess->max_message));
+}
+
+static json_int_t rss_bytes(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (json_int_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+static int op_info(op_ctx *ctx)
+{
+	json_t *info = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:{s:I}}", "version",
+				 BROKER_VERSION, "protocol", PROTOCOL_VERSION, "pid", (int)getpid(),
+				 "sessions", (json_int_t)sess_count(), "objects",
+				 (json_int_t)obj_count(), "waiters", (json_int_t)wait_count(),
+				 "requests", (json_int_t)dispatch_requests_total(), "memory", "rss",
+				 rss_bytes());
+	if (info)
+		server_describe(info);
+	return op_ok(ctx, info);
+}
+
+static int op_ls(op_ctx *ctx)
+{
+	const char *prefix;
+	int rc = arg_opt_string(ctx, "prefix", NULL, &prefix);
+	return rc ? rc : op_ok(ctx, obj_list_new(prefix));
+}
+
+static int op_stat(op_ctx *ctx)
+{
+	object *o = obj_find(ctx->name);
+	if (!o)
+		return op_fail(ctx, BRK_ENOTFOUND, "no object '%s'", ctx->name);
+	json_t *st = obj_summary_new(o);
+	json_t *fields = o->cls->stat_new(o->impl);
+	if (st) {
+		json_object_set_new(st, "created", json_real(o->created));
+		json_object_update(st, fields);
+	}
+	json_decref(fields);
+	return op_ok(ctx, st);
+}
+
+static int op_del(op_ctx *ctx)
+{
+	object *o = obj_find(ctx->name);
+	if (!o)
+		return op_fail(ctx, BRK_ENOTFOUND, "no object '%s'", ctx->name);
+	obj_delete(o);
+	return op_ok(ctx, json_true());
+}
+
+static int op_sessions(op_ctx *ctx)
+{
+	return op_ok(ctx, sess_list_new());
+}
+
+const struct op_def admin_ops[] = {
+	{BRK_OP_PING, op_ping, 0, ""},
+	{BRK_OP_HELLO, op_hello, 0, ""},
+	{BRK_OP_INFO, op_info, 0, ""},
+	{BRK_OP_LS, op_ls, 0, "prefix"},
+	{BRK_OP_STAT, op_stat, OPF_NAME, ""},
+	{BRK_OP_DEL, op_del, OPF_NAME, ""},
+	{BRK_OP_SESSIONS, op_sessions, 0, ""},
+	{NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,238 @@
+/* config.c: command-line and JSON config parsing. Command-line values win over the
+ * file's; --listen on the command line replaces the file's listeners. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "url.h"
+
+#define DEFAULT_IPC_MODE 0600
+
+static const char usage[] =
+	"Usage: brokerd [OPTIONS]\n"
+	"Hosts named queues and dicts shared by processes over nng (see PROTOCOL.md).\n"
+	"\n"
+	"  -l, --listen URL        listen on URL (ipc://PATH, tcp://HOST:PORT, tls+tcp://...);\n"
+	"                          repeatable; default %s\n"
+	"  -c, --config PATH       read settings from a JSON file (see docs/config.md)\n"
+	"      --max-message SIZE  largest request accepted, bytes or with K/M/G (default 16M)\n"
+	"      --ipc-mode MODE     permissions of ipc socket files, octal (default 0600)\n"
+	"      --log-level LEVEL   error, warn, info or debug (default info)\n"
+	"  -h, --help              show this help and exit\n"
+	"  -V, --version           show the version and exit\n";
+
+struct overrides {
+	const char *max_message, *ipc_mode, *log_level;
+	char **listen;
+	size_t nlisten;
+};
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "brokerd: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	return 2;
+}
+
+static int parse_size(const char *text, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30, end++;
+	if (errno || end == text || *end || v == 0 || v > (1ULL << 32) >> shift)
+		return -1;
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
+static int parse_mode(const char *text, int *out)
+{
+	char *end;
+	long v = strtol(text, &end, 8);
+	if (end == text || *end || v < 0 || v > 0777)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int add_listener(struct config *c, const char *url, size_t max_message, int mode)
+{
+	struct listen_conf *l = realloc(c->listen, (c->nlisten + 1) * sizeof *l);
+	if (!l)
+		return -1;
+	c->listen = l;
+	l[c->nlisten].url = strdup(url);
+	l[c->nlisten].max_message = max_message;
+	l[c->nlisten].ipc_mode = mode;
+	return l[c->nlisten++].url ? 0 : -1;
+}
+
+/* load_file: reads the JSON config into *keep and fills the overrides the command line
+ * left unset; unknown or mistyped keys are errors. -1 to go on, else an exit status. */
+static int load_file(const char *path, struct overrides *o, json_t **keep)
+{
+	json_error_t err;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+	if (!root) {
+		fprintf(stderr, "brokerd: %s:%d: %s\n", path, err.line, err.text);
+		return 2;
+	}
+	*keep = root;
+	if (!json_is_object(root))
+		return fail("%s: the config must be a JSON object", path);
+	const char *key;
+	json_t *v;
+	json_object_foreach (root, key, v) {
+		if (!strcmp(key, "listen") && json_is_array(v))
+			continue;
+		if ((!strcmp(key, "max_message") || !strcmp(key, "ipc_mode") ||
+		     !strcmp(key, "log_level")) &&
+		    json_is_string(v))
+			continue;
+		return fail("config: unknown or mistyped setting '%s' (see docs/config.md)", key);
+	}
+	if (!o->max_message)
+		o->max_message = json_string_value(json_object_get(root, "max_message"));
+	if (!o->ipc_mode)
+		o->ipc_mode = json_string_value(json_object_get(root, "ipc_mode"));
+	if (!o->log_level)
+		o->log_level = json_string_value(json_object_get(root, "log_level"));
+	return -1;
+}
+
+/* file_listeners: the file's "listen" entries: URL strings or {"url", "max_message",
+ * "ipc_mode"} objects whose fields override the global ones. */
+static int file_listeners(struct config *c, json_t *root, size_t max_message, int mode)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach (json_object_get(root, "listen"), i, v) {
+		const char *url = json_is_string(v) ? json_string_value(v)
+						    : json_string_value(json_object_get(v, "url"));
+		const char *mm = json_string_value(json_object_get(v, "max_message"));
+		const char *im = json_string_value(json_object_get(v, "ipc_mode"));
+		size_t lmax = max_message;
+		int lmode = mode;
+		if (!url)
+			return fail("config: %s", "each \"listen\" entry needs a URL string");
+		if ((mm && parse_size(mm, &lmax)) || (im && parse_mode(im, &lmode)))
+			return fail("config: bad max_message or ipc_mode for %s", url);
+		if (add_listener(c, url, lmax, lmode))
+			return fail("%s", "out of memory");
+	}
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct overrides *o, const char **config_path)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},  {"config", required_argument, NULL, 'c'},
+		{"max-message", required_argument, NULL, 'm'},
+		{"ipc-mode", required_argument, NULL, 'p'},
+		{"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+	};
+	char url[512];
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "l:c:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			o->listen = realloc(o->listen, (o->nlisten + 1) * sizeof *o->listen);
+			o->listen[o->nlisten++] = optarg;
+			break;
+		case 'c':
+			*config_path = optarg;
+			break;
+		case 'm':
+			o->max_message = optarg;
+			break;
+		case 'p':
+			o->ipc_mode = optarg;
+			break;
+		case 'L':
+			o->log_level = optarg;
+			break;
+		case 'h':
+			proto_default_url(url, sizeof url);
+			printf(usage, url);
+			return 0;
+		case 'V':
+			printf("brokerd %s\n", BROKER_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'brokerd --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return fail("unexpected argument '%s'; try 'brokerd --help'", argv[optind]);
+	return -1;
+}
+
+int config_load(struct config *c, int argc, char **argv)
+{
+	struct overrides o = {0};
+	const char *path = NULL;
+	json_t *file = NULL;
+	size_t max_message = PROTO_DEFAULT_MAX_MESSAGE;
+	int mode = DEFAULT_IPC_MODE, rc;
+	memset(c, 0, sizeof *c);
+	c->log_level = LL_INFO;
+	if ((rc = parse_args(argc, argv, &o, &path)) >= 0 ||
+	    (path && (rc = load_file(path, &o, &file)) >= 0))
+		goto out;
+	rc = 2;
+	if (o.max_message && parse_size(o.max_message, &max_message)) {
+		fail("max-message '%s' must be a size such as 1048576, 512K or 16M", o.max_message);
+	} else if (o.ipc_mode && parse_mode(o.ipc_mode, &mode)) {
+		fail("ipc-mode '%s' must be octal permission bits such as 0600", o.ipc_mode);
+	} else if (o.log_level && log_level_parse(o.log_level, &c->log_level)) {
+		fail("log-level '%s' must be error, warn, info or debug", o.log_level);
+	} else {
+		rc = -1;
+		for (size_t i = 0; i < o.nlisten && rc < 0; i++)
+			rc = add_listener(c, o.listen[i], max_message, mode) ? 2 : -1;
+		if (rc < 0 && !o.nlisten && file)
+			rc = file_listeners(c, file, max_message, mode);
+		if (rc < 0 && !c->nlisten) {
+			char url[512];
+			proto_default_url(url, sizeof url);
+			rc = add_listener(c, url, max_message, mode) ? 2 : -1;
+		}
+	}
+out:
+	free(o.listen);
+	json_decref(file);
+	if (rc >= 0)
+		config_fini(c);
+	return rc;
+}
+
+void config_fini(struct config *c)
+{
+	for (size_t i = 0; i < c->nlisten; i++)
+		free(c->listen[i].url);
+	free(c->listen);
+	c->listen = NULL;
+	c->nlisten = 0;
+}

@@ -1,0 +1,29 @@
+/* config.h: brokerd's settings, from the command line and an optional JSON file. */
+#ifndef BROKER_CONFIG_H
+#define BROKER_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+struct listen_conf {
+	char *url;
+	size_t max_message; /* bytes; larger requests make nng drop the connection */
+	int ipc_mode;       /* permission bits of an ipc:// socket file */
+};
+
+struct config {
+	struct listen_conf *listen;
+	size_t nlisten;
+	enum log_level log_level;
+};
+
+/* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the
+ * process should exit with the returned status (0 after --help/--version, 2 on a usage or
+ * config error, already reported on stderr). */
+int config_load(struct config *c, int argc, char **argv);
+
+/* config_fini: frees what config_load allocated. */
+void config_fini(struct config *c);
+
+#endif

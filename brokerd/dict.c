@@ -1,0 +1,440 @@
+/* dict.c: the dict object and its ops. Entries are kept in an hmap under a canonical form
+ * of the key, so equal keys (1 and 1.0) meet and different kinds (0 and "0") do not. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "dict.h"
+#include "dispatch.h"
+#include "hmap.h"
+#include "ops.h"
+
+struct dentry {
+	json_t *key;
+	json_t *value;
+};
+
+typedef struct dict {
+	hmap map; /* canonical key -> struct dentry */
+} dict;
+
+/* ---- keys ---- */
+
+char *dict_key_canon(const json_t *key, char *buf, size_t size, size_t *len)
+{
+	char num[40];
+	const char *text = num;
+	size_t n;
+	char tag;
+	switch (json_typeof(key)) {
+	case JSON_STRING:
+		tag = 's', text = json_string_value(key), n = json_string_length(key);
+		break;
+	case JSON_INTEGER:
+		tag = 'n', n = (size_t)snprintf(num, sizeof num, "%lld",
+						 (long long)json_integer_value(key));
+		break;
+	case JSON_REAL: {
+		double d = json_real_value(key);
+		tag = 'n';
+		if (d == floor(d) && fabs(d) < 9.2e18)
+			n = (size_t)snprintf(num, sizeof num, "%lld", (long long)d);
+		else
+			n = (size_t)snprintf(num, sizeof num, "%.17g", d);
+		break;
+	}
+	case JSON_TRUE:
+	case JSON_FALSE:
+	case JSON_NULL:
+		tag = json_is_true(key) ? 't' : json_is_false(key) ? 'f' : 'z', n = 0;
+		break;
+	default:
+		return NULL;
+	}
+	char *out = n + 1 <= size ? buf : malloc(n + 1);
+	if (!out)
+		return NULL;
+	out[0] = tag;
+	memcpy(out + 1, text, n);
+	*len = n + 1;
+	return out;
+}
+
+/* A looked-up key: canonical bytes, in a stack buffer when short. */
+struct ckey {
+	char buf[128];
+	char *bytes;
+	size_t len;
+};
+
+static int key_arg(op_ctx *ctx, const char *name, struct ckey *k, json_t **key)
+{
+	int rc = arg_value(ctx, name, key);
+	if (rc)
+		return rc;
+	k->bytes = dict_key_canon(*key, k->buf, sizeof k->buf, &k->len);
+	if (!k->bytes)
+		return op_fail(ctx, BRK_EBADARG,
+			       "a dict key must be a string, number, boolean or null");
+	return 0;
+}
+
+static void key_done(struct ckey *k)
+{
+	if (k->bytes && k->bytes != k->buf)
+		free(k->bytes);
+}
+
+/* ---- storage ---- */
+
+static void entry_free(void *p)
+{
+	struct dentry *e = p;
+	json_decref(e->key);
+	json_decref(e->value);
+	free(e);
+}
+
+static struct dentry *find(dict *d, const struct ckey *k)
+{
+	return d ? hmap_get(&d->map, k->bytes, k->len) : NULL;
+}
+
+/* store: sets key -> value (both borrowed). 0, or -1 out of memory. */
+static int store(dict *d, const struct ckey *k, json_t *key, json_t *value)
+{
+	struct dentry *e = find(d, k);
+	if (e) {
+		json_decref(e->value);
+		e->value = json_incref(value);
+		return 0;
+	}
+	if (!(e = malloc(sizeof *e)))
+		return -1;
+	e->key = json_incref(key);
+	e->value = json_incref(value);
+	if (hmap_insert(&d->map, k->bytes, k->len, e))
+		return 0;
+	entry_free(e);
+	return -1;
+}
+
+/* take: removes key's entry and returns its value (a new reference), or NULL if absent. */
+static json_t *take(dict *d, const struct ckey *k)
+{
+	hmap_entry *he = d ? hmap_find(&d->map, k->bytes, k->len) : NULL;
+	if (!he)
+		return NULL;
+	struct dentry *e = he->value;
+	json_t *value = json_incref(e->value);
+	hmap_delete(&d->map, he);
+	entry_free(e);
+	return value;
+}
+
+/* ---- ops ---- */
+
+/* lookup: the dict ctx names; NULL (and 0) when absent and create is false. */
+static int lookup(op_ctx *ctx, bool create, dict **out)
+{
+	object *o;
+	int rc = obj_lookup(ctx, &dict_class, create, &o);
+	if (rc == 0)
+		*out = o ? o->impl : NULL;
+	return rc;
+}
+
+static int key_error(op_ctx *ctx, const json_t *key)
+{
+	char *text = json_dumps(key, JSON_ENCODE_ANY | JSON_COMPACT);
+	op_fail(ctx, BRK_EKEY, "key %.200s not in '%s'", text ? text : "?", ctx->name);
+	free(text);
+	return BRK_EKEY;
+}
+
+/* get and pop share the "default" rule: absent key gives the default, or key_error. */
+static int answer_lookup(op_ctx *ctx, const json_t *key, json_t *found)
+{
+	json_t *dflt = json_object_get(ctx->args, "default");
+	if (found)
+		return op_ok(ctx, found);
+	if (dflt)
+		return op_ok(ctx, json_incref(dflt));
+	return key_error(ctx, key);
+}
+
+static int op_get(op_ctx *ctx)
+{
+	dict *d;
+	json_t *key;
+	struct ckey k = {0};
+	int rc = lookup(ctx, false, &d);
+	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+		return rc;
+	struct dentry *e = find(d, &k);
+	key_done(&k);
+	return answer_lookup(ctx, key, e ? json_incref(e->value) : NULL);
+}
+
+static int op_set(op_ctx *ctx)
+{
+	dict *d;
+	json_t *key, *value;
+	struct ckey k = {0};
+	int rc = lookup(ctx, true, &d);
+	if (rc || (rc = key_arg(ctx, "key", &k, &key)) || (rc = arg_value(ctx, "value", &value))) {
+		key_done(&k);
+		return rc;
+	}
+	rc = store(d, &k, key, value);
+	key_done(&k);
+	return rc ? op_fail(ctx, BRK_EINTERNAL, "out of memory") : op_ok(ctx, json_null());
+}
+
+static int op_delete(op_ctx *ctx)
+{
+	dict *d;
+	json_t *key;
+	struct ckey k = {0};
+	int rc = lookup(ctx, false, &d);
+	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+		return rc;
+	json_t *old = take(d, &k);
+	key_done(&k);
+	if (!old)
+		return key_error(ctx, key);
+	json_decref(old);
+	return op_ok(ctx, json_null());
+}
+
+static int op_contains(op_ctx *ctx)
+{
+	dict *d;
+	json_t *key;
+	struct ckey k = {0};
+	int rc = lookup(ctx, false, &d);
+	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+		return rc;
+	bool found = find(d, &k) != NULL;
+	key_done(&k);
+	return op_ok(ctx, json_boolean(found));
+}
+
+static int op_len(op_ctx *ctx)
+{
+	dict *d;
+	int rc = lookup(ctx, false, &d);
+	return rc ? rc : op_ok(ctx, json_integer(d ? (json_int_t)d->map.count : 0));
+}
+
+enum view { KEYS, VALUES, ITEMS };
+
+static int list_view(op_ctx *ctx, enum view what)
+{
+	dict *d;
+	int rc = lookup(ctx, false, &d);
+	if (rc)
+		return rc;
+	json_t *out = json_array();
+	for (hmap_entry *he = d ? d->map.first : NULL; he && out; he = he->next) {
+		struct dentry *e = he->value;
+		json_t *one = what == KEYS     ? json_incref(e->key)
+			      : what == VALUES ? json_incref(e->value)
+					       : json_pack("[OO]", e->key, e->value);
+		json_array_append_new(out, one);
+	}
+	return op_ok(ctx, out);
+}
+
+static int op_keys(op_ctx *ctx)
+{
+	return list_view(ctx, KEYS);
+}
+
+static int op_values(op_ctx *ctx)
+{
+	return list_view(ctx, VALUES);
+}
+
+static int op_items(op_ctx *ctx)
+{
+	return list_view(ctx, ITEMS);
+}
+
+static int op_pop(op_ctx *ctx)
+{
+	dict *d;
+	json_t *key;
+	struct ckey k = {0};
+	int rc = lookup(ctx, false, &d);
+	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+		return rc;
+	json_t *value = take(d, &k);
+	key_done(&k);
+	return answer_lookup(ctx, key, value);
+}
+
+static int op_popitem(op_ctx *ctx)
+{
+	dict *d;
+	int rc = lookup(ctx, false, &d);
+	if (rc)
+		return rc;
+	if (!d || !d->map.last)
+		return op_fail(ctx, BRK_EKEY, "popitem(): dictionary '%s' is empty", ctx->name);
+	hmap_entry *he = d->map.last; /* LIFO, as Python */
+	struct dentry *e = he->value;
+	json_t *pair = json_pack("[OO]", e->key, e->value);
+	hmap_delete(&d->map, he);
+	entry_free(e);
+	return op_ok(ctx, pair);
+}
+
+static int op_setdefault(op_ctx *ctx)
+{
+	dict *d;
+	json_t *key;
+	struct ckey k = {0};
+	int rc = lookup(ctx, true, &d);
+	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+		return rc;
+	json_t *dflt = json_object_get(ctx->args, "default");
+	struct dentry *e = find(d, &k);
+	if (!e && store(d, &k, key, dflt ? dflt : json_null()) != 0)
+		rc = op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	else
+		rc = op_ok(ctx, json_incref(e ? e->value : dflt ? dflt : json_null()));
+	key_done(&k);
+	return rc;
+}
+
+/* update_pairs: "items" as [[k, v], ...]; checked whole before anything is stored. */
+static int update_pairs(op_ctx *ctx, dict *d, json_t *items)
+{
+	size_t i;
+	json_t *pair;
+	json_array_foreach (items, i, pair) {
+		struct ckey k = {0};
+		if (!json_is_array(pair) || json_array_size(pair) != 2)
+			return op_fail(ctx, BRK_EBADARG, "items[%zu] must be a [key, value] pair", i);
+		k.bytes = dict_key_canon(json_array_get(pair, 0), k.buf, sizeof k.buf, &k.len);
+		if (!k.bytes)
+			return op_fail(ctx, BRK_EBADARG, "items[%zu]: a dict key must be a scalar", i);
+		key_done(&k);
+	}
+	json_array_foreach (items, i, pair) {
+		struct ckey k = {0};
+		json_t *key = json_array_get(pair, 0);
+		k.bytes = dict_key_canon(key, k.buf, sizeof k.buf, &k.len);
+		int rc = k.bytes ? store(d, &k, key, json_array_get(pair, 1)) : -1;
+		key_done(&k);
+		if (rc)
+			return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	}
+	return op_ok(ctx, json_null());
+}
+
+static int update_object(op_ctx *ctx, dict *d, json_t *items)
+{
+	const char *name;
+	json_t *value;
+	json_object_foreach (items, name, value) {
+		json_t *key = json_string(name);
+		struct ckey k = {0};
+		k.bytes = key ? dict_key_canon(key, k.buf, sizeof k.buf, &k.len) : NULL;
+		int rc = k.bytes ? store(d, &k, key, value) : -1;
+		key_done(&k);
+		json_decref(key);
+		if (rc)
+			return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	}
+	return op_ok(ctx, json_null());
+}
+
+static int op_update(op_ctx *ctx)
+{
+	dict *d;
+	json_t *items;
+	int rc = arg_value(ctx, "items", &items);
+	if (rc)
+		return rc;
+	if (!json_is_object(items) && !json_is_array(items))
+		return op_fail(ctx, BRK_EBADARG,
+			       "'items' must be an object or an array of [key, value] pairs");
+	if ((rc = lookup(ctx, true, &d)))
+		return rc;
+	return json_is_object(items) ? update_object(ctx, d, items) : update_pairs(ctx, d, items);
+}
+
+static int op_clear(op_ctx *ctx)
+{
+	dict *d;
+	int rc = lookup(ctx, false, &d);
+	if (rc)
+		return rc;
+	if (d)
+		hmap_fini(&d->map, entry_free);
+	return op_ok(ctx, json_null());
+}
+
+const struct op_def dict_ops[] = {
+	{BRK_OP_DICT_GET, op_get, OPF_NAME, "key,default"},
+	{BRK_OP_DICT_SET, op_set, OPF_NAME, "key,value"},
+	{BRK_OP_DICT_DELETE, op_delete, OPF_NAME, "key"},
+	{BRK_OP_DICT_CONTAINS, op_contains, OPF_NAME, "key"},
+	{BRK_OP_DICT_LEN, op_len, OPF_NAME, ""},
+	{BRK_OP_DICT_KEYS, op_keys, OPF_NAME, ""},
+	{BRK_OP_DICT_VALUES, op_values, OPF_NAME, ""},
+	{BRK_OP_DICT_ITEMS, op_items, OPF_NAME, ""},
+	{BRK_OP_DICT_POP, op_pop, OPF_NAME, "key,default"},
+	{BRK_OP_DICT_POPITEM, op_popitem, OPF_NAME, ""},
+	{BRK_OP_DICT_SETDEFAULT, op_setdefault, OPF_NAME, "key,default"},
+	{BRK_OP_DICT_UPDATE, op_update, OPF_NAME, "items"},
+	{BRK_OP_DICT_CLEAR, op_clear, OPF_NAME, ""},
+	{NULL, NULL, 0, NULL},
+};
+
+/* ---- class ---- */
+
+static void *create(op_ctx *ctx)
+{
+	dict *d = calloc(1, sizeof *d);
+	if (!d)
+		op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	return d;
+}
+
+static void destroy(void *impl)
+{
+	dict *d = impl;
+	hmap_fini(&d->map, entry_free);
+	free(d);
+}
+
+static size_t size(const void *impl)
+{
+	return ((const dict *)impl)->map.count;
+}
+
+static size_t waiters(const void *impl)
+{
+	(void)impl;
+	return 0;
+}
+
+static json_t *stat_new(const void *impl)
+{
+	(void)impl;
+	return json_object();
+}
+
+static void complete_waiters(void *impl, brk_err err, const char *msg)
+{
+	(void)impl, (void)err, (void)msg; /* nothing waits on a dict */
+}
+
+const struct obj_class dict_class = {
+	"dict", create, destroy, size, waiters, stat_new, complete_waiters,
+};

@@ -1,0 +1,229 @@
+/* dispatch.c: envelope checks, the op index, batches, and the reply hook. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "dispatch.h"
+#include "envelope.h"
+#include "hmap.h"
+#include "log.h"
+#include "ops.h"
+#include "session.h"
+
+static hmap index_by_name; /* op name -> const struct op_def * */
+static dispatch_send_fn send_hook;
+static dispatch_alive_fn alive_hook;
+static bool shutting_down;
+static unsigned long long requests_total;
+
+static int run_batch(op_ctx *ctx);
+static const struct op_def batch_op = {BRK_OP_BATCH, run_batch, 0, "ops"};
+
+static void index_table(const struct op_def *table)
+{
+	for (const struct op_def *d = table; d->name; d++)
+		hmap_insert(&index_by_name, d->name, strlen(d->name), (void *)d);
+}
+
+void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive)
+{
+	hmap_init(&index_by_name);
+	index_table(admin_ops);
+	index_table(queue_ops);
+	index_table(dict_ops);
+	hmap_insert(&index_by_name, batch_op.name, strlen(batch_op.name), (void *)&batch_op);
+	send_hook = send;
+	alive_hook = alive;
+	shutting_down = false;
+}
+
+void dispatch_fini(void)
+{
+	hmap_fini(&index_by_name, NULL);
+}
+
+void dispatch_set_shutting_down(void)
+{
+	shutting_down = true;
+}
+
+unsigned long long dispatch_requests_total(void)
+{
+	return requests_total;
+}
+
+int op_ok(op_ctx *ctx, json_t *result)
+{
+	if (!result)
+		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	ctx->result = result;
+	return 0;
+}
+
+int op_fail(op_ctx *ctx, brk_err err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+	va_end(ap);
+	ctx->err = err;
+	return err;
+}
+
+static json_t *reply_new(brk_err err, json_t *result, const char *msg)
+{
+	if (err == BRK_OK)
+		return proto_reply_ok_new(result);
+	json_decref(result);
+	return proto_reply_error(err, msg);
+}
+
+void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg)
+{
+	if (!r) {
+		json_decref(result);
+		return;
+	}
+	send_hook(r, reply_new(err, result, msg));
+}
+
+void dispatch_drop(struct req *r)
+{
+	if (r)
+		send_hook(r, NULL);
+}
+
+bool dispatch_alive(const struct req *r)
+{
+	return !r || !alive_hook || alive_hook(r);
+}
+
+/* arg_names_ok: every key of args is op, name, or one of d's argument names. */
+static bool arg_names_ok(const struct op_def *d, const json_t *args, char *bad, size_t badsz)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)args, key, v) {
+		if (!strcmp(key, "op") || !strcmp(key, "name"))
+			continue;
+		size_t n = strlen(key);
+		const char *p = d->args;
+		bool found = false;
+		while (p && *p && !found) {
+			const char *end = strchrnul(p, ',');
+			found = (size_t)(end - p) == n && strncmp(p, key, n) == 0;
+			p = *end ? end + 1 : end;
+		}
+		if (!found) {
+			snprintf(bad, badsz, "%s", key);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* resolve: checks one request object and finds its op; fills ctx name. 0 or an error. */
+static int resolve(op_ctx *ctx, const json_t *args, const struct op_def **out)
+{
+	if (!json_is_object(args))
+		return op_fail(ctx, BRK_EBADREQ, "a request must be a JSON object");
+	const char *op = json_string_value(json_object_get(args, "op"));
+	if (!op)
+		return op_fail(ctx, BRK_EBADREQ, "a request needs \"op\", a string");
+	const struct op_def *d = hmap_get(&index_by_name, op, strlen(op));
+	if (!d)
+		return op_fail(ctx, BRK_EUNKNOWNOP, "unknown op '%.100s'", op);
+	json_t *name = json_object_get(args, "name");
+	if ((d->flags & OPF_NAME) && !json_is_string(name))
+		return op_fail(ctx, BRK_EBADARG, "%s needs \"name\", a string", d->name);
+	if (name && !(d->flags & OPF_NAME))
+		return op_fail(ctx, BRK_EBADARG, "%s takes no \"name\"", d->name);
+	if (name && (json_string_length(name) == 0 || json_string_length(name) > PROTO_MAX_NAME ||
+		     strlen(json_string_value(name)) != json_string_length(name)))
+		return op_fail(ctx, BRK_EBADARG, "a name is 1 to %d bytes with no NUL",
+			       PROTO_MAX_NAME);
+	char bad[64];
+	if (!arg_names_ok(d, args, bad, sizeof bad))
+		return op_fail(ctx, BRK_EBADARG, "%s takes no argument '%s'", d->name, bad);
+	ctx->args = args;
+	ctx->name = json_string_value(name);
+	*out = d;
+	return 0;
+}
+
+/* run_one: resolves and runs a single request. Returns OP_PARKED, 0 or an error. */
+static int run_one(op_ctx *ctx, const json_t *args)
+{
+	const struct op_def *d;
+	int rc = resolve(ctx, args, &d);
+	if (rc == 0)
+		rc = d->fn(ctx);
+	return rc;
+}
+
+/* batch_check: every op of a batch resolves and none may wait; nothing runs otherwise. */
+static int batch_check(op_ctx *ctx, const json_t *ops)
+{
+	size_t i;
+	json_t *one;
+	json_array_foreach (ops, i, one) {
+		op_ctx probe = {.sess = ctx->sess};
+		const struct op_def *d;
+		if (resolve(&probe, one, &d) != 0)
+			return op_fail(ctx, probe.err, "ops[%zu]: %s", i, probe.msg);
+		if (d == &batch_op)
+			return op_fail(ctx, BRK_EBADARG, "ops[%zu]: a batch cannot hold a batch", i);
+		if (proto_op_blocks(d->name) && arg_wants_wait(one))
+			return op_fail(ctx, BRK_EBADARG,
+				       "ops[%zu]: %s would wait; in a batch pass \"block\": false "
+				       "or \"timeout\": 0",
+				       i, d->name);
+	}
+	return 0;
+}
+
+static int run_batch(op_ctx *ctx)
+{
+	json_t *ops = json_object_get(ctx->args, "ops");
+	if (!json_is_array(ops))
+		return op_fail(ctx, BRK_EBADARG, "batch needs \"ops\", an array");
+	if (json_array_size(ops) > PROTO_MAX_BATCH)
+		return op_fail(ctx, BRK_EBADARG, "a batch holds at most %d ops", PROTO_MAX_BATCH);
+	if (batch_check(ctx, ops) != 0)
+		return ctx->err;
+	json_t *results = json_array();
+	size_t i;
+	json_t *one;
+	json_array_foreach (ops, i, one) {
+		op_ctx sub = {.sess = ctx->sess};
+		int rc = run_one(&sub, one);
+		json_array_append_new(results, reply_new(rc ? sub.err : BRK_OK, sub.result, sub.msg));
+	}
+	return op_ok(ctx, results);
+}
+
+void dispatch_request(session *s, struct req *r, const char *body, size_t len)
+{
+	op_ctx ctx = {.sess = s, .req = r};
+	json_error_t jerr;
+	s->requests++;
+	requests_total++;
+	if (shutting_down) {
+		dispatch_answer(r, BRK_ESHUTDOWN, NULL, "brokerd is shutting down");
+		return;
+	}
+	json_t *args = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	int rc;
+	if (!args)
+		rc = op_fail(&ctx, BRK_EBADREQ, "invalid JSON: %s at byte %d", jerr.text,
+			     jerr.position);
+	else
+		rc = run_one(&ctx, args);
+	if (rc != OP_PARKED)
+		dispatch_answer(r, rc ? ctx.err : BRK_OK, ctx.result, ctx.msg);
+	json_decref(args);
+	if (rc && rc != OP_PARKED && log_enabled(LL_DEBUG))
+		log_debug("session %llu: %s: %s", (unsigned long long)s->id, brk_err_code(ctx.err),
+			  ctx.msg);
+}

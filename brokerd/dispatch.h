@@ -1,0 +1,83 @@
+/* dispatch.h: from a decoded request to a reply. Ops are rows of tables (one per object
+ * module); dispatch checks the envelope and the argument names, runs the handler, runs
+ * batches, and hands every reply to the transport through one hook. */
+#ifndef BROKER_DISPATCH_H
+#define BROKER_DISPATCH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "brk_error.h"
+
+struct session;
+struct req; /* the transport's request; opaque here */
+
+typedef struct op_ctx {
+	struct session *sess;
+	struct req *req;  /* NULL inside a batch: the op may not park */
+	const json_t *args; /* the request object, borrowed */
+	const char *name; /* the object name, or NULL for ops without one */
+	json_t *result;   /* set by op_ok */
+	brk_err err;
+	char msg[256];
+} op_ctx;
+
+/* A handler returns 0 after op_ok, an error after op_fail, or OP_PARKED once it has
+ * handed ctx->req to a waiter (which will answer it). */
+typedef int (*op_fn)(op_ctx *ctx);
+#define OP_PARKED (-1)
+
+enum op_flags {
+	OPF_NAME = 1u << 0, /* needs "name" */
+};
+/* Whether an op may park is proto_op_blocks(name), shared with the client library. */
+
+struct op_def {
+	const char *name;
+	op_fn fn;
+	unsigned flags;
+	const char *args; /* the argument names it accepts besides op and name, comma separated */
+};
+
+/* The op tables of each module, each ending with a row whose name is NULL. */
+extern const struct op_def admin_ops[];
+extern const struct op_def queue_ops[];
+extern const struct op_def dict_ops[];
+
+/* The transport hook: sends reply (stolen) for r and frees r; reply NULL frees r unsent. */
+typedef void (*dispatch_send_fn)(struct req *r, json_t *reply);
+/* The transport's liveness check for r's client (false when known gone). */
+typedef bool (*dispatch_alive_fn)(const struct req *r);
+
+/* dispatch_init: builds the op index and installs the transport hooks. */
+void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive);
+void dispatch_fini(void);
+
+/* dispatch_set_shutting_down: from now on every request is answered shutting_down. */
+void dispatch_set_shutting_down(void);
+
+/* dispatch_request: handles one request body from session s; r is answered through the
+ * send hook, now or (parked) later. */
+void dispatch_request(struct session *s, struct req *r, const char *body, size_t len);
+
+/* dispatch_requests_total: requests received since start. */
+unsigned long long dispatch_requests_total(void);
+
+/* dispatch_answer: answers r with result (stolen) or with err and msg; r NULL is a no-op. */
+void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg);
+
+/* dispatch_drop: frees r without answering (its client is gone). */
+void dispatch_drop(struct req *r);
+
+/* dispatch_alive: the transport's liveness verdict for r. */
+bool dispatch_alive(const struct req *r);
+
+/* op_ok: sets ctx's result (stolen; NULL from a failed allocation becomes an internal
+ * error) and returns 0 or that error. */
+int op_ok(op_ctx *ctx, json_t *result);
+
+/* op_fail: sets ctx's error and message and returns err. */
+int op_fail(op_ctx *ctx, brk_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,96 @@
+/* object.c: the name -> object registry and the type check every op goes through. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "dispatch.h"
+#include "hmap.h"
+#include "object.h"
+
+static hmap objects; /* name -> object, in creation order */
+
+void obj_init(void)
+{
+	hmap_init(&objects);
+}
+
+static void destroy(void *p)
+{
+	object *o = p;
+	o->cls->destroy(o->impl);
+	free(o->name);
+	free(o);
+}
+
+void obj_fini(void)
+{
+	hmap_fini(&objects, destroy);
+}
+
+object *obj_find(const char *name)
+{
+	return hmap_get(&objects, name, strlen(name));
+}
+
+static object *create(op_ctx *ctx, const struct obj_class *cls)
+{
+	object *o = calloc(1, sizeof *o);
+	if (!o || !(o->name = strdup(ctx->name))) {
+		free(o);
+		op_fail(ctx, BRK_EINTERNAL, "out of memory");
+		return NULL;
+	}
+	o->cls = cls;
+	o->created = clock_wall();
+	o->impl = cls->create(ctx);
+	if (o->impl && hmap_insert(&objects, o->name, strlen(o->name), o))
+		return o;
+	if (o->impl) {
+		cls->destroy(o->impl);
+		op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	}
+	free(o->name);
+	free(o);
+	return NULL;
+}
+
+int obj_lookup(op_ctx *ctx, const struct obj_class *cls, bool make, object **out)
+{
+	object *o = obj_find(ctx->name);
+	if (o && o->cls != cls)
+		return op_fail(ctx, BRK_EWRONGTYPE, "'%s' is a %s, not a %s", ctx->name,
+			       o->cls->name, cls->name);
+	if (!o && make && !(o = create(ctx, cls)))
+		return ctx->err;
+	*out = o;
+	return 0;
+}
+
+void obj_delete(object *o)
+{
+	o->cls->complete_waiters(o->impl, BRK_EDELETED, "the object was deleted");
+	hmap_delete(&objects, hmap_find(&objects, o->name, strlen(o->name)));
+	destroy(o);
+}
+
+size_t obj_count(void)
+{
+	return objects.count;
+}
+
+json_t *obj_summary_new(const object *o)
+{
+	return json_pack("{s:s, s:s, s:I, s:I}", "name", o->name, "type", o->cls->name, "size",
+			 (json_int_t)o->cls->size(o->impl), "waiters",
+			 (json_int_t)o->cls->waiters(o->impl));
+}
+
+json_t *obj_list_new(const char *prefix)
+{
+	json_t *list = json_array();
+	size_t plen = prefix ? strlen(prefix) : 0;
+	for (hmap_entry *e = objects.first; e && list; e = e->next)
+		if (strncmp(e->key, prefix ? prefix : "", plen) == 0)
+			json_array_append_new(list, obj_summary_new(e->value));
+	return list;
+}

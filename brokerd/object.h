@@ -1,0 +1,59 @@
+/* object.h: the registry of named objects. Every object has a class (queue, dict, ...)
+ * that knows how to describe, measure and destroy it. */
+#ifndef BROKER_OBJECT_H
+#define BROKER_OBJECT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "brk_error.h"
+
+struct op_ctx;
+
+struct obj_class {
+	const char *name; /* the type name on the wire: "queue", "dict" */
+	/* create: a new empty instance with ctx's creation arguments; NULL and an error set
+	 * on ctx when they are invalid. */
+	void *(*create)(struct op_ctx *ctx);
+	/* destroy: frees the instance; its waiters were completed before. */
+	void (*destroy)(void *impl);
+	size_t (*size)(const void *impl);
+	size_t (*waiters)(const void *impl);
+	/* stat_new: type-specific fields for "stat", a new object. */
+	json_t *(*stat_new)(const void *impl);
+	/* complete_waiters: completes every waiter with err (used on delete). */
+	void (*complete_waiters)(void *impl, brk_err err, const char *msg);
+};
+
+typedef struct object {
+	char *name;
+	const struct obj_class *cls;
+	void *impl;
+	double created; /* wall clock */
+} object;
+
+void obj_init(void);
+/* obj_fini: destroys every object; no waiter may remain. */
+void obj_fini(void);
+
+/* obj_lookup: the object ctx names, checked to be of class cls. When it does not exist it
+ * is created if create is true, else *out is NULL. Returns 0, or an error set on ctx
+ * (wrong_type, bad_argument from create, internal). */
+int obj_lookup(struct op_ctx *ctx, const struct obj_class *cls, bool create, object **out);
+
+/* obj_find: the object called name, or NULL. */
+object *obj_find(const char *name);
+
+/* obj_delete: completes its waiters with "deleted" and destroys it. */
+void obj_delete(object *o);
+
+size_t obj_count(void);
+
+/* obj_summary_new: {"name", "type", "size", "waiters"}. */
+json_t *obj_summary_new(const object *o);
+
+/* obj_list_new: summaries of every object whose name starts with prefix (NULL: all). */
+json_t *obj_list_new(const char *prefix);
+
+#endif

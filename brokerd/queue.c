@@ -1,0 +1,413 @@
+/* queue.c: queue storage (a ring for fifo/lifo, a binary heap for priority), its ops, and
+ * the hand-over rules between puts, gets and the waiters parked on either side. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "dispatch.h"
+#include "ops.h"
+#include "queue.h"
+#include "wait.h"
+
+enum qkind { Q_FIFO, Q_LIFO, Q_PRIORITY };
+static const char *const kind_names[] = {"fifo", "lifo", "priority"};
+
+struct qitem {
+	json_t *value;
+	double priority;
+	uint64_t seq; /* arrival order: FIFO among equal priorities */
+};
+
+typedef struct queue {
+	enum qkind kind;
+	size_t maxsize; /* 0: unbounded */
+	struct qitem *items;
+	size_t cap, head, count; /* ring (fifo/lifo) or heap in items[0..count) (priority) */
+	uint64_t seq;
+	uint64_t unfinished; /* puts not yet matched by task_done */
+	struct list getters, putters, joiners;
+} queue;
+
+/* ---- storage ---- */
+
+static bool before(const struct qitem *a, const struct qitem *b)
+{
+	return a->priority < b->priority || (a->priority == b->priority && a->seq < b->seq);
+}
+
+static struct qitem *slot(queue *q, size_t i)
+{
+	return &q->items[(q->head + i) % q->cap];
+}
+
+static int reserve(queue *q)
+{
+	if (q->count < q->cap)
+		return 0;
+	size_t cap = q->cap ? q->cap * 2 : 16;
+	struct qitem *items = malloc(cap * sizeof *items);
+	if (!items)
+		return -1;
+	for (size_t i = 0; i < q->count; i++)
+		items[i] = *slot(q, i);
+	free(q->items);
+	q->items = items;
+	q->cap = cap;
+	q->head = 0;
+	return 0;
+}
+
+static void heap_up(queue *q, size_t i)
+{
+	struct qitem it = q->items[i];
+	while (i > 0 && before(&it, &q->items[(i - 1) / 2])) {
+		q->items[i] = q->items[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	q->items[i] = it;
+}
+
+static void heap_down(queue *q, size_t i)
+{
+	struct qitem it = q->items[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= q->count)
+			break;
+		if (c + 1 < q->count && before(&q->items[c + 1], &q->items[c]))
+			c++;
+		if (!before(&q->items[c], &it))
+			break;
+		q->items[i] = q->items[c];
+		i = c;
+	}
+	q->items[i] = it;
+}
+
+/* push: stores value (stolen). 0, or -1 when out of memory (value released). */
+static int push(queue *q, json_t *value, double priority)
+{
+	if (reserve(q) != 0) {
+		json_decref(value);
+		return -1;
+	}
+	struct qitem it = {value, priority, q->seq++};
+	*slot(q, q->count) = it;
+	q->count++;
+	if (q->kind == Q_PRIORITY)
+		heap_up(q, q->count - 1);
+	return 0;
+}
+
+/* pop: removes the next item by the queue's kind; the caller owns the value. */
+static json_t *pop(queue *q)
+{
+	struct qitem it;
+	if (q->kind == Q_LIFO) {
+		it = *slot(q, q->count - 1);
+	} else if (q->kind == Q_FIFO) {
+		it = *slot(q, 0);
+		q->head = (q->head + 1) % q->cap;
+	} else {
+		it = q->items[0];
+		q->items[0] = q->items[q->count - 1];
+	}
+	q->count--;
+	if (q->kind == Q_PRIORITY && q->count)
+		heap_down(q, 0);
+	return it.value;
+}
+
+static bool is_full(const queue *q)
+{
+	return q->maxsize && q->count >= q->maxsize;
+}
+
+/* ---- waiters ---- */
+
+static waiter *first(struct list *l)
+{
+	return list_empty(l) ? NULL : list_entry(l->next, waiter, obj_link);
+}
+
+/* first_live_getter: the oldest getter whose client is still there; those known gone are
+ * withdrawn on the way, so an item is never handed to a dead client. */
+static waiter *first_live_getter(queue *q)
+{
+	waiter *w;
+	while ((w = first(&q->getters)) && !wait_alive(w))
+		wait_withdraw(w);
+	return w;
+}
+
+/* admit_putters: moves parked puts into the queue while there is room, oldest first. */
+static void admit_putters(queue *q)
+{
+	waiter *w;
+	while (!is_full(q) && (w = first(&q->putters))) {
+		json_t *item = w->item;
+		w->item = NULL;
+		if (push(q, item, w->priority) != 0) {
+			wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
+			continue;
+		}
+		q->unfinished++;
+		wait_complete(w, BRK_OK, NULL, NULL);
+	}
+}
+
+/* ---- ops ---- */
+
+static int lookup(op_ctx *ctx, queue **out)
+{
+	object *o;
+	int rc = obj_lookup(ctx, &queue_class, true, &o);
+	if (rc == 0)
+		*out = o->impl;
+	return rc;
+}
+
+/* park: parks ctx's request on the list on (getters, putters or joiners). */
+static int park(op_ctx *ctx, struct list *on, const char *op, double timeout,
+		brk_err timeout_err, waiter **out)
+{
+	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err,
+			      NULL);
+	if (!w)
+		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	list_push_back(on, &w->obj_link);
+	if (out)
+		*out = w;
+	return OP_PARKED;
+}
+
+static int op_create(op_ctx *ctx)
+{
+	queue *q;
+	object *existing = obj_find(ctx->name);
+	int rc = lookup(ctx, &q);
+	if (rc || !existing)
+		return rc ? rc : op_ok(ctx, json_true());
+	/* It existed: the same settings are fine (idempotent), others are an error. */
+	op_ctx probe = *ctx;
+	queue *want = queue_class.create(&probe);
+	if (!want)
+		return op_fail(ctx, probe.err, "%s", probe.msg);
+	bool same = want->kind == q->kind && want->maxsize == q->maxsize;
+	queue_class.destroy(want);
+	if (!same)
+		return op_fail(ctx, BRK_EEXISTS, "queue '%s' exists as %s with maxsize %zu",
+			       ctx->name, kind_names[q->kind], q->maxsize);
+	return op_ok(ctx, json_false());
+}
+
+static int op_put(op_ctx *ctx)
+{
+	queue *q;
+	json_t *value;
+	double timeout, priority;
+	int rc = lookup(ctx, &q);
+	if (rc || (rc = arg_value(ctx, "value", &value)) || (rc = arg_wait(ctx, &timeout)) ||
+	    (rc = arg_opt_number(ctx, "priority", 0, &priority)))
+		return rc;
+	if (q->kind != Q_PRIORITY && json_object_get(ctx->args, "priority"))
+		return op_fail(ctx, BRK_EBADARG, "'priority' is only for priority queues");
+	waiter *getter = first_live_getter(q);
+	if (getter) {
+		q->unfinished++;
+		wait_complete(getter, BRK_OK, json_incref(value), NULL);
+		return op_ok(ctx, json_null());
+	}
+	if (!is_full(q)) {
+		if (push(q, json_incref(value), priority) != 0)
+			return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+		q->unfinished++;
+		return op_ok(ctx, json_null());
+	}
+	if (timeout == 0)
+		return op_fail(ctx, BRK_EFULL, "queue '%s' is full", ctx->name);
+	waiter *w;
+	rc = park(ctx, &q->putters, BRK_OP_QUEUE_PUT, timeout, BRK_EFULL, &w);
+	if (rc == OP_PARKED) {
+		w->item = json_incref(value);
+		w->priority = priority;
+	}
+	return rc;
+}
+
+static int op_get(op_ctx *ctx)
+{
+	queue *q;
+	double timeout;
+	int rc = lookup(ctx, &q);
+	if (rc || (rc = arg_wait(ctx, &timeout)))
+		return rc;
+	if (q->count) {
+		json_t *value = pop(q);
+		admit_putters(q);
+		return op_ok(ctx, value);
+	}
+	if (timeout == 0)
+		return op_fail(ctx, BRK_EEMPTY, "queue '%s' is empty", ctx->name);
+	return park(ctx, &q->getters, BRK_OP_QUEUE_GET, timeout, BRK_EEMPTY, NULL);
+}
+
+/* The _nowait ops are their blocking twins with "block": false. */
+static int op_nowait(op_ctx *ctx, op_fn fn)
+{
+	ctx->req = NULL;
+	return fn(ctx);
+}
+
+static int op_put_nowait(op_ctx *ctx)
+{
+	return op_nowait(ctx, op_put);
+}
+
+static int op_get_nowait(op_ctx *ctx)
+{
+	return op_nowait(ctx, op_get);
+}
+
+static int op_qsize(op_ctx *ctx)
+{
+	queue *q;
+	int rc = lookup(ctx, &q);
+	return rc ? rc : op_ok(ctx, json_integer((json_int_t)q->count));
+}
+
+static int op_empty(op_ctx *ctx)
+{
+	queue *q;
+	int rc = lookup(ctx, &q);
+	return rc ? rc : op_ok(ctx, json_boolean(q->count == 0));
+}
+
+static int op_full(op_ctx *ctx)
+{
+	queue *q;
+	int rc = lookup(ctx, &q);
+	return rc ? rc : op_ok(ctx, json_boolean(is_full(q)));
+}
+
+static int op_task_done(op_ctx *ctx)
+{
+	queue *q;
+	int rc = lookup(ctx, &q);
+	if (rc)
+		return rc;
+	if (q->unfinished == 0)
+		return op_fail(ctx, BRK_EVALUE, "task_done() called too many times");
+	if (--q->unfinished == 0) {
+		waiter *w;
+		while ((w = first(&q->joiners)))
+			wait_complete(w, BRK_OK, NULL, NULL);
+	}
+	return op_ok(ctx, json_null());
+}
+
+static int op_join(op_ctx *ctx)
+{
+	queue *q;
+	double timeout;
+	int rc = lookup(ctx, &q);
+	if (rc || (rc = arg_wait(ctx, &timeout)))
+		return rc;
+	if (q->unfinished == 0)
+		return op_ok(ctx, json_null());
+	if (timeout == 0)
+		return op_fail(ctx, BRK_ETIMEOUT, "queue '%s' has %llu unfinished tasks", ctx->name,
+			       (unsigned long long)q->unfinished);
+	return park(ctx, &q->joiners, BRK_OP_QUEUE_JOIN, timeout, BRK_ETIMEOUT, NULL);
+}
+
+const struct op_def queue_ops[] = {
+	{BRK_OP_QUEUE_CREATE, op_create, OPF_NAME, "kind,maxsize"},
+	{BRK_OP_QUEUE_PUT, op_put, OPF_NAME, "value,priority,block,timeout"},
+	{BRK_OP_QUEUE_PUT_NOWAIT, op_put_nowait, OPF_NAME, "value,priority"},
+	{BRK_OP_QUEUE_GET, op_get, OPF_NAME, "block,timeout"},
+	{BRK_OP_QUEUE_GET_NOWAIT, op_get_nowait, OPF_NAME, ""},
+	{BRK_OP_QUEUE_QSIZE, op_qsize, OPF_NAME, ""},
+	{BRK_OP_QUEUE_EMPTY, op_empty, OPF_NAME, ""},
+	{BRK_OP_QUEUE_FULL, op_full, OPF_NAME, ""},
+	{BRK_OP_QUEUE_TASK_DONE, op_task_done, OPF_NAME, ""},
+	{BRK_OP_QUEUE_JOIN, op_join, OPF_NAME, "timeout"},
+	{NULL, NULL, 0, NULL},
+};
+
+/* ---- class ---- */
+
+static void *create(op_ctx *ctx)
+{
+	const char *kind;
+	json_int_t maxsize;
+	if (arg_opt_string(ctx, "kind", "fifo", &kind) || arg_opt_int(ctx, "maxsize", 0, &maxsize))
+		return NULL;
+	int k = -1;
+	for (int i = Q_FIFO; i <= Q_PRIORITY; i++)
+		if (strcmp(kind, kind_names[i]) == 0)
+			k = i;
+	if (k < 0) {
+		op_fail(ctx, BRK_EBADARG, "'kind' must be fifo, lifo or priority");
+		return NULL;
+	}
+	queue *q = calloc(1, sizeof *q);
+	if (!q) {
+		op_fail(ctx, BRK_EINTERNAL, "out of memory");
+		return NULL;
+	}
+	q->kind = (enum qkind)k;
+	q->maxsize = maxsize > 0 ? (size_t)maxsize : 0; /* as Python: <= 0 is unbounded */
+	list_init(&q->getters);
+	list_init(&q->putters);
+	list_init(&q->joiners);
+	return q;
+}
+
+static void destroy(void *impl)
+{
+	queue *q = impl;
+	while (q->count)
+		json_decref(pop(q));
+	free(q->items);
+	free(q);
+}
+
+static size_t size(const void *impl)
+{
+	return ((const queue *)impl)->count;
+}
+
+static size_t waiters(const void *impl)
+{
+	const queue *q = impl;
+	return list_length(&q->getters) + list_length(&q->putters) + list_length(&q->joiners);
+}
+
+static json_t *stat_new(const void *impl)
+{
+	const queue *q = impl;
+	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "kind", kind_names[q->kind], "maxsize",
+			 (json_int_t)q->maxsize, "unfinished", (json_int_t)q->unfinished,
+			 "getters", wait_list_new(&q->getters), "putters",
+			 wait_list_new(&q->putters), "joiners", wait_list_new(&q->joiners));
+}
+
+static void complete_list(struct list *l, brk_err err, const char *msg)
+{
+	waiter *w;
+	while ((w = first(l)))
+		wait_complete(w, err, NULL, msg);
+}
+
+static void complete_waiters(void *impl, brk_err err, const char *msg)
+{
+	queue *q = impl;
+	complete_list(&q->getters, err, msg);
+	complete_list(&q->putters, err, msg);
+	complete_list(&q->joiners, err, msg);
+}
+
+const struct obj_class queue_class = {
+	"queue", create, destroy, size, waiters, stat_new, complete_waiters,
+};

@@ -1,0 +1,10 @@
+/* queue.h: the queue object: FIFO, LIFO or priority, bounded or not, with parked getters,
+ * putters and joiners served strictly in arrival order. */
+#ifndef BROKER_QUEUE_H
+#define BROKER_QUEUE_H
+
+#include "object.h"
+
+extern const struct obj_class queue_class;
+
+#endif

@@ -1,0 +1,82 @@
+/* session.c: the session table, keyed by nng pipe id. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "envelope.h"
+#include "hmap.h"
+#include "session.h"
+#include "wait.h"
+
+static hmap sessions; /* pipe id -> session */
+static uint64_t next_id = 1;
+
+void sess_init(void)
+{
+	hmap_init(&sessions);
+}
+
+void sess_fini(void)
+{
+	while (sessions.first)
+		sess_close(sessions.first->value);
+	hmap_fini(&sessions, NULL);
+}
+
+session *sess_find(uint32_t pipe)
+{
+	return hmap_get(&sessions, &pipe, sizeof pipe);
+}
+
+session *sess_open(uint32_t pipe)
+{
+	session *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->id = next_id++;
+	s->pipe = pipe;
+	s->since = clock_wall();
+	s->max_message = PROTO_DEFAULT_MAX_MESSAGE;
+	list_init(&s->waiters);
+	if (!hmap_insert(&sessions, &pipe, sizeof pipe, s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void sess_close(session *s)
+{
+	while (!list_empty(&s->waiters))
+		wait_withdraw(list_entry(s->waiters.next, waiter, sess_link));
+	hmap_delete(&sessions, hmap_find(&sessions, &s->pipe, sizeof s->pipe));
+	free(s);
+}
+
+size_t sess_count(void)
+{
+	return sessions.count;
+}
+
+static json_t *describe_new(const session *s)
+{
+	json_t *waiting = json_array();
+	for (struct list *p = s->waiters.next; p != &s->waiters; p = p->next)
+		json_array_append_new(waiting, wait_describe_new(list_entry(p, waiter, sess_link)));
+	json_t *d = json_pack("{s:I, s:s, s:f, s:I, s:o}", "id", (json_int_t)s->id, "peer",
+			      s->peer, "since", s->since, "requests", (json_int_t)s->requests,
+			      "waiting", waiting);
+	if (d && s->has_cred) {
+		json_object_set_new(d, "pid", json_integer((json_int_t)s->pid));
+		json_object_set_new(d, "uid", json_integer((json_int_t)s->uid));
+	}
+	return d;
+}
+
+json_t *sess_list_new(void)
+{
+	json_t *list = json_array();
+	for (hmap_entry *e = sessions.first; e && list; e = e->next)
+		json_array_append_new(list, describe_new(e->value));
+	return list;
+}

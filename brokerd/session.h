@@ -1,0 +1,45 @@
+/* session.h: one session per client pipe. A session owns everything its client waits on
+ * (and, later, holds); sess_close releases all of it at once when the pipe goes away. */
+#ifndef BROKER_SESSION_H
+#define BROKER_SESSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "list.h"
+
+typedef struct session {
+	uint64_t id;         /* never reused within one daemon run */
+	uint32_t pipe;       /* the nng pipe id the session rides on */
+	uint64_t pid, uid;   /* peer credentials, valid when has_cred */
+	bool has_cred;
+	char peer[96];       /* transport address, for people */
+	double since;        /* wall clock at connect */
+	uint64_t requests;   /* requests received */
+	size_t max_message;  /* the limit of the listener it came through */
+	struct list waiters; /* waiter.sess_link, oldest first */
+} session;
+
+/* sess_init / sess_fini: the session table; fini closes every remaining session. */
+void sess_init(void);
+void sess_fini(void);
+
+/* sess_find: the session on pipe, or NULL. */
+session *sess_find(uint32_t pipe);
+
+/* sess_open: a new session for pipe (which must have none). NULL when out of memory. */
+session *sess_open(uint32_t pipe);
+
+/* sess_close: ends s: every parked request it has is withdrawn without a reply, then s is
+ * freed. Exactly-once holds: a withdrawn waiter is never completed again. */
+void sess_close(session *s);
+
+/* sess_count: how many sessions are open. */
+size_t sess_count(void);
+
+/* sess_list_new: a JSON array describing every session (PROTOCOL.md "sessions"). */
+json_t *sess_list_new(void);
+
+#endif

@@ -1,0 +1,77 @@
+/* wait.h: parked requests. A waiter is created when an op must wait (queue get on empty,
+ * put on full, join); it leaves by exactly one path, wait_complete(), whatever the reason:
+ * data ready, deadline, client gone, object deleted or daemon shutdown. All deadlines
+ * live in one min-heap that drives a single libevent timer. */
+#ifndef BROKER_WAIT_H
+#define BROKER_WAIT_H
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "brk_error.h"
+#include "list.h"
+
+struct session;
+struct object;
+struct req;
+typedef struct waiter waiter;
+
+/* Called by wait_complete, when set, for what an object type keeps about w beyond
+ * w->obj_link and w->item (both released by wait.c). Must not complete other waiters. */
+typedef void (*wait_detach_fn)(waiter *w);
+
+struct waiter {
+	struct session *sess;
+	struct req *req;       /* the parked request, answered on completion */
+	struct object *obj;    /* what it waits on */
+	const char *op;        /* op name, for sessions/stat listings */
+	double since;          /* wall clock when parked */
+	double deadline;       /* monotonic; INFINITY when none */
+	size_t heap_index;     /* position in the deadline heap, or WAIT_NOT_TIMED */
+	brk_err timeout_err;   /* the error a timeout answers with */
+	wait_detach_fn detach;
+	struct list obj_link;  /* on the object's list of waiters */
+	struct list sess_link; /* on the session's list of waiters */
+	struct list all_link;  /* on the list of every waiter */
+	json_t *item;          /* a parked put's value (owned), else NULL */
+	double priority;
+};
+
+#define WAIT_NOT_TIMED ((size_t)-1)
+
+/* wait_init: binds the deadline timer to base. */
+void wait_init(struct event_base *base);
+/* wait_fini: frees the timer; every waiter must be gone already. */
+void wait_fini(void);
+
+/* wait_park: parks req for session s on obj, with timeout seconds (negative: none). The
+ * caller then links w->obj_link into the object's list and may set w->item. op must be
+ * static storage; detach may be NULL. NULL when out of memory. */
+waiter *wait_park(struct session *s, struct req *req, struct object *obj, const char *op,
+		  double timeout, brk_err timeout_err, wait_detach_fn detach);
+
+/* wait_complete: the single exit. Detaches w everywhere, answers its request with result
+ * (stolen; NULL means null) when err is BRK_OK or with err and msg otherwise, frees w.
+ * A waiter whose session is closing is freed without an answer. */
+void wait_complete(waiter *w, brk_err err, json_t *result, const char *msg);
+
+/* wait_withdraw: completes w without any answer (its client is gone). */
+void wait_withdraw(waiter *w);
+
+/* wait_alive: false when w's client is known to be gone, so an item is not handed to it. */
+bool wait_alive(const waiter *w);
+
+/* wait_complete_all: completes every waiter of every session with err (shutdown). */
+void wait_complete_all(brk_err err, const char *msg);
+
+/* wait_count: parked requests in total. */
+size_t wait_count(void);
+
+/* wait_describe_new: {"session", "op", "object", "since", "timeout_in"} for listings. */
+json_t *wait_describe_new(const waiter *w);
+
+/* wait_list_new: wait_describe_new of each waiter on an object list (obj_link), in order. */
+json_t *wait_list_new(const struct list *waiters);
+
+#endif

@@ -1,0 +1,551 @@
+/* broker.c: libbroker. One nng REQ socket per client; each call borrows one of at most 64
+ * REQ contexts, so threads share a connection without sharing a request slot. */
+#include <math.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "envelope.h"
+#include "ops.h"
+#include "url.h"
+
+#define MAX_IN_FLIGHT 64 /* a raw REP pipe drops replies beyond 64 queued for it */
+
+/* A request slot: a REQ context and the aio that drives it. */
+struct slot {
+	nng_ctx ctx;
+	nng_aio *aio;
+};
+
+struct brk_client {
+	nng_socket sock;
+	pthread_mutex_t mu;
+	pthread_cond_t freed;
+	struct slot idle[MAX_IN_FLIGHT];
+	int nidle, nopen, max_open;
+	bool closing;
+	double reply_grace, send_timeout;
+	size_t max_message;
+	uint64_t session;
+};
+
+static _Thread_local char last_error[512];
+
+const char *brk_last_error(void)
+{
+	return last_error;
+}
+
+static brk_err fail(brk_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static brk_err fail(brk_err err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (fmt)
+		vsnprintf(last_error, sizeof last_error, fmt, ap);
+	else
+		snprintf(last_error, sizeof last_error, "%s", brk_strerror(err));
+	va_end(ap);
+	return err;
+}
+
+/* ---- contexts ---- */
+
+static int slot_open(brk_client *c, struct slot *s)
+{
+	int rv = nng_ctx_open(&s->ctx, c->sock);
+	if (rv == 0 && (rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0)
+		nng_ctx_close(s->ctx);
+	return rv;
+}
+
+static void slot_close(struct slot *s)
+{
+	nng_aio_free(s->aio);
+	nng_ctx_close(s->ctx);
+}
+
+static brk_err take_slot(brk_client *c, struct slot *out)
+{
+	int rv = 0;
+	pthread_mutex_lock(&c->mu);
+	while (!c->nidle && c->nopen >= c->max_open && !c->closing)
+		pthread_cond_wait(&c->freed, &c->mu);
+	if (c->closing)
+		rv = NNG_ECLOSED;
+	else if (c->nidle)
+		*out = c->idle[--c->nidle];
+	else if ((rv = slot_open(c, out)) == 0)
+		c->nopen++;
+	pthread_mutex_unlock(&c->mu);
+	return rv ? fail(BRK_EIO, "cannot open a request context: %s", nng_strerror(rv)) : BRK_OK;
+}
+
+/* give_slot: returns s to the pool; a context whose request was abandoned is closed, so
+ * a late reply can never be read as the answer to another request. */
+static void give_slot(brk_client *c, struct slot s, bool abandoned)
+{
+	pthread_mutex_lock(&c->mu);
+	if (abandoned) {
+		slot_close(&s);
+		c->nopen--;
+	} else {
+		c->idle[c->nidle++] = s;
+	}
+	pthread_cond_signal(&c->freed);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- one request ---- */
+
+static nng_duration ms(double seconds)
+{
+	return seconds < 0 || seconds > 1e9 ? NNG_DURATION_INFINITE : (nng_duration)(seconds * 1000);
+}
+
+/* reply_wait: how long to wait for request's reply: the op's own timeout plus the grace,
+ * without limit for an op that may wait forever. */
+static nng_duration reply_wait(const brk_client *c, const json_t *request)
+{
+	const char *op = json_string_value(json_object_get(request, "op"));
+	json_t *t = json_object_get(request, "timeout");
+	if (!op || !proto_op_blocks(op) || json_is_false(json_object_get(request, "block")))
+		return ms(c->reply_grace);
+	if (json_is_number(t))
+		return ms(json_number_value(t) + c->reply_grace);
+	return NNG_DURATION_INFINITE;
+}
+
+static brk_err exchange(brk_client *c, struct slot *s, const char *text, size_t len,
+			nng_duration wait, nng_msg **reply)
+{
+	nng_msg *m;
+	int rv = nng_msg_alloc(&m, len);
+	if (rv)
+		return fail(BRK_ENOMEM, "cannot build the request: %s", nng_strerror(rv));
+	memcpy(nng_msg_body(m), text, len);
+	nng_aio_set_msg(s->aio, m);
+	nng_aio_set_timeout(s->aio, ms(c->send_timeout));
+	nng_ctx_send(s->ctx, s->aio);
+	nng_aio_wait(s->aio);
+	if ((rv = nng_aio_result(s->aio))) {
+		nng_msg_free(m);
+		return fail(rv == NNG_ETIMEDOUT ? BRK_ENOREPLY : BRK_EIO,
+			    "cannot send to brokerd: %s", nng_strerror(rv));
+	}
+	nng_aio_set_timeout(s->aio, wait);
+	nng_ctx_recv(s->ctx, s->aio);
+	nng_aio_wait(s->aio);
+	if ((rv = nng_aio_result(s->aio)))
+		return fail(rv == NNG_ETIMEDOUT ? BRK_ENOREPLY : BRK_EIO,
+			    "no reply from brokerd: %s", nng_strerror(rv));
+	*reply = nng_aio_get_msg(s->aio);
+	return BRK_OK;
+}
+
+static brk_err parse_reply(nng_msg *m, json_t **result)
+{
+	json_error_t jerr;
+	json_t *reply = json_loadb(nng_msg_body(m), nng_msg_len(m), 0, &jerr);
+	json_t *r = NULL;
+	const char *msg = NULL;
+	if (!reply)
+		return fail(BRK_EPROTO, "unreadable reply from brokerd: %s", jerr.text);
+	brk_err err = proto_reply_parse(reply, &r, &msg);
+	if (err == BRK_OK && result)
+		*result = json_incref(r);
+	else if (err == BRK_EPROTO)
+		fail(err, "reply from brokerd does not follow the protocol");
+	else if (err != BRK_OK)
+		fail(err, "%s", msg ? msg : brk_strerror(err));
+	json_decref(reply);
+	return err;
+}
+
+brk_err brk_call(brk_client *c, const json_t *request, json_t **result)
+{
+	size_t len;
+	struct slot s;
+	nng_msg *reply = NULL;
+	if (result)
+		*result = NULL;
+	if (!c || !json_is_object(request))
+		return fail(BRK_EINVAL, "brk_call needs a client and a request object");
+	char *text = proto_encode(request, &len);
+	if (!text)
+		return fail(BRK_ENOMEM, "cannot encode the request");
+	brk_err err = BRK_OK;
+	if (len > c->max_message)
+		err = fail(BRK_ETOOBIG, "request of %zu bytes is over brokerd's limit of %zu bytes",
+			   len, c->max_message);
+	if (err == BRK_OK && (err = take_slot(c, &s)) == BRK_OK) {
+		err = exchange(c, &s, text, len, reply_wait(c, request), &reply);
+		give_slot(c, s, err != BRK_OK);
+	}
+	free(text);
+	if (err == BRK_OK) {
+		err = parse_reply(reply, result);
+		nng_msg_free(reply);
+	}
+	return err;
+}
+
+json_t *brk_request_new(const char *op, const char *name, json_t *args)
+{
+	return proto_request_new(op, name, args);
+}
+
+/* call_new: brk_call of a request built from op, name and args (stolen). */
+static brk_err call_new(brk_client *c, const char *op, const char *name, json_t *args,
+			json_t **result)
+{
+	json_t *req = proto_request_new(op, name, args);
+	if (!req)
+		return fail(BRK_EINVAL, "cannot build a %s request (bad name or value?)", op);
+	brk_err err = brk_call(c, req, result);
+	json_decref(req);
+	return err;
+}
+
+brk_err brk_batch(brk_client *c, const json_t *ops, json_t **results)
+{
+	if (!json_is_array(ops))
+		return fail(BRK_EINVAL, "brk_batch needs an array of requests");
+	return call_new(c, BRK_OP_BATCH, NULL, json_pack("{s:O}", "ops", ops), results);
+}
+
+brk_err brk_batch_result(const json_t *results, size_t i, json_t **result)
+{
+	json_t *one = json_array_get(results, i);
+	const char *msg = NULL;
+	if (!one)
+		return fail(BRK_EINVAL, "no result %zu in this batch", i);
+	brk_err err = proto_reply_parse(one, result, &msg);
+	return err ? fail(err, "%s", msg ? msg : brk_strerror(err)) : BRK_OK;
+}
+
+/* ---- connection ---- */
+
+static brk_err greet(brk_client *c)
+{
+	json_t *hello;
+	brk_err err = call_new(c, BRK_OP_HELLO, NULL, NULL, &hello);
+	if (err)
+		return err;
+	json_int_t max = json_integer_value(json_object_get(hello, "max_message"));
+	c->session = (uint64_t)json_integer_value(json_object_get(hello, "session"));
+	if (max > 0)
+		c->max_message = (size_t)max;
+	json_decref(hello);
+	return BRK_OK;
+}
+
+static brk_err open_socket(brk_client *c, const char *url)
+{
+	int rv;
+	if ((rv = nng_req0_open(&c->sock)))
+		return fail(BRK_EIO, "cannot open an nng socket: %s", nng_strerror(rv));
+	/* Never resend: a resent blocking get would become a second waiter. Set before any
+	 * context exists, as contexts copy it. */
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	if ((rv = nng_dial(c->sock, url, NULL, 0)))
+		return fail(BRK_ECONNECT, "cannot connect to %s: %s", url, nng_strerror(rv));
+	return BRK_OK;
+}
+
+brk_err brk_connect(const char *url, const brk_options *opts, brk_client **out)
+{
+	char dflt[512];
+	*out = NULL;
+	if (!url && proto_client_url(dflt, sizeof dflt) != 0)
+		return fail(BRK_EINVAL, "the default address does not fit; set BROKERD_URL");
+	brk_client *c = calloc(1, sizeof *c);
+	if (!c)
+		return fail(BRK_ENOMEM, NULL);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->freed, NULL);
+	c->reply_grace = opts && opts->reply_grace > 0 ? opts->reply_grace : 30;
+	c->send_timeout = opts && opts->send_timeout > 0 ? opts->send_timeout : 10;
+	c->max_open = opts && opts->max_in_flight > 0 && opts->max_in_flight < MAX_IN_FLIGHT
+			      ? opts->max_in_flight
+			      : MAX_IN_FLIGHT;
+	c->max_message = PROTO_DEFAULT_MAX_MESSAGE;
+	brk_err err = open_socket(c, url ? url : dflt);
+	if (err == BRK_OK)
+		err = greet(c);
+	if (err != BRK_OK) {
+		char keep[sizeof last_error];
+		memcpy(keep, last_error, sizeof keep);
+		brk_close(c);
+		memcpy(last_error, keep, sizeof keep);
+		return err;
+	}
+	*out = c;
+	return BRK_OK;
+}
+
+void brk_close(brk_client *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->closing = true;
+	pthread_cond_broadcast(&c->freed);
+	pthread_mutex_unlock(&c->mu);
+	for (int i = 0; i < c->nidle; i++)
+		slot_close(&c->idle[i]);
+	nng_close(c->sock);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->freed);
+	free(c);
+}
+
+uint64_t brk_session_id(const brk_client *c)
+{
+	return c->session;
+}
+
+size_t brk_max_message(const brk_client *c)
+{
+	return c->max_message;
+}
+
+/* ---- daemon ---- */
+
+brk_err brk_ping(brk_client *c)
+{
+	return call_new(c, BRK_OP_PING, NULL, NULL, NULL);
+}
+
+brk_err brk_info(brk_client *c, json_t **info)
+{
+	return call_new(c, BRK_OP_INFO, NULL, NULL, info);
+}
+
+brk_err brk_ls(brk_client *c, const char *prefix, json_t **list)
+{
+	json_t *args = prefix ? json_pack("{s:s}", "prefix", prefix) : NULL;
+	return call_new(c, BRK_OP_LS, NULL, args, list);
+}
+
+brk_err brk_stat(brk_client *c, const char *name, json_t **stat)
+{
+	return call_new(c, BRK_OP_STAT, name, NULL, stat);
+}
+
+brk_err brk_del(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_DEL, name, NULL, NULL);
+}
+
+brk_err brk_sessions(brk_client *c, json_t **list)
+{
+	return call_new(c, BRK_OP_SESSIONS, NULL, NULL, list);
+}
+
+/* ---- queues ---- */
+
+/* wait_args: adds the wire form of a timeout to args: nothing (forever), block false (0),
+ * or timeout seconds. Returns args. */
+static json_t *wait_args(json_t *args, double timeout)
+{
+	if (!args)
+		return NULL;
+	if (timeout == 0)
+		json_object_set_new(args, "block", json_false());
+	else if (timeout > 0 && isfinite(timeout))
+		json_object_set_new(args, "timeout", json_real(timeout));
+	return args;
+}
+
+brk_err brk_queue_create(brk_client *c, const char *name, brk_queue_kind kind, long maxsize)
+{
+	static const char *const kinds[] = {"fifo", "lifo", "priority"};
+	if ((unsigned)kind > BRK_PRIORITY)
+		return fail(BRK_EINVAL, "unknown queue kind %d", (int)kind);
+	return call_new(c, BRK_OP_QUEUE_CREATE, name,
+			json_pack("{s:s, s:I}", "kind", kinds[kind], "maxsize", (json_int_t)maxsize),
+			NULL);
+}
+
+brk_err brk_queue_put(brk_client *c, const char *name, const json_t *value, double timeout)
+{
+	return call_new(c, BRK_OP_QUEUE_PUT, name,
+			wait_args(json_pack("{s:O}", "value", value), timeout), NULL);
+}
+
+brk_err brk_queue_put_priority(brk_client *c, const char *name, const json_t *value,
+			       double priority, double timeout)
+{
+	json_t *args = json_pack("{s:O, s:f}", "value", value, "priority", priority);
+	return call_new(c, BRK_OP_QUEUE_PUT, name, wait_args(args, timeout), NULL);
+}
+
+brk_err brk_queue_get(brk_client *c, const char *name, double timeout, json_t **value)
+{
+	return call_new(c, BRK_OP_QUEUE_GET, name, wait_args(json_object(), timeout), value);
+}
+
+/* call_size / call_bool: ops whose result is a count or a yes/no. */
+static brk_err call_size(brk_client *c, const char *op, const char *name, size_t *out)
+{
+	json_t *r;
+	brk_err err = call_new(c, op, name, NULL, &r);
+	if (err == BRK_OK && !json_is_integer(r))
+		err = fail(BRK_EPROTO, "%s: expected an integer result", op);
+	if (err == BRK_OK)
+		*out = (size_t)json_integer_value(r);
+	json_decref(r);
+	return err;
+}
+
+static brk_err call_bool(brk_client *c, const char *op, const char *name, json_t *args,
+			 bool *out)
+{
+	json_t *r;
+	brk_err err = call_new(c, op, name, args, &r);
+	if (err == BRK_OK && !json_is_boolean(r))
+		err = fail(BRK_EPROTO, "%s: expected a boolean result", op);
+	if (err == BRK_OK)
+		*out = json_is_true(r);
+	json_decref(r);
+	return err;
+}
+
+brk_err brk_queue_qsize(brk_client *c, const char *name, size_t *size)
+{
+	return call_size(c, BRK_OP_QUEUE_QSIZE, name, size);
+}
+
+brk_err brk_queue_empty(brk_client *c, const char *name, bool *empty)
+{
+	return call_bool(c, BRK_OP_QUEUE_EMPTY, name, NULL, empty);
+}
+
+brk_err brk_queue_full(brk_client *c, const char *name, bool *full)
+{
+	return call_bool(c, BRK_OP_QUEUE_FULL, name, NULL, full);
+}
+
+brk_err brk_queue_task_done(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_QUEUE_TASK_DONE, name, NULL, NULL);
+}
+
+brk_err brk_queue_join(brk_client *c, const char *name, double timeout)
+{
+	json_t *args = json_object();
+	if (args && timeout >= 0 && isfinite(timeout))
+		json_object_set_new(args, "timeout", json_real(timeout));
+	return call_new(c, BRK_OP_QUEUE_JOIN, name, args, NULL);
+}
+
+/* ---- dicts ---- */
+
+static json_t *key_args(const json_t *key)
+{
+	return key ? json_pack("{s:O}", "key", key) : NULL;
+}
+
+/* with: adds field (borrowed; skipped when NULL) to args and returns args. */
+static json_t *with(json_t *args, const char *field, const json_t *value)
+{
+	if (args && value)
+		json_object_set(args, field, (json_t *)value);
+	return args;
+}
+
+brk_err brk_dict_get(brk_client *c, const char *name, const json_t *key, json_t **value)
+{
+	return call_new(c, BRK_OP_DICT_GET, name, key_args(key), value);
+}
+
+brk_err brk_dict_get_default(brk_client *c, const char *name, const json_t *key,
+			     const json_t *dflt, json_t **value)
+{
+	if (!dflt)
+		return fail(BRK_EINVAL, "brk_dict_get_default needs a default");
+	return call_new(c, BRK_OP_DICT_GET, name, with(key_args(key), "default", dflt), value);
+}
+
+brk_err brk_dict_set(brk_client *c, const char *name, const json_t *key, const json_t *value)
+{
+	if (!value)
+		return fail(BRK_EINVAL, "brk_dict_set needs a value");
+	return call_new(c, BRK_OP_DICT_SET, name, with(key_args(key), "value", value), NULL);
+}
+
+brk_err brk_dict_delete(brk_client *c, const char *name, const json_t *key)
+{
+	return call_new(c, BRK_OP_DICT_DELETE, name, key_args(key), NULL);
+}
+
+brk_err brk_dict_contains(brk_client *c, const char *name, const json_t *key, bool *found)
+{
+	return call_bool(c, BRK_OP_DICT_CONTAINS, name, key_args(key), found);
+}
+
+brk_err brk_dict_len(brk_client *c, const char *name, size_t *len)
+{
+	return call_size(c, BRK_OP_DICT_LEN, name, len);
+}
+
+brk_err brk_dict_keys(brk_client *c, const char *name, json_t **keys)
+{
+	return call_new(c, BRK_OP_DICT_KEYS, name, NULL, keys);
+}
+
+brk_err brk_dict_values(brk_client *c, const char *name, json_t **values)
+{
+	return call_new(c, BRK_OP_DICT_VALUES, name, NULL, values);
+}
+
+brk_err brk_dict_items(brk_client *c, const char *name, json_t **items)
+{
+	return call_new(c, BRK_OP_DICT_ITEMS, name, NULL, items);
+}
+
+brk_err brk_dict_pop(brk_client *c, const char *name, const json_t *key, const json_t *dflt,
+		     json_t **value)
+{
+	return call_new(c, BRK_OP_DICT_POP, name, with(key_args(key), "default", dflt), value);
+}
+
+brk_err brk_dict_popitem(brk_client *c, const char *name, json_t **key, json_t **value)
+{
+	json_t *pair;
+	brk_err err = call_new(c, BRK_OP_DICT_POPITEM, name, NULL, &pair);
+	if (err == BRK_OK && json_array_size(pair) != 2)
+		err = fail(BRK_EPROTO, "popitem: expected a [key, value] pair");
+	if (err == BRK_OK) {
+		*key = json_incref(json_array_get(pair, 0));
+		*value = json_incref(json_array_get(pair, 1));
+	}
+	json_decref(pair);
+	return err;
+}
+
+brk_err brk_dict_setdefault(brk_client *c, const char *name, const json_t *key,
+			    const json_t *dflt, json_t **value)
+{
+	return call_new(c, BRK_OP_DICT_SETDEFAULT, name, with(key_args(key), "default", dflt),
+			value);
+}
+
+brk_err brk_dict_update(brk_client *c, const char *name, const json_t *items)
+{
+	if (!items)
+		return fail(BRK_EINVAL, "brk_dict_update needs items");
+	return call_new(c, BRK_OP_DICT_UPDATE, name, json_pack("{s:O}", "items", items), NULL);
+}
+
+brk_err brk_dict_clear(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_DICT_CLEAR, name, NULL, NULL);
+}

@@ -1,0 +1,140 @@
+/* broker.h: libbroker, the C client of brokerd. The only header a program includes.
+ *
+ * Threads: a brk_client may be shared by any number of threads; each call is one request
+ * (at most 64 are in flight per client; more callers wait their turn).
+ * Errors: every call returns BRK_OK or a brk_err; brk_last_error() then gives the message
+ * for the calling thread (the daemon's own text for errors it reported).
+ * Ownership (jansson's rule): json_t * arguments are borrowed unless the contract says
+ * "stolen"; json_t ** results are new references the caller must json_decref.
+ * Timeouts: seconds as a double; BRK_FOREVER (negative) waits without limit, 0 does not
+ * wait at all (Python's block=False), a positive value waits at most that long. */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "brk_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct brk_client brk_client;
+
+#define BRK_FOREVER (-1.0)
+
+typedef struct brk_options {
+	double reply_grace;  /* seconds a reply may take beyond the op's own timeout; default 30 */
+	double send_timeout; /* seconds to wait for a connection to send on; default 10 */
+	int max_in_flight;   /* requests in flight at once, 1..64; default 64 */
+} brk_options;
+
+/* brk_connect: connects to url (NULL: $BROKERD_URL, else the default address) and greets
+ * the daemon. opts may be NULL for defaults. On BRK_OK *out is a client to brk_close. */
+brk_err brk_connect(const char *url, const brk_options *opts, brk_client **out);
+
+/* brk_close: closes c and frees it. No other thread may be inside a call on c. */
+void brk_close(brk_client *c);
+
+/* brk_last_error: the message of the calling thread's last failed call (static to the
+ * thread, valid until its next call). */
+const char *brk_last_error(void);
+
+/* brk_session_id: the daemon's id for this client's session (as in "brokerctl sessions"). */
+uint64_t brk_session_id(const brk_client *c);
+
+/* brk_max_message: the largest request the daemon accepts on this connection, in bytes.
+ * Larger requests fail with BRK_ETOOBIG before they are sent. */
+size_t brk_max_message(const brk_client *c);
+
+/* ---- raw protocol ---- */
+
+/* brk_request_new: a request object {"op": op, "name": name, ...args}; args (an object or
+ * NULL) is stolen; name may be NULL. NULL on bad input. */
+json_t *brk_request_new(const char *op, const char *name, json_t *args);
+
+/* brk_call: sends request (borrowed) and waits for its reply. On BRK_OK *result (if not
+ * NULL) is the reply's result; on an error reply the code is returned. */
+brk_err brk_call(brk_client *c, const json_t *request, json_t **result);
+
+/* brk_batch: runs the array of requests ops (borrowed) as one atomic batch: no other
+ * client's op runs between them. *results is an array of one reply envelope per op;
+ * read each with brk_batch_result. Blocking ops need "block": false. */
+brk_err brk_batch(brk_client *c, const json_t *ops, json_t **results);
+
+/* brk_batch_result: the outcome of op i in results; on BRK_OK *result borrows its result. */
+brk_err brk_batch_result(const json_t *results, size_t i, json_t **result);
+
+/* ---- daemon ---- */
+
+brk_err brk_ping(brk_client *c);
+/* brk_info: version, uptime, sessions, objects, memory... (PROTOCOL.md "info"). */
+brk_err brk_info(brk_client *c, json_t **info);
+/* brk_ls: summaries of the objects whose names start with prefix (NULL: all). */
+brk_err brk_ls(brk_client *c, const char *prefix, json_t **list);
+brk_err brk_stat(brk_client *c, const char *name, json_t **stat);
+/* brk_del: deletes an object; its waiters get BRK_EDELETED. */
+brk_err brk_del(brk_client *c, const char *name);
+brk_err brk_sessions(brk_client *c, json_t **list);
+
+/* ---- queues ---- */
+
+typedef enum brk_queue_kind { BRK_FIFO, BRK_LIFO, BRK_PRIORITY } brk_queue_kind;
+
+/* brk_queue_create: creates a queue (maxsize <= 0: unbounded). Creating an existing queue
+ * with the same settings is fine; other settings give BRK_EEXISTS. Queue ops on a missing
+ * name create an unbounded FIFO queue. */
+brk_err brk_queue_create(brk_client *c, const char *name, brk_queue_kind kind, long maxsize);
+/* brk_queue_put: appends value; on a full queue waits up to timeout, then BRK_EFULL. */
+brk_err brk_queue_put(brk_client *c, const char *name, const json_t *value, double timeout);
+/* brk_queue_put_priority: the same for a priority queue; lower priority comes out first. */
+brk_err brk_queue_put_priority(brk_client *c, const char *name, const json_t *value,
+			       double priority, double timeout);
+/* brk_queue_get: removes the next item into *value; on an empty queue waits up to timeout,
+ * then BRK_EEMPTY. */
+brk_err brk_queue_get(brk_client *c, const char *name, double timeout, json_t **value);
+brk_err brk_queue_qsize(brk_client *c, const char *name, size_t *size);
+brk_err brk_queue_empty(brk_client *c, const char *name, bool *empty);
+brk_err brk_queue_full(brk_client *c, const char *name, bool *full);
+/* brk_queue_task_done: marks one item done; more than were put gives BRK_EVALUE. */
+brk_err brk_queue_task_done(brk_client *c, const char *name);
+/* brk_queue_join: waits until every item put is done; BRK_ETIMEOUT after timeout. */
+brk_err brk_queue_join(brk_client *c, const char *name, double timeout);
+
+/* ---- dicts ----
+ * Keys are JSON scalars: 0 and "0" are different keys, 1 and 1.0 the same. */
+
+/* brk_dict_get: the value for key; BRK_EKEY when absent. */
+brk_err brk_dict_get(brk_client *c, const char *name, const json_t *key, json_t **value);
+/* brk_dict_get_default: the value for key, or a new reference to dflt when absent. */
+brk_err brk_dict_get_default(brk_client *c, const char *name, const json_t *key,
+			     const json_t *dflt, json_t **value);
+brk_err brk_dict_set(brk_client *c, const char *name, const json_t *key, const json_t *value);
+/* brk_dict_delete: removes key; BRK_EKEY when absent. */
+brk_err brk_dict_delete(brk_client *c, const char *name, const json_t *key);
+brk_err brk_dict_contains(brk_client *c, const char *name, const json_t *key, bool *found);
+brk_err brk_dict_len(brk_client *c, const char *name, size_t *len);
+/* brk_dict_keys / values / items: arrays in insertion order; items are [key, value]. */
+brk_err brk_dict_keys(brk_client *c, const char *name, json_t **keys);
+brk_err brk_dict_values(brk_client *c, const char *name, json_t **values);
+brk_err brk_dict_items(brk_client *c, const char *name, json_t **items);
+/* brk_dict_pop: removes key and returns its value; absent: dflt if not NULL, else BRK_EKEY. */
+brk_err brk_dict_pop(brk_client *c, const char *name, const json_t *key, const json_t *dflt,
+		     json_t **value);
+/* brk_dict_popitem: removes the last inserted pair; BRK_EKEY when empty. */
+brk_err brk_dict_popitem(brk_client *c, const char *name, json_t **key, json_t **value);
+/* brk_dict_setdefault: the value for key, storing dflt (NULL: null) first when absent. */
+brk_err brk_dict_setdefault(brk_client *c, const char *name, const json_t *key,
+			    const json_t *dflt, json_t **value);
+/* brk_dict_update: stores every pair of items: an object, or an array of [key, value]. */
+brk_err brk_dict_update(brk_client *c, const char *name, const json_t *items);
+brk_err brk_dict_clear(brk_client *c, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

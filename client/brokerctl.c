@@ -1,0 +1,407 @@
+/* brokerctl.c: the operator's command line for brokerd: inspect, poke, script, measure. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "brokerctl.h"
+#include "envelope.h"
+#include "table.h"
+#include "url.h"
+
+static const char usage[] =
+	"Usage: brokerctl [--url URL] [--json] COMMAND [ARGS]\n"
+	"Inspects and drives a running brokerd.\n"
+	"\n"
+	"Commands:\n"
+	"  ping                            check that brokerd answers\n"
+	"  info                            version, uptime, sessions, objects, memory\n"
+	"  ls [PREFIX]                     list objects (name, type, size, waiters)\n"
+	"  stat NAME                       everything about one object\n"
+	"  rm NAME                         delete an object\n"
+	"  sessions                        connected clients and what they wait on\n"
+	"  queue create NAME [--kind fifo|lifo|priority] [--maxsize N]\n"
+	"  queue put NAME VALUE [--priority P] [--timeout S]\n"
+	"  queue get NAME [--timeout S]    waits forever without --timeout; 0 does not wait\n"
+	"  dict set NAME KEY VALUE\n"
+	"  dict get NAME KEY\n"
+	"  call OP [JSON]                  send {\"op\": OP, ...JSON} and print the raw reply\n"
+	"  bench [--clients N] [--batch B] [--seconds S] [--tests ping,get,set,queue]\n"
+	"\n"
+	"Options:\n"
+	"  -u, --url URL   brokerd's address (default: $BROKERD_URL, else %s)\n"
+	"  -j, --json      print results as JSON\n"
+	"  -h, --help      show this help\n"
+	"  -V, --version   show the version\n"
+	"\n"
+	"VALUE and KEY are JSON; a word that is not valid JSON is taken as a string\n"
+	"(so 42 is a number and '\"42\"' a string). Put -- before a negative number.\n"
+	"Exit status: 0 ok, 1 brokerd answered with an error, 2 usage, 3 cannot connect.\n";
+
+int ctl_usage(const char *msg)
+{
+	fprintf(stderr, "brokerctl: %s\nTry 'brokerctl --help'.\n", msg);
+	return EXIT_USAGE;
+}
+
+brk_client *ctl_connect(const struct ctl *ctl)
+{
+	brk_client *c;
+	if (brk_connect(ctl->url, NULL, &c) != BRK_OK) {
+		fprintf(stderr, "brokerctl: %s\n", brk_last_error());
+		return NULL;
+	}
+	return c;
+}
+
+/* reply_status: prints an error reply and maps it to an exit status. */
+static int reply_status(brk_err err)
+{
+	if (err == BRK_OK)
+		return EXIT_OK;
+	fprintf(stderr, "brokerctl: %s: %s\n", brk_err_code(err), brk_last_error());
+	return err == BRK_ECONNECT ? EXIT_CONNECT : EXIT_REPLY;
+}
+
+static void print_json(const json_t *v)
+{
+	char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	puts(text ? text : "null");
+	free(text);
+}
+
+/* parse_value: argv text as JSON, or as a string when it is not JSON. */
+static json_t *parse_value(const char *text)
+{
+	json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+	return v ? v : json_string(text);
+}
+
+static bool want_args(int argc, int lo, int hi)
+{
+	return argc >= lo && argc <= hi;
+}
+
+/* ---- daemon ---- */
+
+static int cmd_ping(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	(void)argv;
+	if (!want_args(argc, 1, 1))
+		return ctl_usage("ping takes no arguments");
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	brk_err err = brk_ping(c);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double us = (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3;
+	if (err == BRK_OK && ctl->json)
+		printf("{\"result\":\"pong\",\"rtt_us\":%.1f}\n", us);
+	else if (err == BRK_OK)
+		printf("pong (%.0f µs)\n", us);
+	return reply_status(err);
+}
+
+static void print_fields(const json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach ((json_t *)obj, key, v) {
+		char *text = cell_text(v);
+		printf("%-12s %s\n", key, text ? text : "?");
+		free(text);
+	}
+}
+
+/* show: prints a result as JSON or as "key value" lines. */
+static int show(const struct ctl *ctl, brk_err err, json_t *result)
+{
+	if (err == BRK_OK && ctl->json)
+		print_json(result);
+	else if (err == BRK_OK)
+		print_fields(result);
+	json_decref(result);
+	return reply_status(err);
+}
+
+static int cmd_info(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	json_t *info = NULL;
+	(void)argv;
+	if (!want_args(argc, 1, 1))
+		return ctl_usage("info takes no arguments");
+	brk_err err = brk_info(c, &info);
+	return show(ctl, err, info);
+}
+
+static int cmd_stat(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	json_t *st = NULL;
+	if (!want_args(argc, 2, 2))
+		return ctl_usage("usage: stat NAME");
+	brk_err err = brk_stat(c, argv[1], &st);
+	return show(ctl, err, st);
+}
+
+/* rows_of: the named fields of each object in list, as table rows. */
+static json_t *rows_of(const json_t *list, const char *const *fields, size_t n)
+{
+	json_t *rows = json_array();
+	size_t i;
+	json_t *item;
+	json_array_foreach (list, i, item) {
+		json_t *row = json_array();
+		for (size_t f = 0; f < n; f++) {
+			json_t *v = json_object_get(item, fields[f]);
+			json_array_append_new(row, v ? json_incref(v) : json_string("-"));
+		}
+		json_array_append_new(rows, row);
+	}
+	return rows;
+}
+
+static int list_table(const struct ctl *ctl, brk_err err, json_t *list,
+		      const char *const *headers, const char *const *fields, size_t n)
+{
+	if (err == BRK_OK && ctl->json) {
+		print_json(list);
+	} else if (err == BRK_OK) {
+		json_t *rows = rows_of(list, fields, n);
+		table_print(stdout, headers, n, rows);
+		json_decref(rows);
+	}
+	json_decref(list);
+	return reply_status(err);
+}
+
+static int cmd_ls(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const headers[] = {"NAME", "TYPE", "SIZE", "WAITERS"};
+	static const char *const fields[] = {"name", "type", "size", "waiters"};
+	json_t *list = NULL;
+	if (!want_args(argc, 1, 2))
+		return ctl_usage("usage: ls [PREFIX]");
+	brk_err err = brk_ls(c, argc == 2 ? argv[1] : NULL, &list);
+	return list_table(ctl, err, list, headers, fields, 4);
+}
+
+static int cmd_sessions(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const headers[] = {"ID", "PID", "UID", "PEER", "REQUESTS", "WAITING"};
+	static const char *const fields[] = {"id", "pid", "uid", "peer", "requests", "waiting"};
+	json_t *list = NULL;
+	(void)argv;
+	if (!want_args(argc, 1, 1))
+		return ctl_usage("sessions takes no arguments");
+	brk_err err = brk_sessions(c, &list);
+	return list_table(ctl, err, list, headers, fields, 6);
+}
+
+static int cmd_rm(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	if (!want_args(argc, 2, 2))
+		return ctl_usage("usage: rm NAME");
+	brk_err err = brk_del(c, argv[1]);
+	if (err == BRK_OK && ctl->json)
+		puts("true");
+	return reply_status(err);
+}
+
+/* ---- queue and dict ---- */
+
+static int cmd_queue_create(brk_client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"kind", required_argument, NULL, 'k'},
+					     {"maxsize", required_argument, NULL, 'm'},
+					     {NULL, 0, NULL, 0}};
+	static const char *const kinds[] = {"fifo", "lifo", "priority"};
+	int kind = 0, ch;
+	long maxsize = 0;
+	char *end;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'k') {
+			for (kind = 0; kind < 3 && strcmp(optarg, kinds[kind]); kind++)
+				;
+			if (kind == 3)
+				return ctl_usage("--kind is fifo, lifo or priority");
+		} else if (ch == 'm') {
+			maxsize = strtol(optarg, &end, 10);
+			if (*end || end == optarg)
+				return ctl_usage("--maxsize takes an integer");
+		} else {
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1)
+		return ctl_usage("usage: queue create NAME [--kind K] [--maxsize N]");
+	return reply_status(brk_queue_create(c, argv[optind], (brk_queue_kind)kind, maxsize));
+}
+
+/* parse_number: an option's number, or -1 after saying what is wrong. */
+static int parse_number(const char *text, const char *what, double *out)
+{
+	char *end;
+	*out = strtod(text, &end);
+	if (*end || end == text) {
+		fprintf(stderr, "brokerctl: %s takes a number\n", what);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_queue_put(brk_client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"priority", required_argument, NULL, 'p'},
+					     {"timeout", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
+	double timeout = BRK_FOREVER, priority = 0;
+	bool has_priority = false;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'p' && parse_number(optarg, "--priority", &priority) == 0)
+			has_priority = true;
+		else if (ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0)
+			return EXIT_USAGE;
+	}
+	if (argc - optind != 2)
+		return ctl_usage("usage: queue put NAME VALUE [--priority P] [--timeout S]");
+	json_t *value = parse_value(argv[optind + 1]);
+	brk_err err = has_priority
+			      ? brk_queue_put_priority(c, argv[optind], value, priority, timeout)
+			      : brk_queue_put(c, argv[optind], value, timeout);
+	json_decref(value);
+	return reply_status(err);
+}
+
+static int cmd_queue_get(brk_client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
+	double timeout = BRK_FOREVER;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0)
+			return EXIT_USAGE;
+	if (argc - optind != 1)
+		return ctl_usage("usage: queue get NAME [--timeout S]");
+	json_t *value = NULL;
+	brk_err err = brk_queue_get(c, argv[optind], timeout, &value);
+	if (err == BRK_OK)
+		print_json(value);
+	json_decref(value);
+	return reply_status(err);
+}
+
+static int cmd_queue(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	if (argc >= 2 && !strcmp(argv[1], "create"))
+		return cmd_queue_create(c, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "put"))
+		return cmd_queue_put(c, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "get"))
+		return cmd_queue_get(c, argc - 1, argv + 1);
+	return ctl_usage("usage: queue create|put|get ...");
+}
+
+static int cmd_dict(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	bool set = argc == 5 && !strcmp(argv[1], "set");
+	if (!set && !(argc == 4 && !strcmp(argv[1], "get")))
+		return ctl_usage("usage: dict set NAME KEY VALUE | dict get NAME KEY");
+	json_t *key = parse_value(argv[3]), *value = set ? parse_value(argv[4]) : NULL;
+	brk_err err = set ? brk_dict_set(c, argv[2], key, value)
+			  : brk_dict_get(c, argv[2], key, &value);
+	if (err == BRK_OK && !set)
+		print_json(value);
+	json_decref(key);
+	json_decref(value);
+	return reply_status(err);
+}
+
+/* cmd_call: the raw protocol: the full reply envelope is printed either way. */
+static int cmd_call(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	if (!want_args(argc, 2, 3))
+		return ctl_usage("usage: call OP [JSON-OBJECT]");
+	json_t *args = argc == 3 ? json_loads(argv[2], 0, NULL) : json_object();
+	if (!json_is_object(args)) {
+		json_decref(args);
+		return ctl_usage("call: the arguments must be a JSON object");
+	}
+	json_t *req = brk_request_new(argv[1], NULL, args), *result = NULL;
+	brk_err err = brk_call(c, req, &result);
+	json_decref(req);
+	json_t *reply = err == BRK_OK ? proto_reply_ok_new(result)
+				      : proto_reply_error(err, brk_last_error());
+	print_json(reply);
+	json_decref(reply);
+	return err == BRK_OK ? EXIT_OK : err >= BRK_ECONNECT ? EXIT_CONNECT : EXIT_REPLY;
+}
+
+/* ---- main ---- */
+
+struct command {
+	const char *name;
+	int (*fn)(brk_client *c, const struct ctl *ctl, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{"ping", cmd_ping},   {"info", cmd_info},   {"ls", cmd_ls},
+	{"stat", cmd_stat},   {"rm", cmd_rm},       {"sessions", cmd_sessions},
+	{"queue", cmd_queue}, {"dict", cmd_dict},   {"call", cmd_call},
+};
+
+static int run(const struct ctl *ctl, int argc, char **argv)
+{
+	if (!strcmp(argv[0], "bench"))
+		return cmd_bench(ctl, argc, argv);
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+		if (strcmp(argv[0], commands[i].name))
+			continue;
+		brk_client *c = ctl_connect(ctl);
+		if (!c)
+			return EXIT_CONNECT;
+		optind = 0; /* GNU getopt: 0 starts a fresh scan of the command's own argv */
+		int rc = commands[i].fn(c, ctl, argc, argv);
+		brk_close(c);
+		return rc;
+	}
+	fprintf(stderr, "brokerctl: unknown command '%s'\nTry 'brokerctl --help'.\n", argv[0]);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"url", required_argument, NULL, 'u'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},      {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct ctl ctl = {0};
+	char url[512];
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+u:jhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			ctl.url = optarg;
+			break;
+		case 'j':
+			ctl.json = true;
+			break;
+		case 'h':
+			printf(usage, proto_client_url(url, sizeof url) == 0 ? url : "?");
+			return EXIT_OK;
+		case 'V':
+			printf("brokerctl %s\n", BROKER_VERSION);
+			return EXIT_OK;
+		default:
+			return ctl_usage("unknown option");
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage("a command is needed");
+	return run(&ctl, argc - optind, argv + optind);
+}

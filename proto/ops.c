@@ -1,0 +1,14 @@
+/* ops.c: facts about ops that both sides need. */
+#include <string.h>
+
+#include "ops.h"
+
+bool proto_op_blocks(const char *op)
+{
+	static const char *const blocking[] = {BRK_OP_QUEUE_PUT, BRK_OP_QUEUE_GET,
+					       BRK_OP_QUEUE_JOIN};
+	for (size_t i = 0; i < sizeof blocking / sizeof *blocking; i++)
+		if (strcmp(op, blocking[i]) == 0)
+			return true;
+	return false;
+}

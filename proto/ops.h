@@ -1,0 +1,46 @@
+/* ops.h: the operation names of the wire protocol, shared by brokerd and libbroker.
+ * proto/PROTOCOL.md documents each one. */
+#ifndef BRK_OPS_H
+#define BRK_OPS_H
+
+#include <stdbool.h>
+
+#define BRK_OP_PING "ping"
+#define BRK_OP_HELLO "hello"
+#define BRK_OP_INFO "info"
+#define BRK_OP_LS "ls"
+#define BRK_OP_STAT "stat"
+#define BRK_OP_DEL "del"
+#define BRK_OP_SESSIONS "sessions"
+#define BRK_OP_BATCH "batch"
+
+#define BRK_OP_QUEUE_CREATE "queue.create"
+#define BRK_OP_QUEUE_PUT "queue.put"
+#define BRK_OP_QUEUE_PUT_NOWAIT "queue.put_nowait"
+#define BRK_OP_QUEUE_GET "queue.get"
+#define BRK_OP_QUEUE_GET_NOWAIT "queue.get_nowait"
+#define BRK_OP_QUEUE_QSIZE "queue.qsize"
+#define BRK_OP_QUEUE_EMPTY "queue.empty"
+#define BRK_OP_QUEUE_FULL "queue.full"
+#define BRK_OP_QUEUE_TASK_DONE "queue.task_done"
+#define BRK_OP_QUEUE_JOIN "queue.join"
+
+#define BRK_OP_DICT_GET "dict.get"
+#define BRK_OP_DICT_SET "dict.set"
+#define BRK_OP_DICT_DELETE "dict.delete"
+#define BRK_OP_DICT_CONTAINS "dict.contains"
+#define BRK_OP_DICT_LEN "dict.len"
+#define BRK_OP_DICT_KEYS "dict.keys"
+#define BRK_OP_DICT_VALUES "dict.values"
+#define BRK_OP_DICT_ITEMS "dict.items"
+#define BRK_OP_DICT_POP "dict.pop"
+#define BRK_OP_DICT_POPITEM "dict.popitem"
+#define BRK_OP_DICT_SETDEFAULT "dict.setdefault"
+#define BRK_OP_DICT_UPDATE "dict.update"
+#define BRK_OP_DICT_CLEAR "dict.clear"
+
+/* proto_op_blocks: whether op may wait (park) in the daemon. Such ops wait unless the
+ * request says "block": false or "timeout": 0, and a batch may hold them only so. */
+bool proto_op_blocks(const char *op);
+
+#endif

@@ -93,7 +93,10 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 	json_error_t err;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
 	if (!root) {
-		fprintf(stderr, "brokerd: %s:%d: %s\n", path, err.line, err.text);
+		if (err.line > 0)
+			fprintf(stderr, "brokerd: %s:%d: %s\n", path, err.line, err.text);
+		else
+			fprintf(stderr, "brokerd: %s\n", err.text);
 		return 2;
 	}
 	*keep = root;

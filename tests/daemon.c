@@ -1,0 +1,134 @@
+/* daemon.c: starting and stopping a real brokerd for black-box tests. */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+static void nap_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+void daemon_start(struct daemon *d, const char *const *extra)
+{
+	const char *argv[32] = {BROKERD_BIN, "--listen", d->url, "--log-level", "warn"};
+	int n = 5;
+	strcpy(d->dir, "/tmp/brokerd-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(d->dir));
+	snprintf(d->url, sizeof d->url, "ipc://%s/b.sock", d->dir);
+	for (; extra && *extra && n < 30; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	d->pid = fork();
+	ck_assert_int_ge(d->pid, 0);
+	if (d->pid == 0) {
+		execv(BROKERD_BIN, (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		brk_client *c;
+		if (brk_connect(d->url, NULL, &c) == BRK_OK) {
+			brk_close(c);
+			return;
+		}
+		nap_ms(10);
+	}
+	ck_abort_msg("brokerd did not start on %s", d->url);
+}
+
+int daemon_stop(struct daemon *d)
+{
+	char path[160];
+	kill(d->pid, SIGTERM);
+	int status = child_exit(d->pid);
+	snprintf(path, sizeof path, "%s/b.sock", d->dir);
+	unlink(path);
+	rmdir(d->dir);
+	return status;
+}
+
+brk_client *daemon_client(const struct daemon *d)
+{
+	brk_client *c = NULL;
+	brk_err err = brk_connect(d->url, NULL, &c);
+	ck_assert_msg(err == BRK_OK, "connect: %s", brk_last_error());
+	return c;
+}
+
+long stat_count(brk_client *c, const char *name, const char *field)
+{
+	json_t *st = NULL;
+	brk_err err = brk_stat(c, name, &st);
+	ck_assert_msg(err == BRK_OK, "stat %s: %s", name, brk_last_error());
+	json_t *v = json_object_get(st, field);
+	long n = json_is_array(v) ? (long)json_array_size(v) : (long)json_integer_value(v);
+	json_decref(st);
+	return n;
+}
+
+void wait_stat(brk_client *c, const char *name, const char *field, long want)
+{
+	long got = -1;
+	for (int i = 0; i < 2000 && got != want; i++) {
+		got = stat_count(c, name, field);
+		if (got != want)
+			nap_ms(5);
+	}
+	ck_assert_msg(got == want, "stat %s %s: %ld, want %ld", name, field, got, want);
+}
+
+void wait_sessions(brk_client *c, long want)
+{
+	long got = -1;
+	for (int i = 0; i < 2000 && got != want; i++) {
+		json_t *info = NULL;
+		ck_assert_int_eq(brk_info(c, &info), BRK_OK);
+		got = (long)json_integer_value(json_object_get(info, "sessions"));
+		json_decref(info);
+		if (got != want)
+			nap_ms(5);
+	}
+	ck_assert_msg(got == want, "sessions: %ld, want %ld", got, want);
+}
+
+int child_exit(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+int run_tool(char *const argv[], char *out, size_t size)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t len = 0;
+	ssize_t n;
+	while (len + 1 < size && (n = read(fds[0], out + len, size - len - 1)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fds[0]);
+	return child_exit(pid);
+}

@@ -1,0 +1,44 @@
+/* daemon.h: black-box test support: a real brokerd on a temporary ipc:// path, clients
+ * for it, child processes, and waiting on observable state instead of sleeping. */
+#ifndef TEST_DAEMON_H
+#define TEST_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "broker.h"
+
+struct daemon {
+	pid_t pid;
+	char dir[64];
+	char url[128];
+};
+
+/* daemon_start: starts brokerd on a fresh socket with extra arguments (NULL-terminated
+ * list, may be empty) and waits until it answers ping. */
+void daemon_start(struct daemon *d, const char *const *extra);
+
+/* daemon_stop: SIGTERM, then the exit status (or 128+signal); removes the directory. */
+int daemon_stop(struct daemon *d);
+
+/* daemon_client: a connected client; the test fails if it cannot connect. */
+brk_client *daemon_client(const struct daemon *d);
+
+/* stat_count: the size of array field of stat NAME (getters, putters, joiners), or the
+ * value of an integer field. */
+long stat_count(brk_client *c, const char *name, const char *field);
+
+/* wait_stat: waits (up to 10 s) until stat_count(name, field) == want. */
+void wait_stat(brk_client *c, const char *name, const char *field, long want);
+
+/* wait_sessions: waits (up to 10 s) until brokerd counts want sessions. */
+void wait_sessions(brk_client *c, long want);
+
+/* child_exit: waits for pid and returns its exit status (-1 if it did not exit). */
+int child_exit(pid_t pid);
+
+/* run_tool: runs argv (a NULL-terminated list) with stdout captured into out (NUL-ended);
+ * returns the exit status. */
+int run_tool(char *const argv[], char *out, size_t size);
+
+#endif

@@ -1,0 +1,127 @@
+/* harness.c: the fake transport behind harness.h. */
+#include <check.h>
+#include <event2/event.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "harness.h"
+#include "object.h"
+#include "wait.h"
+
+#define MAX_REQS 4096
+
+struct req {
+	int n;
+};
+
+static struct event_base *base;
+static struct req reqs[MAX_REQS];
+static json_t *replies[MAX_REQS];
+static bool dropped[MAX_REQS], gone[MAX_REQS];
+static int nreqs;
+static uint32_t next_pipe = 1;
+
+static void capture(struct req *r, json_t *reply)
+{
+	ck_assert_msg(!replies[r->n] && !dropped[r->n], "request %d answered twice", r->n);
+	if (reply)
+		replies[r->n] = reply;
+	else
+		dropped[r->n] = true;
+}
+
+static bool alive(const struct req *r)
+{
+	return !gone[r->n];
+}
+
+void h_setup(void)
+{
+	base = event_base_new();
+	sess_init();
+	obj_init();
+	wait_init(base);
+	dispatch_init(capture, alive);
+	nreqs = 0;
+}
+
+void h_teardown(void)
+{
+	sess_fini();
+	obj_fini();
+	wait_fini();
+	dispatch_fini();
+	for (int i = 0; i < nreqs; i++)
+		json_decref(replies[i]);
+	memset(replies, 0, sizeof replies);
+	event_base_free(base);
+}
+
+session *h_session(void)
+{
+	return sess_open(next_pipe++);
+}
+
+int h_send(session *s, const char *text)
+{
+	ck_assert_int_lt(nreqs, MAX_REQS);
+	int n = nreqs++;
+	reqs[n].n = n;
+	dispatch_request(s, &reqs[n], text, strlen(text));
+	return n;
+}
+
+json_t *h_reply(int n)
+{
+	return replies[n];
+}
+
+json_t *h_call(session *s, const char *text)
+{
+	int n = h_send(s, text);
+	ck_assert_msg(replies[n] != NULL, "no immediate reply to %s", text);
+	return replies[n];
+}
+
+const char *h_code(const json_t *reply)
+{
+	ck_assert_ptr_nonnull(reply);
+	if (json_is_true(json_object_get(reply, "ok")))
+		return "ok";
+	return json_string_value(json_object_get(reply, "error"));
+}
+
+json_t *h_result(const json_t *reply)
+{
+	ck_assert_str_eq(h_code(reply), "ok");
+	return json_object_get(reply, "result");
+}
+
+bool h_same(const json_t *reply, const char *expect)
+{
+	json_t *want = json_loads(expect, JSON_DECODE_ANY, NULL);
+	ck_assert_ptr_nonnull(want);
+	bool same = json_equal(h_result(reply), want);
+	json_decref(want);
+	return same;
+}
+
+static void stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	event_base_loopbreak(arg);
+}
+
+void h_run(double seconds)
+{
+	struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (long)seconds) * 1e6)};
+	struct event *ev = evtimer_new(base, stop, base);
+	evtimer_add(ev, &tv);
+	event_base_dispatch(base);
+	event_free(ev);
+}
+
+void h_kill(int n)
+{
+	gone[n] = true;
+}

@@ -1,0 +1,42 @@
+/* harness.h: drives brokerd's core in-process for unit tests: a fake transport records
+ * every reply by request number, and the test runs the loop to fire deadlines. */
+#ifndef TEST_HARNESS_H
+#define TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "session.h"
+
+/* h_setup / h_teardown: a fresh core (sessions, objects, waiters, dispatch). */
+void h_setup(void);
+void h_teardown(void);
+
+/* h_session: a new session, as if a client connected. */
+session *h_session(void);
+
+/* h_send: dispatches the JSON text req from s; returns its request number. */
+int h_send(session *s, const char *req);
+
+/* h_reply: request n's reply, or NULL while it is parked (borrowed). */
+json_t *h_reply(int n);
+
+/* h_call: h_send and the reply, which must come at once. */
+json_t *h_call(session *s, const char *req);
+
+/* h_code: "ok" for a success reply, else its error code. */
+const char *h_code(const json_t *reply);
+
+/* h_result: the result of a success reply (borrowed). */
+json_t *h_result(const json_t *reply);
+
+/* h_same: whether reply's result equals the JSON text expect. */
+bool h_same(const json_t *reply, const char *expect);
+
+/* h_run: runs the event loop for seconds (deadlines fire). */
+void h_run(double seconds);
+
+/* h_kill: marks request n's client gone (the transport's liveness check says so). */
+void h_kill(int n);
+
+#endif

@@ -1,0 +1,235 @@
+/* test_cli.c: brokerctl and brokerd's command lines as a user meets them: outputs, exit
+ * statuses (0 ok, 1 error reply, 2 usage, 3 cannot connect) and configuration. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "run_suite.h"
+
+static struct daemon d;
+static char out[65536];
+
+static void setup(void)
+{
+	daemon_start(&d, NULL);
+}
+
+static void teardown(void)
+{
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+
+/* ctl: runs brokerctl --url URL args... (NULL-terminated); output in out. */
+#define ctl(...) ctl_argv((char *[]){BROKERCTL_BIN, "--url", d.url, __VA_ARGS__, NULL})
+
+static int ctl_argv(char **argv)
+{
+	return run_tool(argv, out, sizeof out);
+}
+
+START_TEST(ping_answers)
+{
+	ck_assert_int_eq(ctl("ping"), 0);
+	ck_assert(strncmp(out, "pong (", 6) == 0);
+	ck_assert_int_eq(ctl("--json", "ping"), 0);
+	json_t *j = json_loads(out, 0, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "result")), "pong");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(queue_and_dict_from_the_shell)
+{
+	ck_assert_int_eq(ctl("queue", "put", "jobs", "{\"n\":1}"), 0);
+	ck_assert_int_eq(ctl("queue", "put", "jobs", "hello world"), 0);
+	ck_assert_int_eq(ctl("queue", "put", "jobs", "--", "-5"), 0);
+	ck_assert_int_eq(ctl("queue", "get", "jobs"), 0);
+	ck_assert_str_eq(out, "{\"n\":1}\n");
+	ck_assert_int_eq(ctl("queue", "get", "jobs", "--timeout", "0"), 0);
+	ck_assert_str_eq(out, "\"hello world\"\n");
+	ck_assert_int_eq(ctl("queue", "get", "jobs", "--timeout", "1"), 0);
+	ck_assert_str_eq(out, "-5\n");
+	ck_assert_int_eq(ctl("queue", "get", "jobs", "--timeout", "0.1"), 1);
+	ck_assert_int_eq(ctl("queue", "create", "pq", "--kind", "priority", "--maxsize", "2"), 0);
+	ck_assert_int_eq(ctl("queue", "put", "pq", "late", "--priority", "5"), 0);
+	ck_assert_int_eq(ctl("queue", "put", "pq", "early", "--priority", "1"), 0);
+	ck_assert_int_eq(ctl("queue", "put", "pq", "x", "--timeout", "0"), 1);
+	ck_assert_int_eq(ctl("queue", "get", "pq"), 0);
+	ck_assert_str_eq(out, "\"early\"\n");
+	ck_assert_int_eq(ctl("dict", "set", "conf", "0", "zero"), 0);
+	ck_assert_int_eq(ctl("dict", "set", "conf", "\"0\"", "[1,2]"), 0);
+	ck_assert_int_eq(ctl("dict", "get", "conf", "0"), 0);
+	ck_assert_str_eq(out, "\"zero\"\n");
+	ck_assert_int_eq(ctl("dict", "get", "conf", "\"0\""), 0);
+	ck_assert_str_eq(out, "[1,2]\n");
+	ck_assert_int_eq(ctl("dict", "get", "conf", "missing"), 1);
+	ck_assert_int_eq(ctl("queue", "get", "conf", "--timeout", "0"), 1);
+}
+END_TEST
+
+START_TEST(inspection_commands)
+{
+	ck_assert_int_eq(ctl("queue", "put", "jobs", "1"), 0);
+	ck_assert_int_eq(ctl("dict", "set", "conf", "k", "v"), 0);
+	ck_assert_int_eq(ctl("ls"), 0);
+	ck_assert_str_eq(out, "NAME  TYPE   SIZE  WAITERS\n"
+			      "jobs  queue  1     0\n"
+			      "conf  dict   1     0\n");
+	ck_assert_int_eq(ctl("--json", "ls", "co"), 0);
+	ck_assert_str_eq(out, "[{\"name\":\"conf\",\"type\":\"dict\",\"size\":1,\"waiters\":0}]\n");
+	ck_assert_int_eq(ctl("stat", "jobs"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "kind         fifo\n"));
+	ck_assert_int_eq(ctl("info"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "version      " BROKER_VERSION "\n"));
+	ck_assert_int_eq(ctl("sessions"), 0);
+	ck_assert(strncmp(out, "ID  PID", 7) == 0);
+	ck_assert_int_eq(ctl("rm", "jobs"), 0);
+	ck_assert_int_eq(ctl("rm", "jobs"), 1);
+	ck_assert_int_eq(ctl("stat", "jobs"), 1);
+}
+END_TEST
+
+START_TEST(raw_calls_print_the_reply)
+{
+	ck_assert_int_eq(ctl("call", "dict.set", "{\"name\":\"d\",\"key\":1,\"value\":true}"), 0);
+	ck_assert_str_eq(out, "{\"ok\":true,\"result\":null}\n");
+	ck_assert_int_eq(ctl("call", "warp"), 1);
+	ck_assert_str_eq(out, "{\"ok\":false,\"error\":\"unknown_op\",\"message\":\"unknown op 'warp'\"}\n");
+	ck_assert_int_eq(ctl("call", "ping", "[1]"), 2);
+}
+END_TEST
+
+START_TEST(usage_and_connection_errors)
+{
+	ck_assert_int_eq(ctl("frobnicate"), 2);
+	ck_assert_int_eq(ctl("stat"), 2);
+	ck_assert_int_eq(ctl("queue", "put", "q"), 2);
+	ck_assert_int_eq(ctl("queue", "get", "q", "--timeout", "soon"), 2);
+	ck_assert_int_eq(ctl("dict", "get", "d"), 2);
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, NULL}), 2);
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--help", NULL}), 0);
+	ck_assert_ptr_nonnull(strstr(out, "Exit status: 0 ok, 1"));
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", "ipc:///nowhere/x.sock", "ping", NULL}), 3);
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", "ipc:///nowhere/x.sock", "bench", "--seconds", "0.1", NULL}), 3);
+}
+END_TEST
+
+START_TEST(bench_reports_every_test)
+{
+	ck_assert_int_eq(ctl("--json", "bench", "--seconds", "0.2", "--clients", "2", "--batch", "4"), 0);
+	json_t *r = json_loads(out, 0, NULL);
+	ck_assert_uint_eq(json_array_size(r), 4);
+	for (size_t i = 0; i < 4; i++) {
+		json_t *t = json_array_get(r, i);
+		ck_assert_int_gt(json_integer_value(json_object_get(t, "ops_per_sec")), 0);
+		ck_assert(json_real_value(json_object_get(t, "p99_us")) >=
+			  json_real_value(json_object_get(t, "p50_us")));
+	}
+	json_decref(r);
+	ck_assert_int_eq(ctl("bench", "--tests", "ping,fly"), 2);
+	ck_assert_int_eq(ctl("bench", "--clients", "0"), 2);
+	ck_assert_int_eq(ctl("ls"), 0); /* the bench removed its objects */
+	ck_assert_str_eq(out, "NAME  TYPE  SIZE  WAITERS\n");
+}
+END_TEST
+
+START_TEST(brokerd_command_line)
+{
+	char *help[] = {BROKERD_BIN, "--help", NULL}, *version[] = {BROKERD_BIN, "-V", NULL};
+	char *bogus[] = {BROKERD_BIN, "--bogus", NULL}, *extra[] = {BROKERD_BIN, "stray", NULL};
+	char *size[] = {BROKERD_BIN, "--max-message", "lots", NULL};
+	char *mode[] = {BROKERD_BIN, "--ipc-mode", "999", NULL};
+	char *level[] = {BROKERD_BIN, "--log-level", "loud", NULL};
+	char *nofile[] = {BROKERD_BIN, "--config", "/nonexistent.json", NULL};
+	ck_assert_int_eq(run_tool(help, out, sizeof out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--listen URL"));
+	ck_assert_int_eq(run_tool(version, out, sizeof out), 0);
+	ck_assert_str_eq(out, "brokerd " BROKER_VERSION "\n");
+	ck_assert_int_eq(run_tool(bogus, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(extra, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(size, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(mode, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(level, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(nofile, out, sizeof out), 2);
+}
+END_TEST
+
+/* write_config: a config file in d's directory; returns its path (static). */
+static const char *write_config(const char *text)
+{
+	static char path[160];
+	snprintf(path, sizeof path, "%s/conf.json", d.dir);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+START_TEST(config_file_sets_listeners_and_limits)
+{
+	char url[160], text[512];
+	snprintf(url, sizeof url, "ipc://%s/c.sock", d.dir);
+	snprintf(text, sizeof text,
+		 "{\"listen\": [{\"url\": \"%s\", \"max_message\": \"2K\", \"ipc_mode\": \"0660\"}],"
+		 " \"log_level\": \"warn\"}", url);
+	const char *path = write_config(text);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(BROKERD_BIN, BROKERD_BIN, "--config", path, (char *)NULL);
+		_exit(127);
+	}
+	brk_client *c = NULL;
+	for (int i = 0; i < 500 && brk_connect(url, NULL, &c) != BRK_OK; i++)
+		usleep(10000);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(brk_max_message(c), 2048);
+	struct stat st;
+	char sock[160];
+	snprintf(sock, sizeof sock, "%s/c.sock", d.dir);
+	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0660);
+	brk_close(c);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(child_exit(pid), 0);
+	unlink(sock);
+	char *bad[] = {BROKERD_BIN, "--config", (char *)write_config("{\"listen\": [], \"colour\": \"blue\"}"), NULL};
+	ck_assert_int_eq(run_tool(bad, out, sizeof out), 2);
+	char *broken[] = {BROKERD_BIN, "--config", (char *)write_config("{\"listen\": ["), NULL};
+	ck_assert_int_eq(run_tool(broken, out, sizeof out), 2);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(default_ipc_socket_is_private)
+{
+	struct stat st;
+	char sock[160];
+	snprintf(sock, sizeof sock, "%s/b.sock", d.dir);
+	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("cli");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, ping_answers);
+	tcase_add_test(tc, queue_and_dict_from_the_shell);
+	tcase_add_test(tc, inspection_commands);
+	tcase_add_test(tc, raw_calls_print_the_reply);
+	tcase_add_test(tc, usage_and_connection_errors);
+	tcase_add_test(tc, bench_reports_every_test);
+	tcase_add_test(tc, brokerd_command_line);
+	tcase_add_test(tc, config_file_sets_listeners_and_limits);
+	tcase_add_test(tc, default_ipc_socket_is_private);
+	suite_add_tcase(s, tc);
+	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
+}

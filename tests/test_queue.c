@@ -1,0 +1,267 @@
+/* test_queue.c: queue semantics through the real op table, with a fake transport. */
+#include <stdlib.h>
+
+#include "check_util.h"
+
+static session *a, *b, *c;
+
+/* waiters: the daemon-wide count of parked requests, from "info". */
+static json_int_t waiters(session *s)
+{
+	json_t *info = h_result(h_call(s, "{\"op\":\"info\"}"));
+	return json_integer_value(json_object_get(info, "waiters"));
+}
+
+static void setup(void)
+{
+	h_setup();
+	a = h_session();
+	b = h_session();
+	c = h_session();
+}
+
+START_TEST(fifo_lifo_priority_order)
+{
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"f\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"l\",\"kind\":\"lifo\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"p\",\"kind\":\"priority\"}", "true");
+	for (int i = 1; i <= 3; i++) {
+		char req[128];
+		snprintf(req, sizeof req, "{\"op\":\"queue.put\",\"name\":\"f\",\"value\":%d}", i);
+		EXPECT_OK(a, req, "null");
+		snprintf(req, sizeof req, "{\"op\":\"queue.put\",\"name\":\"l\",\"value\":%d}", i);
+		EXPECT_OK(a, req, "null");
+	}
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b1\",\"priority\":2}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"a\",\"priority\":-1.5}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b2\",\"priority\":2}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"z\"}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b3\",\"priority\":2}", "null");
+	const char *fifo[] = {"1", "2", "3"}, *lifo[] = {"3", "2", "1"};
+	const char *prio[] = {"\"a\"", "\"z\"", "\"b1\"", "\"b2\"", "\"b3\""};
+	for (int i = 0; i < 3; i++) {
+		EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"f\"}", fifo[i]);
+		EXPECT_OK(a, "{\"op\":\"queue.get_nowait\",\"name\":\"l\"}", lifo[i]);
+	}
+	for (int i = 0; i < 5; i++)
+		EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"p\"}", prio[i]);
+	EXPECT_ERR(a, "{\"op\":\"queue.get_nowait\",\"name\":\"p\"}", "empty");
+}
+END_TEST
+
+START_TEST(priority_keeps_fifo_among_equals_at_scale)
+{
+	char req[128];
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"p\",\"kind\":\"priority\"}", "true");
+	for (int i = 0; i < 500; i++) {
+		snprintf(req, sizeof req,
+			 "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":%d,\"priority\":%d}", i, i % 3);
+		EXPECT_OK(a, req, "null");
+	}
+	for (int prio = 0; prio < 3; prio++)
+		for (int i = prio; i < 500; i += 3) {
+			char want[16];
+			snprintf(want, sizeof want, "%d", i);
+			EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"p\"}", want);
+		}
+}
+END_TEST
+
+START_TEST(bounded_queue_sizes)
+{
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"q\",\"maxsize\":2}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.empty\",\"name\":\"q\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put_nowait\",\"name\":\"q\",\"value\":2}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.full\",\"name\":\"q\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.qsize\",\"name\":\"q\"}", "2");
+	EXPECT_ERR(a, "{\"op\":\"queue.put_nowait\",\"name\":\"q\",\"value\":3}", "full");
+	EXPECT_ERR(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":3,\"block\":false}", "full");
+	EXPECT_ERR(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":3,\"timeout\":0}", "full");
+	EXPECT_OK(a, "{\"op\":\"queue.empty\",\"name\":\"q\"}", "false");
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"u\",\"maxsize\":-4}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.full\",\"name\":\"u\"}", "false");
+}
+END_TEST
+
+START_TEST(create_is_idempotent_but_checked)
+{
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"lifo\",\"maxsize\":3}", "true");
+	EXPECT_OK(b, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"lifo\",\"maxsize\":3}", "false");
+	EXPECT_ERR(b, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"fifo\",\"maxsize\":3}", "exists");
+	EXPECT_ERR(b, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"lifo\"}", "exists");
+	EXPECT_ERR(a, "{\"op\":\"queue.create\",\"name\":\"x\",\"kind\":\"heap\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.create\",\"name\":\"x\",\"maxsize\":\"3\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"x\"}", "not_found");
+	/* ops on a missing name create a default queue */
+	EXPECT_OK(a, "{\"op\":\"queue.qsize\",\"name\":\"auto\"}", "0");
+	json_t *st = h_result(h_call(a, "{\"op\":\"stat\",\"name\":\"auto\"}"));
+	ck_assert_str_eq(json_string_value(json_object_get(st, "kind")), "fifo");
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+	EXPECT_ERR(a, "{\"op\":\"queue.put\",\"name\":\"q\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1,\"priority\":1}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":-1}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":\"1\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"block\":\"no\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"timout\":1}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get_nowait\",\"name\":\"q\",\"timeout\":1}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":7}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"\"}", "bad_argument");
+	EXPECT_OK(a, "{\"op\":\"dict.set\",\"name\":\"d\",\"key\":1,\"value\":1}", "null");
+	EXPECT_ERR(a, "{\"op\":\"queue.put\",\"name\":\"d\",\"value\":1}", "wrong_type");
+	EXPECT_ERR(a, "{\"op\":\"queue.create\",\"name\":\"d\"}", "wrong_type");
+}
+END_TEST
+
+START_TEST(parked_get_is_served_by_a_later_put)
+{
+	int g = h_send(a, "{\"op\":\"queue.get\",\"name\":\"q\"}");
+	ck_assert_ptr_null(h_reply(g));
+	json_t *st = h_result(h_call(c, "{\"op\":\"stat\",\"name\":\"q\"}"));
+	ck_assert_uint_eq(json_array_size(json_object_get(st, "getters")), 1);
+	EXPECT_OK(b, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":{\"job\":1}}", "null");
+	ck_assert(h_same(h_reply(g), "{\"job\":1}"));
+	EXPECT_OK(c, "{\"op\":\"queue.qsize\",\"name\":\"q\"}", "0");
+	EXPECT_ERR(c, "{\"op\":\"queue.join\",\"name\":\"q\",\"timeout\":0}", "timeout");
+}
+END_TEST
+
+START_TEST(getters_are_served_in_arrival_order)
+{
+	session *s[5];
+	int g[5];
+	for (int i = 0; i < 5; i++) {
+		s[i] = h_session();
+		g[i] = h_send(s[i], "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":60}");
+	}
+	for (int i = 0; i < 5; i++) {
+		char req[96], want[8];
+		snprintf(req, sizeof req, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":%d}", i);
+		EXPECT_OK(a, req, "null");
+		snprintf(want, sizeof want, "%d", i);
+		ck_assert(h_same(h_reply(g[i]), want));
+		for (int j = i + 1; j < 5; j++)
+			ck_assert_ptr_null(h_reply(g[j]));
+	}
+}
+END_TEST
+
+START_TEST(putters_wait_in_order_on_a_full_queue)
+{
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"q\",\"maxsize\":1}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":0}", "null");
+	int p1 = h_send(b, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1}");
+	int p2 = h_send(c, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":2}");
+	ck_assert_ptr_null(h_reply(p1));
+	ck_assert_ptr_null(h_reply(p2));
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"q\"}", "0");
+	ck_assert_str_eq(h_code(h_reply(p1)), "ok");
+	ck_assert_ptr_null(h_reply(p2));
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"q\"}", "1");
+	ck_assert_str_eq(h_code(h_reply(p2)), "ok");
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"q\"}", "2");
+	EXPECT_OK(a, "{\"op\":\"queue.qsize\",\"name\":\"q\"}", "0");
+}
+END_TEST
+
+START_TEST(timeouts_answer_after_not_before)
+{
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"q\",\"maxsize\":1}", "true");
+	int g = h_send(b, "{\"op\":\"queue.get\",\"name\":\"e\",\"timeout\":0.2}");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":0}", "null");
+	int p = h_send(c, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1,\"timeout\":0.3}");
+	h_run(0.1);
+	ck_assert_ptr_null(h_reply(g));
+	ck_assert_ptr_null(h_reply(p));
+	h_run(0.15);
+	ck_assert_str_eq(h_code(h_reply(g)), "empty");
+	ck_assert_ptr_null(h_reply(p));
+	h_run(0.1);
+	ck_assert_str_eq(h_code(h_reply(p)), "full");
+	EXPECT_OK(a, "{\"op\":\"queue.qsize\",\"name\":\"q\"}", "1");
+	ck_assert_int_eq(waiters(a), 0);
+}
+END_TEST
+
+START_TEST(join_waits_for_every_task_done)
+{
+	EXPECT_OK(a, "{\"op\":\"queue.join\",\"name\":\"q\"}", "null");
+	EXPECT_ERR(a, "{\"op\":\"queue.task_done\",\"name\":\"q\"}", "value_error");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":2}", "null");
+	int j1 = h_send(b, "{\"op\":\"queue.join\",\"name\":\"q\"}");
+	int j2 = h_send(c, "{\"op\":\"queue.join\",\"name\":\"q\",\"timeout\":0.1}");
+	EXPECT_ERR(a, "{\"op\":\"queue.join\",\"name\":\"q\",\"timeout\":0}", "timeout");
+	h_run(0.15);
+	ck_assert_str_eq(h_code(h_reply(j2)), "timeout");
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"q\"}", "1");
+	EXPECT_OK(a, "{\"op\":\"queue.task_done\",\"name\":\"q\"}", "null");
+	ck_assert_ptr_null(h_reply(j1));
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"q\"}", "2");
+	EXPECT_OK(a, "{\"op\":\"queue.task_done\",\"name\":\"q\"}", "null");
+	ck_assert_str_eq(h_code(h_reply(j1)), "ok");
+	EXPECT_ERR(a, "{\"op\":\"queue.task_done\",\"name\":\"q\"}", "value_error");
+}
+END_TEST
+
+START_TEST(a_closed_session_never_takes_or_adds_an_item)
+{
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"full\",\"maxsize\":1}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"full\",\"value\":\"kept\"}", "null");
+	h_send(b, "{\"op\":\"queue.get\",\"name\":\"q\"}");
+	h_send(b, "{\"op\":\"queue.put\",\"name\":\"full\",\"value\":\"ghost\"}");
+	sess_close(b);
+	ck_assert_int_eq(waiters(a), 0);
+	EXPECT_OK(c, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":7}", "null");
+	EXPECT_OK(c, "{\"op\":\"queue.get_nowait\",\"name\":\"q\"}", "7");
+	EXPECT_OK(c, "{\"op\":\"queue.get_nowait\",\"name\":\"full\"}", "\"kept\"");
+	EXPECT_ERR(c, "{\"op\":\"queue.get_nowait\",\"name\":\"full\"}", "empty");
+}
+END_TEST
+
+START_TEST(an_item_skips_a_getter_known_gone)
+{
+	int dead = h_send(b, "{\"op\":\"queue.get\",\"name\":\"q\"}");
+	int live = h_send(c, "{\"op\":\"queue.get\",\"name\":\"q\"}");
+	h_kill(dead);
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":5}", "null");
+	ck_assert_ptr_null(h_reply(dead));
+	ck_assert(h_same(h_reply(live), "5"));
+}
+END_TEST
+
+START_TEST(delete_answers_waiters)
+{
+	int g = h_send(b, "{\"op\":\"queue.get\",\"name\":\"q\"}");
+	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"q\"}", "true");
+	ck_assert_str_eq(h_code(h_reply(g)), "deleted");
+	EXPECT_ERR(a, "{\"op\":\"del\",\"name\":\"q\"}", "not_found");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("queue");
+	TCase *tc = tcase_create("queue");
+	tcase_add_checked_fixture(tc, setup, h_teardown);
+	tcase_add_test(tc, fifo_lifo_priority_order);
+	tcase_add_test(tc, priority_keeps_fifo_among_equals_at_scale);
+	tcase_add_test(tc, bounded_queue_sizes);
+	tcase_add_test(tc, create_is_idempotent_but_checked);
+	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, parked_get_is_served_by_a_later_put);
+	tcase_add_test(tc, getters_are_served_in_arrival_order);
+	tcase_add_test(tc, putters_wait_in_order_on_a_full_queue);
+	tcase_add_test(tc, timeouts_answer_after_not_before);
+	tcase_add_test(tc, join_waits_for_every_task_done);
+	tcase_add_test(tc, a_closed_session_never_takes_or_adds_an_item);
+	tcase_add_test(tc, an_item_skips_a_getter_known_gone);
+	tcase_add_test(tc, delete_answers_waiters);
+	suite_add_tcase(s, tc);
+	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,83 @@
+/* worker.c: a client process for black-box tests, started with exec so that it owns a
+ * fresh nng (a forked copy of a process using nng has none of nng's threads).
+ *   worker URL get NAME TIMEOUT       print the value; exit 0, or the brk_err number
+ *   worker URL put NAME JSON TIMEOUT  exit 0, or the brk_err number
+ *   worker URL join NAME TIMEOUT      exit 0, or the brk_err number
+ *   worker URL produce NAME FROM N    put FROM .. FROM+N-1
+ *   worker URL consume NAME           get until null, printing one value per line */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+
+static int produce(brk_client *c, const char *name, long from, long n)
+{
+	for (long i = from; i < from + n; i++) {
+		json_t *v = json_integer(i);
+		brk_err err = brk_queue_put(c, name, v, BRK_FOREVER);
+		json_decref(v);
+		if (err)
+			return (int)err;
+	}
+	return 0;
+}
+
+static int consume(brk_client *c, const char *name)
+{
+	for (;;) {
+		json_t *v = NULL;
+		brk_err err = brk_queue_get(c, name, BRK_FOREVER, &v);
+		if (err)
+			return (int)err;
+		bool stop = json_is_null(v);
+		if (!stop)
+			printf("%lld\n", (long long)json_integer_value(v));
+		json_decref(v);
+		if (stop)
+			return 0;
+	}
+}
+
+static int run(brk_client *c, int argc, char **argv)
+{
+	const char *what = argv[2], *name = argv[3];
+	json_t *v = NULL;
+	int rc = 2;
+	if (!strcmp(what, "get") && argc == 5) {
+		rc = (int)brk_queue_get(c, name, atof(argv[4]), &v);
+		if (rc == 0) {
+			char *text = json_dumps(v, JSON_ENCODE_ANY);
+			printf("%s\n", text);
+			free(text);
+		}
+	} else if (!strcmp(what, "put") && argc == 6) {
+		v = json_loads(argv[4], JSON_DECODE_ANY, NULL);
+		rc = (int)brk_queue_put(c, name, v, atof(argv[5]));
+	} else if (!strcmp(what, "join") && argc == 5) {
+		rc = (int)brk_queue_join(c, name, atof(argv[4]));
+	} else if (!strcmp(what, "produce") && argc == 6) {
+		rc = produce(c, name, atol(argv[4]), atol(argv[5]));
+	} else if (!strcmp(what, "consume") && argc == 4) {
+		rc = consume(c, name);
+	}
+	json_decref(v);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	brk_client *c;
+	if (argc < 4) {
+		fprintf(stderr, "usage: worker URL ACTION NAME ...\n");
+		return 2;
+	}
+	if (brk_connect(argv[1], NULL, &c) != BRK_OK) {
+		fprintf(stderr, "worker: %s\n", brk_last_error());
+		return 3;
+	}
+	int rc = run(c, argc, argv);
+	fflush(stdout);
+	brk_close(c);
+	return rc;
+}

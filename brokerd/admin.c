@@ -40,12 +40,12 @@ static json_int_t rss_bytes(void)
 
 static int op_info(op_ctx *ctx)
 {
-	json_t *info = json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:{s:I}}", "version",
-				 BROKER_VERSION, "protocol", PROTOCOL_VERSION, "pid", (int)getpid(),
-				 "sessions", (json_int_t)sess_count(), "objects",
-				 (json_int_t)obj_count(), "waiters", (json_int_t)wait_count(),
-				 "requests", (json_int_t)dispatch_requests_total(), "memory", "rss",
-				 rss_bytes());
+	json_t *info =
+		json_pack("{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:{s:I}}", "version", BROKER_VERSION,
+			  "protocol", PROTOCOL_VERSION, "pid", (int)getpid(), "sessions",
+			  (json_int_t)sess_count(), "objects", (json_int_t)obj_count(), "waiters",
+			  (json_int_t)wait_count(), "requests",
+			  (json_int_t)dispatch_requests_total(), "memory", "rss", rss_bytes());
 	if (info)
 		server_describe(info);
 	return op_ok(ctx, info);
@@ -88,12 +88,8 @@ static int op_sessions(op_ctx *ctx)
 }
 
 const struct op_def admin_ops[] = {
-	{BRK_OP_PING, op_ping, 0, ""},
-	{BRK_OP_HELLO, op_hello, 0, ""},
-	{BRK_OP_INFO, op_info, 0, ""},
-	{BRK_OP_LS, op_ls, 0, "prefix"},
-	{BRK_OP_STAT, op_stat, OPF_NAME, ""},
-	{BRK_OP_DEL, op_del, OPF_NAME, ""},
-	{BRK_OP_SESSIONS, op_sessions, 0, ""},
-	{NULL, NULL, 0, NULL},
+	{BRK_OP_PING, op_ping, 0, ""},         {BRK_OP_HELLO, op_hello, 0, ""},
+	{BRK_OP_INFO, op_info, 0, ""},         {BRK_OP_LS, op_ls, 0, "prefix"},
+	{BRK_OP_STAT, op_stat, OPF_NAME, ""},  {BRK_OP_DEL, op_del, OPF_NAME, ""},
+	{BRK_OP_SESSIONS, op_sessions, 0, ""}, {NULL, NULL, 0, NULL},
 };

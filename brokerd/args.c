@@ -61,7 +61,8 @@ int arg_wait(op_ctx *ctx, double *timeout)
 		return op_fail(ctx, BRK_EBADARG, "argument 'timeout' must be a number or null");
 	double secs = json_is_number(t) ? json_number_value(t) : -1;
 	if (json_is_number(t) && (secs < 0 || !isfinite(secs)))
-		return op_fail(ctx, BRK_EBADARG, "argument 'timeout' must be a non-negative number");
+		return op_fail(ctx, BRK_EBADARG,
+			       "argument 'timeout' must be a non-negative number");
 	if (json_is_false(block) || !ctx->req)
 		secs = 0;
 	*timeout = secs;

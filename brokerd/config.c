@@ -148,11 +148,14 @@ static int file_listeners(struct config *c, json_t *root, size_t max_message, in
 static int parse_args(int argc, char **argv, struct overrides *o, const char **config_path)
 {
 	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},  {"config", required_argument, NULL, 'c'},
+		{"listen", required_argument, NULL, 'l'},
+		{"config", required_argument, NULL, 'c'},
 		{"max-message", required_argument, NULL, 'm'},
 		{"ipc-mode", required_argument, NULL, 'p'},
-		{"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+		{"log-level", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	char url[512];
 	int ch;

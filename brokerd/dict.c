@@ -33,8 +33,8 @@ char *dict_key_canon(const json_t *key, char *buf, size_t size, size_t *len)
 		tag = 's', text = json_string_value(key), n = json_string_length(key);
 		break;
 	case JSON_INTEGER:
-		tag = 'n', n = (size_t)snprintf(num, sizeof num, "%lld",
-						 (long long)json_integer_value(key));
+		tag = 'n',
+		n = (size_t)snprintf(num, sizeof num, "%lld", (long long)json_integer_value(key));
 		break;
 	case JSON_REAL: {
 		double d = json_real_value(key);
@@ -318,10 +318,12 @@ static int update_pairs(op_ctx *ctx, dict *d, json_t *items)
 	json_array_foreach (items, i, pair) {
 		struct ckey k = {0};
 		if (!json_is_array(pair) || json_array_size(pair) != 2)
-			return op_fail(ctx, BRK_EBADARG, "items[%zu] must be a [key, value] pair", i);
+			return op_fail(ctx, BRK_EBADARG, "items[%zu] must be a [key, value] pair",
+				       i);
 		k.bytes = dict_key_canon(json_array_get(pair, 0), k.buf, sizeof k.buf, &k.len);
 		if (!k.bytes)
-			return op_fail(ctx, BRK_EBADARG, "items[%zu]: a dict key must be a scalar", i);
+			return op_fail(ctx, BRK_EBADARG, "items[%zu]: a dict key must be a scalar",
+				       i);
 		key_done(&k);
 	}
 	json_array_foreach (items, i, pair) {

@@ -171,7 +171,8 @@ static int batch_check(op_ctx *ctx, const json_t *ops)
 		if (resolve(&probe, one, &d) != 0)
 			return op_fail(ctx, probe.err, "ops[%zu]: %s", i, probe.msg);
 		if (d == &batch_op)
-			return op_fail(ctx, BRK_EBADARG, "ops[%zu]: a batch cannot hold a batch", i);
+			return op_fail(ctx, BRK_EBADARG, "ops[%zu]: a batch cannot hold a batch",
+				       i);
 		if (proto_op_blocks(d->name) && arg_wants_wait(one))
 			return op_fail(ctx, BRK_EBADARG,
 				       "ops[%zu]: %s would wait; in a batch pass \"block\": false "
@@ -196,7 +197,8 @@ static int run_batch(op_ctx *ctx)
 	json_array_foreach (ops, i, one) {
 		op_ctx sub = {.sess = ctx->sess};
 		int rc = run_one(&sub, one);
-		json_array_append_new(results, reply_new(rc ? sub.err : BRK_OK, sub.result, sub.msg));
+		json_array_append_new(results,
+				      reply_new(rc ? sub.err : BRK_OK, sub.result, sub.msg));
 	}
 	return op_ok(ctx, results);
 }

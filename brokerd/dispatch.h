@@ -15,10 +15,10 @@ struct req; /* the transport's request; opaque here */
 
 typedef struct op_ctx {
 	struct session *sess;
-	struct req *req;  /* NULL inside a batch: the op may not park */
+	struct req *req;    /* NULL inside a batch: the op may not park */
 	const json_t *args; /* the request object, borrowed */
-	const char *name; /* the object name, or NULL for ops without one */
-	json_t *result;   /* set by op_ok */
+	const char *name;   /* the object name, or NULL for ops without one */
+	json_t *result;     /* set by op_ok */
 	brk_err err;
 	char msg[256];
 } op_ctx;

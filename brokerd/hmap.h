@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 typedef struct hmap_entry {
-	struct hmap_entry *chain;      /* next in the same bucket */
+	struct hmap_entry *chain;       /* next in the same bucket */
 	struct hmap_entry *prev, *next; /* insertion order */
 	uint64_t hash;
 	void *value;

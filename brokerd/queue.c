@@ -168,11 +168,11 @@ static int lookup(op_ctx *ctx, queue **out)
 }
 
 /* park: parks ctx's request on the list on (getters, putters or joiners). */
-static int park(op_ctx *ctx, struct list *on, const char *op, double timeout,
-		brk_err timeout_err, waiter **out)
+static int park(op_ctx *ctx, struct list *on, const char *op, double timeout, brk_err timeout_err,
+		waiter **out)
 {
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err,
-			      NULL);
+	waiter *w =
+		wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err, NULL);
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	list_push_back(on, &w->obj_link);
@@ -388,9 +388,9 @@ static json_t *stat_new(const void *impl)
 {
 	const queue *q = impl;
 	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}", "kind", kind_names[q->kind], "maxsize",
-			 (json_int_t)q->maxsize, "unfinished", (json_int_t)q->unfinished,
-			 "getters", wait_list_new(&q->getters), "putters",
-			 wait_list_new(&q->putters), "joiners", wait_list_new(&q->joiners));
+			 (json_int_t)q->maxsize, "unfinished", (json_int_t)q->unfinished, "getters",
+			 wait_list_new(&q->getters), "putters", wait_list_new(&q->putters),
+			 "joiners", wait_list_new(&q->joiners));
 }
 
 static void complete_list(struct list *l, brk_err err, const char *msg)

@@ -24,10 +24,10 @@
 #include "session.h"
 #include "wait.h"
 
-#define SEND_BUFFER 1024     /* nng's own queue; ours takes the overflow */
-#define DEAD_PIPE_MEMORY 60  /* seconds a closed pipe's id is remembered */
-#define EXIT_GRACE 0.1       /* seconds for nng to write queued replies before close */
-#define EXIT_LIMIT 2.0       /* seconds shutdown may take at most */
+#define SEND_BUFFER 1024    /* nng's own queue; ours takes the overflow */
+#define DEAD_PIPE_MEMORY 60 /* seconds a closed pipe's id is remembered */
+#define EXIT_GRACE 0.1      /* seconds for nng to write queued replies before close */
+#define EXIT_LIMIT 2.0      /* seconds shutdown may take at most */
 
 struct req {
 	nng_msg *msg; /* the request; its header is the reply's route */
@@ -371,8 +371,8 @@ int server_start(struct event_base *base, const struct config *c)
 	started = clock_now();
 	hmap_init(&dead);
 	dispatch_init(send_reply, req_alive);
-	if ((rv = nng_rep0_open_raw(&sock)) || (rv = nng_socket_set_int(sock, NNG_OPT_SENDBUF,
-									  SEND_BUFFER)) ||
+	if ((rv = nng_rep0_open_raw(&sock)) ||
+	    (rv = nng_socket_set_int(sock, NNG_OPT_SENDBUF, SEND_BUFFER)) ||
 	    (rv = nng_socket_set_int(sock, NNG_OPT_RECVBUF, SEND_BUFFER)) ||
 	    (rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, on_pipe_event, NULL)) ||
 	    (rv = nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, on_pipe_event, NULL)) ||

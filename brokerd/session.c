@@ -63,9 +63,9 @@ static json_t *describe_new(const session *s)
 	json_t *waiting = json_array();
 	for (struct list *p = s->waiters.next; p != &s->waiters; p = p->next)
 		json_array_append_new(waiting, wait_describe_new(list_entry(p, waiter, sess_link)));
-	json_t *d = json_pack("{s:I, s:s, s:f, s:I, s:o}", "id", (json_int_t)s->id, "peer",
-			      s->peer, "since", s->since, "requests", (json_int_t)s->requests,
-			      "waiting", waiting);
+	json_t *d = json_pack("{s:I, s:s, s:f, s:I, s:o}", "id", (json_int_t)s->id, "peer", s->peer,
+			      "since", s->since, "requests", (json_int_t)s->requests, "waiting",
+			      waiting);
 	if (d && s->has_cred) {
 		json_object_set_new(d, "pid", json_integer((json_int_t)s->pid));
 		json_object_set_new(d, "uid", json_integer((json_int_t)s->uid));

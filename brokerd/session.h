@@ -11,9 +11,9 @@
 #include "list.h"
 
 typedef struct session {
-	uint64_t id;         /* never reused within one daemon run */
-	uint32_t pipe;       /* the nng pipe id the session rides on */
-	uint64_t pid, uid;   /* peer credentials, valid when has_cred */
+	uint64_t id;       /* never reused within one daemon run */
+	uint32_t pipe;     /* the nng pipe id the session rides on */
+	uint64_t pid, uid; /* peer credentials, valid when has_cred */
 	bool has_cred;
 	char peer[96];       /* transport address, for people */
 	double since;        /* wall clock at connect */

@@ -104,8 +104,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	while (heap_len && heap[0]->deadline <= now) {
 		waiter *w = heap[0];
 		char msg[PROTO_MAX_NAME + 96];
-		snprintf(msg, sizeof msg, "%s: %s on '%s' after its timeout", brk_strerror(w->timeout_err),
-			 w->op, w->obj->name);
+		snprintf(msg, sizeof msg, "%s: %s on '%s' after its timeout",
+			 brk_strerror(w->timeout_err), w->op, w->obj->name);
 		wait_complete(w, w->timeout_err, NULL, msg);
 	}
 	rearm();

@@ -51,8 +51,8 @@ static json_t *one_op(const char *test, const char *name, int i)
 				       json_pack("{s:s, s:s}", "key", "k", "value", "v"));
 	/* queue: alternate put and get so the queue stays small */
 	if (i % 2 == 0)
-		return brk_request_new(BRK_OP_QUEUE_PUT, name, json_pack("{s:i, s:b}", "value",
-									    i, "block", 0));
+		return brk_request_new(BRK_OP_QUEUE_PUT, name,
+				       json_pack("{s:i, s:b}", "value", i, "block", 0));
 	return brk_request_new(BRK_OP_QUEUE_GET, name, json_pack("{s:b}", "block", 0));
 }
 
@@ -134,7 +134,8 @@ static json_t *summarize(struct bench *b, struct worker *w, double elapsed)
 		memcpy(all + at, w[i].lat_us, w[i].n * sizeof *all);
 	if (all)
 		qsort(all, total, sizeof *all, cmp_float);
-	double p50 = total && all ? all[total / 2] : 0, p99 = total && all ? all[total * 99 / 100] : 0;
+	double p50 = total && all ? all[total / 2] : 0,
+	       p99 = total && all ? all[total * 99 / 100] : 0;
 	free(all);
 	return json_pack("{s:s, s:i, s:i, s:I, s:I, s:f, s:f}", "test", b->test, "clients",
 			 b->clients, "batch", b->batch, "ops", (json_int_t)b->ops, "ops_per_sec",
@@ -178,10 +179,10 @@ static json_t *run_test(struct bench *b)
 
 static void print_results(const struct ctl *ctl, json_t *results)
 {
-	static const char *const headers[] = {"TEST", "CLIENTS", "BATCH", "OPS/S", "P50(us)",
-					      "P99(us)"};
-	static const char *const fields[] = {"test", "clients", "batch", "ops_per_sec",
-					     "p50_us", "p99_us"};
+	static const char *const headers[] = {"TEST",  "CLIENTS", "BATCH",
+					      "OPS/S", "P50(us)", "P99(us)"};
+	static const char *const fields[] = {"test",        "clients", "batch",
+					     "ops_per_sec", "p50_us",  "p99_us"};
 	if (ctl->json) {
 		char *text = json_dumps(results, JSON_COMPACT | JSON_REAL_PRECISION(8));
 		puts(text);
@@ -203,10 +204,11 @@ static void print_results(const struct ctl *ctl, json_t *results)
 
 static int parse_options(struct bench *b, char **tests, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"clients", required_argument, NULL, 'c'}, {"batch", required_argument, NULL, 'b'},
-		{"seconds", required_argument, NULL, 's'}, {"tests", required_argument, NULL, 't'},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"clients", required_argument, NULL, 'c'},
+					     {"batch", required_argument, NULL, 'b'},
+					     {"seconds", required_argument, NULL, 's'},
+					     {"tests", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
 	int ch;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -240,7 +242,8 @@ int cmd_bench(const struct ctl *ctl, int argc, char **argv)
 	int rc = EXIT_OK;
 	for (char *t = strtok_r(list, ",", &save); t && rc == EXIT_OK;
 	     t = strtok_r(NULL, ",", &save)) {
-		if (strcmp(t, "ping") && strcmp(t, "get") && strcmp(t, "set") && strcmp(t, "queue")) {
+		if (strcmp(t, "ping") && strcmp(t, "get") && strcmp(t, "set") &&
+		    strcmp(t, "queue")) {
 			rc = ctl_usage("tests are ping, get, set and queue");
 			break;
 		}

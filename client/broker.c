@@ -106,7 +106,8 @@ static void give_slot(brk_client *c, struct slot s, bool abandoned)
 
 static nng_duration ms(double seconds)
 {
-	return seconds < 0 || seconds > 1e9 ? NNG_DURATION_INFINITE : (nng_duration)(seconds * 1000);
+	return seconds < 0 || seconds > 1e9 ? NNG_DURATION_INFINITE
+					    : (nng_duration)(seconds * 1000);
 }
 
 /* reply_wait: how long to wait for request's reply: the op's own timeout plus the grace,
@@ -369,9 +370,9 @@ brk_err brk_queue_create(brk_client *c, const char *name, brk_queue_kind kind, l
 	static const char *const kinds[] = {"fifo", "lifo", "priority"};
 	if ((unsigned)kind > BRK_PRIORITY)
 		return fail(BRK_EINVAL, "unknown queue kind %d", (int)kind);
-	return call_new(c, BRK_OP_QUEUE_CREATE, name,
-			json_pack("{s:s, s:I}", "kind", kinds[kind], "maxsize", (json_int_t)maxsize),
-			NULL);
+	return call_new(
+		c, BRK_OP_QUEUE_CREATE, name,
+		json_pack("{s:s, s:I}", "kind", kinds[kind], "maxsize", (json_int_t)maxsize), NULL);
 }
 
 brk_err brk_queue_put(brk_client *c, const char *name, const json_t *value, double timeout)
@@ -405,8 +406,7 @@ static brk_err call_size(brk_client *c, const char *op, const char *name, size_t
 	return err;
 }
 
-static brk_err call_bool(brk_client *c, const char *op, const char *name, json_t *args,
-			 bool *out)
+static brk_err call_bool(brk_client *c, const char *op, const char *name, json_t *args, bool *out)
 {
 	json_t *r;
 	brk_err err = call_new(c, op, name, args, &r);
@@ -466,8 +466,8 @@ brk_err brk_dict_get(brk_client *c, const char *name, const json_t *key, json_t 
 	return call_new(c, BRK_OP_DICT_GET, name, key_args(key), value);
 }
 
-brk_err brk_dict_get_default(brk_client *c, const char *name, const json_t *key,
-			     const json_t *dflt, json_t **value)
+brk_err brk_dict_get_default(brk_client *c, const char *name, const json_t *key, const json_t *dflt,
+			     json_t **value)
 {
 	if (!dflt)
 		return fail(BRK_EINVAL, "brk_dict_get_default needs a default");
@@ -531,8 +531,8 @@ brk_err brk_dict_popitem(brk_client *c, const char *name, json_t **key, json_t *
 	return err;
 }
 
-brk_err brk_dict_setdefault(brk_client *c, const char *name, const json_t *key,
-			    const json_t *dflt, json_t **value)
+brk_err brk_dict_setdefault(brk_client *c, const char *name, const json_t *key, const json_t *dflt,
+			    json_t **value)
 {
 	return call_new(c, BRK_OP_DICT_SETDEFAULT, name, with(key_args(key), "default", dflt),
 			value);

@@ -110,8 +110,8 @@ brk_err brk_queue_join(brk_client *c, const char *name, double timeout);
 /* brk_dict_get: the value for key; BRK_EKEY when absent. */
 brk_err brk_dict_get(brk_client *c, const char *name, const json_t *key, json_t **value);
 /* brk_dict_get_default: the value for key, or a new reference to dflt when absent. */
-brk_err brk_dict_get_default(brk_client *c, const char *name, const json_t *key,
-			     const json_t *dflt, json_t **value);
+brk_err brk_dict_get_default(brk_client *c, const char *name, const json_t *key, const json_t *dflt,
+			     json_t **value);
 brk_err brk_dict_set(brk_client *c, const char *name, const json_t *key, const json_t *value);
 /* brk_dict_delete: removes key; BRK_EKEY when absent. */
 brk_err brk_dict_delete(brk_client *c, const char *name, const json_t *key);
@@ -127,8 +127,8 @@ brk_err brk_dict_pop(brk_client *c, const char *name, const json_t *key, const j
 /* brk_dict_popitem: removes the last inserted pair; BRK_EKEY when empty. */
 brk_err brk_dict_popitem(brk_client *c, const char *name, json_t **key, json_t **value);
 /* brk_dict_setdefault: the value for key, storing dflt (NULL: null) first when absent. */
-brk_err brk_dict_setdefault(brk_client *c, const char *name, const json_t *key,
-			    const json_t *dflt, json_t **value);
+brk_err brk_dict_setdefault(brk_client *c, const char *name, const json_t *key, const json_t *dflt,
+			    json_t **value);
 /* brk_dict_update: stores every pair of items: an object, or an array of [key, value]. */
 brk_err brk_dict_update(brk_client *c, const char *name, const json_t *items);
 brk_err brk_dict_clear(brk_client *c, const char *name);

@@ -160,8 +160,8 @@ static json_t *rows_of(const json_t *list, const char *const *fields, size_t n)
 	return rows;
 }
 
-static int list_table(const struct ctl *ctl, brk_err err, json_t *list,
-		      const char *const *headers, const char *const *fields, size_t n)
+static int list_table(const struct ctl *ctl, brk_err err, json_t *list, const char *const *headers,
+		      const char *const *fields, size_t n)
 {
 	if (err == BRK_OK && ctl->json) {
 		print_json(list);
@@ -311,8 +311,8 @@ static int cmd_dict(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	if (!set && !(argc == 4 && !strcmp(argv[1], "get")))
 		return ctl_usage("usage: dict set NAME KEY VALUE | dict get NAME KEY");
 	json_t *key = parse_value(argv[3]), *value = set ? parse_value(argv[4]) : NULL;
-	brk_err err = set ? brk_dict_set(c, argv[2], key, value)
-			  : brk_dict_get(c, argv[2], key, &value);
+	brk_err err =
+		set ? brk_dict_set(c, argv[2], key, value) : brk_dict_get(c, argv[2], key, &value);
 	if (err == BRK_OK && !set)
 		print_json(value);
 	json_decref(key);
@@ -349,9 +349,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"ping", cmd_ping},   {"info", cmd_info},   {"ls", cmd_ls},
-	{"stat", cmd_stat},   {"rm", cmd_rm},       {"sessions", cmd_sessions},
-	{"queue", cmd_queue}, {"dict", cmd_dict},   {"call", cmd_call},
+	{"ping", cmd_ping},   {"info", cmd_info}, {"ls", cmd_ls},
+	{"stat", cmd_stat},   {"rm", cmd_rm},     {"sessions", cmd_sessions},
+	{"queue", cmd_queue}, {"dict", cmd_dict}, {"call", cmd_call},
 };
 
 static int run(const struct ctl *ctl, int argc, char **argv)
@@ -376,8 +376,10 @@ static int run(const struct ctl *ctl, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"url", required_argument, NULL, 'u'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},      {"version", no_argument, NULL, 'V'},
+		{"url", required_argument, NULL, 'u'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct ctl ctl = {0};

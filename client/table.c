@@ -35,7 +35,8 @@ void table_print(FILE *out, const char *const *headers, size_t ncols, const json
 		cells[c] = strdup(headers[c]);
 	for (size_t r = 0; r < nrows; r++)
 		for (size_t c = 0; c < ncols; c++)
-			cells[(r + 1) * ncols + c] = cell_text(json_array_get(json_array_get(rows, r), c));
+			cells[(r + 1) * ncols + c] =
+				cell_text(json_array_get(json_array_get(rows, r), c));
 	for (size_t i = 0; i < (nrows + 1) * ncols; i++)
 		if (cells[i] && strlen(cells[i]) > width[i % ncols])
 			width[i % ncols] = strlen(cells[i]);

@@ -99,7 +99,8 @@ START_TEST(raw_calls_print_the_reply)
 	ck_assert_int_eq(ctl("call", "dict.set", "{\"name\":\"d\",\"key\":1,\"value\":true}"), 0);
 	ck_assert_str_eq(out, "{\"ok\":true,\"result\":null}\n");
 	ck_assert_int_eq(ctl("call", "warp"), 1);
-	ck_assert_str_eq(out, "{\"ok\":false,\"error\":\"unknown_op\",\"message\":\"unknown op 'warp'\"}\n");
+	ck_assert_str_eq(
+		out, "{\"ok\":false,\"error\":\"unknown_op\",\"message\":\"unknown op 'warp'\"}\n");
 	ck_assert_int_eq(ctl("call", "ping", "[1]"), 2);
 }
 END_TEST
@@ -114,14 +115,19 @@ START_TEST(usage_and_connection_errors)
 	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, NULL}), 2);
 	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--help", NULL}), 0);
 	ck_assert_ptr_nonnull(strstr(out, "Exit status: 0 ok, 1"));
-	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", "ipc:///nowhere/x.sock", "ping", NULL}), 3);
-	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", "ipc:///nowhere/x.sock", "bench", "--seconds", "0.1", NULL}), 3);
+	ck_assert_int_eq(
+		ctl_argv((char *[]){BROKERCTL_BIN, "--url", "ipc:///nowhere/x.sock", "ping", NULL}),
+		3);
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", "ipc:///nowhere/x.sock",
+					     "bench", "--seconds", "0.1", NULL}),
+			 3);
 }
 END_TEST
 
 START_TEST(bench_reports_every_test)
 {
-	ck_assert_int_eq(ctl("--json", "bench", "--seconds", "0.2", "--clients", "2", "--batch", "4"), 0);
+	ck_assert_int_eq(
+		ctl("--json", "bench", "--seconds", "0.2", "--clients", "2", "--batch", "4"), 0);
 	json_t *r = json_loads(out, 0, NULL);
 	ck_assert_uint_eq(json_array_size(r), 4);
 	for (size_t i = 0; i < 4; i++) {
@@ -174,9 +180,11 @@ START_TEST(config_file_sets_listeners_and_limits)
 {
 	char url[160], text[512];
 	snprintf(url, sizeof url, "ipc://%s/c.sock", d.dir);
-	snprintf(text, sizeof text,
-		 "{\"listen\": [{\"url\": \"%s\", \"max_message\": \"2K\", \"ipc_mode\": \"0660\"}],"
-		 " \"log_level\": \"warn\"}", url);
+	snprintf(
+		text, sizeof text,
+		"{\"listen\": [{\"url\": \"%s\", \"max_message\": \"2K\", \"ipc_mode\": \"0660\"}],"
+		" \"log_level\": \"warn\"}",
+		url);
 	const char *path = write_config(text);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -197,7 +205,8 @@ START_TEST(config_file_sets_listeners_and_limits)
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(child_exit(pid), 0);
 	unlink(sock);
-	char *bad[] = {BROKERD_BIN, "--config", (char *)write_config("{\"listen\": [], \"colour\": \"blue\"}"), NULL};
+	char *bad[] = {BROKERD_BIN, "--config",
+		       (char *)write_config("{\"listen\": [], \"colour\": \"blue\"}"), NULL};
 	ck_assert_int_eq(run_tool(bad, out, sizeof out), 2);
 	char *broken[] = {BROKERD_BIN, "--config", (char *)write_config("{\"listen\": ["), NULL};
 	ck_assert_int_eq(run_tool(broken, out, sizeof out), 2);

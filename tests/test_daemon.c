@@ -46,7 +46,7 @@ static pid_t spawn(int *out, ...)
 	int n = 2, fds[2];
 	va_list ap;
 	va_start(ap, out);
-	for (char *a; n < 15 && (a = va_arg(ap, char *)); )
+	for (char *a; n < 15 && (a = va_arg(ap, char *));)
 		argv[n++] = a;
 	va_end(ap);
 	argv[n] = NULL;
@@ -248,8 +248,7 @@ END_TEST
 
 /* raw_exchange: sends text on a bare nng REQ socket; the reply's error code or "ok",
  * or "none" if no reply came within 2 s. */
-static const char *raw_exchange(nng_socket s, const void *text, size_t len, char *code,
-				size_t size)
+static const char *raw_exchange(nng_socket s, const void *text, size_t len, char *code, size_t size)
 {
 	nng_msg *m;
 	nng_msg_alloc(&m, 0);
@@ -286,8 +285,9 @@ START_TEST(bad_input_gets_clear_errors_and_the_daemon_keeps_serving)
 	};
 	ck_assert_int_eq(brk_queue_create(c, "q", BRK_FIFO, 0), BRK_OK);
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-		ck_assert_str_eq(raw_exchange(s, cases[i][0], strlen(cases[i][0]), code, sizeof code),
-				 cases[i][1]);
+		ck_assert_str_eq(
+			raw_exchange(s, cases[i][0], strlen(cases[i][0]), code, sizeof code),
+			cases[i][1]);
 	const char binary[] = {'\xff', '\0', '\x01', '{'};
 	ck_assert_str_eq(raw_exchange(s, binary, sizeof binary, code, sizeof code), "bad_request");
 	nng_close(s);
@@ -315,7 +315,9 @@ START_TEST(oversized_requests_are_refused_and_the_daemon_keeps_serving)
 	ck_assert_int_eq(nng_req0_open(&s), 0);
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 1000);
 	ck_assert_int_eq(nng_dial(s, d.url, NULL, 0), 0);
-	int n = snprintf(raw, sizeof raw, "{\"op\":\"dict.set\",\"name\":\"d\",\"key\":\"k\",\"value\":\"%s\"}", big);
+	int n = snprintf(raw, sizeof raw,
+			 "{\"op\":\"dict.set\",\"name\":\"d\",\"key\":\"k\",\"value\":\"%s\"}",
+			 big);
 	ck_assert_str_eq(raw_exchange(s, raw, (size_t)n, code, sizeof code), "none");
 	nng_close(s);
 	ck_assert_int_eq(brk_ping(c), BRK_OK);
@@ -357,8 +359,8 @@ static void *hammer(void *arg)
 	for (int i = 0; i < 200; i++) {
 		json_t *k = json_pack("[ii]", h->index, i), *v = json_integer(i), *got = NULL;
 		json_t *key = json_integer(h->index * 1000 + i);
-		if (brk_dict_set(h->c, "shared", key, v) || brk_dict_get(h->c, "shared", key, &got) ||
-		    json_integer_value(got) != i)
+		if (brk_dict_set(h->c, "shared", key, v) ||
+		    brk_dict_get(h->c, "shared", key, &got) || json_integer_value(got) != i)
 			h->failures++;
 		json_decref(k);
 		json_decref(v);
@@ -421,10 +423,14 @@ START_TEST(batches_are_atomic_and_in_order)
 {
 	json_t *ops = json_array(), *results = NULL, *r = NULL;
 	for (int i = 0; i < 64; i++)
-		json_array_append_new(ops, brk_request_new("queue.put", "b", json_pack("{s:i, s:b}", "value", i, "block", 0)));
+		json_array_append_new(
+			ops, brk_request_new("queue.put", "b",
+					     json_pack("{s:i, s:b}", "value", i, "block", 0)));
 	json_array_append_new(ops, brk_request_new("queue.qsize", "b", NULL));
-	json_array_append_new(ops, brk_request_new("queue.get", "b", json_pack("{s:b}", "block", 0)));
-	json_array_append_new(ops, brk_request_new("dict.get", "nodict", json_pack("{s:i}", "key", 1)));
+	json_array_append_new(ops,
+			      brk_request_new("queue.get", "b", json_pack("{s:b}", "block", 0)));
+	json_array_append_new(ops,
+			      brk_request_new("dict.get", "nodict", json_pack("{s:i}", "key", 1)));
 	ck_assert_int_eq(brk_batch(c, ops, &results), BRK_OK);
 	ck_assert_uint_eq(json_array_size(results), 67);
 	ck_assert_int_eq(brk_batch_result(results, 64, &r), BRK_OK);

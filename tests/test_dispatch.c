@@ -32,23 +32,26 @@ START_TEST(malformed_requests_get_clear_errors)
 	memset(name + strlen(name), 'x', 256);
 	strcpy(name + strlen(name), "\"}");
 	EXPECT_ERR(a, name, "bad_argument");
-	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"a\\u0000b\"}", "bad_request"); /* no NUL in JSON text */
+	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"a\\u0000b\"}",
+		   "bad_request"); /* no NUL in JSON text */
 	EXPECT_OK(a, "{\"op\":\"ping\"}", "\"pong\"");
 }
 END_TEST
 
 START_TEST(batch_runs_in_order_with_one_result_each)
 {
-	EXPECT_OK(a, "{\"op\":\"batch\",\"ops\":["
-		     "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1,\"block\":false},"
-		     "{\"op\":\"queue.put_nowait\",\"name\":\"q\",\"value\":2},"
-		     "{\"op\":\"dict.set\",\"name\":\"d\",\"key\":\"n\",\"value\":2},"
-		     "{\"op\":\"dict.get\",\"name\":\"d\",\"key\":\"missing\"},"
-		     "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":0},"
-		     "{\"op\":\"queue.qsize\",\"name\":\"q\"}]}",
+	EXPECT_OK(a,
+		  "{\"op\":\"batch\",\"ops\":["
+		  "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1,\"block\":false},"
+		  "{\"op\":\"queue.put_nowait\",\"name\":\"q\",\"value\":2},"
+		  "{\"op\":\"dict.set\",\"name\":\"d\",\"key\":\"n\",\"value\":2},"
+		  "{\"op\":\"dict.get\",\"name\":\"d\",\"key\":\"missing\"},"
+		  "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":0},"
+		  "{\"op\":\"queue.qsize\",\"name\":\"q\"}]}",
 		  "[{\"ok\":true,\"result\":null},{\"ok\":true,\"result\":null},"
 		  "{\"ok\":true,\"result\":null},"
-		  "{\"ok\":false,\"error\":\"key_error\",\"message\":\"key \\\"missing\\\" not in 'd'\"},"
+		  "{\"ok\":false,\"error\":\"key_error\",\"message\":\"key \\\"missing\\\" not in "
+		  "'d'\"},"
 		  "{\"ok\":true,\"result\":1},{\"ok\":true,\"result\":1}]");
 	EXPECT_OK(a, "{\"op\":\"batch\",\"ops\":[]}", "[]");
 }
@@ -56,19 +59,28 @@ END_TEST
 
 START_TEST(a_bad_batch_runs_nothing)
 {
-	EXPECT_ERR(a, "{\"op\":\"batch\",\"ops\":[{\"op\":\"dict.set\",\"name\":\"d\",\"key\":1,\"value\":1},"
-		      "{\"op\":\"queue.get\",\"name\":\"q\"}]}", "bad_argument");
-	EXPECT_ERR(a, "{\"op\":\"batch\",\"ops\":[{\"op\":\"dict.set\",\"name\":\"d\",\"key\":1,\"value\":1},"
-		      "{\"op\":\"nope\"}]}", "unknown_op");
+	EXPECT_ERR(a,
+		   "{\"op\":\"batch\",\"ops\":[{\"op\":\"dict.set\",\"name\":\"d\",\"key\":1,"
+		   "\"value\":1},"
+		   "{\"op\":\"queue.get\",\"name\":\"q\"}]}",
+		   "bad_argument");
+	EXPECT_ERR(a,
+		   "{\"op\":\"batch\",\"ops\":[{\"op\":\"dict.set\",\"name\":\"d\",\"key\":1,"
+		   "\"value\":1},"
+		   "{\"op\":\"nope\"}]}",
+		   "unknown_op");
 	EXPECT_ERR(a, "{\"op\":\"batch\",\"ops\":[{\"op\":\"batch\",\"ops\":[]}]}", "bad_argument");
-	EXPECT_ERR(a, "{\"op\":\"batch\",\"ops\":[{\"op\":\"queue.join\",\"name\":\"q\"}]}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"batch\",\"ops\":[{\"op\":\"queue.join\",\"name\":\"q\"}]}",
+		   "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"batch\",\"ops\":{}}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"batch\",\"ops\":[5]}", "bad_request");
 	EXPECT_ERR(a, "{\"op\":\"batch\"}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"d\"}", "not_found");
-	json_t *r = h_call(a, "{\"op\":\"batch\",\"ops\":[{\"op\":\"ping\"},{\"op\":\"queue.get\",\"name\":\"q\"}]}");
-	ck_assert_str_eq(json_string_value(json_object_get(r, "message")),
-			 "ops[1]: queue.get would wait; in a batch pass \"block\": false or \"timeout\": 0");
+	json_t *r = h_call(a, "{\"op\":\"batch\",\"ops\":[{\"op\":\"ping\"},{\"op\":\"queue.get\","
+			      "\"name\":\"q\"}]}");
+	ck_assert_str_eq(
+		json_string_value(json_object_get(r, "message")),
+		"ops[1]: queue.get would wait; in a batch pass \"block\": false or \"timeout\": 0");
 }
 END_TEST
 
@@ -87,11 +99,15 @@ END_TEST
 
 START_TEST(admin_ops_describe_the_daemon)
 {
-	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"jobs\",\"kind\":\"priority\",\"maxsize\":5}", "true");
+	EXPECT_OK(a,
+		  "{\"op\":\"queue.create\",\"name\":\"jobs\",\"kind\":\"priority\",\"maxsize\":5}",
+		  "true");
 	EXPECT_OK(a, "{\"op\":\"dict.set\",\"name\":\"conf\",\"key\":1,\"value\":1}", "null");
-	EXPECT_OK(a, "{\"op\":\"ls\"}", "[{\"name\":\"jobs\",\"type\":\"queue\",\"size\":0,\"waiters\":0},"
-					 "{\"name\":\"conf\",\"type\":\"dict\",\"size\":1,\"waiters\":0}]");
-	EXPECT_OK(a, "{\"op\":\"ls\",\"prefix\":\"co\"}", "[{\"name\":\"conf\",\"type\":\"dict\",\"size\":1,\"waiters\":0}]");
+	EXPECT_OK(a, "{\"op\":\"ls\"}",
+		  "[{\"name\":\"jobs\",\"type\":\"queue\",\"size\":0,\"waiters\":0},"
+		  "{\"name\":\"conf\",\"type\":\"dict\",\"size\":1,\"waiters\":0}]");
+	EXPECT_OK(a, "{\"op\":\"ls\",\"prefix\":\"co\"}",
+		  "[{\"name\":\"conf\",\"type\":\"dict\",\"size\":1,\"waiters\":0}]");
 	session *b = h_session();
 	h_send(b, "{\"op\":\"queue.get\",\"name\":\"jobs\",\"timeout\":30}");
 	json_t *st = h_result(h_call(a, "{\"op\":\"stat\",\"name\":\"jobs\"}"));
@@ -104,11 +120,13 @@ START_TEST(admin_ops_describe_the_daemon)
 	ck_assert_int_eq(json_integer_value(json_object_get(info, "sessions")), 2);
 	ck_assert_int_eq(json_integer_value(json_object_get(info, "objects")), 2);
 	ck_assert_int_eq(json_integer_value(json_object_get(info, "waiters")), 1);
-	ck_assert_int_gt(json_integer_value(json_object_get(json_object_get(info, "memory"), "rss")), 0);
+	ck_assert_int_gt(
+		json_integer_value(json_object_get(json_object_get(info, "memory"), "rss")), 0);
 	json_t *sessions = h_result(h_call(a, "{\"op\":\"sessions\"}"));
 	ck_assert_uint_eq(json_array_size(sessions), 2);
 	json_t *waiting = json_object_get(json_array_get(sessions, 1), "waiting");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(waiting, 0), "op")), "queue.get");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(waiting, 0), "op")),
+			 "queue.get");
 	json_t *hello = h_result(h_call(a, "{\"op\":\"hello\"}"));
 	ck_assert_int_eq(json_integer_value(json_object_get(hello, "session")), (json_int_t)a->id);
 }

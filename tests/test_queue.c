@@ -32,11 +32,15 @@ START_TEST(fifo_lifo_priority_order)
 		snprintf(req, sizeof req, "{\"op\":\"queue.put\",\"name\":\"l\",\"value\":%d}", i);
 		EXPECT_OK(a, req, "null");
 	}
-	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b1\",\"priority\":2}", "null");
-	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"a\",\"priority\":-1.5}", "null");
-	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b2\",\"priority\":2}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b1\",\"priority\":2}",
+		  "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"a\",\"priority\":-1.5}",
+		  "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b2\",\"priority\":2}",
+		  "null");
 	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"z\"}", "null");
-	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b3\",\"priority\":2}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b3\",\"priority\":2}",
+		  "null");
 	const char *fifo[] = {"1", "2", "3"}, *lifo[] = {"3", "2", "1"};
 	const char *prio[] = {"\"a\"", "\"z\"", "\"b1\"", "\"b2\"", "\"b3\""};
 	for (int i = 0; i < 3; i++) {
@@ -55,7 +59,8 @@ START_TEST(priority_keeps_fifo_among_equals_at_scale)
 	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"p\",\"kind\":\"priority\"}", "true");
 	for (int i = 0; i < 500; i++) {
 		snprintf(req, sizeof req,
-			 "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":%d,\"priority\":%d}", i, i % 3);
+			 "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":%d,\"priority\":%d}", i,
+			 i % 3);
 		EXPECT_OK(a, req, "null");
 	}
 	for (int prio = 0; prio < 3; prio++)
@@ -86,9 +91,12 @@ END_TEST
 
 START_TEST(create_is_idempotent_but_checked)
 {
-	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"lifo\",\"maxsize\":3}", "true");
-	EXPECT_OK(b, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"lifo\",\"maxsize\":3}", "false");
-	EXPECT_ERR(b, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"fifo\",\"maxsize\":3}", "exists");
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"lifo\",\"maxsize\":3}",
+		  "true");
+	EXPECT_OK(b, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"lifo\",\"maxsize\":3}",
+		  "false");
+	EXPECT_ERR(b, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"fifo\",\"maxsize\":3}",
+		   "exists");
 	EXPECT_ERR(b, "{\"op\":\"queue.create\",\"name\":\"q\",\"kind\":\"lifo\"}", "exists");
 	EXPECT_ERR(a, "{\"op\":\"queue.create\",\"name\":\"x\",\"kind\":\"heap\"}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"queue.create\",\"name\":\"x\",\"maxsize\":\"3\"}", "bad_argument");
@@ -103,7 +111,8 @@ END_TEST
 START_TEST(bad_arguments)
 {
 	EXPECT_ERR(a, "{\"op\":\"queue.put\",\"name\":\"q\"}", "bad_argument");
-	EXPECT_ERR(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1,\"priority\":1}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1,\"priority\":1}",
+		   "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":-1}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":\"1\"}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"block\":\"no\"}", "bad_argument");

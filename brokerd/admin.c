@@ -82,14 +82,25 @@ static int op_del(op_ctx *ctx)
 	return op_ok(ctx, json_true());
 }
 
+/* op_ack: nothing of its own; its "ack" list was applied by dispatch (PROTOCOL.md "ack"). */
+static int op_ack(op_ctx *ctx)
+{
+	return op_ok(ctx, json_null());
+}
+
 static int op_sessions(op_ctx *ctx)
 {
 	return op_ok(ctx, sess_list_new());
 }
 
 const struct op_def admin_ops[] = {
-	{BRK_OP_PING, op_ping, 0, ""},         {BRK_OP_HELLO, op_hello, 0, ""},
-	{BRK_OP_INFO, op_info, 0, ""},         {BRK_OP_LS, op_ls, 0, "prefix"},
-	{BRK_OP_STAT, op_stat, OPF_NAME, ""},  {BRK_OP_DEL, op_del, OPF_NAME, ""},
-	{BRK_OP_SESSIONS, op_sessions, 0, ""}, {NULL, NULL, 0, NULL},
+	{BRK_OP_PING, op_ping, 0, ""},
+	{BRK_OP_HELLO, op_hello, 0, ""},
+	{BRK_OP_INFO, op_info, 0, ""},
+	{BRK_OP_LS, op_ls, 0, "prefix"},
+	{BRK_OP_STAT, op_stat, OPF_NAME, ""},
+	{BRK_OP_DEL, op_del, OPF_NAME, ""},
+	{BRK_OP_SESSIONS, op_sessions, 0, ""},
+	{BRK_OP_ACK, op_ack, 0, ""},
+	{NULL, NULL, 0, NULL},
 };

@@ -38,6 +38,19 @@ int arg_opt_int(op_ctx *ctx, const char *key, json_int_t dflt, json_int_t *out)
 	return 0;
 }
 
+int arg_opt_bool(op_ctx *ctx, const char *key, bool dflt, bool *out)
+{
+	json_t *v = json_object_get(ctx->args, key);
+	if (!v) {
+		*out = dflt;
+		return 0;
+	}
+	if (!json_is_boolean(v))
+		return op_fail(ctx, BRK_EBADARG, "argument '%s' must be true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
 int arg_opt_string(op_ctx *ctx, const char *key, const char *dflt, const char **out)
 {
 	json_t *v = json_object_get(ctx->args, key);

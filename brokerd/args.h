@@ -17,6 +17,9 @@ int arg_opt_number(op_ctx *ctx, const char *key, double dflt, double *out);
 /* arg_opt_int: an optional integer, dflt when absent. */
 int arg_opt_int(op_ctx *ctx, const char *key, json_int_t dflt, json_int_t *out);
 
+/* arg_opt_bool: an optional boolean, dflt when absent. */
+int arg_opt_bool(op_ctx *ctx, const char *key, bool dflt, bool *out);
+
 /* arg_opt_string: an optional string, dflt when absent; *out borrows it. */
 int arg_opt_string(op_ctx *ctx, const char *key, const char *dflt, const char **out);
 

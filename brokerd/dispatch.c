@@ -71,21 +71,25 @@ int op_fail(op_ctx *ctx, brk_err err, const char *fmt, ...)
 	return err;
 }
 
-static json_t *reply_new(brk_err err, json_t *result, const char *msg)
+static json_t *reply_new(brk_err err, json_t *result, const char *msg, uint64_t delivery)
 {
-	if (err == BRK_OK)
-		return proto_reply_ok_new(result);
-	json_decref(result);
-	return proto_reply_error(err, msg);
+	if (err != BRK_OK) {
+		json_decref(result);
+		return proto_reply_error(err, msg);
+	}
+	json_t *reply = proto_reply_ok_new(result);
+	if (reply && delivery)
+		json_object_set_new(reply, "delivery", json_integer((json_int_t)delivery));
+	return reply;
 }
 
-void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg)
+void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg, uint64_t delivery)
 {
 	if (!r) {
 		json_decref(result);
 		return;
 	}
-	send_hook(r, reply_new(err, result, msg));
+	send_hook(r, reply_new(err, result, msg, delivery));
 }
 
 void dispatch_drop(struct req *r)
@@ -105,7 +109,7 @@ static bool arg_names_ok(const struct op_def *d, const json_t *args, char *bad, 
 	const char *key;
 	json_t *v;
 	json_object_foreach ((json_t *)args, key, v) {
-		if (!strcmp(key, "op") || !strcmp(key, "name"))
+		if (!strcmp(key, "op") || !strcmp(key, "name") || !strcmp(key, "ack"))
 			continue;
 		size_t n = strlen(key);
 		const char *p = d->args;
@@ -150,11 +154,32 @@ static int resolve(op_ctx *ctx, const json_t *args, const struct op_def **out)
 	return 0;
 }
 
+/* apply_acks: the request's "ack" list lets go of those holdings of the session (items
+ * it confirms). Ids it does not hold are ignored, so an ack may be repeated. */
+static int apply_acks(op_ctx *ctx, const json_t *args)
+{
+	json_t *acks = json_object_get(args, "ack"), *id;
+	size_t i;
+	if (!acks)
+		return 0;
+	if (!json_is_array(acks))
+		return op_fail(ctx, BRK_EBADARG, "\"ack\" must be an array of delivery ids");
+	json_array_foreach (acks, i, id)
+		if (!json_is_integer(id))
+			return op_fail(ctx, BRK_EBADARG,
+				       "\"ack\" must be an array of delivery ids");
+	json_array_foreach (acks, i, id)
+		sess_let_go(ctx->sess, (uint64_t)json_integer_value(id));
+	return 0;
+}
+
 /* run_one: resolves and runs a single request. Returns OP_PARKED, 0 or an error. */
 static int run_one(op_ctx *ctx, const json_t *args)
 {
 	const struct op_def *d;
 	int rc = resolve(ctx, args, &d);
+	if (rc == 0)
+		rc = apply_acks(ctx, args);
 	if (rc == 0)
 		rc = d->fn(ctx);
 	return rc;
@@ -197,8 +222,8 @@ static int run_batch(op_ctx *ctx)
 	json_array_foreach (ops, i, one) {
 		op_ctx sub = {.sess = ctx->sess};
 		int rc = run_one(&sub, one);
-		json_array_append_new(results,
-				      reply_new(rc ? sub.err : BRK_OK, sub.result, sub.msg));
+		json_array_append_new(results, reply_new(rc ? sub.err : BRK_OK, sub.result, sub.msg,
+							 sub.delivery));
 	}
 	return op_ok(ctx, results);
 }
@@ -210,7 +235,7 @@ void dispatch_request(session *s, struct req *r, const char *body, size_t len)
 	s->requests++;
 	requests_total++;
 	if (shutting_down) {
-		dispatch_answer(r, BRK_ESHUTDOWN, NULL, "brokerd is shutting down");
+		dispatch_answer(r, BRK_ESHUTDOWN, NULL, "brokerd is shutting down", 0);
 		return;
 	}
 	json_t *args = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -221,7 +246,7 @@ void dispatch_request(session *s, struct req *r, const char *body, size_t len)
 	else
 		rc = run_one(&ctx, args);
 	if (rc != OP_PARKED)
-		dispatch_answer(r, rc ? ctx.err : BRK_OK, ctx.result, ctx.msg);
+		dispatch_answer(r, rc ? ctx.err : BRK_OK, ctx.result, ctx.msg, ctx.delivery);
 	json_decref(args);
 	if (rc && rc != OP_PARKED && log_enabled(LL_DEBUG))
 		log_debug("session %llu: %s: %s", (unsigned long long)s->id, brk_err_code(ctx.err),

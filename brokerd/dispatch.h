@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "brk_error.h"
 
@@ -19,6 +20,7 @@ typedef struct op_ctx {
 	const json_t *args; /* the request object, borrowed */
 	const char *name;   /* the object name, or NULL for ops without one */
 	json_t *result;     /* set by op_ok */
+	uint64_t delivery;  /* set when the result is an item to confirm (PROTOCOL.md "ack") */
 	brk_err err;
 	char msg[256];
 } op_ctx;
@@ -64,8 +66,10 @@ void dispatch_request(struct session *s, struct req *r, const char *body, size_t
 /* dispatch_requests_total: requests received since start. */
 unsigned long long dispatch_requests_total(void);
 
-/* dispatch_answer: answers r with result (stolen) or with err and msg; r NULL is a no-op. */
-void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg);
+/* dispatch_answer: answers r with result (stolen) or with err and msg; a delivery id other
+ * than 0 goes with the result. r NULL is a no-op. */
+void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg,
+		     uint64_t delivery);
 
 /* dispatch_drop: frees r without answering (its client is gone). */
 void dispatch_drop(struct req *r);

@@ -5,8 +5,10 @@
 
 #include "args.h"
 #include "dispatch.h"
+#include "log.h"
 #include "ops.h"
 #include "queue.h"
+#include "session.h"
 #include "wait.h"
 
 enum qkind { Q_FIFO, Q_LIFO, Q_PRIORITY };
@@ -84,14 +86,11 @@ static void heap_down(queue *q, size_t i)
 	q->items[i] = it;
 }
 
-/* push: stores value (stolen). 0, or -1 when out of memory (value released). */
-static int push(queue *q, json_t *value, double priority)
+/* place: stores it as the newest item (the back of the ring, or into the heap). */
+static int place(queue *q, struct qitem it)
 {
-	if (reserve(q) != 0) {
-		json_decref(value);
+	if (reserve(q) != 0)
 		return -1;
-	}
-	struct qitem it = {value, priority, q->seq++};
 	*slot(q, q->count) = it;
 	q->count++;
 	if (q->kind == Q_PRIORITY)
@@ -99,8 +98,19 @@ static int push(queue *q, json_t *value, double priority)
 	return 0;
 }
 
-/* pop: removes the next item by the queue's kind; the caller owns the value. */
-static json_t *pop(queue *q)
+/* push: stores value (stolen) as a new arrival. 0, or -1 when out of memory (value
+ * released). */
+static int push(queue *q, json_t *value, double priority)
+{
+	struct qitem it = {value, priority, q->seq++};
+	if (place(q, it) == 0)
+		return 0;
+	json_decref(value);
+	return -1;
+}
+
+/* pop: removes the next item by the queue's kind; the caller owns its value. */
+static struct qitem pop(queue *q)
 {
 	struct qitem it;
 	if (q->kind == Q_LIFO) {
@@ -115,7 +125,21 @@ static json_t *pop(queue *q)
 	q->count--;
 	if (q->kind == Q_PRIORITY && q->count)
 		heap_down(q, 0);
-	return it.value;
+	return it;
+}
+
+/* unpop: puts back an item that was taken, where it was: the front of a FIFO, the top of a
+ * LIFO, its old place (priority, then arrival) in a priority queue. */
+static int unpop(queue *q, struct qitem it)
+{
+	if (q->kind != Q_FIFO)
+		return place(q, it);
+	if (reserve(q) != 0)
+		return -1;
+	q->head = (q->head + q->cap - 1) % q->cap;
+	q->items[q->head] = it;
+	q->count++;
+	return 0;
 }
 
 static bool is_full(const queue *q)
@@ -138,6 +162,69 @@ static waiter *first_live_getter(queue *q)
 	while ((w = first(&q->getters)) && !wait_alive(w))
 		wait_withdraw(w);
 	return w;
+}
+
+/* ---- deliveries to confirm ---- */
+
+/* An item handed to a getter that promised to confirm it ("confirm": true). The session
+ * holds it until the confirmation; if the session ends first, the item goes back. */
+struct delivery {
+	struct holding h;
+	char *queue; /* by name: the queue may be deleted meanwhile */
+	struct qitem item;
+};
+
+static void give(waiter *getter, const char *queue_name, struct qitem it);
+
+/* requeue: an unconfirmed item returns to its queue, to a live getter first. */
+static void requeue(const char *name, struct qitem it)
+{
+	object *o = obj_find(name);
+	queue *q = o && o->cls == &queue_class ? o->impl : NULL;
+	waiter *g = q ? first_live_getter(q) : NULL;
+	if (g) {
+		give(g, name, it);
+		json_decref(it.value);
+	} else if (!q || unpop(q, it) != 0) {
+		log_warn("an unconfirmed item of '%s' could not go back: %s", name,
+			 q ? "out of memory" : "the queue is gone");
+		json_decref(it.value);
+	}
+}
+
+static void delivery_release(struct holding *h, bool session_ended)
+{
+	struct delivery *d = (struct delivery *)h;
+	if (session_ended)
+		requeue(d->queue, d->item);
+	else
+		json_decref(d->item.value);
+	free(d->queue);
+	free(d);
+}
+
+/* track: s holds a copy of it until confirmed; returns the delivery id (0 when out of
+ * memory: the item is then delivered unconfirmed). */
+static uint64_t track(session *s, const char *queue_name, struct qitem it)
+{
+	struct delivery *d = calloc(1, sizeof *d);
+	if (!d || !(d->queue = strdup(queue_name))) {
+		free(d);
+		log_error("out of memory tracking a delivery");
+		return 0;
+	}
+	d->item = it;
+	json_incref(it.value);
+	d->h.release = delivery_release;
+	return sess_hold(s, &d->h);
+}
+
+/* give: completes a parked getter with it (borrowed). */
+static void give(waiter *getter, const char *queue_name, struct qitem it)
+{
+	if (getter->confirm)
+		getter->delivery = track(getter->sess, queue_name, it);
+	wait_complete(getter, BRK_OK, json_incref(it.value), NULL);
 }
 
 /* admit_putters: moves parked puts into the queue while there is room, oldest first. */
@@ -215,7 +302,7 @@ static int op_put(op_ctx *ctx)
 	waiter *getter = first_live_getter(q);
 	if (getter) {
 		q->unfinished++;
-		wait_complete(getter, BRK_OK, json_incref(value), NULL);
+		give(getter, ctx->name, (struct qitem){value, priority, q->seq++});
 		return op_ok(ctx, json_null());
 	}
 	if (!is_full(q)) {
@@ -239,17 +326,25 @@ static int op_get(op_ctx *ctx)
 {
 	queue *q;
 	double timeout;
+	bool confirm;
 	int rc = lookup(ctx, &q);
-	if (rc || (rc = arg_wait(ctx, &timeout)))
+	if (rc || (rc = arg_wait(ctx, &timeout)) ||
+	    (rc = arg_opt_bool(ctx, "confirm", false, &confirm)))
 		return rc;
 	if (q->count) {
-		json_t *value = pop(q);
+		struct qitem it = pop(q);
+		if (confirm)
+			ctx->delivery = track(ctx->sess, ctx->name, it);
 		admit_putters(q);
-		return op_ok(ctx, value);
+		return op_ok(ctx, it.value);
 	}
 	if (timeout == 0)
 		return op_fail(ctx, BRK_EEMPTY, "queue '%s' is empty", ctx->name);
-	return park(ctx, &q->getters, BRK_OP_QUEUE_GET, timeout, BRK_EEMPTY, NULL);
+	waiter *w;
+	rc = park(ctx, &q->getters, BRK_OP_QUEUE_GET, timeout, BRK_EEMPTY, &w);
+	if (rc == OP_PARKED)
+		w->confirm = confirm;
+	return rc;
 }
 
 /* The _nowait ops are their blocking twins with "block": false. */
@@ -325,8 +420,8 @@ const struct op_def queue_ops[] = {
 	{BRK_OP_QUEUE_CREATE, op_create, OPF_NAME, "kind,maxsize"},
 	{BRK_OP_QUEUE_PUT, op_put, OPF_NAME, "value,priority,block,timeout"},
 	{BRK_OP_QUEUE_PUT_NOWAIT, op_put_nowait, OPF_NAME, "value,priority"},
-	{BRK_OP_QUEUE_GET, op_get, OPF_NAME, "block,timeout"},
-	{BRK_OP_QUEUE_GET_NOWAIT, op_get_nowait, OPF_NAME, ""},
+	{BRK_OP_QUEUE_GET, op_get, OPF_NAME, "block,timeout,confirm"},
+	{BRK_OP_QUEUE_GET_NOWAIT, op_get_nowait, OPF_NAME, "confirm"},
 	{BRK_OP_QUEUE_QSIZE, op_qsize, OPF_NAME, ""},
 	{BRK_OP_QUEUE_EMPTY, op_empty, OPF_NAME, ""},
 	{BRK_OP_QUEUE_FULL, op_full, OPF_NAME, ""},
@@ -368,7 +463,7 @@ static void destroy(void *impl)
 {
 	queue *q = impl;
 	while (q->count)
-		json_decref(pop(q));
+		json_decref(pop(q).value);
 	free(q->items);
 	free(q);
 }

@@ -38,6 +38,7 @@ session *sess_open(uint32_t pipe)
 	s->since = clock_wall();
 	s->max_message = PROTO_DEFAULT_MAX_MESSAGE;
 	list_init(&s->waiters);
+	list_init(&s->holdings);
 	if (!hmap_insert(&sessions, &pipe, sizeof pipe, s)) {
 		free(s);
 		return NULL;
@@ -49,8 +50,33 @@ void sess_close(session *s)
 {
 	while (!list_empty(&s->waiters))
 		wait_withdraw(list_entry(s->waiters.next, waiter, sess_link));
+	while (!list_empty(&s->holdings)) { /* newest first: taken items go back in order */
+		struct holding *h = list_entry(s->holdings.prev, struct holding, sess_link);
+		list_remove(&h->sess_link);
+		h->release(h, true);
+	}
 	hmap_delete(&sessions, hmap_find(&sessions, &s->pipe, sizeof s->pipe));
 	free(s);
+}
+
+uint64_t sess_hold(session *s, struct holding *h)
+{
+	h->id = ++s->next_holding;
+	list_push_back(&s->holdings, &h->sess_link);
+	return h->id;
+}
+
+bool sess_let_go(session *s, uint64_t id)
+{
+	for (struct list *p = s->holdings.next; p != &s->holdings; p = p->next) {
+		struct holding *h = list_entry(p, struct holding, sess_link);
+		if (h->id == id) {
+			list_remove(&h->sess_link);
+			h->release(h, false);
+			return true;
+		}
+	}
+	return false;
 }
 
 size_t sess_count(void)
@@ -63,9 +89,9 @@ static json_t *describe_new(const session *s)
 	json_t *waiting = json_array();
 	for (struct list *p = s->waiters.next; p != &s->waiters; p = p->next)
 		json_array_append_new(waiting, wait_describe_new(list_entry(p, waiter, sess_link)));
-	json_t *d = json_pack("{s:I, s:s, s:f, s:I, s:o}", "id", (json_int_t)s->id, "peer", s->peer,
-			      "since", s->since, "requests", (json_int_t)s->requests, "waiting",
-			      waiting);
+	json_t *d = json_pack("{s:I, s:s, s:f, s:I, s:o, s:I}", "id", (json_int_t)s->id, "peer",
+			      s->peer, "since", s->since, "requests", (json_int_t)s->requests,
+			      "waiting", waiting, "holding", (json_int_t)list_length(&s->holdings));
 	if (d && s->has_cred) {
 		json_object_set_new(d, "pid", json_integer((json_int_t)s->pid));
 		json_object_set_new(d, "uid", json_integer((json_int_t)s->uid));

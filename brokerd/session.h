@@ -1,5 +1,5 @@
 /* session.h: one session per client pipe. A session owns everything its client waits on
- * (and, later, holds); sess_close releases all of it at once when the pipe goes away. */
+ * and everything it holds; sess_close releases all of it at once when the pipe goes away. */
 #ifndef BROKER_SESSION_H
 #define BROKER_SESSION_H
 
@@ -10,16 +10,28 @@
 
 #include "list.h"
 
+/* A holding: something a session has that must go back when the session ends (an item
+ * delivered but not yet confirmed; later, locks and permits). The owner type embeds it. */
+struct holding {
+	uint64_t id;           /* unique within the session, named by the client to let go */
+	struct list sess_link; /* on the session's holdings, oldest first */
+	/* release: lets go of h and frees it; session_ended is true when the session closed,
+	 * false when the client let go itself. */
+	void (*release)(struct holding *h, bool session_ended);
+};
+
 typedef struct session {
 	uint64_t id;       /* never reused within one daemon run */
 	uint32_t pipe;     /* the nng pipe id the session rides on */
 	uint64_t pid, uid; /* peer credentials, valid when has_cred */
 	bool has_cred;
-	char peer[96];       /* transport address, for people */
-	double since;        /* wall clock at connect */
-	uint64_t requests;   /* requests received */
-	size_t max_message;  /* the limit of the listener it came through */
-	struct list waiters; /* waiter.sess_link, oldest first */
+	char peer[96];        /* transport address, for people */
+	double since;         /* wall clock at connect */
+	uint64_t requests;    /* requests received */
+	size_t max_message;   /* the limit of the listener it came through */
+	struct list waiters;  /* waiter.sess_link, oldest first */
+	struct list holdings; /* struct holding.sess_link, oldest first */
+	uint64_t next_holding;
 } session;
 
 /* sess_init / sess_fini: the session table; fini closes every remaining session. */
@@ -32,9 +44,17 @@ session *sess_find(uint32_t pipe);
 /* sess_open: a new session for pipe (which must have none). NULL when out of memory. */
 session *sess_open(uint32_t pipe);
 
-/* sess_close: ends s: every parked request it has is withdrawn without a reply, then s is
- * freed. Exactly-once holds: a withdrawn waiter is never completed again. */
+/* sess_close: ends s: every parked request it has is withdrawn without a reply, everything
+ * it holds is released (newest first), then s is freed. Exactly-once holds: a withdrawn waiter is never
+ * completed again. */
 void sess_close(session *s);
+
+/* sess_hold: gives h to s with a fresh id, which it returns. */
+uint64_t sess_hold(session *s, struct holding *h);
+
+/* sess_let_go: the client let go of holding id (h->release(h, false)); false when s holds
+ * no such id (already let go, or never given). */
+bool sess_let_go(session *s, uint64_t id);
 
 /* sess_count: how many sessions are open. */
 size_t sess_count(void);

@@ -173,8 +173,9 @@ static void release(waiter *w)
 void wait_complete(waiter *w, brk_err err, json_t *result, const char *msg)
 {
 	struct req *req = w->req;
+	uint64_t delivery = w->delivery;
 	release(w);
-	dispatch_answer(req, err, result, msg);
+	dispatch_answer(req, err, result, msg, delivery);
 }
 
 void wait_withdraw(waiter *w)

@@ -36,6 +36,8 @@ struct waiter {
 	struct list all_link;  /* on the list of every waiter */
 	json_t *item;          /* a parked put's value (owned), else NULL */
 	double priority;
+	bool confirm;      /* a parked get whose item must be confirmed (PROTOCOL.md "ack") */
+	uint64_t delivery; /* set with the item handed to a confirming getter */
 };
 
 #define WAIT_NOT_TIMED ((size_t)-1)

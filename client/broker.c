@@ -32,6 +32,7 @@ struct brk_client {
 	double reply_grace, send_timeout;
 	size_t max_message;
 	uint64_t session;
+	json_t *unconfirmed; /* delivery ids received, to confirm with the next request */
 };
 
 static _Thread_local char last_error[512];
@@ -102,6 +103,48 @@ static void give_slot(brk_client *c, struct slot s, bool abandoned)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* ---- confirming deliveries ----
+ * Items from queue.get come with a delivery id; brokerd gives an item back to its queue if
+ * our session ends before we confirm it. We confirm every id with our next request. */
+
+static void note_delivery(brk_client *c, const json_t *envelope)
+{
+	json_t *id = json_object_get(envelope, "delivery");
+	if (!json_is_integer(id))
+		return;
+	pthread_mutex_lock(&c->mu);
+	json_array_append(c->unconfirmed, id);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* with_acks: request plus "ack": the ids to confirm (taken from the client), or request
+ * itself (a new reference) when there are none. */
+static json_t *with_acks(brk_client *c, const json_t *request, json_t **acks)
+{
+	pthread_mutex_lock(&c->mu);
+	*acks = json_array_size(c->unconfirmed) ? c->unconfirmed : NULL;
+	if (*acks)
+		c->unconfirmed = json_array();
+	pthread_mutex_unlock(&c->mu);
+	if (!*acks)
+		return json_incref((json_t *)request);
+	json_t *copy = json_copy((json_t *)request);
+	json_object_set(copy, "ack", *acks);
+	return copy;
+}
+
+/* restore_acks: ids whose request may not have arrived are confirmed again later (an
+ * id confirmed twice is harmless). */
+static void restore_acks(brk_client *c, json_t *acks)
+{
+	if (!acks)
+		return;
+	pthread_mutex_lock(&c->mu);
+	json_array_extend(c->unconfirmed, acks);
+	pthread_mutex_unlock(&c->mu);
+	json_decref(acks);
+}
+
 /* ---- one request ---- */
 
 static nng_duration ms(double seconds)
@@ -150,7 +193,7 @@ static brk_err exchange(brk_client *c, struct slot *s, const char *text, size_t 
 	return BRK_OK;
 }
 
-static brk_err parse_reply(nng_msg *m, json_t **result)
+static brk_err parse_reply(brk_client *c, nng_msg *m, json_t **result)
 {
 	json_error_t jerr;
 	json_t *reply = json_loadb(nng_msg_body(m), nng_msg_len(m), 0, &jerr);
@@ -159,6 +202,7 @@ static brk_err parse_reply(nng_msg *m, json_t **result)
 	if (!reply)
 		return fail(BRK_EPROTO, "unreadable reply from brokerd: %s", jerr.text);
 	brk_err err = proto_reply_parse(reply, &r, &msg);
+	note_delivery(c, reply);
 	if (err == BRK_OK && result)
 		*result = json_incref(r);
 	else if (err == BRK_EPROTO)
@@ -178,9 +222,13 @@ brk_err brk_call(brk_client *c, const json_t *request, json_t **result)
 		*result = NULL;
 	if (!c || !json_is_object(request))
 		return fail(BRK_EINVAL, "brk_call needs a client and a request object");
-	char *text = proto_encode(request, &len);
-	if (!text)
+	json_t *acks, *sent = with_acks(c, request, &acks);
+	char *text = sent ? proto_encode(sent, &len) : NULL;
+	json_decref(sent);
+	if (!text) {
+		restore_acks(c, acks);
 		return fail(BRK_ENOMEM, "cannot encode the request");
+	}
 	brk_err err = BRK_OK;
 	if (len > c->max_message)
 		err = fail(BRK_ETOOBIG, "request of %zu bytes is over brokerd's limit of %zu bytes",
@@ -190,10 +238,13 @@ brk_err brk_call(brk_client *c, const json_t *request, json_t **result)
 		give_slot(c, s, err != BRK_OK);
 	}
 	free(text);
-	if (err == BRK_OK) {
-		err = parse_reply(reply, result);
-		nng_msg_free(reply);
+	if (err != BRK_OK) {
+		restore_acks(c, acks);
+		return err;
 	}
+	json_decref(acks);
+	err = parse_reply(c, reply, result);
+	nng_msg_free(reply);
 	return err;
 }
 
@@ -218,7 +269,13 @@ brk_err brk_batch(brk_client *c, const json_t *ops, json_t **results)
 {
 	if (!json_is_array(ops))
 		return fail(BRK_EINVAL, "brk_batch needs an array of requests");
-	return call_new(c, BRK_OP_BATCH, NULL, json_pack("{s:O}", "ops", ops), results);
+	brk_err err = call_new(c, BRK_OP_BATCH, NULL, json_pack("{s:O}", "ops", ops), results);
+	size_t i;
+	json_t *one;
+	if (err == BRK_OK)
+		json_array_foreach (*results, i, one)
+			note_delivery(c, one);
+	return err;
 }
 
 brk_err brk_batch_result(const json_t *results, size_t i, json_t **result)
@@ -271,6 +328,7 @@ brk_err brk_connect(const char *url, const brk_options *opts, brk_client **out)
 		return fail(BRK_ENOMEM, NULL);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->freed, NULL);
+	c->unconfirmed = json_array();
 	c->reply_grace = opts && opts->reply_grace > 0 ? opts->reply_grace : 30;
 	c->send_timeout = opts && opts->send_timeout > 0 ? opts->send_timeout : 10;
 	c->max_open = opts && opts->max_in_flight > 0 && opts->max_in_flight < MAX_IN_FLIGHT
@@ -295,6 +353,11 @@ void brk_close(brk_client *c)
 {
 	if (!c)
 		return;
+	if (json_array_size(c->unconfirmed)) {
+		/* Confirm the last items received; best effort, so briefly. */
+		c->reply_grace = c->send_timeout = 2;
+		call_new(c, BRK_OP_ACK, NULL, NULL, NULL);
+	}
 	pthread_mutex_lock(&c->mu);
 	c->closing = true;
 	pthread_cond_broadcast(&c->freed);
@@ -304,6 +367,7 @@ void brk_close(brk_client *c)
 	nng_close(c->sock);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->freed);
+	json_decref(c->unconfirmed);
 	free(c);
 }
 
@@ -390,7 +454,8 @@ brk_err brk_queue_put_priority(brk_client *c, const char *name, const json_t *va
 
 brk_err brk_queue_get(brk_client *c, const char *name, double timeout, json_t **value)
 {
-	return call_new(c, BRK_OP_QUEUE_GET, name, wait_args(json_object(), timeout), value);
+	json_t *args = json_pack("{s:b}", "confirm", 1);
+	return call_new(c, BRK_OP_QUEUE_GET, name, wait_args(args, timeout), value);
 }
 
 /* call_size / call_bool: ops whose result is a count or a yes/no. */

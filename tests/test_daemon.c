@@ -490,6 +490,78 @@ START_TEST(a_stale_socket_file_is_reused_after_a_crash)
 }
 END_TEST
 
+START_TEST(an_item_received_but_not_confirmed_returns_when_the_client_goes)
+{
+	put_int("q", 1);
+	put_int("q", 2);
+	nng_socket s;
+	char reply[256];
+	ck_assert_int_eq(nng_req0_open(&s), 0);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 2000);
+	ck_assert_int_eq(nng_dial(s, d.url, NULL, 0), 0);
+	const char get[] = "{\"op\":\"queue.get\",\"name\":\"q\",\"confirm\":true}";
+	nng_msg *m;
+	nng_msg_alloc(&m, 0);
+	nng_msg_append(m, get, strlen(get));
+	ck_assert_int_eq(nng_sendmsg(s, m, 0), 0);
+	ck_assert_int_eq(nng_recvmsg(s, &m, 0), 0);
+	snprintf(reply, sizeof reply, "%.*s", (int)nng_msg_len(m), (char *)nng_msg_body(m));
+	nng_msg_free(m);
+	ck_assert_str_eq(reply, "{\"ok\":true,\"result\":1,\"delivery\":1}");
+	wait_sessions(c, 2);
+	nng_close(s); /* gone without confirming */
+	wait_sessions(c, 1);
+	json_t *v = NULL;
+	ck_assert_int_eq(brk_queue_get(c, "q", 0, &v), BRK_OK);
+	ck_assert_int_eq(json_integer_value(v), 1);
+	json_decref(v);
+}
+END_TEST
+
+START_TEST(libbroker_confirms_what_it_received)
+{
+	put_int("q", 1);
+	put_int("q", 2);
+	int out;
+	pid_t pid = spawn(&out, "get", "q", "5", NULL);
+	ck_assert_int_eq(child_exit(pid), 0);
+	close(out);
+	wait_sessions(c, 1);
+	size_t n;
+	ck_assert_int_eq(brk_queue_qsize(c, "q", &n), BRK_OK);
+	ck_assert_uint_eq(n, 1);
+	/* and within one client, each next call confirms the items before it */
+	json_t *v = NULL, *sessions = NULL;
+	ck_assert_int_eq(brk_queue_get(c, "q", 0, &v), BRK_OK);
+	json_decref(v);
+	ck_assert_int_eq(brk_sessions(c, &sessions), BRK_OK);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_array_get(sessions, 0), "holding")), 0);
+	json_decref(sessions);
+}
+END_TEST
+
+START_TEST(an_item_put_as_its_parked_getter_is_killed_is_never_lost)
+{
+	/* No waiting for brokerd to notice the death: the put races it. Whichever wins, the
+	 * item must end up back in the queue. */
+	for (int round = 0; round < 20; round++) {
+		pid_t victim = spawn(NULL, "get", "race", "60", NULL);
+		if (round == 0)
+			wait_sessions(c, 2);
+		wait_stat(c, "race", "getters", 1);
+		kill(victim, SIGKILL);
+		put_int("race", round);
+		ck_assert_int_eq(child_exit(victim), 128 + SIGKILL);
+		wait_sessions(c, 1);
+		json_t *v = NULL;
+		ck_assert_int_eq(brk_queue_get(c, "race", 0, &v), BRK_OK);
+		ck_assert_int_eq(json_integer_value(v), round);
+		json_decref(v);
+	}
+}
+END_TEST
+
 static void teardown_maybe_stopped(void)
 {
 	brk_close(c);
@@ -520,6 +592,9 @@ int main(void)
 	tcase_add_test(tc, batches_are_atomic_and_in_order);
 	tcase_add_test(tc, connect_failures_are_reported);
 	tcase_add_test(tc, a_second_daemon_on_the_same_address_fails_cleanly);
+	tcase_add_test(tc, an_item_received_but_not_confirmed_returns_when_the_client_goes);
+	tcase_add_test(tc, libbroker_confirms_what_it_received);
+	tcase_add_test(tc, an_item_put_as_its_parked_getter_is_killed_is_never_lost);
 	suite_add_tcase(s, tc);
 	TCase *stops = tcase_create("stops");
 	tcase_set_timeout(stops, 60);

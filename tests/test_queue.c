@@ -253,6 +253,154 @@ START_TEST(delete_answers_waiters)
 }
 END_TEST
 
+/* delivery: the delivery id of a reply (0 if none). */
+static json_int_t delivery(const json_t *reply)
+{
+	return json_integer_value(json_object_get(reply, "delivery"));
+}
+
+static void put_values(session *s, const char *queue, int from, int to)
+{
+	for (int i = from; i <= to; i++) {
+		char req[96];
+		snprintf(req, sizeof req, "{\"op\":\"queue.put\",\"name\":\"%s\",\"value\":%d}",
+			 queue, i);
+		EXPECT_OK(s, req, "null");
+	}
+}
+
+static json_int_t stat_int(session *s, const char *name, const char *field)
+{
+	char req[96];
+	snprintf(req, sizeof req, "{\"op\":\"stat\",\"name\":\"%s\"}", name);
+	return json_integer_value(json_object_get(h_result(h_call(s, req)), field));
+}
+
+START_TEST(unconfirmed_items_go_back_to_the_front_when_the_session_ends)
+{
+	put_values(a, "q", 1, 3);
+	json_t *r = h_call(b, "{\"op\":\"queue.get\",\"name\":\"q\",\"confirm\":true}");
+	ck_assert(h_same(r, "1"));
+	ck_assert_int_gt(delivery(r), 0);
+	r = h_call(b, "{\"op\":\"queue.get_nowait\",\"name\":\"q\",\"confirm\":true}");
+	ck_assert(h_same(r, "2"));
+	json_t *sessions = h_result(h_call(a, "{\"op\":\"sessions\"}"));
+	json_t *mine = json_array_get(sessions, 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(mine, "holding")), 2);
+	sess_close(b);
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"q\"}", "1");
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"q\"}", "2");
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"q\"}", "3");
+	ck_assert_int_eq(stat_int(a, "q", "unfinished"), 3); /* redelivery is not a new put */
+}
+END_TEST
+
+START_TEST(confirmed_items_stay_taken)
+{
+	put_values(a, "q", 1, 3);
+	char req[128];
+	json_int_t d1 =
+		delivery(h_call(b, "{\"op\":\"queue.get\",\"name\":\"q\",\"confirm\":true}"));
+	json_int_t d2 =
+		delivery(h_call(b, "{\"op\":\"queue.get\",\"name\":\"q\",\"confirm\":true}"));
+	ck_assert_int_ne(d1, d2);
+	snprintf(req, sizeof req, "{\"op\":\"ack\",\"ack\":[%lld]}", (long long)d1);
+	EXPECT_OK(b, req, "null");
+	snprintf(req, sizeof req, "{\"op\":\"queue.qsize\",\"name\":\"q\",\"ack\":[%lld,%lld,999]}",
+		 (long long)d2, (long long)d1);
+	EXPECT_OK(b, req, "1"); /* piggybacked; repeated and unknown ids are ignored */
+	sess_close(b);
+	EXPECT_OK(a, "{\"op\":\"queue.get_nowait\",\"name\":\"q\"}", "3");
+	EXPECT_ERR(a, "{\"op\":\"queue.get_nowait\",\"name\":\"q\"}", "empty");
+}
+END_TEST
+
+START_TEST(unconfirmed_items_keep_their_place_in_lifo_and_priority_queues)
+{
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"l\",\"kind\":\"lifo\"}", "true");
+	put_values(a, "l", 1, 3);
+	EXPECT_OK(b, "{\"op\":\"queue.get\",\"name\":\"l\",\"confirm\":true}", "3");
+	EXPECT_OK(a, "{\"op\":\"queue.create\",\"name\":\"p\",\"kind\":\"priority\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"a\",\"priority\":1}",
+		  "null");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"b\",\"priority\":2}",
+		  "null");
+	EXPECT_OK(b, "{\"op\":\"queue.get\",\"name\":\"p\",\"confirm\":true}", "\"a\"");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"p\",\"value\":\"c\",\"priority\":1}",
+		  "null");
+	sess_close(b);
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"l\"}", "3");
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"l\"}", "2");
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"p\"}", "\"a\"");
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"p\"}", "\"c\"");
+	EXPECT_OK(a, "{\"op\":\"queue.get\",\"name\":\"p\"}", "\"b\"");
+}
+END_TEST
+
+START_TEST(an_unconfirmed_item_goes_to_a_waiting_getter)
+{
+	put_values(a, "q", 7, 7);
+	EXPECT_OK(b, "{\"op\":\"queue.get\",\"name\":\"q\",\"confirm\":true}", "7");
+	int g = h_send(c, "{\"op\":\"queue.get\",\"name\":\"q\",\"confirm\":true}");
+	ck_assert_ptr_null(h_reply(g));
+	sess_close(b);
+	ck_assert(h_same(h_reply(g), "7"));
+	ck_assert_int_gt(delivery(h_reply(g)), 0); /* and c must confirm it in turn */
+	sess_close(c);
+	EXPECT_OK(a, "{\"op\":\"queue.get_nowait\",\"name\":\"q\"}", "7");
+}
+END_TEST
+
+START_TEST(a_parked_confirming_getter_gets_a_delivery_id)
+{
+	int g = h_send(b, "{\"op\":\"queue.get\",\"name\":\"q\",\"confirm\":true}");
+	int plain = h_send(c, "{\"op\":\"queue.get\",\"name\":\"q\"}");
+	put_values(a, "q", 1, 2);
+	ck_assert_int_gt(delivery(h_reply(g)), 0);
+	ck_assert_int_eq(delivery(h_reply(plain)), 0);
+	sess_close(c); /* took 2 without confirming: gone for good, as it asked */
+	sess_close(b);
+	EXPECT_OK(a, "{\"op\":\"queue.get_nowait\",\"name\":\"q\"}", "1");
+	EXPECT_ERR(a, "{\"op\":\"queue.get_nowait\",\"name\":\"q\"}", "empty");
+}
+END_TEST
+
+START_TEST(an_unconfirmed_item_of_a_deleted_queue_is_dropped)
+{
+	put_values(a, "q", 1, 1);
+	EXPECT_OK(b, "{\"op\":\"queue.get\",\"name\":\"q\",\"confirm\":true}", "1");
+	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"q\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"dict.set\",\"name\":\"q\",\"key\":1,\"value\":1}", "null");
+	sess_close(b);
+	EXPECT_OK(a, "{\"op\":\"dict.len\",\"name\":\"q\"}", "1");
+}
+END_TEST
+
+START_TEST(bad_confirmations_are_errors)
+{
+	EXPECT_ERR(a, "{\"op\":\"ack\",\"ack\":5}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"ack\",\"ack\":[1.5]}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"ping\",\"ack\":[\"1\"]}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"confirm\":1}", "bad_argument");
+	EXPECT_OK(a, "{\"op\":\"ack\",\"ack\":[]}", "null");
+	EXPECT_OK(a, "{\"op\":\"ack\"}", "null");
+}
+END_TEST
+
+START_TEST(batched_gets_carry_delivery_ids)
+{
+	put_values(a, "q", 1, 2);
+	json_t *r =
+		h_result(h_call(b, "{\"op\":\"batch\",\"ops\":["
+				   "{\"op\":\"queue.get_nowait\",\"name\":\"q\",\"confirm\":true},"
+				   "{\"op\":\"queue.get\",\"name\":\"q\",\"block\":false}]}"));
+	ck_assert_int_gt(delivery(json_array_get(r, 0)), 0);
+	ck_assert_int_eq(delivery(json_array_get(r, 1)), 0);
+	sess_close(b);
+	EXPECT_OK(a, "{\"op\":\"queue.qsize\",\"name\":\"q\"}", "1");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("queue");
@@ -271,6 +419,14 @@ int main(void)
 	tcase_add_test(tc, a_closed_session_never_takes_or_adds_an_item);
 	tcase_add_test(tc, an_item_skips_a_getter_known_gone);
 	tcase_add_test(tc, delete_answers_waiters);
+	tcase_add_test(tc, unconfirmed_items_go_back_to_the_front_when_the_session_ends);
+	tcase_add_test(tc, confirmed_items_stay_taken);
+	tcase_add_test(tc, unconfirmed_items_keep_their_place_in_lifo_and_priority_queues);
+	tcase_add_test(tc, an_unconfirmed_item_goes_to_a_waiting_getter);
+	tcase_add_test(tc, a_parked_confirming_getter_gets_a_delivery_id);
+	tcase_add_test(tc, an_unconfirmed_item_of_a_deleted_queue_is_dropped);
+	tcase_add_test(tc, bad_confirmations_are_errors);
+	tcase_add_test(tc, batched_gets_carry_delivery_ids);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

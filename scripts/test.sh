@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# README command 2: install what is needed, then build and run every test twice: a normal
+# build with warnings as errors, and an ASan+UBSan build. Also checks the formatting.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+jobs=$(nproc)
+
+echo "== format"
+git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+
+for flavour in release sanitize; do
+	dir=build-test-$flavour
+	opts=(-DBROKER_WERROR=ON)
+	[ "$flavour" = sanitize ] && opts+=(-DBROKER_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+	echo "== build ($flavour)"
+	cmake -S . -B "$dir" "${opts[@]}" >/dev/null
+	cmake --build "$dir" -j"$jobs" >/dev/null
+	echo "== test ($flavour)"
+	(cd "$dir" && ctest --output-on-failure --timeout 300)
+done

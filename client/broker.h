@@ -94,7 +94,10 @@ brk_err brk_queue_put(brk_client *c, const char *name, const json_t *value, doub
 brk_err brk_queue_put_priority(brk_client *c, const char *name, const json_t *value,
 			       double priority, double timeout);
 /* brk_queue_get: removes the next item into *value; on an empty queue waits up to timeout,
- * then BRK_EEMPTY. */
+ * then BRK_EEMPTY. The item is confirmed to brokerd with this client's next call (or by
+ * brk_close); should the process die before that, brokerd puts the item back at the front
+ * of its queue for another consumer. Delivery is thus at-least-once: an item is never lost
+ * to a dead consumer, and is seen twice only if its consumer died holding it. */
 brk_err brk_queue_get(brk_client *c, const char *name, double timeout, json_t **value);
 brk_err brk_queue_qsize(brk_client *c, const char *name, size_t *size);
 brk_err brk_queue_empty(brk_client *c, const char *name, bool *empty);

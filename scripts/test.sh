@@ -19,3 +19,12 @@ for flavour in release sanitize; do
 	echo "== test ($flavour)"
 	(cd "$dir" && ctest --output-on-failure --timeout 300)
 done
+
+echo "== fuzz (request decoding and dispatch, ${FUZZ_SECONDS:=30} s)"
+CC=clang cmake -S . -B build-test-fuzz -DBROKER_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-test-fuzz -j"$jobs" --target fuzz_dispatch >/dev/null
+corpus=$(mktemp -d)
+cp tests/fuzz-corpus/* "$corpus"/
+build-test-fuzz/tests/fuzz_dispatch -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
+	-dict=tests/fuzz.dict "$corpus" 2>&1 | tail -n 1
+rm -rf "$corpus"

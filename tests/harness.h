@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "session.h"
 
@@ -17,6 +18,10 @@ session *h_session(void);
 
 /* h_send: dispatches the JSON text req from s; returns its request number. */
 int h_send(session *s, const char *req);
+
+/* h_send_raw: dispatches len bytes (any bytes) as a request body; returns its number, or
+ * -1 once the harness's request table is full (the request is then not sent). */
+int h_send_raw(session *s, const char *body, size_t len);
 
 /* h_reply: request n's reply, or NULL while it is parked (borrowed). */
 json_t *h_reply(int n);
@@ -35,6 +40,9 @@ bool h_same(const json_t *reply, const char *expect);
 
 /* h_run: runs the event loop for seconds (deadlines fire). */
 void h_run(double seconds);
+
+/* h_poll: runs whatever the loop has ready now (expired deadlines), without waiting. */
+void h_poll(void);
 
 /* h_kill: marks request n's client gone (the transport's liveness check says so). */
 void h_kill(int n);

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -224,6 +226,42 @@ START_TEST(default_ipc_socket_is_private)
 }
 END_TEST
 
+START_TEST(systemd_readiness_is_announced)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char url[160], buf[64];
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify", d.dir);
+	snprintf(url, sizeof url, "ipc://%s/n.sock", d.dir);
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+		execl(BROKERD_BIN, BROKERD_BIN, "--listen", url, "--log-level", "error",
+		      (char *)NULL);
+		_exit(127);
+	}
+	ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "READY=1");
+	brk_client *c = NULL;
+	ck_assert_int_eq(brk_connect(url, NULL, &c), BRK_OK); /* ready means listening */
+	brk_close(c);
+	kill(pid, SIGTERM);
+	n = recv(fd, buf, sizeof buf - 1, 0);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "STOPPING=1");
+	ck_assert_int_eq(child_exit(pid), 0);
+	close(fd);
+	unlink(sa.sun_path);
+	unlink(url + strlen("ipc://"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -239,6 +277,7 @@ int main(void)
 	tcase_add_test(tc, brokerd_command_line);
 	tcase_add_test(tc, config_file_sets_listeners_and_limits);
 	tcase_add_test(tc, default_ipc_socket_is_private);
+	tcase_add_test(tc, systemd_readiness_is_announced);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

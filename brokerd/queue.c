@@ -158,7 +158,7 @@ static waiter *first(struct list *l)
  * withdrawn on the way, so an item is never handed to a dead client. */
 static waiter *first_live_getter(queue *q)
 {
-	waiter *w;
+	waiter *w = NULL;
 	while ((w = first(&q->getters)) && !wait_alive(w))
 		wait_withdraw(w);
 	return w;
@@ -230,7 +230,7 @@ static void give(waiter *getter, const char *queue_name, struct qitem it)
 /* admit_putters: moves parked puts into the queue while there is room, oldest first. */
 static void admit_putters(queue *q)
 {
-	waiter *w;
+	waiter *w = NULL;
 	while (!is_full(q) && (w = first(&q->putters))) {
 		json_t *item = w->item;
 		w->item = NULL;
@@ -313,7 +313,7 @@ static int op_put(op_ctx *ctx)
 	}
 	if (timeout == 0)
 		return op_fail(ctx, BRK_EFULL, "queue '%s' is full", ctx->name);
-	waiter *w;
+	waiter *w = NULL;
 	rc = park(ctx, &q->putters, BRK_OP_QUEUE_PUT, timeout, BRK_EFULL, &w);
 	if (rc == OP_PARKED) {
 		w->item = json_incref(value);
@@ -340,7 +340,7 @@ static int op_get(op_ctx *ctx)
 	}
 	if (timeout == 0)
 		return op_fail(ctx, BRK_EEMPTY, "queue '%s' is empty", ctx->name);
-	waiter *w;
+	waiter *w = NULL;
 	rc = park(ctx, &q->getters, BRK_OP_QUEUE_GET, timeout, BRK_EEMPTY, &w);
 	if (rc == OP_PARKED)
 		w->confirm = confirm;
@@ -490,7 +490,7 @@ static json_t *stat_new(const void *impl)
 
 static void complete_list(struct list *l, brk_err err, const char *msg)
 {
-	waiter *w;
+	waiter *w = NULL;
 	while ((w = first(l)))
 		wait_complete(w, err, NULL, msg);
 }

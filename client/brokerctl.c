@@ -185,16 +185,40 @@ static int cmd_ls(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	return list_table(ctl, err, list, headers, fields, 4);
 }
 
+/* waiting_text: a session's parked requests for people: "queue.get jobs, ...". */
+static json_t *waiting_text(const json_t *waiting)
+{
+	char text[512] = "";
+	size_t i, used = 0;
+	json_t *w;
+	json_array_foreach (waiting, i, w) {
+		int n = snprintf(text + used, sizeof text - used, "%s%s %s", i ? ", " : "",
+				 json_string_value(json_object_get(w, "op")),
+				 json_string_value(json_object_get(w, "object")));
+		if (n < 0 || (size_t)n >= sizeof text - used)
+			break;
+		used += (size_t)n;
+	}
+	return json_string(used ? text : "-");
+}
+
 static int cmd_sessions(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
-	static const char *const headers[] = {"ID", "PID", "UID", "PEER", "REQUESTS", "WAITING"};
-	static const char *const fields[] = {"id", "pid", "uid", "peer", "requests", "waiting"};
-	json_t *list = NULL;
+	static const char *const headers[] = {"ID",       "PID",     "UID",    "PEER",
+					      "REQUESTS", "HOLDING", "WAITING"};
+	static const char *const fields[] = {"id",       "pid",     "uid",    "peer",
+					     "requests", "holding", "waiting"};
+	json_t *list = NULL, *s;
+	size_t i;
 	(void)argv;
 	if (!want_args(argc, 1, 1))
 		return ctl_usage("sessions takes no arguments");
 	brk_err err = brk_sessions(c, &list);
-	return list_table(ctl, err, list, headers, fields, 6);
+	if (err == BRK_OK && !ctl->json)
+		json_array_foreach (list, i, s)
+			json_object_set_new(s, "waiting",
+					    waiting_text(json_object_get(s, "waiting")));
+	return list_table(ctl, err, list, headers, fields, 7);
 }
 
 static int cmd_rm(brk_client *c, const struct ctl *ctl, int argc, char **argv)

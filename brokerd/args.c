@@ -1,7 +1,7 @@
 /* args.c: typed access to request arguments with errors that name the argument. */
-#include <math.h>
 
 #include "args.h"
+#include "envelope.h"
 
 int arg_value(op_ctx *ctx, const char *key, json_t **out)
 {
@@ -73,9 +73,11 @@ int arg_wait(op_ctx *ctx, double *timeout)
 	if (t && !json_is_null(t) && !json_is_number(t))
 		return op_fail(ctx, BRK_EBADARG, "argument 'timeout' must be a number or null");
 	double secs = json_is_number(t) ? json_number_value(t) : -1;
-	if (json_is_number(t) && (secs < 0 || !isfinite(secs)))
-		return op_fail(ctx, BRK_EBADARG,
-			       "argument 'timeout' must be a non-negative number");
+	if (json_is_number(t) && (secs < 0 || secs > PROTO_MAX_TIMEOUT))
+		return op_fail(
+			ctx, BRK_EBADARG,
+			"argument 'timeout' must be a number from 0 to %g (seconds), or null",
+			PROTO_MAX_TIMEOUT);
 	if (json_is_false(block) || !ctx->req)
 		secs = 0;
 	*timeout = secs;

@@ -92,6 +92,8 @@ static void rearm(void)
 	double in = next - clock_now();
 	if (in < 0)
 		in = 0;
+	if (in > 86400) /* wake daily for far deadlines; on_timer just rearms */
+		in = 86400;
 	struct timeval tv = {(time_t)in, (suseconds_t)((in - floor(in)) * 1e6) + 1};
 	evtimer_add(timer, &tv);
 }

@@ -1,6 +1,5 @@
 /* broker.c: libbroker. One nng REQ socket per client; each call borrows one of at most 64
  * REQ contexts, so threads share a connection without sharing a request slot. */
-#include <math.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
@@ -424,7 +423,7 @@ static json_t *wait_args(json_t *args, double timeout)
 		return NULL;
 	if (timeout == 0)
 		json_object_set_new(args, "block", json_false());
-	else if (timeout > 0 && isfinite(timeout))
+	else if (timeout > 0 && timeout <= PROTO_MAX_TIMEOUT) /* longer: no limit */
 		json_object_set_new(args, "timeout", json_real(timeout));
 	return args;
 }
@@ -506,7 +505,7 @@ brk_err brk_queue_task_done(brk_client *c, const char *name)
 brk_err brk_queue_join(brk_client *c, const char *name, double timeout)
 {
 	json_t *args = json_object();
-	if (args && timeout >= 0 && isfinite(timeout))
+	if (args && timeout >= 0 && timeout <= PROTO_MAX_TIMEOUT)
 		json_object_set_new(args, "timeout", json_real(timeout));
 	return call_new(c, BRK_OP_QUEUE_JOIN, name, args, NULL);
 }

@@ -7,7 +7,8 @@
  * Ownership (jansson's rule): json_t * arguments are borrowed unless the contract says
  * "stolen"; json_t ** results are new references the caller must json_decref.
  * Timeouts: seconds as a double; BRK_FOREVER (negative) waits without limit, 0 does not
- * wait at all (Python's block=False), a positive value waits at most that long. */
+ * wait at all (Python's block=False), a positive value waits at most that long (values
+ * over 1e8 s, about three years, wait without limit). */
 #ifndef BROKER_H
 #define BROKER_H
 

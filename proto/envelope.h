@@ -13,6 +13,7 @@
 #define PROTO_DEFAULT_MAX_MESSAGE ((size_t)16 << 20)
 #define PROTO_MAX_NAME 255
 #define PROTO_MAX_BATCH 4096
+#define PROTO_MAX_TIMEOUT 1e8 /* seconds (about three years); longer waits: no timeout */
 
 /* proto_request_new: {"op": op, "name": name, ...fields of args}. Steals args (an object,
  * or NULL for none); name may be NULL. Returns a new reference, NULL on bad input/OOM. */

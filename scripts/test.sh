@@ -25,6 +25,15 @@ CC=clang cmake -S . -B build-test-fuzz -DBROKER_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
 cmake --build build-test-fuzz -j"$jobs" --target fuzz_dispatch >/dev/null
 corpus=$(mktemp -d)
 cp tests/fuzz-corpus/* "$corpus"/
-build-test-fuzz/tests/fuzz_dispatch -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
-	-dict=tests/fuzz.dict "$corpus" 2>&1 | tail -n 1
+# -timeout: an input that runs 10 s is a hang, reported (with its input) as a failure.
+if ! build-test-fuzz/tests/fuzz_dispatch -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+	-max_len=4096 -dict=tests/fuzz.dict -artifact_prefix="$corpus/" "$corpus" \
+	>"$corpus/log" 2>&1; then
+	grep -vE '^#[0-9]' "$corpus/log" | tail -n 40
+	for a in "$corpus"/crash-* "$corpus"/timeout-* "$corpus"/leak-*; do
+		[ -e "$a" ] && { echo "input $a:"; od -c "$a" | head -n 20; }
+	done
+	exit 1
+fi
+tail -n 1 "$corpus/log"
 rm -rf "$corpus"

@@ -114,6 +114,8 @@ START_TEST(bad_arguments)
 	EXPECT_ERR(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1,\"priority\":1}",
 		   "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":-1}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":8.9e100}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"queue.join\",\"name\":\"q\",\"timeout\":1e9}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":\"1\"}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"block\":\"no\"}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"queue.get\",\"name\":\"q\",\"timout\":1}", "bad_argument");

@@ -146,6 +146,13 @@ static int lookup(op_ctx *ctx, bool create, dict **out)
 	return rc;
 }
 
+/* lookup_key: the dict ctx names (as lookup) and its "key" argument, canonical in k. */
+static int lookup_key(op_ctx *ctx, bool create, dict **d, struct ckey *k, json_t **key)
+{
+	int rc = lookup(ctx, create, d);
+	return rc ? rc : key_arg(ctx, "key", k, key);
+}
+
 static int key_error(op_ctx *ctx, const json_t *key)
 {
 	char *text = json_dumps(key, JSON_ENCODE_ANY | JSON_COMPACT);
@@ -170,8 +177,8 @@ static int op_get(op_ctx *ctx)
 	dict *d;
 	json_t *key;
 	struct ckey k = {0};
-	int rc = lookup(ctx, false, &d);
-	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+	int rc = lookup_key(ctx, false, &d, &k, &key);
+	if (rc)
 		return rc;
 	struct dentry *e = find(d, &k);
 	key_done(&k);
@@ -183,8 +190,8 @@ static int op_set(op_ctx *ctx)
 	dict *d;
 	json_t *key, *value;
 	struct ckey k = {0};
-	int rc = lookup(ctx, true, &d);
-	if (rc || (rc = key_arg(ctx, "key", &k, &key)) || (rc = arg_value(ctx, "value", &value))) {
+	int rc = lookup_key(ctx, true, &d, &k, &key);
+	if (rc || (rc = arg_value(ctx, "value", &value))) {
 		key_done(&k);
 		return rc;
 	}
@@ -198,8 +205,8 @@ static int op_delete(op_ctx *ctx)
 	dict *d;
 	json_t *key;
 	struct ckey k = {0};
-	int rc = lookup(ctx, false, &d);
-	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+	int rc = lookup_key(ctx, false, &d, &k, &key);
+	if (rc)
 		return rc;
 	json_t *old = take(d, &k);
 	key_done(&k);
@@ -214,8 +221,8 @@ static int op_contains(op_ctx *ctx)
 	dict *d;
 	json_t *key;
 	struct ckey k = {0};
-	int rc = lookup(ctx, false, &d);
-	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+	int rc = lookup_key(ctx, false, &d, &k, &key);
+	if (rc)
 		return rc;
 	bool found = find(d, &k) != NULL;
 	key_done(&k);
@@ -268,8 +275,8 @@ static int op_pop(op_ctx *ctx)
 	dict *d;
 	json_t *key;
 	struct ckey k = {0};
-	int rc = lookup(ctx, false, &d);
-	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+	int rc = lookup_key(ctx, false, &d, &k, &key);
+	if (rc)
 		return rc;
 	json_t *value = take(d, &k);
 	key_done(&k);
@@ -297,8 +304,8 @@ static int op_setdefault(op_ctx *ctx)
 	dict *d;
 	json_t *key;
 	struct ckey k = {0};
-	int rc = lookup(ctx, true, &d);
-	if (rc || (rc = key_arg(ctx, "key", &k, &key)))
+	int rc = lookup_key(ctx, true, &d, &k, &key);
+	if (rc)
 		return rc;
 	json_t *dflt = json_object_get(ctx->args, "default");
 	struct dentry *e = find(d, &k);

@@ -27,21 +27,29 @@ void daemon_start(struct daemon *d, const char *const *extra)
 	for (; extra && *extra && n < 30; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
-	d->pid = fork();
-	ck_assert_int_ge(d->pid, 0);
-	if (d->pid == 0) {
-		execv(BROKERD_BIN, (char *const *)argv);
+	d->pid = spawn((char *const *)argv);
+	brk_client *c = connect_when_up(d->url);
+	ck_assert_msg(c != NULL, "brokerd did not start on %s", d->url);
+	brk_close(c);
+}
+
+pid_t spawn(char *const argv[])
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execv(argv[0], argv);
 		_exit(127);
 	}
-	for (int i = 0; i < 500; i++) {
-		brk_client *c;
-		if (brk_connect(d->url, NULL, &c) == BRK_OK) {
-			brk_close(c);
-			return;
-		}
+	return pid;
+}
+
+brk_client *connect_when_up(const char *url)
+{
+	brk_client *c = NULL;
+	for (int i = 0; i < 500 && brk_connect(url, NULL, &c) != BRK_OK; i++)
 		nap_ms(10);
-	}
-	ck_abort_msg("brokerd did not start on %s", d->url);
+	return c;
 }
 
 int daemon_stop(struct daemon *d)

@@ -18,6 +18,13 @@ struct daemon {
  * list, may be empty) and waits until it answers ping. */
 void daemon_start(struct daemon *d, const char *const *extra);
 
+/* spawn: forks and execs argv (NULL-terminated; argv[0] is the path); returns the pid. */
+pid_t spawn(char *const argv[]);
+
+/* connect_when_up: connects to url, retrying for up to 5 s while it is not up yet; NULL
+ * if it never comes up. */
+brk_client *connect_when_up(const char *url);
+
 /* daemon_stop: SIGTERM, then the exit status (or 128+signal); removes the directory. */
 int daemon_stop(struct daemon *d);
 

@@ -188,14 +188,8 @@ START_TEST(config_file_sets_listeners_and_limits)
 		" \"log_level\": \"warn\"}",
 		url);
 	const char *path = write_config(text);
-	pid_t pid = fork();
-	if (pid == 0) {
-		execl(BROKERD_BIN, BROKERD_BIN, "--config", path, (char *)NULL);
-		_exit(127);
-	}
-	brk_client *c = NULL;
-	for (int i = 0; i < 500 && brk_connect(url, NULL, &c) != BRK_OK; i++)
-		usleep(10000);
+	pid_t pid = spawn((char *[]){BROKERD_BIN, "--config", (char *)path, NULL});
+	brk_client *c = connect_when_up(url);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(brk_max_message(c), 2048);
 	struct stat st;

@@ -49,8 +49,9 @@ int main(int argc, char **argv)
 	} else {
 		rc = EXIT_FAILURE;
 	}
-	server_close();
-	sess_fini();
+	sess_fini(); /* withdraws parked requests: before server_close counts them */
+	if (server_close() != 0)
+		rc = EXIT_FAILURE;
 	obj_fini();
 	wait_fini();
 	event_free(term);

@@ -51,6 +51,7 @@ static struct event *recv_ev, *send_ev, *pipe_ev, *exit_ev;
 static struct listener *listeners;
 static size_t nlisteners;
 static double started;
+static long live_reqs; /* requests received and not yet answered or dropped */
 static bool stopping, send_watched;
 
 /* The send queue: a ring of replies nng did not take yet. */
@@ -158,6 +159,7 @@ static void send_reply(struct req *r, json_t *reply)
 	nng_msg *m = r->msg;
 	uint32_t pipe = r->pipe;
 	free(r);
+	live_reqs--;
 	if (!reply || is_dead(pipe)) {
 		json_decref(reply);
 		nng_msg_free(m);
@@ -291,6 +293,7 @@ static void handle(nng_msg *m)
 	}
 	r->msg = m;
 	r->pipe = pipe;
+	live_reqs++;
 	dispatch_request(s, r, nng_msg_body(m), nng_msg_len(m));
 }
 
@@ -408,7 +411,7 @@ void server_shutdown(void)
 	maybe_exit();
 }
 
-void server_close(void)
+int server_close(void)
 {
 	nng_close(sock);
 	sock = (nng_socket)NNG_SOCKET_INITIALIZER;
@@ -435,6 +438,10 @@ void server_close(void)
 	nnotes = notes_cap = 0;
 	hmap_fini(&dead, NULL);
 	dispatch_fini();
+	if (live_reqs == 0)
+		return 0;
+	log_error("%ld requests were never answered nor released (a bug)", live_reqs);
+	return -1;
 }
 
 void server_describe(json_t *info)

@@ -17,8 +17,10 @@ int server_start(struct event_base *base, const struct config *c);
  * flushes the send queue, then ends the loop. Safe to call more than once. */
 void server_shutdown(void);
 
-/* server_close: closes the socket and frees the server's state (after the loop ended). */
-void server_close(void);
+/* server_close: closes the socket and frees the server's state (after the loop ended).
+ * Call it after sess_fini. Returns -1 (and logs) if some request was neither answered nor
+ * released: every request must leave through the dispatch hook exactly once. */
+int server_close(void);
 
 /* server_describe: adds "uptime" and "listeners" to info. */
 void server_describe(json_t *info);

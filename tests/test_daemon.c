@@ -401,6 +401,7 @@ START_TEST(more_than_64_blocking_calls_on_one_client)
 {
 	enum { T = 70 };
 	pthread_t th[T];
+	ck_assert_int_eq(brk_queue_create(c, "many", BRK_FIFO, 0), BRK_OK);
 	for (int i = 0; i < T; i++)
 		pthread_create(&th[i], NULL, blocking_get, c);
 	brk_client *other = daemon_client(&d);
@@ -538,10 +539,9 @@ START_TEST(an_item_put_as_its_parked_getter_is_killed_is_never_lost)
 {
 	/* No waiting for brokerd to notice the death: the put races it. Whichever wins, the
 	 * item must end up back in the queue. */
+	ck_assert_int_eq(brk_queue_create(c, "race", BRK_FIFO, 0), BRK_OK);
 	for (int round = 0; round < 20; round++) {
 		pid_t victim = spawn_worker(NULL, "get", "race", "60", NULL);
-		if (round == 0)
-			wait_sessions(c, 2);
 		wait_stat(c, "race", "getters", 1);
 		kill(victim, SIGKILL);
 		put_int("race", round);

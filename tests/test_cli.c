@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -220,6 +222,46 @@ START_TEST(default_ipc_socket_is_private)
 }
 END_TEST
 
+/* free_tcp_port: a loopback port nobody listens on right now. */
+static int free_tcp_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+START_TEST(one_daemon_listens_on_ipc_and_tcp_at_once)
+{
+	char ipc[160], tcp[64];
+	snprintf(ipc, sizeof ipc, "ipc://%s/t.sock", d.dir);
+	snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", free_tcp_port());
+	pid_t pid = spawn(
+		(char *[]){BROKERD_BIN, "-l", ipc, "--listen", tcp, "--log-level", "warn", NULL});
+	brk_client *local = connect_when_up(ipc), *remote = connect_when_up(tcp);
+	ck_assert_ptr_nonnull(local);
+	ck_assert_ptr_nonnull(remote);
+	json_t *v = json_string("across"), *got = NULL, *sessions = NULL;
+	ck_assert_int_eq(brk_queue_put(local, "q", v, BRK_FOREVER), BRK_OK);
+	ck_assert_int_eq(brk_queue_get(remote, "q", 1, &got), BRK_OK);
+	ck_assert(json_equal(got, v));
+	ck_assert_int_eq(brk_sessions(remote, &sessions), BRK_OK);
+	const char *peer = json_string_value(json_object_get(json_array_get(sessions, 1), "peer"));
+	ck_assert_msg(strncmp(peer, "127.0.0.1:", 10) == 0, "tcp peer shown as %s", peer);
+	ck_assert_ptr_null(json_object_get(json_array_get(sessions, 1), "pid"));
+	json_decref(v);
+	json_decref(got);
+	json_decref(sessions);
+	brk_close(local);
+	brk_close(remote);
+	kill(pid, SIGINT);
+	ck_assert_int_eq(child_exit(pid), 0);
+}
+END_TEST
+
 START_TEST(systemd_readiness_is_announced)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -272,6 +314,7 @@ int main(void)
 	tcase_add_test(tc, config_file_sets_listeners_and_limits);
 	tcase_add_test(tc, default_ipc_socket_is_private);
 	tcase_add_test(tc, systemd_readiness_is_announced);
+	tcase_add_test(tc, one_daemon_listens_on_ipc_and_tcp_at_once);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -9,6 +9,7 @@ jobs=$(nproc)
 echo "== format"
 git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
 
+passed=0
 for flavour in release sanitize; do
 	dir=build-test-$flavour
 	opts=(-DBROKER_WERROR=ON)
@@ -18,6 +19,7 @@ for flavour in release sanitize; do
 	cmake --build "$dir" -j"$jobs" >/dev/null
 	echo "== test ($flavour)"
 	(cd "$dir" && ctest --output-on-failure --timeout 300)
+	passed=$((passed + $(cd "$dir" && ctest -N | sed -n 's/^Total Tests: //p')))
 done
 
 echo "== fuzz (request decoding and dispatch, ${FUZZ_SECONDS:=30} s)"
@@ -37,3 +39,6 @@ if ! build-test-fuzz/tests/fuzz_dispatch -max_total_time="$FUZZ_SECONDS" -timeou
 fi
 tail -n 1 "$corpus/log"
 rm -rf "$corpus"
+passed=$((passed + 1))
+# Reached only when everything passed (set -e); the fuzz run counts as one test.
+echo "tests: $passed passed, 0 failed"

@@ -9,6 +9,7 @@
 #include "hmap.h"
 #include "log.h"
 #include "ops.h"
+#include "queue.h"
 #include "session.h"
 
 static hmap index_by_name; /* op name -> const struct op_def * */
@@ -169,7 +170,7 @@ static int apply_acks(op_ctx *ctx, const json_t *args)
 			return op_fail(ctx, BRK_EBADARG,
 				       "\"ack\" must be an array of delivery ids");
 	json_array_foreach (acks, i, id)
-		sess_let_go(ctx->sess, (uint64_t)json_integer_value(id));
+		sess_let_go(ctx->sess, &delivery_class, (uint64_t)json_integer_value(id));
 	return 0;
 }
 

@@ -192,6 +192,13 @@ static void requeue(const char *name, struct qitem it)
 	}
 }
 
+static json_t *delivery_describe_new(const struct holding *h)
+{
+	const struct delivery *d = (const struct delivery *)h;
+	return json_pack("{s:s, s:s, s:I}", "kind", "delivery", "object", d->queue, "id",
+			 (json_int_t)h->id);
+}
+
 static void delivery_release(struct holding *h, bool session_ended)
 {
 	struct delivery *d = (struct delivery *)h;
@@ -202,6 +209,8 @@ static void delivery_release(struct holding *h, bool session_ended)
 	free(d->queue);
 	free(d);
 }
+
+const struct holding_class delivery_class = {"delivery", delivery_release, delivery_describe_new};
 
 /* track: s holds a copy of it until confirmed; returns the delivery id (0 when out of
  * memory: the item is then delivered unconfirmed). */
@@ -215,7 +224,7 @@ static uint64_t track(session *s, const char *queue_name, struct qitem it)
 	}
 	d->item = it;
 	json_incref(it.value);
-	d->h.release = delivery_release;
+	d->h.cls = &delivery_class;
 	return sess_hold(s, &d->h);
 }
 

@@ -53,7 +53,7 @@ void sess_close(session *s)
 	while (!list_empty(&s->holdings)) { /* newest first: taken items go back in order */
 		struct holding *h = list_entry(s->holdings.prev, struct holding, sess_link);
 		list_remove(&h->sess_link);
-		h->release(h, true);
+		h->cls->release(h, true);
 	}
 	hmap_delete(&sessions, hmap_find(&sessions, &s->pipe, sizeof s->pipe));
 	free(s);
@@ -66,17 +66,22 @@ uint64_t sess_hold(session *s, struct holding *h)
 	return h->id;
 }
 
-bool sess_let_go(session *s, uint64_t id)
+bool sess_let_go(session *s, const struct holding_class *cls, uint64_t id)
 {
 	for (struct list *p = s->holdings.next; p != &s->holdings; p = p->next) {
 		struct holding *h = list_entry(p, struct holding, sess_link);
-		if (h->id == id) {
+		if (h->id == id && h->cls == cls) {
 			list_remove(&h->sess_link);
-			h->release(h, false);
+			cls->release(h, false);
 			return true;
 		}
 	}
 	return false;
+}
+
+void sess_drop(struct holding *h)
+{
+	list_remove(&h->sess_link);
 }
 
 size_t sess_count(void)
@@ -86,12 +91,16 @@ size_t sess_count(void)
 
 static json_t *describe_new(const session *s)
 {
-	json_t *waiting = json_array();
+	json_t *waiting = json_array(), *holding = json_array();
 	for (struct list *p = s->waiters.next; p != &s->waiters; p = p->next)
 		json_array_append_new(waiting, wait_describe_new(list_entry(p, waiter, sess_link)));
-	json_t *d = json_pack("{s:I, s:s, s:f, s:I, s:o, s:I}", "id", (json_int_t)s->id, "peer",
+	for (struct list *p = s->holdings.next; p != &s->holdings; p = p->next) {
+		struct holding *h = list_entry(p, struct holding, sess_link);
+		json_array_append_new(holding, h->cls->describe_new(h));
+	}
+	json_t *d = json_pack("{s:I, s:s, s:f, s:I, s:o, s:o}", "id", (json_int_t)s->id, "peer",
 			      s->peer, "since", s->since, "requests", (json_int_t)s->requests,
-			      "waiting", waiting, "holding", (json_int_t)list_length(&s->holdings));
+			      "waiting", waiting, "holding", holding);
 	if (d && s->has_cred) {
 		json_object_set_new(d, "pid", json_integer((json_int_t)s->pid));
 		json_object_set_new(d, "uid", json_integer((json_int_t)s->uid));

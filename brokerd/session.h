@@ -12,12 +12,21 @@
 
 /* A holding: something a session has that must go back when the session ends (an item
  * delivered but not yet confirmed; later, locks and permits). The owner type embeds it. */
-struct holding {
-	uint64_t id;           /* unique within the session, named by the client to let go */
-	struct list sess_link; /* on the session's holdings, oldest first */
+struct holding;
+
+struct holding_class {
+	const char *kind; /* "delivery", "lock", ...: what "sessions" shows */
 	/* release: lets go of h and frees it; session_ended is true when the session closed,
 	 * false when the client let go itself. */
 	void (*release)(struct holding *h, bool session_ended);
+	/* describe_new: {"kind", "object", ...} for listings. */
+	json_t *(*describe_new)(const struct holding *h);
+};
+
+struct holding {
+	uint64_t id;           /* unique within the session */
+	struct list sess_link; /* on the session's holdings, oldest first */
+	const struct holding_class *cls;
 };
 
 typedef struct session {
@@ -52,9 +61,13 @@ void sess_close(session *s);
 /* sess_hold: gives h to s with a fresh id, which it returns. */
 uint64_t sess_hold(session *s, struct holding *h);
 
-/* sess_let_go: the client let go of holding id (h->release(h, false)); false when s holds
- * no such id (already let go, or never given). */
-bool sess_let_go(session *s, uint64_t id);
+/* sess_let_go: the client let go of its holding id of class cls (release(h, false)); false
+ * when s holds no such id of that class (already let go, or never given). */
+bool sess_let_go(session *s, const struct holding_class *cls, uint64_t id);
+
+/* sess_drop: removes h from its session without releasing it (its object is going away and
+ * frees h itself). */
+void sess_drop(struct holding *h);
 
 /* sess_count: how many sessions are open. */
 size_t sess_count(void);

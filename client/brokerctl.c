@@ -185,15 +185,15 @@ static int cmd_ls(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	return list_table(ctl, err, list, headers, fields, 4);
 }
 
-/* waiting_text: a session's parked requests for people: "queue.get jobs, ...". */
-static json_t *waiting_text(const json_t *waiting)
+/* summary_text: a list of {what, "object"} for people: "queue.get jobs, lock db". */
+static json_t *summary_text(const json_t *list, const char *what)
 {
 	char text[512] = "";
 	size_t i, used = 0;
 	json_t *w;
-	json_array_foreach (waiting, i, w) {
+	json_array_foreach (list, i, w) {
 		int n = snprintf(text + used, sizeof text - used, "%s%s %s", i ? ", " : "",
-				 json_string_value(json_object_get(w, "op")),
+				 json_string_value(json_object_get(w, what)),
 				 json_string_value(json_object_get(w, "object")));
 		if (n < 0 || (size_t)n >= sizeof text - used)
 			break;
@@ -214,10 +214,14 @@ static int cmd_sessions(brk_client *c, const struct ctl *ctl, int argc, char **a
 	if (!want_args(argc, 1, 1))
 		return ctl_usage("sessions takes no arguments");
 	brk_err err = brk_sessions(c, &list);
-	if (err == BRK_OK && !ctl->json)
-		json_array_foreach (list, i, s)
-			json_object_set_new(s, "waiting",
-					    waiting_text(json_object_get(s, "waiting")));
+	if (err == BRK_OK && !ctl->json) {
+		json_array_foreach (list, i, s) {
+			json_t *waiting = json_object_get(s, "waiting");
+			json_t *holding = json_object_get(s, "holding");
+			json_object_set_new(s, "waiting", summary_text(waiting, "op"));
+			json_object_set_new(s, "holding", summary_text(holding, "kind"));
+		}
+	}
 	return list_table(ctl, err, list, headers, fields, 7);
 }
 

@@ -46,6 +46,7 @@ struct op_def {
 extern const struct op_def admin_ops[];
 extern const struct op_def queue_ops[];
 extern const struct op_def dict_ops[];
+extern const struct op_def lock_ops[];
 
 /* The transport hook: sends reply (stolen) for r and frees r; reply NULL frees r unsent. */
 typedef void (*dispatch_send_fn)(struct req *r, json_t *reply);

@@ -106,6 +106,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	while (heap_len && heap[0]->deadline <= now) {
 		waiter *w = heap[0];
 		char msg[PROTO_MAX_NAME + 96];
+		if (w->timeout_result) {
+			wait_complete(w, BRK_OK, json_incref(w->timeout_result), NULL);
+			continue;
+		}
 		snprintf(msg, sizeof msg, "%s: %s on '%s' after its timeout",
 			 brk_strerror(w->timeout_err), w->op, w->obj->name);
 		wait_complete(w, w->timeout_err, NULL, msg);
@@ -168,6 +172,7 @@ static void release(waiter *w)
 		rearm();
 	}
 	json_decref(w->item);
+	json_decref(w->timeout_result);
 	parked--;
 	free(w);
 }

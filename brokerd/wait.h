@@ -23,13 +23,14 @@ typedef void (*wait_detach_fn)(waiter *w);
 
 struct waiter {
 	struct session *sess;
-	struct req *req;     /* the parked request, answered on completion */
-	struct object *obj;  /* what it waits on */
-	const char *op;      /* op name, for sessions/stat listings */
-	double since;        /* wall clock when parked */
-	double deadline;     /* monotonic; INFINITY when none */
-	size_t heap_index;   /* position in the deadline heap, or WAIT_NOT_TIMED */
-	brk_err timeout_err; /* the error a timeout answers with */
+	struct req *req;        /* the parked request, answered on completion */
+	struct object *obj;     /* what it waits on */
+	const char *op;         /* op name, for sessions/stat listings */
+	double since;           /* wall clock when parked */
+	double deadline;        /* monotonic; INFINITY when none */
+	size_t heap_index;      /* position in the deadline heap, or WAIT_NOT_TIMED */
+	brk_err timeout_err;    /* the error a timeout answers with, unless timeout_result */
+	json_t *timeout_result; /* when set (owned), a timeout answers ok with it instead */
 	wait_detach_fn detach;
 	struct list obj_link;  /* on the object's list of waiters */
 	struct list sess_link; /* on the session's list of waiters */

@@ -26,6 +26,13 @@
 #define BRK_OP_QUEUE_TASK_DONE "queue.task_done"
 #define BRK_OP_QUEUE_JOIN "queue.join"
 
+#define BRK_OP_LOCK_ACQUIRE "lock.acquire"
+#define BRK_OP_LOCK_RELEASE "lock.release"
+#define BRK_OP_LOCK_LOCKED "lock.locked"
+#define BRK_OP_RLOCK_ACQUIRE "rlock.acquire"
+#define BRK_OP_RLOCK_RELEASE "rlock.release"
+#define BRK_OP_RLOCK_LOCKED "rlock.locked"
+
 #define BRK_OP_DICT_GET "dict.get"
 #define BRK_OP_DICT_SET "dict.set"
 #define BRK_OP_DICT_DELETE "dict.delete"

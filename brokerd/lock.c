@@ -1,0 +1,278 @@
+/* lock.c: Lock and RLock. The holder is a session; each grant carries a fencing token that
+ * increases with every grant of that lock. Waiters are granted in arrival order; a waiter
+ * whose session ends is withdrawn, and a holder whose session ends releases the lock. */
+#include <stdlib.h>
+
+#include "args.h"
+#include "clock.h"
+#include "dispatch.h"
+#include "lock.h"
+#include "ops.h"
+#include "wait.h"
+
+struct lock_hold;
+
+typedef struct lock {
+	bool reentrant;
+	struct lock_hold *hold; /* NULL when unlocked */
+	uint64_t fence;         /* the token of the latest grant */
+	struct list waiters;    /* waiter.obj_link, arrival order */
+	const char *name;       /* the object's name (owned by the registry) */
+} lock;
+
+/* The holder's side: in its session's holdings, so the session's end releases the lock. */
+struct lock_hold {
+	struct holding h;
+	lock *l;
+	session *s;
+	unsigned count; /* RLock depth */
+	uint64_t fence;
+	double since; /* wall clock */
+};
+
+static void hand_off(lock *l);
+
+/* ---- holding ---- */
+
+static void unlock(lock *l)
+{
+	free(l->hold);
+	l->hold = NULL;
+	hand_off(l);
+}
+
+static void hold_release(struct holding *h, bool session_ended)
+{
+	(void)session_ended; /* either way the lock is free for the next waiter */
+	unlock(((struct lock_hold *)h)->l);
+}
+
+static json_t *hold_describe_new(const struct holding *h)
+{
+	const struct lock_hold *lh = (const struct lock_hold *)h;
+	return json_pack("{s:s, s:s, s:I, s:i}", "kind", lh->l->reentrant ? "rlock" : "lock",
+			 "object", lh->l->name, "fence", (json_int_t)lh->fence, "count",
+			 (int)lh->count);
+}
+
+const struct holding_class lock_holding_class = {"lock", hold_release, hold_describe_new};
+
+/* grant: s now holds l; returns the acquire result, or NULL when out of memory. */
+static json_t *grant(lock *l, session *s)
+{
+	struct lock_hold *lh = calloc(1, sizeof *lh);
+	if (!lh)
+		return NULL;
+	lh->l = l;
+	lh->s = s;
+	lh->count = 1;
+	lh->fence = ++l->fence;
+	lh->since = clock_wall();
+	lh->h.cls = &lock_holding_class;
+	sess_hold(s, &lh->h);
+	l->hold = lh;
+	return json_pack("{s:b, s:I, s:i}", "acquired", 1, "fence", (json_int_t)lh->fence, "count",
+			 1);
+}
+
+static waiter *first(lock *l)
+{
+	return list_empty(&l->waiters) ? NULL : list_entry(l->waiters.next, waiter, obj_link);
+}
+
+/* hand_off: an unlocked lock goes to the oldest waiter whose client is still there. */
+static void hand_off(lock *l)
+{
+	waiter *w;
+	while (!l->hold && (w = first(l))) {
+		if (!wait_alive(w)) {
+			wait_withdraw(w);
+			continue;
+		}
+		json_t *result = grant(l, w->sess);
+		if (!result) {
+			wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
+			continue;
+		}
+		wait_complete(w, BRK_OK, result, NULL);
+	}
+}
+
+/* ---- ops ---- */
+
+static int lookup(op_ctx *ctx, const struct obj_class *cls, lock **out)
+{
+	object *o;
+	int rc = obj_lookup(ctx, cls, true, &o);
+	if (rc == 0) {
+		*out = o->impl;
+		(*out)->name = o->name;
+	}
+	return rc;
+}
+
+static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
+{
+	lock *l;
+	double timeout;
+	int rc = lookup(ctx, cls, &l);
+	if (rc || (rc = arg_wait(ctx, &timeout)))
+		return rc;
+	if (!l->hold)
+		return op_ok(ctx, grant(l, ctx->sess));
+	if (l->reentrant && l->hold->s == ctx->sess) {
+		l->hold->count++;
+		return op_ok(ctx,
+			     json_pack("{s:b, s:I, s:i}", "acquired", 1, "fence",
+				       (json_int_t)l->hold->fence, "count", (int)l->hold->count));
+	}
+	if (timeout == 0)
+		return op_ok(ctx, json_pack("{s:b}", "acquired", 0));
+	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, BRK_OK, NULL);
+	if (!w)
+		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	w->timeout_result = json_pack("{s:b}", "acquired", 0);
+	list_push_back(&l->waiters, &w->obj_link);
+	return OP_PARKED;
+}
+
+static int release(op_ctx *ctx, const struct obj_class *cls)
+{
+	lock *l;
+	int rc = lookup(ctx, cls, &l);
+	if (rc)
+		return rc;
+	if (!l->hold)
+		return op_fail(ctx, BRK_ENOTLOCKED, "release of unlocked %s '%s'", cls->name,
+			       ctx->name);
+	if (l->hold->s != ctx->sess)
+		return op_fail(ctx, BRK_ENOTOWNER, "%s '%s' is held by session %llu", cls->name,
+			       ctx->name, (unsigned long long)l->hold->s->id);
+	if (--l->hold->count == 0) {
+		sess_drop(&l->hold->h);
+		unlock(l);
+	}
+	return op_ok(ctx, json_null());
+}
+
+static int locked(op_ctx *ctx, const struct obj_class *cls)
+{
+	lock *l;
+	int rc = lookup(ctx, cls, &l);
+	return rc ? rc : op_ok(ctx, json_boolean(l->hold != NULL));
+}
+
+static int op_lock_acquire(op_ctx *ctx)
+{
+	return acquire(ctx, &lock_class, BRK_OP_LOCK_ACQUIRE);
+}
+
+static int op_lock_release(op_ctx *ctx)
+{
+	return release(ctx, &lock_class);
+}
+
+static int op_lock_locked(op_ctx *ctx)
+{
+	return locked(ctx, &lock_class);
+}
+
+static int op_rlock_acquire(op_ctx *ctx)
+{
+	return acquire(ctx, &rlock_class, BRK_OP_RLOCK_ACQUIRE);
+}
+
+static int op_rlock_release(op_ctx *ctx)
+{
+	return release(ctx, &rlock_class);
+}
+
+static int op_rlock_locked(op_ctx *ctx)
+{
+	return locked(ctx, &rlock_class);
+}
+
+const struct op_def lock_ops[] = {
+	{BRK_OP_LOCK_ACQUIRE, op_lock_acquire, OPF_NAME, "block,timeout"},
+	{BRK_OP_LOCK_RELEASE, op_lock_release, OPF_NAME, ""},
+	{BRK_OP_LOCK_LOCKED, op_lock_locked, OPF_NAME, ""},
+	{BRK_OP_RLOCK_ACQUIRE, op_rlock_acquire, OPF_NAME, "block,timeout"},
+	{BRK_OP_RLOCK_RELEASE, op_rlock_release, OPF_NAME, ""},
+	{BRK_OP_RLOCK_LOCKED, op_rlock_locked, OPF_NAME, ""},
+	{NULL, NULL, 0, NULL},
+};
+
+/* ---- classes ---- */
+
+static void *create_lock(op_ctx *ctx)
+{
+	lock *l = calloc(1, sizeof *l);
+	if (!l) {
+		op_fail(ctx, BRK_EINTERNAL, "out of memory");
+		return NULL;
+	}
+	list_init(&l->waiters);
+	return l;
+}
+
+static void *create_rlock(op_ctx *ctx)
+{
+	lock *l = create_lock(ctx);
+	if (l)
+		l->reentrant = true;
+	return l;
+}
+
+/* destroy: a deleted lock stops being held (its waiters were answered "deleted"). */
+static void destroy(void *impl)
+{
+	lock *l = impl;
+	if (l->hold) {
+		sess_drop(&l->hold->h);
+		free(l->hold);
+	}
+	free(l);
+}
+
+static size_t size(const void *impl)
+{
+	const lock *l = impl;
+	return l->hold ? l->hold->count : 0;
+}
+
+static size_t waiters(const void *impl)
+{
+	return list_length(&((const lock *)impl)->waiters);
+}
+
+static json_t *stat_new(const void *impl)
+{
+	const lock *l = impl;
+	json_t *holder = json_null();
+	if (l->hold) {
+		const session *s = l->hold->s;
+		holder = json_pack("{s:I, s:s, s:f, s:I, s:i}", "session", (json_int_t)s->id,
+				   "peer", s->peer, "since", l->hold->since, "fence",
+				   (json_int_t)l->hold->fence, "count", (int)l->hold->count);
+		if (holder && s->has_cred)
+			json_object_set_new(holder, "pid", json_integer((json_int_t)s->pid));
+	}
+	return json_pack("{s:b, s:o, s:I, s:o}", "locked", l->hold != NULL, "holder", holder,
+			 "fence", (json_int_t)l->fence, "waiting", wait_list_new(&l->waiters));
+}
+
+static void complete_waiters(void *impl, brk_err err, const char *msg)
+{
+	lock *l = impl;
+	waiter *w;
+	while ((w = first(l)))
+		wait_complete(w, err, NULL, msg);
+}
+
+const struct obj_class lock_class = {
+	"lock", create_lock, destroy, size, waiters, stat_new, complete_waiters,
+};
+
+const struct obj_class rlock_class = {
+	"rlock", create_rlock, destroy, size, waiters, stat_new, complete_waiters,
+};

@@ -1,0 +1,198 @@
+/* test_lock.c: Lock and RLock semantics and their ties to sessions, through the op table. */
+#include <stdlib.h>
+
+#include "check_util.h"
+
+static session *a, *b, *c;
+
+static void setup(void)
+{
+	h_setup();
+	a = h_session();
+	b = h_session();
+	c = h_session();
+}
+
+static json_int_t fence(const json_t *reply)
+{
+	json_t *r = h_result(reply);
+	ck_assert(json_is_true(json_object_get(r, "acquired")));
+	return json_integer_value(json_object_get(r, "fence"));
+}
+
+static json_t *stat_of(session *s, const char *name)
+{
+	char req[96];
+	snprintf(req, sizeof req, "{\"op\":\"stat\",\"name\":\"%s\"}", name);
+	return h_result(h_call(s, req));
+}
+
+#define ACQUIRE "{\"op\":\"lock.acquire\",\"name\":\"L\"}"
+#define RELEASE "{\"op\":\"lock.release\",\"name\":\"L\"}"
+
+START_TEST(acquire_release_and_fencing_tokens)
+{
+	EXPECT_OK(a, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "false");
+	ck_assert_int_eq(fence(h_call(a, ACQUIRE)), 1);
+	EXPECT_OK(b, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "true");
+	EXPECT_ERR(b, RELEASE, "not_owner");
+	EXPECT_OK(a, RELEASE, "null");
+	EXPECT_ERR(a, RELEASE, "not_locked");
+	ck_assert_int_eq(fence(h_call(b, ACQUIRE)), 2);
+	EXPECT_OK(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"block\":false}",
+		  "{\"acquired\":false}");
+	EXPECT_OK(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"timeout\":0}",
+		  "{\"acquired\":false}");
+	EXPECT_OK(b, RELEASE, "null");
+	ck_assert_int_eq(fence(h_call(c, ACQUIRE)), 3);
+}
+END_TEST
+
+START_TEST(waiters_are_granted_in_arrival_order)
+{
+	fence(h_call(a, ACQUIRE));
+	int wb = h_send(b, ACQUIRE), wc = h_send(c, ACQUIRE);
+	ck_assert_ptr_null(h_reply(wb));
+	json_t *waiting = json_object_get(stat_of(a, "L"), "waiting");
+	ck_assert_uint_eq(json_array_size(waiting), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(waiting, 0), "session")),
+			 (json_int_t)b->id);
+	EXPECT_OK(a, RELEASE, "null");
+	ck_assert_int_eq(fence(h_reply(wb)), 2);
+	ck_assert_ptr_null(h_reply(wc));
+	EXPECT_OK(b, RELEASE, "null");
+	ck_assert_int_eq(fence(h_reply(wc)), 3);
+}
+END_TEST
+
+START_TEST(a_timed_acquire_answers_false_after_its_timeout)
+{
+	fence(h_call(a, ACQUIRE));
+	int w = h_send(b, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"timeout\":0.2}");
+	h_run(0.1);
+	ck_assert_ptr_null(h_reply(w));
+	h_run(0.15);
+	ck_assert(h_same(h_reply(w), "{\"acquired\":false}"));
+	EXPECT_OK(a, RELEASE, "null");
+	EXPECT_OK(a, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "false");
+}
+END_TEST
+
+START_TEST(a_holder_that_goes_away_hands_the_lock_on)
+{
+	fence(h_call(a, ACQUIRE));
+	json_t *sessions = h_result(h_call(b, "{\"op\":\"sessions\"}"));
+	json_t *held = json_object_get(json_array_get(sessions, 0), "holding");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(held, 0), "kind")),
+			 "lock");
+	json_t *holder = json_object_get(stat_of(b, "L"), "holder");
+	ck_assert_int_eq(json_integer_value(json_object_get(holder, "session")), (json_int_t)a->id);
+	int w = h_send(b, ACQUIRE);
+	sess_close(a);
+	ck_assert_int_eq(fence(h_reply(w)), 2);
+	holder = json_object_get(stat_of(c, "L"), "holder");
+	ck_assert_int_eq(json_integer_value(json_object_get(holder, "session")), (json_int_t)b->id);
+}
+END_TEST
+
+START_TEST(a_waiter_that_goes_away_is_never_granted)
+{
+	fence(h_call(a, ACQUIRE));
+	h_send(b, ACQUIRE);
+	int dead = h_send(c, ACQUIRE);
+	sess_close(b);
+	h_kill(dead);
+	EXPECT_OK(a, RELEASE, "null");
+	ck_assert_ptr_null(h_reply(dead));
+	EXPECT_OK(a, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "false");
+	ck_assert_int_eq(json_integer_value(json_object_get(stat_of(a, "L"), "waiters")), 0);
+}
+END_TEST
+
+START_TEST(a_lock_is_not_reentrant_an_rlock_is)
+{
+	fence(h_call(a, ACQUIRE));
+	EXPECT_OK(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"timeout\":0}",
+		  "{\"acquired\":false}");
+	EXPECT_OK(a, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}",
+		  "{\"acquired\":true,\"fence\":1,\"count\":1}");
+	EXPECT_OK(a, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}",
+		  "{\"acquired\":true,\"fence\":1,\"count\":2}");
+	int w = h_send(b, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}");
+	EXPECT_ERR(b, "{\"op\":\"rlock.release\",\"name\":\"R\"}", "not_owner");
+	EXPECT_OK(a, "{\"op\":\"rlock.release\",\"name\":\"R\"}", "null");
+	ck_assert_ptr_null(h_reply(w));
+	EXPECT_OK(a, "{\"op\":\"rlock.locked\",\"name\":\"R\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"rlock.release\",\"name\":\"R\"}", "null");
+	ck_assert(h_same(h_reply(w), "{\"acquired\":true,\"fence\":2,\"count\":1}"));
+	EXPECT_ERR(a, "{\"op\":\"rlock.release\",\"name\":\"R\"}", "not_owner");
+}
+END_TEST
+
+START_TEST(an_rlock_held_twice_is_released_whole_when_its_session_ends)
+{
+	EXPECT_OK(a, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}",
+		  "{\"acquired\":true,\"fence\":1,\"count\":1}");
+	EXPECT_OK(a, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}",
+		  "{\"acquired\":true,\"fence\":1,\"count\":2}");
+	int w = h_send(b, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}");
+	sess_close(a);
+	ck_assert(h_same(h_reply(w), "{\"acquired\":true,\"fence\":2,\"count\":1}"));
+}
+END_TEST
+
+START_TEST(deleting_a_held_lock)
+{
+	fence(h_call(a, ACQUIRE));
+	int w = h_send(b, ACQUIRE);
+	EXPECT_OK(c, "{\"op\":\"del\",\"name\":\"L\"}", "true");
+	ck_assert_str_eq(h_code(h_reply(w)), "deleted");
+	json_t *sessions = h_result(h_call(c, "{\"op\":\"sessions\"}"));
+	ck_assert_uint_eq(json_array_size(json_object_get(json_array_get(sessions, 0), "holding")),
+			  0);
+	ck_assert_int_eq(fence(h_call(b, ACQUIRE)), 1); /* a new lock */
+	sess_close(a);
+	EXPECT_OK(c, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "true");
+}
+END_TEST
+
+START_TEST(bad_lock_requests)
+{
+	EXPECT_OK(a, "{\"op\":\"rlock.locked\",\"name\":\"R\"}", "false");
+	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"R\"}", "wrong_type");
+	EXPECT_ERR(a, "{\"op\":\"dict.len\",\"name\":\"R\"}", "wrong_type");
+	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"timeout\":-2}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":5}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"lock.release\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"batch\",\"ops\":[{\"op\":\"lock.acquire\",\"name\":\"L\"}]}",
+		   "bad_argument");
+	EXPECT_OK(a,
+		  "{\"op\":\"batch\",\"ops\":[{\"op\":\"lock.acquire\",\"name\":\"L\",\"block\":"
+		  "false},"
+		  "{\"op\":\"lock.release\",\"name\":\"L\"}]}",
+		  "[{\"ok\":true,\"result\":{\"acquired\":true,\"fence\":1,\"count\":1}},"
+		  "{\"ok\":true,\"result\":null}]");
+	/* confirming deliveries never lets go of a lock, whatever ids are named */
+	ck_assert_int_eq(fence(h_call(a, ACQUIRE)), 2);
+	EXPECT_OK(a, "{\"op\":\"ack\",\"ack\":[1,2,3]}", "null");
+	EXPECT_OK(b, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "true");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("lock");
+	TCase *tc = tcase_create("lock");
+	tcase_add_checked_fixture(tc, setup, h_teardown);
+	tcase_add_test(tc, acquire_release_and_fencing_tokens);
+	tcase_add_test(tc, waiters_are_granted_in_arrival_order);
+	tcase_add_test(tc, a_timed_acquire_answers_false_after_its_timeout);
+	tcase_add_test(tc, a_holder_that_goes_away_hands_the_lock_on);
+	tcase_add_test(tc, a_waiter_that_goes_away_is_never_granted);
+	tcase_add_test(tc, a_lock_is_not_reentrant_an_rlock_is);
+	tcase_add_test(tc, an_rlock_held_twice_is_released_whole_when_its_session_ends);
+	tcase_add_test(tc, deleting_a_held_lock);
+	tcase_add_test(tc, bad_lock_requests);
+	suite_add_tcase(s, tc);
+	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
+}

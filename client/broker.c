@@ -510,6 +510,43 @@ brk_err brk_queue_join(brk_client *c, const char *name, double timeout)
 	return call_new(c, BRK_OP_QUEUE_JOIN, name, args, NULL);
 }
 
+/* ---- locks ---- */
+
+static const char *lock_op(brk_lock_kind kind, const char *lock, const char *rlock)
+{
+	return kind == BRK_RLOCK ? rlock : lock;
+}
+
+brk_err brk_lock_acquire(brk_client *c, const char *name, brk_lock_kind kind, double timeout,
+			 bool *acquired, uint64_t *fence)
+{
+	json_t *r = NULL;
+	const char *op = lock_op(kind, BRK_OP_LOCK_ACQUIRE, BRK_OP_RLOCK_ACQUIRE);
+	brk_err err = call_new(c, op, name, wait_args(json_object(), timeout), &r);
+	json_t *got = json_object_get(r, "acquired");
+	if (err == BRK_OK && !json_is_boolean(got))
+		err = fail(BRK_EPROTO, "%s: expected {\"acquired\": ...}", op);
+	if (err == BRK_OK) {
+		*acquired = json_is_true(got);
+		if (fence)
+			*fence = (uint64_t)json_integer_value(json_object_get(r, "fence"));
+	}
+	json_decref(r);
+	return err;
+}
+
+brk_err brk_lock_release(brk_client *c, const char *name, brk_lock_kind kind)
+{
+	return call_new(c, lock_op(kind, BRK_OP_LOCK_RELEASE, BRK_OP_RLOCK_RELEASE), name, NULL,
+			NULL);
+}
+
+brk_err brk_lock_locked(brk_client *c, const char *name, brk_lock_kind kind, bool *locked)
+{
+	return call_bool(c, lock_op(kind, BRK_OP_LOCK_LOCKED, BRK_OP_RLOCK_LOCKED), name, NULL,
+			 locked);
+}
+
 /* ---- dicts ---- */
 
 static json_t *key_args(const json_t *key)

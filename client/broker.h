@@ -108,6 +108,23 @@ brk_err brk_queue_task_done(brk_client *c, const char *name);
 /* brk_queue_join: waits until every item put is done; BRK_ETIMEOUT after timeout. */
 brk_err brk_queue_join(brk_client *c, const char *name, double timeout);
 
+/* ---- locks ----
+ * A lock is held by this client's session: if the process dies or the client is closed,
+ * brokerd releases it at once and grants it to the next waiter (in arrival order). */
+
+typedef enum brk_lock_kind { BRK_LOCK, BRK_RLOCK } brk_lock_kind;
+
+/* brk_lock_acquire: acquires lock name (created on first use as kind; an RLock may be
+ * acquired again by its holder), waiting up to timeout. *acquired tells whether it was;
+ * if so and fence is not NULL, *fence is the grant's fencing token, which increases with
+ * every grant of this lock (hand it to a resource so it can refuse stale holders). */
+brk_err brk_lock_acquire(brk_client *c, const char *name, brk_lock_kind kind, double timeout,
+			 bool *acquired, uint64_t *fence);
+/* brk_lock_release: releases once; BRK_ENOTOWNER if another session holds it, BRK_ENOTLOCKED
+ * if nobody does. */
+brk_err brk_lock_release(brk_client *c, const char *name, brk_lock_kind kind);
+brk_err brk_lock_locked(brk_client *c, const char *name, brk_lock_kind kind, bool *locked);
+
 /* ---- dicts ----
  * Keys are JSON scalars: 0 and "0" are different keys, 1 and 1.0 the same. */
 

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,4 +140,34 @@ int run_tool(char *const argv[], char *out, size_t size)
 	out[len] = '\0';
 	close(fds[0]);
 	return child_exit(pid);
+}
+
+pid_t spawn_worker(const struct daemon *d, int *out, ...)
+{
+	char *argv[16] = {WORKER_BIN, (char *)d->url};
+	int n = 2, fds[2];
+	va_list ap;
+	va_start(ap, out);
+	for (char *a; n < 15 && (a = va_arg(ap, char *));)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	if (out)
+		ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (out) {
+			dup2(fds[1], STDOUT_FILENO);
+			close(fds[0]);
+			close(fds[1]);
+		}
+		execv(WORKER_BIN, argv);
+		_exit(127);
+	}
+	if (out) {
+		close(fds[1]);
+		*out = fds[0];
+	}
+	return pid;
 }

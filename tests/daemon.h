@@ -21,6 +21,10 @@ void daemon_start(struct daemon *d, const char *const *extra);
 /* spawn: forks and execs argv (NULL-terminated; argv[0] is the path); returns the pid. */
 pid_t spawn(char *const argv[]);
 
+/* spawn_worker: starts "worker URL args..." (tests/worker.c; args NULL-terminated) against
+ * d; its stdout goes to a pipe whose read end is *out, when out is not NULL. */
+pid_t spawn_worker(const struct daemon *d, int *out, ...);
+
 /* connect_when_up: connects to url, retrying for up to 5 s while it is not up yet; NULL
  * if it never comes up. */
 brk_client *connect_when_up(const char *url);

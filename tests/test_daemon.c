@@ -39,37 +39,6 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* spawn_worker: starts "worker URL args..." (NULL-terminated); its stdout goes to *out if set. */
-static pid_t spawn_worker(int *out, ...)
-{
-	char *argv[16] = {WORKER_BIN, d.url};
-	int n = 2, fds[2];
-	va_list ap;
-	va_start(ap, out);
-	for (char *a; n < 15 && (a = va_arg(ap, char *));)
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	if (out)
-		ck_assert_int_eq(pipe(fds), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (out) {
-			dup2(fds[1], STDOUT_FILENO);
-			close(fds[0]);
-			close(fds[1]);
-		}
-		execv(WORKER_BIN, argv);
-		_exit(127);
-	}
-	if (out) {
-		close(fds[1]);
-		*out = fds[0];
-	}
-	return pid;
-}
-
 static void put_int(const char *name, long v)
 {
 	json_t *j = json_integer(v);
@@ -97,11 +66,11 @@ START_TEST(producers_and_consumers_deliver_each_item_once)
 	int out[CONSUMERS], seen[PRODUCERS * EACH] = {0};
 	pid_t cons[CONSUMERS], prod[PRODUCERS];
 	for (int i = 0; i < CONSUMERS; i++)
-		cons[i] = spawn_worker(&out[i], "consume", "work", NULL);
+		cons[i] = spawn_worker(&d, &out[i], "consume", "work", NULL);
 	for (int i = 0; i < PRODUCERS; i++) {
 		char from[16];
 		snprintf(from, sizeof from, "%d", i * EACH);
-		prod[i] = spawn_worker(NULL, "produce", "work", from, "300", NULL);
+		prod[i] = spawn_worker(&d, NULL, "produce", "work", from, "300", NULL);
 	}
 	for (int i = 0; i < PRODUCERS; i++)
 		ck_assert_int_eq(child_exit(prod[i]), 0);
@@ -154,7 +123,7 @@ START_TEST(a_parked_get_is_served_by_another_process)
 {
 	ck_assert_int_eq(brk_queue_create(c, "q", BRK_FIFO, 0), BRK_OK);
 	int out;
-	pid_t getter = spawn_worker(&out, "get", "q", "10", NULL);
+	pid_t getter = spawn_worker(&d, &out, "get", "q", "10", NULL);
 	wait_stat(c, "q", "getters", 1);
 	json_t *v = json_pack("{s:i}", "job", 42);
 	ck_assert_int_eq(brk_queue_put(c, "q", v, BRK_FOREVER), BRK_OK);
@@ -174,7 +143,7 @@ START_TEST(parked_getters_are_served_first_come_first_served)
 	pid_t pid[N];
 	ck_assert_int_eq(brk_queue_create(c, "q", BRK_FIFO, 0), BRK_OK);
 	for (int i = 0; i < N; i++) {
-		pid[i] = spawn_worker(&out[i], "get", "q", "30", NULL);
+		pid[i] = spawn_worker(&d, &out[i], "get", "q", "30", NULL);
 		wait_stat(c, "q", "getters", i + 1);
 	}
 	for (int i = 0; i < N; i++)
@@ -193,7 +162,7 @@ START_TEST(join_returns_when_every_task_is_done)
 {
 	put_int("q", 1);
 	put_int("q", 2);
-	pid_t joiner = spawn_worker(NULL, "join", "q", "30", NULL);
+	pid_t joiner = spawn_worker(&d, NULL, "join", "q", "30", NULL);
 	wait_stat(c, "q", "joiners", 1);
 	json_t *v = NULL;
 	for (int i = 0; i < 2; i++) {
@@ -213,7 +182,7 @@ END_TEST
 START_TEST(a_getter_killed_while_parked_does_not_take_the_next_item)
 {
 	ck_assert_int_eq(brk_queue_create(c, "q", BRK_FIFO, 0), BRK_OK);
-	pid_t victim = spawn_worker(NULL, "get", "q", "60", NULL);
+	pid_t victim = spawn_worker(&d, NULL, "get", "q", "60", NULL);
 	wait_stat(c, "q", "getters", 1);
 	kill(victim, SIGKILL);
 	ck_assert_int_eq(child_exit(victim), 128 + SIGKILL);
@@ -232,7 +201,7 @@ START_TEST(a_putter_killed_while_parked_adds_nothing)
 {
 	ck_assert_int_eq(brk_queue_create(c, "q", BRK_FIFO, 1), BRK_OK);
 	put_int("q", 1);
-	pid_t victim = spawn_worker(NULL, "put", "q", "\"ghost\"", "60", NULL);
+	pid_t victim = spawn_worker(&d, NULL, "put", "q", "\"ghost\"", "60", NULL);
 	wait_stat(c, "q", "putters", 1);
 	kill(victim, SIGKILL);
 	child_exit(victim);
@@ -335,7 +304,7 @@ START_TEST(sigterm_answers_parked_clients_and_exits_zero)
 	pid_t pid[N];
 	ck_assert_int_eq(brk_queue_create(c, "q", BRK_FIFO, 0), BRK_OK);
 	for (int i = 0; i < N; i++)
-		pid[i] = spawn_worker(NULL, "get", "q", "-1", NULL);
+		pid[i] = spawn_worker(&d, NULL, "get", "q", "-1", NULL);
 	wait_stat(c, "q", "getters", N);
 	brk_close(c);
 	c = NULL;
@@ -517,7 +486,7 @@ START_TEST(libbroker_confirms_what_it_received)
 	put_int("q", 1);
 	put_int("q", 2);
 	int out;
-	pid_t pid = spawn_worker(&out, "get", "q", "5", NULL);
+	pid_t pid = spawn_worker(&d, &out, "get", "q", "5", NULL);
 	ck_assert_int_eq(child_exit(pid), 0);
 	close(out);
 	wait_sessions(c, 1);
@@ -541,7 +510,7 @@ START_TEST(an_item_put_as_its_parked_getter_is_killed_is_never_lost)
 	 * item must end up back in the queue. */
 	ck_assert_int_eq(brk_queue_create(c, "race", BRK_FIFO, 0), BRK_OK);
 	for (int round = 0; round < 20; round++) {
-		pid_t victim = spawn_worker(NULL, "get", "race", "60", NULL);
+		pid_t victim = spawn_worker(&d, NULL, "get", "race", "60", NULL);
 		wait_stat(c, "race", "getters", 1);
 		kill(victim, SIGKILL);
 		put_int("race", round);

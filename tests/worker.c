@@ -4,10 +4,16 @@
  *   worker URL put NAME JSON TIMEOUT  exit 0, or the brk_err number
  *   worker URL join NAME TIMEOUT      exit 0, or the brk_err number
  *   worker URL produce NAME FROM N    put FROM .. FROM+N-1
- *   worker URL consume NAME           get until null, printing one value per line */
+ *   worker URL consume NAME           get until null, printing one value per line
+ *   worker URL lock NAME HOLD         acquire, print the fence, hold HOLD s (<0: until
+ *                                     killed), release
+ *   worker URL incr LOCK DICT K       K times: under LOCK, DICT["n"] = DICT["n"] + 1
+ *   worker URL buy LOCK DICT          under LOCK: if DICT["tickets"] > 0, take one and
+ *                                     print "bought"; exit 0 either way */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broker.h"
 
@@ -39,6 +45,46 @@ static int consume(brk_client *c, const char *name)
 	}
 }
 
+static int hold_lock(brk_client *c, const char *name, double hold)
+{
+	bool acquired;
+	uint64_t fence;
+	brk_err err = brk_lock_acquire(c, name, BRK_LOCK, BRK_FOREVER, &acquired, &fence);
+	if (err || !acquired)
+		return err ? (int)err : 1;
+	printf("%llu\n", (unsigned long long)fence);
+	fflush(stdout);
+	if (hold < 0)
+		for (;;)
+			pause();
+	usleep((useconds_t)(hold * 1e6));
+	return (int)brk_lock_release(c, name, BRK_LOCK);
+}
+
+/* locked_update: under lock, dict[key] += delta when the result stays >= 0; *done says
+ * whether it changed. */
+static brk_err locked_update(brk_client *c, const char *lock, const char *dict, const char *key,
+			     long delta, bool *done)
+{
+	bool acquired;
+	json_t *k = json_string(key), *zero = json_integer(0), *v = NULL, *nv = NULL;
+	brk_err err = brk_lock_acquire(c, lock, BRK_LOCK, BRK_FOREVER, &acquired, NULL);
+	if (!err)
+		err = brk_dict_get_default(c, dict, k, zero, &v);
+	long n = (long)json_integer_value(v) + delta;
+	*done = !err && n >= 0;
+	if (*done) {
+		nv = json_integer(n);
+		err = brk_dict_set(c, dict, k, nv);
+	}
+	brk_err rel = brk_lock_release(c, lock, BRK_LOCK);
+	json_decref(k);
+	json_decref(zero);
+	json_decref(v);
+	json_decref(nv);
+	return err ? err : rel;
+}
+
 static int run(brk_client *c, int argc, char **argv)
 {
 	const char *what = argv[2], *name = argv[3];
@@ -60,6 +106,18 @@ static int run(brk_client *c, int argc, char **argv)
 		rc = produce(c, name, atol(argv[4]), atol(argv[5]));
 	} else if (!strcmp(what, "consume") && argc == 4) {
 		rc = consume(c, name);
+	} else if (!strcmp(what, "lock") && argc == 5) {
+		rc = hold_lock(c, name, atof(argv[4]));
+	} else if (!strcmp(what, "incr") && argc == 6) {
+		bool done;
+		rc = 0;
+		for (long i = 0; i < atol(argv[5]) && rc == 0; i++)
+			rc = (int)locked_update(c, name, argv[4], "n", 1, &done);
+	} else if (!strcmp(what, "buy") && argc == 5) {
+		bool bought;
+		rc = (int)locked_update(c, name, argv[4], "tickets", -1, &bought);
+		if (rc == 0 && bought)
+			printf("bought\n");
 	}
 	json_decref(v);
 	return rc;

@@ -1,0 +1,193 @@
+/* test_locks.c: locks against a real brokerd and worker processes: the fault matrix
+ * (holders and waiters SIGKILLed), contention with an exact count, and the ticket sale. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "run_suite.h"
+
+static struct daemon d;
+static brk_client *c;
+
+static void setup(void)
+{
+	daemon_start(&d, NULL);
+	c = daemon_client(&d);
+}
+
+static void teardown(void)
+{
+	brk_close(c);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+
+/* read_line_int: the next number a worker printed. */
+static long read_line_int(int fd)
+{
+	char buf[32] = {0};
+	size_t n = 0;
+	while (n + 1 < sizeof buf && read(fd, buf + n, 1) == 1 && buf[n] != '\n')
+		n++;
+	return atol(buf);
+}
+
+static bool locked(const char *name)
+{
+	bool is;
+	ck_assert_int_eq(brk_lock_locked(c, name, BRK_LOCK, &is), BRK_OK);
+	return is;
+}
+
+START_TEST(a_killed_holder_hands_the_lock_to_the_next_waiter)
+{
+	int out_a, out_b;
+	ck_assert(!locked("L"));
+	pid_t holder = spawn_worker(&d, &out_a, "lock", "L", "-1", NULL);
+	ck_assert_int_eq(read_line_int(out_a), 1);
+	pid_t next = spawn_worker(&d, &out_b, "lock", "L", "0", NULL);
+	wait_stat(c, "L", "waiters", 1);
+	kill(holder, SIGKILL);
+	ck_assert_int_eq(child_exit(holder), 128 + SIGKILL);
+	ck_assert_int_eq(read_line_int(out_b), 2); /* granted, with the next fencing token */
+	ck_assert_int_eq(child_exit(next), 0);
+	ck_assert(!locked("L")); /* nothing stays held */
+	close(out_a);
+	close(out_b);
+}
+END_TEST
+
+START_TEST(a_killed_waiter_is_never_granted)
+{
+	bool acquired;
+	uint64_t fence;
+	ck_assert_int_eq(brk_lock_acquire(c, "L", BRK_LOCK, 0, &acquired, &fence), BRK_OK);
+	ck_assert(acquired);
+	pid_t waiter = spawn_worker(&d, NULL, "lock", "L", "-1", NULL);
+	wait_stat(c, "L", "waiters", 1);
+	kill(waiter, SIGKILL);
+	child_exit(waiter);
+	wait_stat(c, "L", "waiters", 0);
+	ck_assert_int_eq(brk_lock_release(c, "L", BRK_LOCK), BRK_OK);
+	ck_assert(!locked("L"));
+	ck_assert_int_eq(brk_lock_acquire(c, "L", BRK_LOCK, 0, &acquired, &fence), BRK_OK);
+	ck_assert(acquired);
+	ck_assert_uint_eq(fence, 2); /* the dead waiter never got a grant */
+}
+END_TEST
+
+START_TEST(an_rlock_and_errors_through_libbroker)
+{
+	bool acquired;
+	uint64_t fence;
+	ck_assert_int_eq(brk_lock_acquire(c, "R", BRK_RLOCK, 0, &acquired, &fence), BRK_OK);
+	ck_assert_int_eq(brk_lock_acquire(c, "R", BRK_RLOCK, 0, &acquired, &fence), BRK_OK);
+	ck_assert(acquired);
+	brk_client *other = daemon_client(&d);
+	ck_assert_int_eq(brk_lock_acquire(other, "R", BRK_RLOCK, 0.1, &acquired, NULL), BRK_OK);
+	ck_assert(!acquired);
+	ck_assert_int_eq(brk_lock_release(other, "R", BRK_RLOCK), BRK_ENOTOWNER);
+	ck_assert_int_eq(brk_lock_release(c, "R", BRK_RLOCK), BRK_OK);
+	ck_assert_int_eq(brk_lock_release(c, "R", BRK_RLOCK), BRK_OK);
+	ck_assert_int_eq(brk_lock_release(c, "R", BRK_RLOCK), BRK_ENOTLOCKED);
+	ck_assert_int_eq(brk_lock_acquire(c, "R", BRK_LOCK, 0, &acquired, NULL), BRK_EWRONGTYPE);
+	brk_close(other);
+}
+END_TEST
+
+START_TEST(contended_increments_under_a_lock_are_exact)
+{
+	enum { P = 4, K = 100 };
+	pid_t pid[P];
+	char k[8];
+	snprintf(k, sizeof k, "%d", K);
+	for (int i = 0; i < P; i++)
+		pid[i] = spawn_worker(&d, NULL, "incr", "L", "counter", k, NULL);
+	for (int i = 0; i < P; i++)
+		ck_assert_int_eq(child_exit(pid[i]), 0);
+	json_t *key = json_string("n"), *n = NULL;
+	ck_assert_int_eq(brk_dict_get(c, "counter", key, &n), BRK_OK);
+	ck_assert_int_eq(json_integer_value(n), P * K);
+	json_decref(key);
+	json_decref(n);
+	ck_assert(!locked("L"));
+}
+END_TEST
+
+START_TEST(one_ticket_a_hundred_buyers_exactly_one_succeeds)
+{
+	enum { N = 100 };
+	int out[N];
+	pid_t pid[N];
+	json_t *key = json_string("tickets"), *one = json_integer(1), *left = NULL;
+	ck_assert_int_eq(brk_dict_set(c, "shop", key, one), BRK_OK);
+	for (int i = 0; i < N; i++)
+		pid[i] = spawn_worker(&d, &out[i], "buy", "L", "shop", NULL);
+	int bought = 0;
+	for (int i = 0; i < N; i++) {
+		char buf[16] = {0};
+		if (read(out[i], buf, sizeof buf - 1) > 0 && !strcmp(buf, "bought\n"))
+			bought++;
+		close(out[i]);
+		ck_assert_int_eq(child_exit(pid[i]), 0);
+	}
+	ck_assert_int_eq(bought, 1);
+	ck_assert_int_eq(brk_dict_get(c, "shop", key, &left), BRK_OK);
+	ck_assert_int_eq(json_integer_value(left), 0);
+	json_decref(key);
+	json_decref(one);
+	json_decref(left);
+}
+END_TEST
+
+START_TEST(stat_and_sessions_show_the_holder_and_waiters)
+{
+	int out;
+	pid_t holder = spawn_worker(&d, &out, "lock", "L", "-1", NULL);
+	ck_assert_int_eq(read_line_int(out), 1);
+	pid_t waiter = spawn_worker(&d, NULL, "lock", "L", "0", NULL);
+	wait_stat(c, "L", "waiters", 1);
+	json_t *st = NULL, *sessions = NULL;
+	ck_assert_int_eq(brk_stat(c, "L", &st), BRK_OK);
+	json_t *h = json_object_get(st, "holder");
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "pid")), holder);
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "fence")), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(st, "waiting")), 1);
+	ck_assert_int_eq(brk_sessions(c, &sessions), BRK_OK);
+	size_t i;
+	json_t *s;
+	int holders = 0;
+	json_array_foreach (sessions, i, s) {
+		json_t *held = json_array_get(json_object_get(s, "holding"), 0);
+		if (held && json_integer_value(json_object_get(s, "pid")) == holder &&
+		    !strcmp(json_string_value(json_object_get(held, "object")), "L"))
+			holders++;
+	}
+	ck_assert_int_eq(holders, 1);
+	kill(holder, SIGKILL);
+	child_exit(holder);
+	ck_assert_int_eq(child_exit(waiter), 0);
+	close(out);
+	json_decref(st);
+	json_decref(sessions);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("locks");
+	TCase *tc = tcase_create("locks");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, a_killed_holder_hands_the_lock_to_the_next_waiter);
+	tcase_add_test(tc, a_killed_waiter_is_never_granted);
+	tcase_add_test(tc, an_rlock_and_errors_through_libbroker);
+	tcase_add_test(tc, contended_increments_under_a_lock_are_exact);
+	tcase_add_test(tc, one_ticket_a_hundred_buyers_exactly_one_succeeds);
+	tcase_add_test(tc, stat_and_sessions_show_the_holder_and_waiters);
+	suite_add_tcase(s, tc);
+	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
+}

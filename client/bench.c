@@ -80,6 +80,29 @@ static void record(struct worker *w, float us)
 	w->lat_us[w->n++] = us;
 }
 
+#define BENCH_LOCK "bench:lock"
+
+static bool is(const struct bench *b, const char *test)
+{
+	return strcmp(b->test, test) == 0;
+}
+
+/* run_step: one timed unit of a test: a request (a batch when batching); for "queue"
+ * without batches a put then a get; for "lock" an acquire of the one lock every client
+ * shares (waiting its turn) and its release. */
+static brk_err run_step(const struct bench *b, brk_client *c, const json_t *req,
+			const json_t *second)
+{
+	if (is(b, "lock")) {
+		bool acquired;
+		brk_err err =
+			brk_lock_acquire(c, BENCH_LOCK, BRK_LOCK, BRK_FOREVER, &acquired, NULL);
+		return err ? err : brk_lock_release(c, BENCH_LOCK, BRK_LOCK);
+	}
+	brk_err err = brk_call(c, req, NULL);
+	return err || !second ? err : brk_call(c, second, NULL);
+}
+
 static void *work(void *arg)
 {
 	struct worker *w = arg;
@@ -93,24 +116,25 @@ static void *work(void *arg)
 	snprintf(name, sizeof name, "bench:%s:%d", b->test, w->index);
 	json_t *v = json_string("v"), *k = json_string("k");
 	if (!strcmp(b->test, "get"))
-		brk_dict_set(c, name, k, v); /* so every get finds its key */
-	json_t *req = request_for(b, name), *single = one_op(b->test, name, 1);
+		brk_dict_set(c, name, k, v);         /* so every get finds its key */
+	bool pair = is(b, "queue") && b->batch <= 1; /* put and get: two requests a step */
+	json_t *req = is(b, "lock") ? NULL : request_for(b, name);
+	json_t *second = pair ? one_op(b->test, name, 1) : NULL;
 	double end = now() + b->seconds;
-	int per = b->batch > 1 ? b->batch : (!strcmp(b->test, "queue") ? 2 : 1);
+	int per = b->batch > 1 ? b->batch : pair ? 2 : 1; /* ops a step ("lock": pairs) */
 	while (!b->failed && now() < end) {
 		double t0 = now();
-		if (brk_call(c, req, NULL) != BRK_OK ||
-		    (per == 2 && b->batch <= 1 && brk_call(c, single, NULL) != BRK_OK)) {
+		if (run_step(b, c, req, second) != BRK_OK) {
 			fprintf(stderr, "\nbrokerctl bench: %s\n", brk_last_error());
 			b->failed = 1;
 			break;
 		}
-		record(w, (float)((now() - t0) * 1e6 / (b->batch <= 1 ? per : 1)));
+		record(w, (float)((now() - t0) * 1e6 / (pair ? 2 : 1)));
 		atomic_fetch_add(&b->ops, (unsigned long long)per);
 	}
 	brk_del(c, name);
 	json_decref(req);
-	json_decref(single);
+	json_decref(second);
 	json_decref(v);
 	json_decref(k);
 	brk_close(c);
@@ -171,6 +195,10 @@ static json_t *run_test(struct bench *b)
 	for (int i = 0; i < b->clients; i++)
 		pthread_join(w[i].thread, NULL);
 	json_t *summary = b->failed ? NULL : summarize(b, w, now() - start);
+	brk_client *c = is(b, "lock") ? ctl_connect(b->ctl) : NULL;
+	if (c) /* the shared lock outlives each worker; remove it once all are done */
+		brk_del(c, BENCH_LOCK);
+	brk_close(c);
 	for (int i = 0; i < b->clients; i++)
 		free(w[i].lat_us);
 	free(w);
@@ -226,7 +254,7 @@ static int parse_options(struct bench *b, char **tests, int argc, char **argv)
 	if (optind != argc || b->clients < 1 || b->clients > 1024 || b->batch < 1 ||
 	    b->batch > 4096 || !(b->seconds > 0))
 		return ctl_usage("usage: bench [--clients 1..1024] [--batch 1..4096] "
-				 "[--seconds S] [--tests ping,get,set,queue]"),
+				 "[--seconds S] [--tests ping,get,set,queue,lock]"),
 		       -1;
 	return 0;
 }
@@ -243,8 +271,12 @@ int cmd_bench(const struct ctl *ctl, int argc, char **argv)
 	for (char *t = strtok_r(list, ",", &save); t && rc == EXIT_OK;
 	     t = strtok_r(NULL, ",", &save)) {
 		if (strcmp(t, "ping") && strcmp(t, "get") && strcmp(t, "set") &&
-		    strcmp(t, "queue")) {
-			rc = ctl_usage("tests are ping, get, set and queue");
+		    strcmp(t, "queue") && strcmp(t, "lock")) {
+			rc = ctl_usage("tests are ping, get, set, queue and lock");
+			break;
+		}
+		if (!strcmp(t, "lock") && b.batch > 1) {
+			rc = ctl_usage("the lock test waits its turn, so it takes no --batch");
 			break;
 		}
 		b.test = t;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "brokerctl.h"
 #include "envelope.h"
@@ -26,8 +27,11 @@ static const char usage[] =
 	"  queue get NAME [--timeout S]    waits forever without --timeout; 0 does not wait\n"
 	"  dict set NAME KEY VALUE\n"
 	"  dict get NAME KEY\n"
+	"  lock acquire NAME [--rlock] [--timeout S] [--hold S]\n"
+	"                                  hold a lock until Ctrl-C (brokerd releases it when\n"
+	"                                  brokerctl exits), or for S seconds with --hold\n"
 	"  call OP [JSON]                  send {\"op\": OP, ...JSON} and print the raw reply\n"
-	"  bench [--clients N] [--batch B] [--seconds S] [--tests ping,get,set,queue]\n"
+	"  bench [--clients N] [--batch B] [--seconds S] [--tests ping,get,set,queue,lock]\n"
 	"\n"
 	"Options:\n"
 	"  -u, --url URL   brokerd's address (default: $BROKERD_URL, else %s)\n"
@@ -348,6 +352,47 @@ static int cmd_dict(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	return reply_status(err);
 }
 
+static int cmd_lock(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {{"rlock", no_argument, NULL, 'r'},
+					     {"timeout", required_argument, NULL, 't'},
+					     {"hold", required_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	double timeout = BRK_FOREVER, hold = -1;
+	brk_lock_kind kind = BRK_LOCK;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'r')
+			kind = BRK_RLOCK;
+		else if ((ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0) &&
+			 (ch != 'h' || parse_number(optarg, "--hold", &hold) != 0))
+			return EXIT_USAGE;
+	}
+	if (argc - optind != 2 || strcmp(argv[optind], "acquire"))
+		return ctl_usage("usage: lock acquire NAME [--rlock] [--timeout S] [--hold S]");
+	const char *name = argv[optind + 1];
+	bool acquired;
+	uint64_t fence;
+	brk_err err = brk_lock_acquire(c, name, kind, timeout, &acquired, &fence);
+	if (err == BRK_OK && !acquired) {
+		fprintf(stderr, "brokerctl: '%s' is held by another session\n", name);
+		return EXIT_REPLY;
+	}
+	if (err != BRK_OK)
+		return reply_status(err);
+	if (ctl->json)
+		printf("{\"acquired\":true,\"fence\":%llu}\n", (unsigned long long)fence);
+	else
+		printf("acquired '%s' (fence %llu)%s\n", name, (unsigned long long)fence,
+		       hold < 0 ? "; holding until Ctrl-C" : "");
+	fflush(stdout);
+	if (hold < 0)
+		for (;;)
+			pause();
+	usleep((useconds_t)(hold * 1e6));
+	return reply_status(brk_lock_release(c, name, kind));
+}
+
 /* cmd_call: the raw protocol: the full reply envelope is printed either way. */
 static int cmd_call(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
@@ -377,9 +422,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"ping", cmd_ping},   {"info", cmd_info}, {"ls", cmd_ls},
-	{"stat", cmd_stat},   {"rm", cmd_rm},     {"sessions", cmd_sessions},
-	{"queue", cmd_queue}, {"dict", cmd_dict}, {"call", cmd_call},
+	{"ping", cmd_ping}, {"info", cmd_info},         {"ls", cmd_ls},       {"stat", cmd_stat},
+	{"rm", cmd_rm},     {"sessions", cmd_sessions}, {"queue", cmd_queue}, {"dict", cmd_dict},
+	{"lock", cmd_lock}, {"call", cmd_call},
 };
 
 static int run(const struct ctl *ctl, int argc, char **argv)

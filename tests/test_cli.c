@@ -98,6 +98,38 @@ START_TEST(inspection_commands)
 }
 END_TEST
 
+START_TEST(locks_from_the_shell)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t holder = fork();
+	if (holder == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		execl(BROKERCTL_BIN, BROKERCTL_BIN, "--url", d.url, "lock", "acquire", "L",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	char line[128] = {0};
+	ck_assert_int_gt(read(fds[0], line, sizeof line - 1), 0);
+	ck_assert_str_eq(line, "acquired 'L' (fence 1); holding until Ctrl-C\n");
+	ck_assert_int_eq(ctl("lock", "acquire", "L", "--timeout", "0.1"), 1);
+	kill(holder, SIGINT); /* Ctrl-C: brokerd releases the lock when brokerctl is gone */
+	child_exit(holder);
+	close(fds[0]);
+	ck_assert_int_eq(ctl("--json", "lock", "acquire", "L", "--hold", "0", "--timeout", "5"), 0);
+	ck_assert_str_eq(out, "{\"acquired\":true,\"fence\":2}\n");
+	ck_assert_int_eq(ctl("lock", "acquire", "R", "--rlock", "--hold", "0"), 0);
+	ck_assert_int_eq(ctl("lock", "acquire", "R", "--hold", "0"), 1); /* wrong_type */
+	ck_assert_int_eq(ctl("lock", "take", "L"), 2);
+	ck_assert_int_eq(
+		ctl("--json", "bench", "--tests", "lock", "--clients", "3", "--seconds", "0.2"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"test\":\"lock\""));
+	ck_assert_int_eq(ctl("bench", "--tests", "lock", "--batch", "2"), 2);
+	ck_assert_int_eq(ctl("stat", "bench:lock"), 1); /* the bench cleaned up */
+}
+END_TEST
+
 START_TEST(raw_calls_print_the_reply)
 {
 	ck_assert_int_eq(ctl("call", "dict.set", "{\"name\":\"d\",\"key\":1,\"value\":true}"), 0);
@@ -307,6 +339,7 @@ int main(void)
 	tcase_add_test(tc, ping_answers);
 	tcase_add_test(tc, queue_and_dict_from_the_shell);
 	tcase_add_test(tc, inspection_commands);
+	tcase_add_test(tc, locks_from_the_shell);
 	tcase_add_test(tc, raw_calls_print_the_reply);
 	tcase_add_test(tc, usage_and_connection_errors);
 	tcase_add_test(tc, bench_reports_every_test);

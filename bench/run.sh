@@ -26,6 +26,12 @@ echo "### brokerd, 8 clients, one op per request"; ctl bench --seconds "$secs" -
 echo
 echo "### brokerd, 8 clients, batch 64"; ctl bench --seconds "$secs" --clients 8 --batch 64 --tests get,queue
 echo
+echo "### brokerd locks: 8 clients contending for one lock (an op = acquire + release)"
+ctl bench --seconds "$secs" --clients 8 --tests lock
+echo
+echo "### brokerd locks: hand-off to the next waiter after the holder is SIGKILLed"
+build-bench/lock_handoff "ipc://$tmp/b.sock" build-bench/brokerctl 30
+echo
 echo "### Python multiprocessing.Manager, 1 client"; python3 bench/manager_bench.py "$secs"
 echo
 echo "### Redis (unix socket): test, requests/s, avg, min, p50, p95, p99, max (ms)"

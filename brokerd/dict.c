@@ -407,8 +407,9 @@ const struct op_def dict_ops[] = {
 
 /* ---- class ---- */
 
-static void *create(op_ctx *ctx)
+static void *create(op_ctx *ctx, const char *name)
 {
+	(void)name;
 	dict *d = calloc(1, sizeof *d);
 	if (!d)
 		op_fail(ctx, BRK_EINTERNAL, "out of memory");

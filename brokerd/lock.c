@@ -17,7 +17,7 @@ typedef struct lock {
 	struct lock_hold *hold; /* NULL when unlocked */
 	uint64_t fence;         /* the token of the latest grant */
 	struct list waiters;    /* waiter.obj_link, arrival order */
-	const char *name;       /* the object's name (owned by the registry) */
+	const char *name;       /* the object's name (the registry's copy) */
 } lock;
 
 /* The holder's side: in its session's holdings, so the session's end releases the lock. */
@@ -104,10 +104,8 @@ static int lookup(op_ctx *ctx, const struct obj_class *cls, lock **out)
 {
 	object *o;
 	int rc = obj_lookup(ctx, cls, true, &o);
-	if (rc == 0) {
+	if (rc == 0)
 		*out = o->impl;
-		(*out)->name = o->name;
-	}
 	return rc;
 }
 
@@ -204,20 +202,21 @@ const struct op_def lock_ops[] = {
 
 /* ---- classes ---- */
 
-static void *create_lock(op_ctx *ctx)
+static void *create_lock(op_ctx *ctx, const char *name)
 {
 	lock *l = calloc(1, sizeof *l);
 	if (!l) {
 		op_fail(ctx, BRK_EINTERNAL, "out of memory");
 		return NULL;
 	}
+	l->name = name;
 	list_init(&l->waiters);
 	return l;
 }
 
-static void *create_rlock(op_ctx *ctx)
+static void *create_rlock(op_ctx *ctx, const char *name)
 {
-	lock *l = create_lock(ctx);
+	lock *l = create_lock(ctx, name);
 	if (l)
 		l->reentrant = true;
 	return l;

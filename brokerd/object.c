@@ -42,7 +42,7 @@ static object *create(op_ctx *ctx, const struct obj_class *cls)
 	}
 	o->cls = cls;
 	o->created = clock_wall();
-	o->impl = cls->create(ctx);
+	o->impl = cls->create(ctx, o->name);
 	if (o->impl && hmap_insert(&objects, o->name, strlen(o->name), o))
 		return o;
 	if (o->impl) {

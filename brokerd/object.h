@@ -13,9 +13,10 @@ struct op_ctx;
 
 struct obj_class {
 	const char *name; /* the type name on the wire: "queue", "dict" */
-	/* create: a new empty instance with ctx's creation arguments; NULL and an error set
-	 * on ctx when they are invalid. */
-	void *(*create)(struct op_ctx *ctx);
+	/* create: a new empty instance with ctx's creation arguments; name is the object's
+	 * name, valid as long as the object. NULL and an error set on ctx when the arguments
+	 * are invalid. */
+	void *(*create)(struct op_ctx *ctx, const char *name);
 	/* destroy: frees the instance; its waiters were completed before. */
 	void (*destroy)(void *impl);
 	size_t (*size)(const void *impl);

@@ -286,7 +286,7 @@ static int op_create(op_ctx *ctx)
 		return rc ? rc : op_ok(ctx, json_true());
 	/* It existed: the same settings are fine (idempotent), others are an error. */
 	op_ctx probe = *ctx;
-	queue *want = queue_class.create(&probe);
+	queue *want = queue_class.create(&probe, ctx->name);
 	if (!want)
 		return op_fail(ctx, probe.err, "%s", probe.msg);
 	bool same = want->kind == q->kind && want->maxsize == q->maxsize;
@@ -441,8 +441,9 @@ const struct op_def queue_ops[] = {
 
 /* ---- class ---- */
 
-static void *create(op_ctx *ctx)
+static void *create(op_ctx *ctx, const char *name)
 {
+	(void)name;
 	const char *kind;
 	json_int_t maxsize;
 	if (arg_opt_string(ctx, "kind", "fifo", &kind) || arg_opt_int(ctx, "maxsize", 0, &maxsize))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark in one run: brokerd (brokerctl bench), Python's
 # multiprocessing.Manager, Redis (redis-benchmark on a Unix socket), and the nng floor.
-# Usage: bench/run.sh [SECONDS]   (installs redis-server if missing; results in bench/results.md)
+# Usage: bench/run.sh [SECONDS]   (installs redis-server if missing; prints a report)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-3}

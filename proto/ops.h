@@ -33,6 +33,16 @@
 #define BRK_OP_RLOCK_RELEASE "rlock.release"
 #define BRK_OP_RLOCK_LOCKED "rlock.locked"
 
+#define BRK_OP_SEM_CREATE "semaphore.create"
+#define BRK_OP_SEM_ACQUIRE "semaphore.acquire"
+#define BRK_OP_SEM_RELEASE "semaphore.release"
+#define BRK_OP_SEM_VALUE "semaphore.value"
+
+#define BRK_OP_EVENT_SET "event.set"
+#define BRK_OP_EVENT_CLEAR "event.clear"
+#define BRK_OP_EVENT_IS_SET "event.is_set"
+#define BRK_OP_EVENT_WAIT "event.wait"
+
 #define BRK_OP_DICT_GET "dict.get"
 #define BRK_OP_DICT_SET "dict.set"
 #define BRK_OP_DICT_DELETE "dict.delete"

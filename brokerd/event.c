@@ -1,0 +1,128 @@
+/* event.c: Event, as Python's: set wakes every waiter with true; wait on a set event
+ * returns at once; a wait that times out answers false. */
+#include <stdlib.h>
+
+#include "args.h"
+#include "dispatch.h"
+#include "event.h"
+#include "ops.h"
+#include "wait.h"
+
+typedef struct event_obj {
+	bool set;
+	struct list waiters; /* waiter.obj_link */
+} event_obj;
+
+static waiter *first(event_obj *e)
+{
+	return list_empty(&e->waiters) ? NULL : list_entry(e->waiters.next, waiter, obj_link);
+}
+
+static int lookup(op_ctx *ctx, event_obj **out)
+{
+	object *o;
+	int rc = obj_lookup(ctx, &event_class, true, &o);
+	if (rc == 0)
+		*out = o->impl;
+	return rc;
+}
+
+static int op_set(op_ctx *ctx)
+{
+	event_obj *e;
+	waiter *w;
+	int rc = lookup(ctx, &e);
+	if (rc)
+		return rc;
+	e->set = true;
+	while ((w = first(e)))
+		wait_complete(w, BRK_OK, json_true(), NULL);
+	return op_ok(ctx, json_null());
+}
+
+static int op_clear(op_ctx *ctx)
+{
+	event_obj *e;
+	int rc = lookup(ctx, &e);
+	if (rc == 0)
+		e->set = false;
+	return rc ? rc : op_ok(ctx, json_null());
+}
+
+static int op_is_set(op_ctx *ctx)
+{
+	event_obj *e;
+	int rc = lookup(ctx, &e);
+	return rc ? rc : op_ok(ctx, json_boolean(e->set));
+}
+
+static int op_wait(op_ctx *ctx)
+{
+	event_obj *e;
+	double timeout;
+	int rc = lookup(ctx, &e);
+	if (rc || (rc = arg_wait(ctx, &timeout)))
+		return rc;
+	if (e->set || timeout == 0)
+		return op_ok(ctx, json_boolean(e->set));
+	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_EVENT_WAIT, timeout,
+			      BRK_OK, NULL);
+	if (!w)
+		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	w->timeout_result = json_false();
+	list_push_back(&e->waiters, &w->obj_link);
+	return OP_PARKED;
+}
+
+const struct op_def event_ops[] = {
+	{BRK_OP_EVENT_SET, op_set, OPF_NAME, ""},
+	{BRK_OP_EVENT_CLEAR, op_clear, OPF_NAME, ""},
+	{BRK_OP_EVENT_IS_SET, op_is_set, OPF_NAME, ""},
+	{BRK_OP_EVENT_WAIT, op_wait, OPF_NAME, "timeout"},
+	{NULL, NULL, 0, NULL},
+};
+
+static void *create(op_ctx *ctx, const char *name)
+{
+	(void)name;
+	event_obj *e = calloc(1, sizeof *e);
+	if (!e) {
+		op_fail(ctx, BRK_EINTERNAL, "out of memory");
+		return NULL;
+	}
+	list_init(&e->waiters);
+	return e;
+}
+
+static void destroy(void *impl)
+{
+	free(impl);
+}
+
+static size_t size(const void *impl)
+{
+	return ((const event_obj *)impl)->set;
+}
+
+static size_t waiters(const void *impl)
+{
+	return list_length(&((const event_obj *)impl)->waiters);
+}
+
+static json_t *stat_new(const void *impl)
+{
+	const event_obj *e = impl;
+	return json_pack("{s:b, s:o}", "set", e->set, "waiting", wait_list_new(&e->waiters));
+}
+
+static void complete_waiters(void *impl, brk_err err, const char *msg)
+{
+	event_obj *e = impl;
+	waiter *w;
+	while ((w = first(e)))
+		wait_complete(w, err, NULL, msg);
+}
+
+const struct obj_class event_class = {
+	"event", create, destroy, size, waiters, stat_new, complete_waiters,
+};

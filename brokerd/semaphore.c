@@ -1,0 +1,285 @@
+/* semaphore.c: Semaphore and BoundedSemaphore. Permits taken are held by the session that
+ * took them and come back when it ends; waiters are served strictly in arrival order, the
+ * oldest waiting for its whole count before anyone behind it is served (no starvation). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "dispatch.h"
+#include "ops.h"
+#include "semaphore.h"
+#include "wait.h"
+
+typedef struct semaphore {
+	bool bounded;
+	long value;          /* permits free now */
+	long initial;        /* a bounded semaphore never goes above it */
+	struct list holds;   /* struct sem_hold.sem_link: sessions holding permits */
+	struct list waiters; /* waiter.obj_link; waiter.priority is the count wanted */
+	const char *name;
+} semaphore;
+
+/* Permits one session holds on one semaphore. */
+struct sem_hold {
+	struct holding h;
+	struct list sem_link;
+	semaphore *sem;
+	session *s;
+	long permits;
+};
+
+static void serve_waiters(semaphore *sem);
+
+/* ---- holding ---- */
+
+static void hold_free(struct sem_hold *sh)
+{
+	list_remove(&sh->sem_link);
+	free(sh);
+}
+
+static void hold_release(struct holding *h, bool session_ended)
+{
+	struct sem_hold *sh = (struct sem_hold *)h;
+	semaphore *sem = sh->sem;
+	(void)session_ended;
+	sem->value += sh->permits;
+	hold_free(sh);
+	serve_waiters(sem);
+}
+
+static json_t *hold_describe_new(const struct holding *h)
+{
+	const struct sem_hold *sh = (const struct sem_hold *)h;
+	return json_pack("{s:s, s:s, s:I}", "kind", "semaphore", "object", sh->sem->name, "permits",
+			 (json_int_t)sh->permits);
+}
+
+const struct holding_class sem_holding_class = {"semaphore", hold_release, hold_describe_new};
+
+static struct sem_hold *hold_of(semaphore *sem, const session *s)
+{
+	for (struct list *p = sem->holds.next; p != &sem->holds; p = p->next) {
+		struct sem_hold *sh = list_entry(p, struct sem_hold, sem_link);
+		if (sh->s == s)
+			return sh;
+	}
+	return NULL;
+}
+
+/* take: s takes n permits (there are enough). Returns the acquire result, NULL when out of
+ * memory (nothing taken). */
+static json_t *take(semaphore *sem, session *s, long n)
+{
+	struct sem_hold *sh = hold_of(sem, s);
+	if (!sh) {
+		if (!(sh = calloc(1, sizeof *sh)))
+			return NULL;
+		sh->sem = sem;
+		sh->s = s;
+		sh->h.cls = &sem_holding_class;
+		list_push_back(&sem->holds, &sh->sem_link);
+		sess_hold(s, &sh->h);
+	}
+	sh->permits += n;
+	sem->value -= n;
+	return json_pack("{s:b, s:I}", "acquired", 1, "value", (json_int_t)sem->value);
+}
+
+static waiter *first(semaphore *sem)
+{
+	return list_empty(&sem->waiters) ? NULL : list_entry(sem->waiters.next, waiter, obj_link);
+}
+
+/* serve_waiters: grants permits to waiters in arrival order while the oldest can be served. */
+static void serve_waiters(semaphore *sem)
+{
+	waiter *w;
+	while ((w = first(sem)) && (!wait_alive(w) || sem->value >= (long)w->priority)) {
+		if (!wait_alive(w)) {
+			wait_withdraw(w);
+			continue;
+		}
+		json_t *result = take(sem, w->sess, (long)w->priority);
+		if (result)
+			wait_complete(w, BRK_OK, result, NULL);
+		else
+			wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
+	}
+}
+
+/* ---- ops ---- */
+
+static int lookup(op_ctx *ctx, semaphore **out)
+{
+	object *o;
+	int rc = obj_lookup(ctx, &semaphore_class, true, &o);
+	if (rc == 0)
+		*out = o->impl;
+	return rc;
+}
+
+static int count_arg(op_ctx *ctx, long *n)
+{
+	json_int_t v = 1;
+	int rc = arg_opt_int(ctx, "n", 1, &v);
+	if (rc == 0 && (v < 1 || v > 1000000000))
+		rc = op_fail(ctx, BRK_EBADARG, "'n' must be from 1 to 1e9");
+	*n = (long)v;
+	return rc;
+}
+
+static int op_create(op_ctx *ctx)
+{
+	semaphore *sem;
+	object *existing = obj_find(ctx->name);
+	int rc = lookup(ctx, &sem);
+	if (rc || !existing)
+		return rc ? rc : op_ok(ctx, json_true());
+	op_ctx probe = *ctx;
+	semaphore *want = semaphore_class.create(&probe, ctx->name);
+	if (!want)
+		return op_fail(ctx, probe.err, "%s", probe.msg);
+	bool same = want->bounded == sem->bounded && want->initial == sem->initial;
+	semaphore_class.destroy(want);
+	if (!same)
+		return op_fail(ctx, BRK_EEXISTS, "semaphore '%s' exists with value %ld%s",
+			       ctx->name, sem->initial, sem->bounded ? ", bounded" : "");
+	return op_ok(ctx, json_false());
+}
+
+static int op_acquire(op_ctx *ctx)
+{
+	semaphore *sem;
+	double timeout;
+	long n;
+	int rc = lookup(ctx, &sem);
+	if (rc || (rc = count_arg(ctx, &n)) || (rc = arg_wait(ctx, &timeout)))
+		return rc;
+	if (sem->bounded && n > sem->initial)
+		return op_fail(ctx, BRK_EVALUE, "cannot acquire %ld of %ld permits", n,
+			       sem->initial);
+	if (list_empty(&sem->waiters) && sem->value >= n)
+		return op_ok(ctx, take(sem, ctx->sess, n));
+	if (timeout == 0)
+		return op_ok(ctx, json_pack("{s:b}", "acquired", 0));
+	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_SEM_ACQUIRE, timeout,
+			      BRK_OK, NULL);
+	if (!w)
+		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	w->priority = (double)n;
+	w->timeout_result = json_pack("{s:b}", "acquired", 0);
+	list_push_back(&sem->waiters, &w->obj_link);
+	return OP_PARKED;
+}
+
+static int op_release(op_ctx *ctx)
+{
+	semaphore *sem;
+	long n;
+	int rc = lookup(ctx, &sem);
+	if (rc || (rc = count_arg(ctx, &n)))
+		return rc;
+	if (sem->bounded && sem->value + n > sem->initial)
+		return op_fail(ctx, BRK_EVALUE, "semaphore '%s' released too many times",
+			       ctx->name);
+	struct sem_hold *sh = hold_of(sem, ctx->sess);
+	if (sh) { /* anyone may release, as in Python; the releaser's own permits go first */
+		sh->permits -= n < sh->permits ? n : sh->permits;
+		if (sh->permits == 0) {
+			sess_drop(&sh->h);
+			hold_free(sh);
+		}
+	}
+	sem->value += n;
+	serve_waiters(sem);
+	return op_ok(ctx, json_null());
+}
+
+static int op_value(op_ctx *ctx)
+{
+	semaphore *sem;
+	int rc = lookup(ctx, &sem);
+	return rc ? rc : op_ok(ctx, json_integer((json_int_t)sem->value));
+}
+
+const struct op_def semaphore_ops[] = {
+	{BRK_OP_SEM_CREATE, op_create, OPF_NAME, "value,bounded"},
+	{BRK_OP_SEM_ACQUIRE, op_acquire, OPF_NAME, "n,block,timeout"},
+	{BRK_OP_SEM_RELEASE, op_release, OPF_NAME, "n"},
+	{BRK_OP_SEM_VALUE, op_value, OPF_NAME, ""},
+	{NULL, NULL, 0, NULL},
+};
+
+/* ---- class ---- */
+
+static void *create(op_ctx *ctx, const char *name)
+{
+	json_int_t value;
+	bool bounded;
+	if (arg_opt_int(ctx, "value", 1, &value) || arg_opt_bool(ctx, "bounded", false, &bounded))
+		return NULL;
+	if (value < 0 || value > 1000000000) {
+		op_fail(ctx, BRK_EBADARG, "'value' must be from 0 to 1e9");
+		return NULL;
+	}
+	semaphore *sem = calloc(1, sizeof *sem);
+	if (!sem) {
+		op_fail(ctx, BRK_EINTERNAL, "out of memory");
+		return NULL;
+	}
+	sem->bounded = bounded;
+	sem->value = sem->initial = (long)value;
+	sem->name = name;
+	list_init(&sem->holds);
+	list_init(&sem->waiters);
+	return sem;
+}
+
+static void destroy(void *impl)
+{
+	semaphore *sem = impl;
+	while (!list_empty(&sem->holds)) {
+		struct sem_hold *sh = list_entry(sem->holds.next, struct sem_hold, sem_link);
+		sess_drop(&sh->h);
+		hold_free(sh);
+	}
+	free(sem);
+}
+
+static size_t size(const void *impl)
+{
+	return (size_t)((const semaphore *)impl)->value;
+}
+
+static size_t waiters(const void *impl)
+{
+	return list_length(&((const semaphore *)impl)->waiters);
+}
+
+static json_t *stat_new(const void *impl)
+{
+	const semaphore *sem = impl;
+	json_t *holders = json_array();
+	for (struct list *p = sem->holds.next; p != &sem->holds && holders; p = p->next) {
+		const struct sem_hold *sh = list_entry(p, struct sem_hold, sem_link);
+		json_array_append_new(holders,
+				      json_pack("{s:I, s:I}", "session", (json_int_t)sh->s->id,
+						"permits", (json_int_t)sh->permits));
+	}
+	return json_pack("{s:I, s:I, s:b, s:o, s:o}", "value", (json_int_t)sem->value, "initial",
+			 (json_int_t)sem->initial, "bounded", sem->bounded, "holders", holders,
+			 "waiting", wait_list_new(&sem->waiters));
+}
+
+static void complete_waiters(void *impl, brk_err err, const char *msg)
+{
+	semaphore *sem = impl;
+	waiter *w;
+	while ((w = first(sem)))
+		wait_complete(w, err, NULL, msg);
+}
+
+const struct obj_class semaphore_class = {
+	"semaphore", create, destroy, size, waiters, stat_new, complete_waiters,
+};

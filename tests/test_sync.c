@@ -1,0 +1,149 @@
+/* test_sync.c: Semaphore, BoundedSemaphore and Event semantics, through the op table. */
+#include <stdlib.h>
+
+#include "check_util.h"
+
+static session *a, *b, *c;
+
+static void setup(void)
+{
+	h_setup();
+	a = h_session();
+	b = h_session();
+	c = h_session();
+}
+
+START_TEST(a_semaphore_counts_permits)
+{
+	EXPECT_OK(a, "{\"op\":\"semaphore.acquire\",\"name\":\"S\"}",
+		  "{\"acquired\":true,\"value\":0}");
+	EXPECT_OK(b, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"block\":false}",
+		  "{\"acquired\":false}");
+	EXPECT_OK(b, "{\"op\":\"semaphore.release\",\"name\":\"S\"}", "null"); /* anyone may */
+	EXPECT_OK(b, "{\"op\":\"semaphore.release\",\"name\":\"S\",\"n\":2}", "null");
+	EXPECT_OK(a, "{\"op\":\"semaphore.value\",\"name\":\"S\"}", "3"); /* unbounded grows */
+	EXPECT_ERR(a, "{\"op\":\"semaphore.create\",\"name\":\"S\",\"value\":3}", "exists");
+	EXPECT_OK(a, "{\"op\":\"semaphore.create\",\"name\":\"S\"}", "false");
+}
+END_TEST
+
+START_TEST(a_bounded_semaphore_refuses_extra_releases)
+{
+	EXPECT_OK(a, "{\"op\":\"semaphore.create\",\"name\":\"B\",\"value\":3,\"bounded\":true}",
+		  "true");
+	EXPECT_OK(a, "{\"op\":\"semaphore.acquire\",\"name\":\"B\",\"n\":2}",
+		  "{\"acquired\":true,\"value\":1}");
+	EXPECT_ERR(a, "{\"op\":\"semaphore.release\",\"name\":\"B\",\"n\":3}", "value_error");
+	EXPECT_OK(a, "{\"op\":\"semaphore.release\",\"name\":\"B\",\"n\":2}", "null");
+	EXPECT_ERR(a, "{\"op\":\"semaphore.release\",\"name\":\"B\"}", "value_error");
+	EXPECT_ERR(a, "{\"op\":\"semaphore.acquire\",\"name\":\"B\",\"n\":4}", "value_error");
+	EXPECT_OK(a, "{\"op\":\"semaphore.value\",\"name\":\"B\"}", "3");
+}
+END_TEST
+
+START_TEST(waiters_are_served_in_order_without_overtaking)
+{
+	EXPECT_OK(a, "{\"op\":\"semaphore.create\",\"name\":\"S\",\"value\":2}", "true");
+	EXPECT_OK(a, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"n\":2}",
+		  "{\"acquired\":true,\"value\":0}");
+	int wb = h_send(b, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"n\":2}");
+	int wc = h_send(c, "{\"op\":\"semaphore.acquire\",\"name\":\"S\"}");
+	EXPECT_OK(a, "{\"op\":\"semaphore.release\",\"name\":\"S\"}", "null");
+	ck_assert_ptr_null(h_reply(wb));
+	ck_assert_ptr_null(h_reply(wc)); /* one permit is free, but b came first */
+	EXPECT_OK(a, "{\"op\":\"semaphore.release\",\"name\":\"S\"}", "null");
+	ck_assert(h_same(h_reply(wb), "{\"acquired\":true,\"value\":0}"));
+	ck_assert_ptr_null(h_reply(wc));
+	EXPECT_OK(b, "{\"op\":\"semaphore.release\",\"name\":\"S\"}", "null");
+	ck_assert(h_same(h_reply(wc), "{\"acquired\":true,\"value\":0}"));
+}
+END_TEST
+
+START_TEST(permits_come_back_when_their_session_ends)
+{
+	EXPECT_OK(a, "{\"op\":\"semaphore.create\",\"name\":\"S\",\"value\":3,\"bounded\":true}",
+		  "true");
+	EXPECT_OK(a, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"n\":2}",
+		  "{\"acquired\":true,\"value\":1}");
+	json_t *sessions = h_result(h_call(c, "{\"op\":\"sessions\"}"));
+	json_t *held = json_array_get(json_object_get(json_array_get(sessions, 0), "holding"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(held, "kind")), "semaphore");
+	ck_assert_int_eq(json_integer_value(json_object_get(held, "permits")), 2);
+	int wb = h_send(b, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"n\":2}");
+	int dead = h_send(c, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"n\":3}");
+	sess_close(c);
+	ck_assert_ptr_null(h_reply(dead));
+	sess_close(a);
+	ck_assert(h_same(h_reply(wb), "{\"acquired\":true,\"value\":1}"));
+	session *d = h_session();
+	EXPECT_OK(d, "{\"op\":\"semaphore.value\",\"name\":\"S\"}", "1");
+	sess_close(b);
+	EXPECT_OK(d, "{\"op\":\"semaphore.value\",\"name\":\"S\"}", "3");
+}
+END_TEST
+
+START_TEST(a_timed_semaphore_acquire_answers_false)
+{
+	EXPECT_OK(a, "{\"op\":\"semaphore.create\",\"name\":\"S\",\"value\":0}", "true");
+	int w = h_send(b, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"timeout\":0.1}");
+	h_run(0.05);
+	ck_assert_ptr_null(h_reply(w));
+	h_run(0.1);
+	ck_assert(h_same(h_reply(w), "{\"acquired\":false}"));
+}
+END_TEST
+
+START_TEST(bad_semaphore_requests)
+{
+	EXPECT_ERR(a, "{\"op\":\"semaphore.create\",\"name\":\"S\",\"value\":-1}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"semaphore.create\",\"name\":\"S\",\"bounded\":1}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"n\":0}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"semaphore.release\",\"name\":\"S\",\"n\":\"1\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"event.set\",\"name\":\"S\"}", "wrong_type");
+}
+END_TEST
+
+START_TEST(an_event_wakes_every_waiter)
+{
+	int w1 = h_send(a, "{\"op\":\"event.wait\",\"name\":\"E\"}");
+	int w2 = h_send(b, "{\"op\":\"event.wait\",\"name\":\"E\",\"timeout\":30}");
+	ck_assert_ptr_null(h_reply(w1));
+	EXPECT_OK(c, "{\"op\":\"event.is_set\",\"name\":\"E\"}", "false");
+	EXPECT_OK(c, "{\"op\":\"event.set\",\"name\":\"E\"}", "null");
+	ck_assert(h_same(h_reply(w1), "true"));
+	ck_assert(h_same(h_reply(w2), "true"));
+	EXPECT_OK(a, "{\"op\":\"event.wait\",\"name\":\"E\"}", "true");
+	EXPECT_OK(c, "{\"op\":\"event.clear\",\"name\":\"E\"}", "null");
+	EXPECT_OK(a, "{\"op\":\"event.wait\",\"name\":\"E\",\"timeout\":0}", "false");
+	int w3 = h_send(a, "{\"op\":\"event.wait\",\"name\":\"E\",\"timeout\":0.1}");
+	h_run(0.15);
+	ck_assert(h_same(h_reply(w3), "false"));
+}
+END_TEST
+
+START_TEST(an_event_waiter_that_goes_away_is_withdrawn)
+{
+	h_send(a, "{\"op\":\"event.wait\",\"name\":\"E\"}");
+	sess_close(a);
+	json_t *st = h_result(h_call(b, "{\"op\":\"stat\",\"name\":\"E\"}"));
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "waiters")), 0);
+	EXPECT_OK(b, "{\"op\":\"event.set\",\"name\":\"E\"}", "null");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("sync");
+	TCase *tc = tcase_create("sync");
+	tcase_add_checked_fixture(tc, setup, h_teardown);
+	tcase_add_test(tc, a_semaphore_counts_permits);
+	tcase_add_test(tc, a_bounded_semaphore_refuses_extra_releases);
+	tcase_add_test(tc, waiters_are_served_in_order_without_overtaking);
+	tcase_add_test(tc, permits_come_back_when_their_session_ends);
+	tcase_add_test(tc, a_timed_semaphore_acquire_answers_false);
+	tcase_add_test(tc, bad_semaphore_requests);
+	tcase_add_test(tc, an_event_wakes_every_waiter);
+	tcase_add_test(tc, an_event_waiter_that_goes_away_is_withdrawn);
+	suite_add_tcase(s, tc);
+	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
+}

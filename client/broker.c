@@ -502,12 +502,19 @@ brk_err brk_queue_task_done(brk_client *c, const char *name)
 	return call_new(c, BRK_OP_QUEUE_TASK_DONE, name, NULL, NULL);
 }
 
-brk_err brk_queue_join(brk_client *c, const char *name, double timeout)
+/* timeout_args: {"timeout": T} for ops that take a timeout but no "block"; {} waits for
+ * ever. */
+static json_t *timeout_args(double timeout)
 {
 	json_t *args = json_object();
 	if (args && timeout >= 0 && timeout <= PROTO_MAX_TIMEOUT)
 		json_object_set_new(args, "timeout", json_real(timeout));
-	return call_new(c, BRK_OP_QUEUE_JOIN, name, args, NULL);
+	return args;
+}
+
+brk_err brk_queue_join(brk_client *c, const char *name, double timeout)
+{
+	return call_new(c, BRK_OP_QUEUE_JOIN, name, timeout_args(timeout), NULL);
 }
 
 /* ---- locks ---- */
@@ -545,6 +552,61 @@ brk_err brk_lock_locked(brk_client *c, const char *name, brk_lock_kind kind, boo
 {
 	return call_bool(c, lock_op(kind, BRK_OP_LOCK_LOCKED, BRK_OP_RLOCK_LOCKED), name, NULL,
 			 locked);
+}
+
+/* ---- semaphores ---- */
+
+brk_err brk_semaphore_create(brk_client *c, const char *name, long value, bool bounded)
+{
+	return call_new(c, BRK_OP_SEM_CREATE, name,
+			json_pack("{s:I, s:b}", "value", (json_int_t)value, "bounded", bounded),
+			NULL);
+}
+
+brk_err brk_semaphore_acquire(brk_client *c, const char *name, long n, double timeout,
+			      bool *acquired)
+{
+	json_t *r = NULL, *args = wait_args(json_pack("{s:I}", "n", (json_int_t)n), timeout);
+	brk_err err = call_new(c, BRK_OP_SEM_ACQUIRE, name, args, &r);
+	json_t *got = json_object_get(r, "acquired");
+	if (err == BRK_OK && !json_is_boolean(got))
+		err = fail(BRK_EPROTO, "semaphore.acquire: expected {\"acquired\": ...}");
+	if (err == BRK_OK)
+		*acquired = json_is_true(got);
+	json_decref(r);
+	return err;
+}
+
+brk_err brk_semaphore_release(brk_client *c, const char *name, long n)
+{
+	return call_new(c, BRK_OP_SEM_RELEASE, name, json_pack("{s:I}", "n", (json_int_t)n), NULL);
+}
+
+brk_err brk_semaphore_value(brk_client *c, const char *name, size_t *value)
+{
+	return call_size(c, BRK_OP_SEM_VALUE, name, value);
+}
+
+/* ---- events ---- */
+
+brk_err brk_event_set(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_EVENT_SET, name, NULL, NULL);
+}
+
+brk_err brk_event_clear(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_EVENT_CLEAR, name, NULL, NULL);
+}
+
+brk_err brk_event_is_set(brk_client *c, const char *name, bool *set)
+{
+	return call_bool(c, BRK_OP_EVENT_IS_SET, name, NULL, set);
+}
+
+brk_err brk_event_wait(brk_client *c, const char *name, double timeout, bool *set)
+{
+	return call_bool(c, BRK_OP_EVENT_WAIT, name, timeout_args(timeout), set);
 }
 
 /* ---- dicts ---- */

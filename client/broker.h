@@ -125,6 +125,28 @@ brk_err brk_lock_acquire(brk_client *c, const char *name, brk_lock_kind kind, do
 brk_err brk_lock_release(brk_client *c, const char *name, brk_lock_kind kind);
 brk_err brk_lock_locked(brk_client *c, const char *name, brk_lock_kind kind, bool *locked);
 
+/* ---- semaphores ----
+ * Permits are held by this client's session and come back if the process dies. */
+
+/* brk_semaphore_create: value permits (>= 0); bounded refuses releases above value. Creating
+ * an existing one with the same settings is fine; other settings give BRK_EEXISTS.
+ * Acquiring a missing name creates an unbounded semaphore of 1. */
+brk_err brk_semaphore_create(brk_client *c, const char *name, long value, bool bounded);
+/* brk_semaphore_acquire: takes n permits, waiting up to timeout; *acquired tells whether. */
+brk_err brk_semaphore_acquire(brk_client *c, const char *name, long n, double timeout,
+			      bool *acquired);
+/* brk_semaphore_release: gives n permits back; BRK_EVALUE above a bounded one's value. */
+brk_err brk_semaphore_release(brk_client *c, const char *name, long n);
+brk_err brk_semaphore_value(brk_client *c, const char *name, size_t *value);
+
+/* ---- events ---- */
+
+brk_err brk_event_set(brk_client *c, const char *name);
+brk_err brk_event_clear(brk_client *c, const char *name);
+brk_err brk_event_is_set(brk_client *c, const char *name, bool *set);
+/* brk_event_wait: waits up to timeout for the event; *set is the flag at the end. */
+brk_err brk_event_wait(brk_client *c, const char *name, double timeout, bool *set);
+
 /* ---- dicts ----
  * Keys are JSON scalars: 0 and "0" are different keys, 1 and 1.0 the same. */
 

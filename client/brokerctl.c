@@ -30,6 +30,8 @@ static const char usage[] =
 	"  lock acquire NAME [--rlock] [--timeout S] [--hold S]\n"
 	"                                  hold a lock until Ctrl-C (brokerd releases it when\n"
 	"                                  brokerctl exits), or for S seconds with --hold\n"
+	"  event set|clear NAME            set or clear an event\n"
+	"  event wait NAME [--timeout S]   wait for it; exit 1 if it was not set in time\n"
 	"  call OP [JSON]                  send {\"op\": OP, ...JSON} and print the raw reply\n"
 	"  bench [--clients N] [--batch B] [--seconds S] [--tests ping,get,set,queue,lock]\n"
 	"\n"
@@ -393,6 +395,32 @@ static int cmd_lock(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	return reply_status(brk_lock_release(c, name, kind));
 }
 
+static int cmd_event(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
+	double timeout = BRK_FOREVER;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0)
+			return EXIT_USAGE;
+	if (argc - optind != 2)
+		return ctl_usage("usage: event set|clear|wait NAME [--timeout S]");
+	const char *verb = argv[optind], *name = argv[optind + 1];
+	bool set;
+	brk_err err;
+	if (!strcmp(verb, "set"))
+		return reply_status(brk_event_set(c, name));
+	if (!strcmp(verb, "clear"))
+		return reply_status(brk_event_clear(c, name));
+	if (strcmp(verb, "wait"))
+		return ctl_usage("usage: event set|clear|wait NAME [--timeout S]");
+	if ((err = brk_event_wait(c, name, timeout, &set)) != BRK_OK)
+		return reply_status(err);
+	puts(ctl->json ? (set ? "true" : "false") : (set ? "set" : "not set"));
+	return set ? EXIT_OK : EXIT_REPLY;
+}
+
 /* cmd_call: the raw protocol: the full reply envelope is printed either way. */
 static int cmd_call(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
@@ -424,7 +452,7 @@ struct command {
 static const struct command commands[] = {
 	{"ping", cmd_ping}, {"info", cmd_info},         {"ls", cmd_ls},       {"stat", cmd_stat},
 	{"rm", cmd_rm},     {"sessions", cmd_sessions}, {"queue", cmd_queue}, {"dict", cmd_dict},
-	{"lock", cmd_lock}, {"call", cmd_call},
+	{"lock", cmd_lock}, {"event", cmd_event},       {"call", cmd_call},
 };
 
 static int run(const struct ctl *ctl, int argc, char **argv)

@@ -127,6 +127,15 @@ START_TEST(locks_from_the_shell)
 	ck_assert_ptr_nonnull(strstr(out, "\"test\":\"lock\""));
 	ck_assert_int_eq(ctl("bench", "--tests", "lock", "--batch", "2"), 2);
 	ck_assert_int_eq(ctl("stat", "bench:lock"), 1); /* the bench cleaned up */
+	ck_assert_int_eq(ctl("event", "wait", "E", "--timeout", "0.05"), 1);
+	ck_assert_str_eq(out, "not set\n");
+	ck_assert_int_eq(ctl("event", "set", "E"), 0);
+	ck_assert_int_eq(ctl("event", "wait", "E"), 0);
+	ck_assert_str_eq(out, "set\n");
+	ck_assert_int_eq(ctl("event", "clear", "E"), 0);
+	ck_assert_int_eq(ctl("--json", "event", "wait", "E", "--timeout", "0"), 1);
+	ck_assert_str_eq(out, "false\n");
+	ck_assert_int_eq(ctl("event", "raise", "E"), 2);
 }
 END_TEST
 

@@ -176,6 +176,46 @@ START_TEST(stat_and_sessions_show_the_holder_and_waiters)
 }
 END_TEST
 
+START_TEST(permits_of_a_killed_holder_come_back)
+{
+	int out;
+	char buf[8] = {0};
+	size_t value;
+	ck_assert_int_eq(brk_semaphore_create(c, "S", 3, true), BRK_OK);
+	pid_t holder = spawn_worker(&d, &out, "permits", "S", "2", NULL);
+	ck_assert_int_gt(read(out, buf, sizeof buf - 1), 0);
+	ck_assert_int_eq(brk_semaphore_value(c, "S", &value), BRK_OK);
+	ck_assert_uint_eq(value, 1);
+	bool acquired;
+	ck_assert_int_eq(brk_semaphore_acquire(c, "S", 2, 0, &acquired), BRK_OK);
+	ck_assert(!acquired);
+	kill(holder, SIGKILL);
+	child_exit(holder);
+	ck_assert_int_eq(brk_semaphore_acquire(c, "S", 3, 10, &acquired), BRK_OK);
+	ck_assert(acquired); /* all three: the dead holder's two came back */
+	ck_assert_int_eq(brk_semaphore_release(c, "S", 3), BRK_OK);
+	ck_assert_int_eq(brk_semaphore_release(c, "S", 1), BRK_EVALUE);
+	close(out);
+}
+END_TEST
+
+START_TEST(an_event_releases_waiting_processes)
+{
+	pid_t w1 = spawn_worker(&d, NULL, "ewait", "go", NULL);
+	pid_t w2 = spawn_worker(&d, NULL, "ewait", "go", NULL);
+	ck_assert_int_eq(brk_event_clear(c, "go"), BRK_OK);
+	wait_stat(c, "go", "waiters", 2);
+	bool set = true;
+	ck_assert_int_eq(brk_event_wait(c, "go", 0.05, &set), BRK_OK);
+	ck_assert(!set);
+	ck_assert_int_eq(brk_event_set(c, "go"), BRK_OK);
+	ck_assert_int_eq(child_exit(w1), 0);
+	ck_assert_int_eq(child_exit(w2), 0);
+	ck_assert_int_eq(brk_event_is_set(c, "go", &set), BRK_OK);
+	ck_assert(set);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("locks");
@@ -188,6 +228,8 @@ int main(void)
 	tcase_add_test(tc, contended_increments_under_a_lock_are_exact);
 	tcase_add_test(tc, one_ticket_a_hundred_buyers_exactly_one_succeeds);
 	tcase_add_test(tc, stat_and_sessions_show_the_holder_and_waiters);
+	tcase_add_test(tc, permits_of_a_killed_holder_come_back);
+	tcase_add_test(tc, an_event_releases_waiting_processes);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -8,6 +8,9 @@
  *   worker URL lock NAME HOLD         acquire, print the fence, hold HOLD s (<0: until
  *                                     killed), release
  *   worker URL incr LOCK DICT K       K times: under LOCK, DICT["n"] = DICT["n"] + 1
+ *   worker URL permits NAME N         take N permits of semaphore NAME, print "ok", hold
+ *                                     them until killed
+ *   worker URL ewait NAME             wait for event NAME; exit 0 once it is set
  *   worker URL buy LOCK DICT          under LOCK: if DICT["tickets"] > 0, take one and
  *                                     print "bought"; exit 0 either way */
 #include <stdio.h>
@@ -113,6 +116,20 @@ static int run(brk_client *c, int argc, char **argv)
 		rc = 0;
 		for (long i = 0; i < atol(argv[5]) && rc == 0; i++)
 			rc = (int)locked_update(c, name, argv[4], "n", 1, &done);
+	} else if (!strcmp(what, "permits") && argc == 5) {
+		bool acquired;
+		rc = (int)brk_semaphore_acquire(c, name, atol(argv[4]), BRK_FOREVER, &acquired);
+		if (rc == 0) {
+			printf("ok\n");
+			fflush(stdout);
+			for (;;)
+				pause();
+		}
+	} else if (!strcmp(what, "ewait") && argc == 4) {
+		bool set = false;
+		rc = (int)brk_event_wait(c, name, BRK_FOREVER, &set);
+		if (rc == 0 && !set)
+			rc = 1;
 	} else if (!strcmp(what, "buy") && argc == 5) {
 		bool bought;
 		rc = (int)locked_update(c, name, argv[4], "tickets", -1, &bought);

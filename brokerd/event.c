@@ -66,7 +66,7 @@ static int op_wait(op_ctx *ctx)
 	if (e->set || timeout == 0)
 		return op_ok(ctx, json_boolean(e->set));
 	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_EVENT_WAIT, timeout,
-			      BRK_OK, NULL);
+			      BRK_OK);
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	w->timeout_result = json_false();

@@ -126,7 +126,7 @@ static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
 	}
 	if (timeout == 0)
 		return op_ok(ctx, json_pack("{s:b}", "acquired", 0));
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, BRK_OK, NULL);
+	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, BRK_OK);
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	w->timeout_result = json_pack("{s:b}", "acquired", 0);

@@ -267,8 +267,7 @@ static int lookup(op_ctx *ctx, queue **out)
 static int park(op_ctx *ctx, struct list *on, const char *op, double timeout, brk_err timeout_err,
 		waiter **out)
 {
-	waiter *w =
-		wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err, NULL);
+	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err);
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	list_push_back(on, &w->obj_link);

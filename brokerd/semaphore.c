@@ -164,7 +164,7 @@ static int op_acquire(op_ctx *ctx)
 	if (timeout == 0)
 		return op_ok(ctx, json_pack("{s:b}", "acquired", 0));
 	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_SEM_ACQUIRE, timeout,
-			      BRK_OK, NULL);
+			      BRK_OK);
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	w->priority = (double)n;

@@ -106,6 +106,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	while (heap_len && heap[0]->deadline <= now) {
 		waiter *w = heap[0];
 		char msg[PROTO_MAX_NAME + 96];
+		if (w->on_timeout) {
+			w->on_timeout(w);
+			continue;
+		}
 		if (w->timeout_result) {
 			wait_complete(w, BRK_OK, json_incref(w->timeout_result), NULL);
 			continue;
@@ -134,7 +138,7 @@ void wait_fini(void)
 }
 
 waiter *wait_park(session *s, struct req *req, object *obj, const char *op, double timeout,
-		  brk_err timeout_err, wait_detach_fn detach)
+		  brk_err timeout_err)
 {
 	waiter *w = calloc(1, sizeof *w);
 	if (!w)
@@ -147,7 +151,6 @@ waiter *wait_park(session *s, struct req *req, object *obj, const char *op, doub
 	w->deadline = timeout < 0 ? INFINITY : clock_now() + timeout;
 	w->heap_index = WAIT_NOT_TIMED;
 	w->timeout_err = timeout_err;
-	w->detach = detach;
 	list_init(&w->obj_link);
 	if (!isinf(w->deadline) && heap_push(w) != 0) {
 		free(w);
@@ -162,8 +165,6 @@ waiter *wait_park(session *s, struct req *req, object *obj, const char *op, doub
 
 static void release(waiter *w)
 {
-	if (w->detach)
-		w->detach(w);
 	list_remove(&w->obj_link);
 	list_remove(&w->sess_link);
 	list_remove(&w->all_link);
@@ -189,6 +190,10 @@ void wait_withdraw(waiter *w)
 {
 	struct req *req = w->req;
 	log_debug("session %llu: withdrew parked %s", (unsigned long long)w->sess->id, w->op);
+	if (w->on_withdraw) {
+		list_remove(&w->obj_link);
+		w->on_withdraw(w);
+	}
 	release(w);
 	dispatch_drop(req);
 }

@@ -17,9 +17,11 @@ struct object;
 struct req;
 typedef struct waiter waiter;
 
-/* Called by wait_complete, when set, for what an object type keeps about w beyond
- * w->obj_link and w->item (both released by wait.c). Must not complete other waiters. */
-typedef void (*wait_detach_fn)(waiter *w);
+/* An object type's say in how its waiters leave (each optional, set after wait_park):
+ * on_timeout replaces the default timeout answer and must complete w itself; on_withdraw
+ * runs when w's client is gone, after w is unlinked from its object and before it is freed,
+ * and may complete other waiters of that object (a Barrier breaks for them). */
+typedef void (*wait_hook_fn)(waiter *w);
 
 struct waiter {
 	struct session *sess;
@@ -31,7 +33,8 @@ struct waiter {
 	size_t heap_index;      /* position in the deadline heap, or WAIT_NOT_TIMED */
 	brk_err timeout_err;    /* the error a timeout answers with, unless timeout_result */
 	json_t *timeout_result; /* when set (owned), a timeout answers ok with it instead */
-	wait_detach_fn detach;
+	wait_hook_fn on_timeout;
+	wait_hook_fn on_withdraw;
 	struct list obj_link;  /* on the object's list of waiters */
 	struct list sess_link; /* on the session's list of waiters */
 	struct list all_link;  /* on the list of every waiter */
@@ -49,10 +52,10 @@ void wait_init(struct event_base *base);
 void wait_fini(void);
 
 /* wait_park: parks req for session s on obj, with timeout seconds (negative: none). The
- * caller then links w->obj_link into the object's list and may set w->item. op must be
- * static storage; detach may be NULL. NULL when out of memory. */
+ * caller then links w->obj_link into the object's list and may set w->item and the hooks.
+ * op must be static storage. NULL when out of memory. */
 waiter *wait_park(struct session *s, struct req *req, struct object *obj, const char *op,
-		  double timeout, brk_err timeout_err, wait_detach_fn detach);
+		  double timeout, brk_err timeout_err);
 
 /* wait_complete: the single exit. Detaches w everywhere, answers its request with result
  * (stolen; NULL means null) when err is BRK_OK or with err and msg otherwise, frees w.

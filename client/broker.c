@@ -609,6 +609,39 @@ brk_err brk_event_wait(brk_client *c, const char *name, double timeout, bool *se
 	return call_bool(c, BRK_OP_EVENT_WAIT, name, timeout_args(timeout), set);
 }
 
+/* ---- barriers ---- */
+
+brk_err brk_barrier_create(brk_client *c, const char *name, long parties, double timeout)
+{
+	json_t *args = json_pack("{s:I}", "parties", (json_int_t)parties);
+	if (args && timeout >= 0 && timeout <= PROTO_MAX_TIMEOUT)
+		json_object_set_new(args, "timeout", json_real(timeout));
+	return call_new(c, BRK_OP_BARRIER_CREATE, name, args, NULL);
+}
+
+brk_err brk_barrier_wait(brk_client *c, const char *name, double timeout, long *index)
+{
+	json_t *r = NULL;
+	json_t *args = timeout < 0 ? json_object() : timeout_args(timeout);
+	brk_err err = call_new(c, BRK_OP_BARRIER_WAIT, name, args, &r);
+	if (err == BRK_OK && !json_is_integer(r))
+		err = fail(BRK_EPROTO, "barrier.wait: expected an index");
+	if (err == BRK_OK)
+		*index = (long)json_integer_value(r);
+	json_decref(r);
+	return err;
+}
+
+brk_err brk_barrier_abort(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_BARRIER_ABORT, name, NULL, NULL);
+}
+
+brk_err brk_barrier_reset(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_BARRIER_RESET, name, NULL, NULL);
+}
+
 /* ---- dicts ---- */
 
 static json_t *key_args(const json_t *key)

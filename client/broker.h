@@ -147,6 +147,18 @@ brk_err brk_event_is_set(brk_client *c, const char *name, bool *set);
 /* brk_event_wait: waits up to timeout for the event; *set is the flag at the end. */
 brk_err brk_event_wait(brk_client *c, const char *name, double timeout, bool *set);
 
+/* ---- barriers ---- */
+
+/* brk_barrier_create: parties (>= 1) must wait together; timeout (negative: none) is the
+ * default for waits. Same settings again is fine; others give BRK_EEXISTS. */
+brk_err brk_barrier_create(brk_client *c, const char *name, long parties, double timeout);
+/* brk_barrier_wait: waits for every party (timeout < 0: the barrier's own); *index is this
+ * party's arrival index, 0 .. parties-1. BRK_EBROKEN when the barrier is or becomes broken:
+ * a timeout, an abort, a reset, or a waiting party's process dying. */
+brk_err brk_barrier_wait(brk_client *c, const char *name, double timeout, long *index);
+brk_err brk_barrier_abort(brk_client *c, const char *name);
+brk_err brk_barrier_reset(brk_client *c, const char *name);
+
 /* ---- dicts ----
  * Keys are JSON scalars: 0 and "0" are different keys, 1 and 1.0 the same. */
 

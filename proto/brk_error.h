@@ -22,6 +22,7 @@
 	X(BRK_ESHUTDOWN, "shutting_down", "brokerd is shutting down")        \
 	X(BRK_ENOTOWNER, "not_owner", "the lock is held by another session") \
 	X(BRK_ENOTLOCKED, "not_locked", "release of an unlocked lock")       \
+	X(BRK_EBROKEN, "broken_barrier", "the barrier is broken")            \
 	X(BRK_ETOOBIG, "too_big", "message exceeds the size limit")          \
 	X(BRK_EINTERNAL, "internal", "internal error in brokerd")            \
 	X(BRK_ECONNECT, "connect_failed", "cannot connect to brokerd")       \

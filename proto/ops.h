@@ -43,6 +43,11 @@
 #define BRK_OP_EVENT_IS_SET "event.is_set"
 #define BRK_OP_EVENT_WAIT "event.wait"
 
+#define BRK_OP_BARRIER_CREATE "barrier.create"
+#define BRK_OP_BARRIER_WAIT "barrier.wait"
+#define BRK_OP_BARRIER_ABORT "barrier.abort"
+#define BRK_OP_BARRIER_RESET "barrier.reset"
+
 #define BRK_OP_DICT_GET "dict.get"
 #define BRK_OP_DICT_SET "dict.set"
 #define BRK_OP_DICT_DELETE "dict.delete"

@@ -216,6 +216,34 @@ START_TEST(an_event_releases_waiting_processes)
 }
 END_TEST
 
+START_TEST(a_barrier_across_processes_breaks_when_a_party_is_killed)
+{
+	long index;
+	ck_assert_int_eq(brk_barrier_create(c, "B", 3, -1), BRK_OK);
+	int o1, o2;
+	pid_t p1 = spawn_worker(&d, &o1, "bwait", "B", NULL);
+	pid_t p2 = spawn_worker(&d, &o2, "bwait", "B", NULL);
+	wait_stat(c, "B", "n_waiting", 2);
+	ck_assert_int_eq(brk_barrier_wait(c, "B", 5, &index), BRK_OK);
+	ck_assert_int_eq(index, 2);
+	ck_assert_int_eq(child_exit(p1), 0);
+	ck_assert_int_eq(child_exit(p2), 0);
+	ck_assert_int_eq(read_line_int(o1) + read_line_int(o2), 0 + 1);
+	close(o1);
+	close(o2);
+	pid_t survivor = spawn_worker(&d, NULL, "bwait", "B", NULL);
+	pid_t victim = spawn_worker(&d, NULL, "bwait", "B", NULL);
+	wait_stat(c, "B", "n_waiting", 2);
+	kill(victim, SIGKILL);
+	child_exit(victim);
+	ck_assert_int_eq(child_exit(survivor), BRK_EBROKEN);
+	ck_assert_int_eq(brk_barrier_wait(c, "B", 1, &index), BRK_EBROKEN);
+	ck_assert_int_eq(brk_barrier_reset(c, "B"), BRK_OK);
+	ck_assert_int_eq(brk_barrier_abort(c, "B"), BRK_OK);
+	ck_assert_int_eq(brk_barrier_wait(c, "B", 1, &index), BRK_EBROKEN);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("locks");
@@ -230,6 +258,7 @@ int main(void)
 	tcase_add_test(tc, stat_and_sessions_show_the_holder_and_waiters);
 	tcase_add_test(tc, permits_of_a_killed_holder_come_back);
 	tcase_add_test(tc, an_event_releases_waiting_processes);
+	tcase_add_test(tc, a_barrier_across_processes_breaks_when_a_party_is_killed);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

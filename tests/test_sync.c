@@ -131,6 +131,90 @@ START_TEST(an_event_waiter_that_goes_away_is_withdrawn)
 }
 END_TEST
 
+#define BWAIT "{\"op\":\"barrier.wait\",\"name\":\"B\"}"
+
+START_TEST(a_barrier_lets_everyone_go_when_all_arrive)
+{
+	EXPECT_OK(a, "{\"op\":\"barrier.create\",\"name\":\"B\",\"parties\":3}", "true");
+	for (int round = 0; round < 2; round++) {
+		int wa = h_send(a, BWAIT), wb = h_send(b, BWAIT);
+		ck_assert_ptr_null(h_reply(wa));
+		json_t *st = h_result(h_call(c, "{\"op\":\"stat\",\"name\":\"B\"}"));
+		ck_assert_int_eq(json_integer_value(json_object_get(st, "n_waiting")), 2);
+		EXPECT_OK(c, BWAIT, "2");
+		ck_assert(h_same(h_reply(wa), "0"));
+		ck_assert(h_same(h_reply(wb), "1"));
+	}
+}
+END_TEST
+
+START_TEST(a_timeout_breaks_the_barrier_until_reset)
+{
+	EXPECT_OK(a, "{\"op\":\"barrier.create\",\"name\":\"B\",\"parties\":3}", "true");
+	int wa = h_send(a, "{\"op\":\"barrier.wait\",\"name\":\"B\",\"timeout\":0.1}");
+	int wb = h_send(b, BWAIT);
+	h_run(0.05);
+	ck_assert_ptr_null(h_reply(wa));
+	h_run(0.1);
+	ck_assert_str_eq(h_code(h_reply(wa)), "broken_barrier");
+	ck_assert_str_eq(h_code(h_reply(wb)), "broken_barrier");
+	EXPECT_ERR(c, BWAIT, "broken_barrier");
+	json_t *st = h_result(h_call(c, "{\"op\":\"stat\",\"name\":\"B\"}"));
+	ck_assert(json_is_true(json_object_get(st, "broken")));
+	EXPECT_OK(c, "{\"op\":\"barrier.reset\",\"name\":\"B\"}", "null");
+	h_send(a, BWAIT);
+	h_send(b, BWAIT);
+	EXPECT_OK(c, BWAIT, "2");
+}
+END_TEST
+
+START_TEST(a_party_that_goes_away_breaks_the_round)
+{
+	EXPECT_OK(a, "{\"op\":\"barrier.create\",\"name\":\"B\",\"parties\":3,\"timeout\":30}",
+		  "true");
+	int wa = h_send(a, BWAIT);
+	h_send(b, BWAIT);
+	sess_close(b);
+	ck_assert_str_eq(h_code(h_reply(wa)), "broken_barrier");
+	EXPECT_ERR(c, BWAIT, "broken_barrier"); /* not a silent trip with a dead member */
+}
+END_TEST
+
+START_TEST(abort_reset_and_bad_barrier_requests)
+{
+	EXPECT_ERR(a, BWAIT, "not_found");
+	EXPECT_ERR(a, "{\"op\":\"barrier.create\",\"name\":\"B\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"barrier.create\",\"name\":\"B\",\"parties\":0}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"barrier.create\",\"name\":\"B\",\"parties\":2,\"timeout\":-1}",
+		   "bad_argument");
+	EXPECT_OK(a, "{\"op\":\"barrier.create\",\"name\":\"B\",\"parties\":2}", "true");
+	EXPECT_OK(a, "{\"op\":\"barrier.create\",\"name\":\"B\",\"parties\":2}", "false");
+	EXPECT_ERR(a, "{\"op\":\"barrier.create\",\"name\":\"B\",\"parties\":3}", "exists");
+	int wa = h_send(a, BWAIT);
+	EXPECT_OK(b, "{\"op\":\"barrier.reset\",\"name\":\"B\"}", "null");
+	ck_assert_str_eq(h_code(h_reply(wa)), "broken_barrier");
+	wa = h_send(a, BWAIT);
+	EXPECT_OK(b, "{\"op\":\"barrier.abort\",\"name\":\"B\"}", "null");
+	ck_assert_str_eq(h_code(h_reply(wa)), "broken_barrier");
+	EXPECT_ERR(b, BWAIT, "broken_barrier");
+	EXPECT_OK(b, "{\"op\":\"barrier.reset\",\"name\":\"B\"}", "null");
+	EXPECT_ERR(b, "{\"op\":\"barrier.wait\",\"name\":\"B\",\"timeout\":0}", "broken_barrier");
+	EXPECT_OK(b, "{\"op\":\"barrier.reset\",\"name\":\"B\"}", "null");
+	EXPECT_OK(a,
+		  "{\"op\":\"batch\",\"ops\":[{\"op\":\"barrier.wait\",\"name\":\"B\",\"timeout\":"
+		  "0}]}",
+		  "[{\"ok\":false,\"error\":\"broken_barrier\",\"message\":"
+		  "\"barrier 'B' broke: not all parties had arrived\"}]");
+	EXPECT_OK(b, "{\"op\":\"barrier.reset\",\"name\":\"B\"}", "null");
+	int w = h_send(a, BWAIT);
+	EXPECT_OK(b,
+		  "{\"op\":\"batch\",\"ops\":[{\"op\":\"barrier.wait\",\"name\":\"B\",\"timeout\":"
+		  "0}]}",
+		  "[{\"ok\":true,\"result\":1}]");
+	ck_assert(h_same(h_reply(w), "0"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sync");
@@ -144,6 +228,10 @@ int main(void)
 	tcase_add_test(tc, bad_semaphore_requests);
 	tcase_add_test(tc, an_event_wakes_every_waiter);
 	tcase_add_test(tc, an_event_waiter_that_goes_away_is_withdrawn);
+	tcase_add_test(tc, a_barrier_lets_everyone_go_when_all_arrive);
+	tcase_add_test(tc, a_timeout_breaks_the_barrier_until_reset);
+	tcase_add_test(tc, a_party_that_goes_away_breaks_the_round);
+	tcase_add_test(tc, abort_reset_and_bad_barrier_requests);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

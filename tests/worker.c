@@ -11,6 +11,7 @@
  *   worker URL permits NAME N         take N permits of semaphore NAME, print "ok", hold
  *                                     them until killed
  *   worker URL ewait NAME             wait for event NAME; exit 0 once it is set
+ *   worker URL bwait NAME             wait at barrier NAME; print the index
  *   worker URL buy LOCK DICT          under LOCK: if DICT["tickets"] > 0, take one and
  *                                     print "bought"; exit 0 either way */
 #include <stdio.h>
@@ -130,6 +131,11 @@ static int run(brk_client *c, int argc, char **argv)
 		rc = (int)brk_event_wait(c, name, BRK_FOREVER, &set);
 		if (rc == 0 && !set)
 			rc = 1;
+	} else if (!strcmp(what, "bwait") && argc == 4) {
+		long index;
+		rc = (int)brk_barrier_wait(c, name, BRK_FOREVER, &index);
+		if (rc == 0)
+			printf("%ld\n", index);
 	} else if (!strcmp(what, "buy") && argc == 5) {
 		bool bought;
 		rc = (int)locked_update(c, name, argv[4], "tickets", -1, &bought);

@@ -30,6 +30,9 @@ static const char usage[] =
 	"  lock acquire NAME [--rlock] [--timeout S] [--hold S]\n"
 	"                                  hold a lock until Ctrl-C (brokerd releases it when\n"
 	"                                  brokerctl exits), or for S seconds with --hold\n"
+	"  semaphore acquire NAME [--n N] [--timeout S] [--hold S]\n"
+	"                                  hold permits until Ctrl-C, or for S seconds\n"
+	"  barrier wait NAME [--timeout S] wait with the other parties; prints the index\n"
 	"  event set|clear NAME            set or clear an event\n"
 	"  event wait NAME [--timeout S]   wait for it; exit 1 if it was not set in time\n"
 	"  call OP [JSON]                  send {\"op\": OP, ...JSON} and print the raw reply\n"
@@ -354,6 +357,16 @@ static int cmd_dict(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	return reply_status(err);
 }
 
+/* hold_until: keeps what was acquired until Ctrl-C (hold < 0: brokerd releases it when
+ * brokerctl exits) or for hold seconds; the caller then releases. */
+static void hold_until(double hold)
+{
+	if (hold < 0)
+		for (;;)
+			pause();
+	usleep((useconds_t)(hold * 1e6));
+}
+
 static int cmd_lock(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {{"rlock", no_argument, NULL, 'r'},
@@ -388,10 +401,7 @@ static int cmd_lock(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 		printf("acquired '%s' (fence %llu)%s\n", name, (unsigned long long)fence,
 		       hold < 0 ? "; holding until Ctrl-C" : "");
 	fflush(stdout);
-	if (hold < 0)
-		for (;;)
-			pause();
-	usleep((useconds_t)(hold * 1e6));
+	hold_until(hold);
 	return reply_status(brk_lock_release(c, name, kind));
 }
 
@@ -419,6 +429,58 @@ static int cmd_event(brk_client *c, const struct ctl *ctl, int argc, char **argv
 		return reply_status(err);
 	puts(ctl->json ? (set ? "true" : "false") : (set ? "set" : "not set"));
 	return set ? EXIT_OK : EXIT_REPLY;
+}
+
+static int cmd_semaphore(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {{"n", required_argument, NULL, 'n'},
+					     {"timeout", required_argument, NULL, 't'},
+					     {"hold", required_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	double timeout = BRK_FOREVER, hold = -1, n = 1;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if ((ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0) &&
+		    (ch != 'h' || parse_number(optarg, "--hold", &hold) != 0) &&
+		    (ch != 'n' || parse_number(optarg, "--n", &n) != 0))
+			return EXIT_USAGE;
+	if (argc - optind != 2 || strcmp(argv[optind], "acquire"))
+		return ctl_usage("usage: semaphore acquire NAME [--n N] [--timeout S] [--hold S]");
+	const char *name = argv[optind + 1];
+	bool acquired;
+	brk_err err = brk_semaphore_acquire(c, name, (long)n, timeout, &acquired);
+	if (err != BRK_OK)
+		return reply_status(err);
+	if (!acquired) {
+		fprintf(stderr, "brokerctl: no %ld permits of '%s' in time\n", (long)n, name);
+		return EXIT_REPLY;
+	}
+	if (ctl->json)
+		puts("{\"acquired\":true}");
+	else
+		printf("acquired %ld of '%s'\n", (long)n, name);
+	fflush(stdout);
+	hold_until(hold);
+	return reply_status(brk_semaphore_release(c, name, (long)n));
+}
+
+static int cmd_barrier(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
+	double timeout = BRK_FOREVER;
+	int ch;
+	(void)ctl;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0)
+			return EXIT_USAGE;
+	if (argc - optind != 2 || strcmp(argv[optind], "wait"))
+		return ctl_usage("usage: barrier wait NAME [--timeout S]");
+	long index;
+	brk_err err = brk_barrier_wait(c, argv[optind + 1], timeout, &index);
+	if (err == BRK_OK)
+		printf("%ld\n", index);
+	return reply_status(err);
 }
 
 /* cmd_call: the raw protocol: the full reply envelope is printed either way. */
@@ -450,9 +512,19 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"ping", cmd_ping}, {"info", cmd_info},         {"ls", cmd_ls},       {"stat", cmd_stat},
-	{"rm", cmd_rm},     {"sessions", cmd_sessions}, {"queue", cmd_queue}, {"dict", cmd_dict},
-	{"lock", cmd_lock}, {"event", cmd_event},       {"call", cmd_call},
+	{"ping", cmd_ping},
+	{"info", cmd_info},
+	{"ls", cmd_ls},
+	{"stat", cmd_stat},
+	{"rm", cmd_rm},
+	{"sessions", cmd_sessions},
+	{"queue", cmd_queue},
+	{"dict", cmd_dict},
+	{"lock", cmd_lock},
+	{"event", cmd_event},
+	{"semaphore", cmd_semaphore},
+	{"barrier", cmd_barrier},
+	{"call", cmd_call},
 };
 
 static int run(const struct ctl *ctl, int argc, char **argv)

@@ -136,6 +136,15 @@ START_TEST(locks_from_the_shell)
 	ck_assert_int_eq(ctl("--json", "event", "wait", "E", "--timeout", "0"), 1);
 	ck_assert_str_eq(out, "false\n");
 	ck_assert_int_eq(ctl("event", "raise", "E"), 2);
+	ck_assert_int_eq(ctl("semaphore", "acquire", "S", "--n", "1", "--hold", "0"), 0);
+	ck_assert_str_eq(out, "acquired 1 of 'S'\n");
+	ck_assert_int_eq(ctl("call", "semaphore.create", "{\"name\":\"Z\",\"value\":0}"), 0);
+	ck_assert_int_eq(ctl("semaphore", "acquire", "Z", "--timeout", "0.05"), 1);
+	ck_assert_int_eq(ctl("barrier", "wait", "nob"), 1);
+	ck_assert_int_eq(ctl("call", "barrier.create", "{\"name\":\"B\",\"parties\":1}"), 0);
+	ck_assert_int_eq(ctl("barrier", "wait", "B"), 0);
+	ck_assert_str_eq(out, "0\n");
+	ck_assert_int_eq(ctl("barrier", "cross", "B"), 2);
 }
 END_TEST
 

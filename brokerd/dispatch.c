@@ -37,6 +37,7 @@ void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive)
 	index_table(semaphore_ops);
 	index_table(event_ops);
 	index_table(barrier_ops);
+	index_table(condition_ops);
 	hmap_insert(&index_by_name, batch_op.name, strlen(batch_op.name), (void *)&batch_op);
 	send_hook = send;
 	alive_hook = alive;

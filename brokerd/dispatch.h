@@ -50,6 +50,7 @@ extern const struct op_def lock_ops[];
 extern const struct op_def semaphore_ops[];
 extern const struct op_def event_ops[];
 extern const struct op_def barrier_ops[];
+extern const struct op_def condition_ops[];
 
 /* The transport hook: sends reply (stolen) for r and frees r; reply NULL frees r unsent. */
 typedef void (*dispatch_send_fn)(struct req *r, json_t *reply);

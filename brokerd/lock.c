@@ -2,6 +2,7 @@
  * increases with every grant of that lock. Waiters are granted in arrival order; a waiter
  * whose session ends is withdrawn, and a holder whose session ends releases the lock. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "args.h"
 #include "clock.h"
@@ -57,22 +58,27 @@ static json_t *hold_describe_new(const struct holding *h)
 
 const struct holding_class lock_holding_class = {"lock", hold_release, hold_describe_new};
 
-/* grant: s now holds l; returns the acquire result, or NULL when out of memory. */
-static json_t *grant(lock *l, session *s)
+/* grant: s now holds l, count times; returns base (stolen; NULL for {"acquired": true})
+ * with the grant's "fence" and "count", or NULL when out of memory. */
+static json_t *grant(lock *l, session *s, unsigned count, json_t *base)
 {
-	struct lock_hold *lh = calloc(1, sizeof *lh);
-	if (!lh)
+	json_t *result = base ? base : json_pack("{s:b}", "acquired", 1);
+	struct lock_hold *lh = result ? calloc(1, sizeof *lh) : NULL;
+	if (!lh) {
+		json_decref(result);
 		return NULL;
+	}
 	lh->l = l;
 	lh->s = s;
-	lh->count = 1;
+	lh->count = count;
 	lh->fence = ++l->fence;
 	lh->since = clock_wall();
 	lh->h.cls = &lock_holding_class;
 	sess_hold(s, &lh->h);
 	l->hold = lh;
-	return json_pack("{s:b, s:I, s:i}", "acquired", 1, "fence", (json_int_t)lh->fence, "count",
-			 1);
+	json_object_set_new(result, "fence", json_integer((json_int_t)lh->fence));
+	json_object_set_new(result, "count", json_integer((json_int_t)count));
+	return result;
 }
 
 static waiter *first(lock *l)
@@ -89,7 +95,10 @@ static void hand_off(lock *l)
 			wait_withdraw(w);
 			continue;
 		}
-		json_t *result = grant(l, w->sess);
+		/* a Condition waiter gets back its count and its own answer (see lock_reacquire) */
+		unsigned count = w->priority > 0 ? (unsigned)w->priority : 1;
+		json_t *result = grant(l, w->sess, count, w->item);
+		w->item = NULL;
 		if (!result) {
 			wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
 			continue;
@@ -117,7 +126,7 @@ static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
 	if (rc || (rc = arg_wait(ctx, &timeout)))
 		return rc;
 	if (!l->hold)
-		return op_ok(ctx, grant(l, ctx->sess));
+		return op_ok(ctx, grant(l, ctx->sess, 1, NULL));
 	if (l->reentrant && l->hold->s == ctx->sess) {
 		l->hold->count++;
 		return op_ok(ctx,
@@ -188,6 +197,63 @@ static int op_rlock_release(op_ctx *ctx)
 static int op_rlock_locked(op_ctx *ctx)
 {
 	return locked(ctx, &rlock_class);
+}
+
+/* ---- for Condition ---- */
+
+static const struct obj_class *class_of(const object *o)
+{
+	return o && o->cls == &rlock_class ? &rlock_class : &lock_class;
+}
+
+bool lock_is(const object *o)
+{
+	return o && (o->cls == &lock_class || o->cls == &rlock_class);
+}
+
+bool lock_held_by(const object *o, const session *s)
+{
+	const lock *l = o->impl;
+	return l->hold && l->hold->s == s;
+}
+
+unsigned lock_release_for_wait(object *o)
+{
+	lock *l = o->impl;
+	unsigned count = l->hold->count;
+	sess_drop(&l->hold->h);
+	unlock(l);
+	return count;
+}
+
+void lock_reacquire(object *o, waiter *w, unsigned count, json_t *base)
+{
+	lock *l = o->impl;
+	list_remove(&w->obj_link);
+	wait_untime(w);
+	w->obj = o;
+	w->op = l->reentrant ? BRK_OP_RLOCK_ACQUIRE : BRK_OP_LOCK_ACQUIRE;
+	w->on_timeout = w->on_withdraw = NULL;
+	w->priority = (double)count;
+	json_decref(w->item);
+	w->item = base;
+	list_push_back(&l->waiters, &w->obj_link);
+	hand_off(l);
+}
+
+int lock_forward(op_ctx *ctx, const char *lock_name, bool acquiring)
+{
+	op_ctx sub = *ctx;
+	sub.name = lock_name;
+	const struct obj_class *cls = class_of(obj_find(lock_name));
+	int rc = acquiring
+			 ? acquire(&sub, cls,
+				   cls == &rlock_class ? BRK_OP_RLOCK_ACQUIRE : BRK_OP_LOCK_ACQUIRE)
+			 : release(&sub, cls);
+	ctx->result = sub.result;
+	ctx->err = sub.err;
+	memcpy(ctx->msg, sub.msg, sizeof ctx->msg);
+	return rc;
 }
 
 const struct op_def lock_ops[] = {

@@ -186,6 +186,15 @@ void wait_complete(waiter *w, brk_err err, json_t *result, const char *msg)
 	dispatch_answer(req, err, result, msg, delivery);
 }
 
+void wait_untime(waiter *w)
+{
+	if (w->heap_index != WAIT_NOT_TIMED) {
+		heap_remove(w);
+		rearm();
+	}
+	w->deadline = INFINITY;
+}
+
 void wait_withdraw(waiter *w)
 {
 	struct req *req = w->req;

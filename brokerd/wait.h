@@ -62,6 +62,9 @@ waiter *wait_park(struct session *s, struct req *req, struct object *obj, const 
  * A waiter whose session is closing is freed without an answer. */
 void wait_complete(waiter *w, brk_err err, json_t *result, const char *msg);
 
+/* wait_untime: w no longer has a deadline. */
+void wait_untime(waiter *w);
+
 /* wait_withdraw: completes w without any answer (its client is gone). */
 void wait_withdraw(waiter *w);
 

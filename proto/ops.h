@@ -48,6 +48,13 @@
 #define BRK_OP_BARRIER_ABORT "barrier.abort"
 #define BRK_OP_BARRIER_RESET "barrier.reset"
 
+#define BRK_OP_COND_CREATE "condition.create"
+#define BRK_OP_COND_ACQUIRE "condition.acquire"
+#define BRK_OP_COND_RELEASE "condition.release"
+#define BRK_OP_COND_WAIT "condition.wait"
+#define BRK_OP_COND_NOTIFY "condition.notify"
+#define BRK_OP_COND_NOTIFY_ALL "condition.notify_all"
+
 #define BRK_OP_DICT_GET "dict.get"
 #define BRK_OP_DICT_SET "dict.set"
 #define BRK_OP_DICT_DELETE "dict.delete"

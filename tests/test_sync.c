@@ -1,5 +1,6 @@
 /* test_sync.c: Semaphore, BoundedSemaphore and Event semantics, through the op table. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check_util.h"
 
@@ -215,6 +216,111 @@ START_TEST(abort_reset_and_bad_barrier_requests)
 }
 END_TEST
 
+#define CV_ACQ "{\"op\":\"condition.acquire\",\"name\":\"C\"}"
+#define CV_WAIT "{\"op\":\"condition.wait\",\"name\":\"C\"}"
+#define CV_NOTIFY "{\"op\":\"condition.notify\",\"name\":\"C\"}"
+#define CV_REL "{\"op\":\"condition.release\",\"name\":\"C\"}"
+
+static void make_condition(const char *lock_op)
+{
+	char req[128];
+	snprintf(req, sizeof req, "{\"op\":\"%s\",\"name\":\"L\",\"block\":false}", lock_op);
+	h_call(c, req); /* creates the lock of the wanted kind, then lets it go */
+	snprintf(req, sizeof req, "{\"op\":\"%s\",\"name\":\"L\"}",
+		 strncmp(lock_op, "rlock", 5) ? "lock.release" : "rlock.release");
+	EXPECT_OK(c, req, "null");
+	EXPECT_OK(a, "{\"op\":\"condition.create\",\"name\":\"C\",\"lock\":\"L\"}", "true");
+}
+
+START_TEST(wait_releases_the_lock_and_takes_it_back_when_notified)
+{
+	make_condition("lock.acquire");
+	EXPECT_OK(a, CV_ACQ, "{\"acquired\":true,\"fence\":2,\"count\":1}");
+	int w = h_send(a, CV_WAIT);
+	ck_assert_ptr_null(h_reply(w));
+	EXPECT_OK(b, CV_ACQ, "{\"acquired\":true,\"fence\":3,\"count\":1}"); /* it was released */
+	EXPECT_OK(b, CV_NOTIFY, "1");
+	ck_assert_ptr_null(h_reply(w)); /* notified, but b still holds the lock */
+	EXPECT_OK(b, CV_REL, "null");
+	ck_assert(h_same(h_reply(w), "{\"notified\":true,\"fence\":4,\"count\":1}"));
+	EXPECT_OK(c, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "true");
+	EXPECT_OK(a, CV_REL, "null");
+}
+END_TEST
+
+START_TEST(a_timed_out_wait_still_takes_the_lock_back)
+{
+	make_condition("lock.acquire");
+	EXPECT_OK(a, CV_ACQ, "{\"acquired\":true,\"fence\":2,\"count\":1}");
+	int w = h_send(a, "{\"op\":\"condition.wait\",\"name\":\"C\",\"timeout\":0.1}");
+	h_run(0.15);
+	ck_assert(h_same(h_reply(w), "{\"notified\":false,\"fence\":3,\"count\":1}"));
+	EXPECT_OK(a, "{\"op\":\"condition.wait\",\"name\":\"C\",\"timeout\":0}",
+		  "{\"notified\":false,\"fence\":4,\"count\":1}");
+}
+END_TEST
+
+START_TEST(a_condition_waiter_that_goes_away_never_keeps_the_lock)
+{
+	make_condition("lock.acquire");
+	session *d = h_session();
+	EXPECT_OK(a, CV_ACQ, "{\"acquired\":true,\"fence\":2,\"count\":1}");
+	h_send(a, CV_WAIT);
+	EXPECT_OK(d, CV_ACQ, "{\"acquired\":true,\"fence\":3,\"count\":1}");
+	h_send(d, CV_WAIT); /* d waits too: parked on the condition, lock free */
+	EXPECT_OK(b, CV_ACQ, "{\"acquired\":true,\"fence\":4,\"count\":1}");
+	EXPECT_OK(b, "{\"op\":\"condition.notify_all\",\"name\":\"C\"}", "2");
+	sess_close(a); /* notified, queued for the lock: withdrawn */
+	sess_close(d);
+	EXPECT_OK(b, CV_REL, "null");
+	EXPECT_OK(c, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "false");
+	int w = h_send(c, "{\"op\":\"stat\",\"name\":\"C\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(h_result(h_reply(w)), "waiters")), 0);
+}
+END_TEST
+
+START_TEST(an_rlock_condition_restores_the_count)
+{
+	make_condition("rlock.acquire");
+	EXPECT_OK(a, CV_ACQ, "{\"acquired\":true,\"fence\":2,\"count\":1}");
+	EXPECT_OK(a, CV_ACQ, "{\"acquired\":true,\"fence\":2,\"count\":2}");
+	int w = h_send(a, CV_WAIT);
+	EXPECT_OK(b, CV_ACQ, "{\"acquired\":true,\"fence\":3,\"count\":1}");
+	EXPECT_OK(b, "{\"op\":\"condition.notify\",\"name\":\"C\",\"n\":5}", "1");
+	EXPECT_OK(b, CV_REL, "null");
+	ck_assert(h_same(h_reply(w), "{\"notified\":true,\"fence\":4,\"count\":2}"));
+	EXPECT_OK(a, CV_REL, "null");
+	EXPECT_OK(a, CV_REL, "null");
+	EXPECT_ERR(a, CV_REL, "not_locked");
+}
+END_TEST
+
+START_TEST(bad_condition_requests)
+{
+	EXPECT_ERR(a, CV_WAIT, "not_found");
+	EXPECT_ERR(a, "{\"op\":\"condition.create\",\"name\":\"C\"}", "bad_argument");
+	EXPECT_OK(a, "{\"op\":\"dict.set\",\"name\":\"D\",\"key\":1,\"value\":1}", "null");
+	EXPECT_ERR(a, "{\"op\":\"condition.create\",\"name\":\"C\",\"lock\":\"D\"}", "wrong_type");
+	EXPECT_OK(a, "{\"op\":\"condition.create\",\"name\":\"C\",\"lock\":\"L\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"condition.create\",\"name\":\"C\",\"lock\":\"L\"}", "false");
+	EXPECT_ERR(a, "{\"op\":\"condition.create\",\"name\":\"C\",\"lock\":\"M\"}", "exists");
+	EXPECT_ERR(a, CV_WAIT, "not_owner");
+	EXPECT_ERR(a, CV_NOTIFY, "not_owner");
+	EXPECT_OK(b, CV_ACQ, "{\"acquired\":true,\"fence\":1,\"count\":1}");
+	EXPECT_ERR(a, CV_WAIT, "not_owner");
+	EXPECT_ERR(a, CV_REL, "not_owner");
+	EXPECT_ERR(b, "{\"op\":\"condition.notify\",\"name\":\"C\",\"n\":-1}", "bad_argument");
+	EXPECT_ERR(b, "{\"op\":\"batch\",\"ops\":[{\"op\":\"condition.wait\",\"name\":\"C\"}]}",
+		   "bad_argument");
+	EXPECT_OK(b,
+		  "{\"op\":\"batch\",\"ops\":[{\"op\":\"condition.wait\",\"name\":\"C\","
+		  "\"timeout\":0}]}",
+		  "[{\"ok\":false,\"error\":\"bad_argument\","
+		  "\"message\":\"condition.wait cannot be part of a batch\"}]");
+	EXPECT_OK(b, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "true"); /* still b's */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sync");
@@ -232,6 +338,11 @@ int main(void)
 	tcase_add_test(tc, a_timeout_breaks_the_barrier_until_reset);
 	tcase_add_test(tc, a_party_that_goes_away_breaks_the_round);
 	tcase_add_test(tc, abort_reset_and_bad_barrier_requests);
+	tcase_add_test(tc, wait_releases_the_lock_and_takes_it_back_when_notified);
+	tcase_add_test(tc, a_timed_out_wait_still_takes_the_lock_back);
+	tcase_add_test(tc, a_condition_waiter_that_goes_away_never_keeps_the_lock);
+	tcase_add_test(tc, an_rlock_condition_restores_the_count);
+	tcase_add_test(tc, bad_condition_requests);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

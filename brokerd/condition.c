@@ -1,0 +1,217 @@
+/* condition.c: Condition, as Python's: wait releases the condition's lock, parks, and takes
+ * the lock back (in turn with the lock's other waiters) before it answers true (notified)
+ * or false (timed out). Waiting or notifying without holding the lock is not_owner. A
+ * waiter whose client goes away is withdrawn wherever it is, so it never keeps the lock. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "condition.h"
+#include "dispatch.h"
+#include "envelope.h"
+#include "lock.h"
+#include "ops.h"
+#include "wait.h"
+
+typedef struct condition {
+	char *lock_name;
+	struct list waiters; /* waiter.obj_link, arrival order; waiter.priority: lock count */
+} condition;
+
+static waiter *first(condition *cv)
+{
+	return list_empty(&cv->waiters) ? NULL : list_entry(cv->waiters.next, waiter, obj_link);
+}
+
+static int lookup(op_ctx *ctx, condition **out)
+{
+	object *o;
+	int rc = obj_lookup(ctx, &condition_class, false, &o);
+	if (rc == 0 && !o)
+		return op_fail(ctx, BRK_ENOTFOUND,
+			       "no condition '%s'; create it with condition.create", ctx->name);
+	if (rc == 0)
+		*out = o->impl;
+	return rc;
+}
+
+/* held_lock: the condition's lock, when ctx's session holds it; else an error on ctx. */
+static int held_lock(op_ctx *ctx, condition *cv, const char *what, object **out)
+{
+	object *lk = obj_find(cv->lock_name);
+	if (!lock_is(lk) || !lock_held_by(lk, ctx->sess))
+		return op_fail(ctx, BRK_ENOTOWNER, "cannot %s on un-acquired lock '%s'", what,
+			       cv->lock_name);
+	*out = lk;
+	return 0;
+}
+
+/* wake: w goes back to the lock it released, to be answered {"notified": notified, ...}. */
+static void wake(condition *cv, waiter *w, bool notified)
+{
+	object *lk = obj_find(cv->lock_name);
+	if (!lock_is(lk)) {
+		wait_complete(w, BRK_EDELETED, NULL, "the condition's lock was deleted");
+		return;
+	}
+	lock_reacquire(lk, w, (unsigned)w->priority, json_pack("{s:b}", "notified", notified));
+}
+
+static void on_timeout(waiter *w)
+{
+	wake(w->obj->impl, w, false);
+}
+
+static int op_create(op_ctx *ctx)
+{
+	object *o;
+	const char *lock_name;
+	bool existed = obj_find(ctx->name) != NULL;
+	int rc = obj_lookup(ctx, &condition_class, true, &o);
+	if (rc || !existed)
+		return rc ? rc : op_ok(ctx, json_true());
+	if ((rc = arg_opt_string(ctx, "lock", NULL, &lock_name)))
+		return rc;
+	condition *cv = o->impl;
+	if (!lock_name || strcmp(lock_name, cv->lock_name))
+		return op_fail(ctx, BRK_EEXISTS, "condition '%s' exists with lock '%s'", ctx->name,
+			       cv->lock_name);
+	return op_ok(ctx, json_false());
+}
+
+static int op_acquire(op_ctx *ctx)
+{
+	condition *cv = NULL;
+	int rc = lookup(ctx, &cv);
+	return rc ? rc : lock_forward(ctx, cv->lock_name, true);
+}
+
+static int op_release(op_ctx *ctx)
+{
+	condition *cv = NULL;
+	int rc = lookup(ctx, &cv);
+	return rc ? rc : lock_forward(ctx, cv->lock_name, false);
+}
+
+static int op_wait(op_ctx *ctx)
+{
+	condition *cv = NULL;
+	object *lk = NULL;
+	double timeout;
+	int rc = lookup(ctx, &cv);
+	if (rc || (rc = held_lock(ctx, cv, "wait", &lk)) || (rc = arg_wait(ctx, &timeout)))
+		return rc;
+	if (!ctx->req)
+		return op_fail(ctx, BRK_EBADARG, "condition.wait cannot be part of a batch");
+	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_COND_WAIT, timeout,
+			      BRK_OK);
+	if (!w)
+		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	w->on_timeout = on_timeout;
+	list_push_back(&cv->waiters, &w->obj_link);
+	w->priority = (double)lock_release_for_wait(lk);
+	if (timeout == 0)
+		wake(cv, w, false);
+	return OP_PARKED;
+}
+
+static int notify(op_ctx *ctx, bool all)
+{
+	condition *cv = NULL;
+	object *lk = NULL;
+	json_int_t n;
+	int rc = lookup(ctx, &cv);
+	if (rc || (rc = held_lock(ctx, cv, "notify", &lk)) || (rc = arg_opt_int(ctx, "n", 1, &n)))
+		return rc;
+	if (n < 0)
+		return op_fail(ctx, BRK_EBADARG, "'n' must be 0 or more");
+	waiter *w;
+	json_int_t woken = 0;
+	while ((all || woken < n) && (w = first(cv))) {
+		wake(cv, w, true);
+		woken++;
+	}
+	return op_ok(ctx, json_integer(woken));
+}
+
+static int op_notify(op_ctx *ctx)
+{
+	return notify(ctx, false);
+}
+
+static int op_notify_all(op_ctx *ctx)
+{
+	return notify(ctx, true);
+}
+
+const struct op_def condition_ops[] = {
+	{BRK_OP_COND_CREATE, op_create, OPF_NAME, "lock"},
+	{BRK_OP_COND_ACQUIRE, op_acquire, OPF_NAME, "block,timeout"},
+	{BRK_OP_COND_RELEASE, op_release, OPF_NAME, ""},
+	{BRK_OP_COND_WAIT, op_wait, OPF_NAME, "timeout"},
+	{BRK_OP_COND_NOTIFY, op_notify, OPF_NAME, "n"},
+	{BRK_OP_COND_NOTIFY_ALL, op_notify_all, OPF_NAME, ""},
+	{NULL, NULL, 0, NULL},
+};
+
+static void *create(op_ctx *ctx, const char *name)
+{
+	const char *lock_name;
+	(void)name;
+	if (arg_opt_string(ctx, "lock", NULL, &lock_name))
+		return NULL;
+	if (!lock_name || !*lock_name || strlen(lock_name) > PROTO_MAX_NAME) {
+		op_fail(ctx, BRK_EBADARG, "a condition needs 'lock', the name of its lock");
+		return NULL;
+	}
+	object *lk = obj_find(lock_name);
+	if (lk && !lock_is(lk)) {
+		op_fail(ctx, BRK_EWRONGTYPE, "'%s' is a %s, not a lock", lock_name, lk->cls->name);
+		return NULL;
+	}
+	condition *cv = calloc(1, sizeof *cv);
+	if (!cv || !(cv->lock_name = strdup(lock_name))) {
+		free(cv);
+		op_fail(ctx, BRK_EINTERNAL, "out of memory");
+		return NULL;
+	}
+	list_init(&cv->waiters);
+	return cv;
+}
+
+static void destroy(void *impl)
+{
+	condition *cv = impl;
+	free(cv->lock_name);
+	free(cv);
+}
+
+static size_t size(const void *impl)
+{
+	(void)impl;
+	return 0;
+}
+
+static size_t waiters(const void *impl)
+{
+	return list_length(&((const condition *)impl)->waiters);
+}
+
+static json_t *stat_new(const void *impl)
+{
+	const condition *cv = impl;
+	return json_pack("{s:s, s:o}", "lock", cv->lock_name, "waiting",
+			 wait_list_new(&cv->waiters));
+}
+
+static void complete_waiters(void *impl, brk_err err, const char *msg)
+{
+	condition *cv = impl;
+	waiter *w;
+	while ((w = first(cv)))
+		wait_complete(w, err, NULL, msg);
+}
+
+const struct obj_class condition_class = {
+	"condition", create, destroy, size, waiters, stat_new, complete_waiters,
+};

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "broker.h"
 #include "envelope.h"
@@ -517,6 +518,21 @@ brk_err brk_queue_join(brk_client *c, const char *name, double timeout)
 	return call_new(c, BRK_OP_QUEUE_JOIN, name, timeout_args(timeout), NULL);
 }
 
+/* flag_call: an op whose result is {field: true or false}, read into *out. */
+static brk_err flag_call(brk_client *c, const char *op, const char *name, json_t *args,
+			 const char *field, bool *out)
+{
+	json_t *r = NULL;
+	brk_err err = call_new(c, op, name, args, &r);
+	json_t *flag = json_object_get(r, field);
+	if (err == BRK_OK && !json_is_boolean(flag))
+		err = fail(BRK_EPROTO, "%s: expected {\"%s\": ...}", op, field);
+	if (err == BRK_OK)
+		*out = json_is_true(flag);
+	json_decref(r);
+	return err;
+}
+
 /* ---- locks ---- */
 
 static const char *lock_op(brk_lock_kind kind, const char *lock, const char *rlock)
@@ -566,15 +582,8 @@ brk_err brk_semaphore_create(brk_client *c, const char *name, long value, bool b
 brk_err brk_semaphore_acquire(brk_client *c, const char *name, long n, double timeout,
 			      bool *acquired)
 {
-	json_t *r = NULL, *args = wait_args(json_pack("{s:I}", "n", (json_int_t)n), timeout);
-	brk_err err = call_new(c, BRK_OP_SEM_ACQUIRE, name, args, &r);
-	json_t *got = json_object_get(r, "acquired");
-	if (err == BRK_OK && !json_is_boolean(got))
-		err = fail(BRK_EPROTO, "semaphore.acquire: expected {\"acquired\": ...}");
-	if (err == BRK_OK)
-		*acquired = json_is_true(got);
-	json_decref(r);
-	return err;
+	json_t *args = wait_args(json_pack("{s:I}", "n", (json_int_t)n), timeout);
+	return flag_call(c, BRK_OP_SEM_ACQUIRE, name, args, "acquired", acquired);
 }
 
 brk_err brk_semaphore_release(brk_client *c, const char *name, long n)
@@ -607,6 +616,74 @@ brk_err brk_event_is_set(brk_client *c, const char *name, bool *set)
 brk_err brk_event_wait(brk_client *c, const char *name, double timeout, bool *set)
 {
 	return call_bool(c, BRK_OP_EVENT_WAIT, name, timeout_args(timeout), set);
+}
+
+/* ---- conditions ---- */
+
+brk_err brk_condition_create(brk_client *c, const char *name, const char *lock_name)
+{
+	return call_new(c, BRK_OP_COND_CREATE, name, json_pack("{s:s}", "lock", lock_name), NULL);
+}
+
+brk_err brk_condition_acquire(brk_client *c, const char *name, double timeout, bool *acquired)
+{
+	return flag_call(c, BRK_OP_COND_ACQUIRE, name, wait_args(json_object(), timeout),
+			 "acquired", acquired);
+}
+
+brk_err brk_condition_release(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_COND_RELEASE, name, NULL, NULL);
+}
+
+brk_err brk_condition_wait(brk_client *c, const char *name, double timeout, bool *notified)
+{
+	return flag_call(c, BRK_OP_COND_WAIT, name, timeout_args(timeout), "notified", notified);
+}
+
+static double monotonic(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+brk_err brk_condition_wait_for(brk_client *c, const char *name, bool (*predicate)(void *arg),
+			       void *arg, double timeout, bool *satisfied)
+{
+	double end = timeout < 0 ? -1 : monotonic() + timeout;
+	bool notified;
+	while (!(*satisfied = predicate(arg))) {
+		double left = end < 0 ? BRK_FOREVER : end - monotonic();
+		if (end >= 0 && left <= 0)
+			return BRK_OK;
+		brk_err err = brk_condition_wait(c, name, left, &notified);
+		if (err)
+			return err;
+	}
+	return BRK_OK;
+}
+
+static brk_err count_call(brk_client *c, const char *op, const char *name, json_t *args,
+			  long *count)
+{
+	json_t *r = NULL;
+	brk_err err = call_new(c, op, name, args, &r);
+	if (err == BRK_OK && count)
+		*count = (long)json_integer_value(r);
+	json_decref(r);
+	return err;
+}
+
+brk_err brk_condition_notify(brk_client *c, const char *name, long n, long *woken)
+{
+	return count_call(c, BRK_OP_COND_NOTIFY, name, json_pack("{s:I}", "n", (json_int_t)n),
+			  woken);
+}
+
+brk_err brk_condition_notify_all(brk_client *c, const char *name, long *woken)
+{
+	return count_call(c, BRK_OP_COND_NOTIFY_ALL, name, NULL, woken);
 }
 
 /* ---- barriers ---- */

@@ -147,6 +147,27 @@ brk_err brk_event_is_set(brk_client *c, const char *name, bool *set);
 /* brk_event_wait: waits up to timeout for the event; *set is the flag at the end. */
 brk_err brk_event_wait(brk_client *c, const char *name, double timeout, bool *set);
 
+/* ---- conditions ---- */
+
+/* brk_condition_create: a condition bound to lock lock_name (a Lock, or an RLock if that
+ * name is one; created as a Lock if free). */
+brk_err brk_condition_create(brk_client *c, const char *name, const char *lock_name);
+/* brk_condition_acquire / release: of the condition's lock, as brk_lock_acquire / release. */
+brk_err brk_condition_acquire(brk_client *c, const char *name, double timeout, bool *acquired);
+brk_err brk_condition_release(brk_client *c, const char *name);
+/* brk_condition_wait: with the lock held: releases it, waits up to timeout for a notify,
+ * and takes the lock back before returning; *notified is false after a timeout (the lock is
+ * held again either way). BRK_ENOTOWNER without the lock. */
+brk_err brk_condition_wait(brk_client *c, const char *name, double timeout, bool *notified);
+/* brk_condition_wait_for: Python's wait_for, as a loop here: waits (notified or not) until
+ * predicate(arg) is true or timeout has passed; *satisfied is the predicate's last answer.
+ * The predicate runs with the lock held. */
+brk_err brk_condition_wait_for(brk_client *c, const char *name, bool (*predicate)(void *arg),
+			       void *arg, double timeout, bool *satisfied);
+/* brk_condition_notify: wakes up to n waiters (with the lock held); *woken may be NULL. */
+brk_err brk_condition_notify(brk_client *c, const char *name, long n, long *woken);
+brk_err brk_condition_notify_all(brk_client *c, const char *name, long *woken);
+
 /* ---- barriers ---- */
 
 /* brk_barrier_create: parties (>= 1) must wait together; timeout (negative: none) is the

@@ -1,6 +1,7 @@
 /* test_locks.c: locks against a real brokerd and worker processes: the fault matrix
  * (holders and waiters SIGKILLed), contention with an exact count, and the ticket sale. */
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,99 @@ START_TEST(a_barrier_across_processes_breaks_when_a_party_is_killed)
 }
 END_TEST
 
+START_TEST(condition_waiters_killed_anywhere_leave_the_lock_free)
+{
+	bool acquired, notified;
+	long woken;
+	ck_assert_int_eq(brk_condition_create(c, "C", "L"), BRK_OK);
+	/* killed while parked in wait: the lock it released stays free */
+	pid_t v1 = spawn_worker(&d, NULL, "cwait", "C", NULL);
+	wait_stat(c, "C", "waiters", 1);
+	ck_assert(!locked("L"));
+	kill(v1, SIGKILL);
+	child_exit(v1);
+	wait_stat(c, "C", "waiters", 0);
+	/* killed after a notify, while queued to take the lock back */
+	pid_t v2 = spawn_worker(&d, NULL, "cwait", "C", NULL);
+	wait_stat(c, "C", "waiters", 1);
+	ck_assert_int_eq(brk_condition_acquire(c, "C", 5, &acquired), BRK_OK);
+	ck_assert_int_eq(brk_condition_notify(c, "C", 1, &woken), BRK_OK);
+	ck_assert_int_eq(woken, 1);
+	wait_stat(c, "L", "waiters", 1);
+	kill(v2, SIGKILL);
+	child_exit(v2);
+	wait_stat(c, "L", "waiters", 0);
+	ck_assert_int_eq(brk_condition_release(c, "C"), BRK_OK);
+	ck_assert(!locked("L"));
+	/* and a live one is notified and gets the lock back */
+	int out;
+	pid_t live = spawn_worker(&d, &out, "cwait", "C", NULL);
+	wait_stat(c, "C", "waiters", 1);
+	ck_assert_int_eq(brk_condition_acquire(c, "C", 5, &acquired), BRK_OK);
+	ck_assert_int_eq(brk_condition_notify_all(c, "C", &woken), BRK_OK);
+	ck_assert_int_eq(brk_condition_release(c, "C"), BRK_OK);
+	ck_assert_int_eq(read_line_int(out), 1);
+	ck_assert_int_eq(child_exit(live), 0);
+	close(out);
+	ck_assert_int_eq(brk_condition_wait(c, "C", 0, &notified), BRK_ENOTOWNER);
+}
+END_TEST
+
+struct producer {
+	const char *url;
+};
+
+static void *produce_later(void *arg)
+{
+	brk_client *p = NULL;
+	bool acquired;
+	json_t *k = json_string("ready"), *v = json_true();
+	if (brk_connect(((struct producer *)arg)->url, NULL, &p) == BRK_OK) {
+		for (int i = 0; i < 3; i++) { /* two notifies with nothing ready, then ready */
+			brk_condition_acquire(p, "C", BRK_FOREVER, &acquired);
+			if (i == 2)
+				brk_dict_set(p, "state", k, v);
+			brk_condition_notify_all(p, "C", NULL);
+			brk_condition_release(p, "C");
+			usleep(20000);
+		}
+		brk_close(p);
+	}
+	json_decref(k);
+	json_decref(v);
+	return NULL;
+}
+
+static bool is_ready(void *arg)
+{
+	json_t *k = json_string("ready"), *no = json_false(), *v = NULL;
+	bool ready = brk_dict_get_default(arg, "state", k, no, &v) == BRK_OK && json_is_true(v);
+	json_decref(k);
+	json_decref(no);
+	json_decref(v);
+	return ready;
+}
+
+START_TEST(wait_for_loops_until_the_predicate_holds)
+{
+	bool acquired, satisfied;
+	pthread_t t;
+	struct producer p = {d.url};
+	ck_assert_int_eq(brk_condition_create(c, "C", "L"), BRK_OK);
+	ck_assert_int_eq(brk_condition_acquire(c, "C", 5, &acquired), BRK_OK);
+	pthread_create(&t, NULL, produce_later, &p);
+	ck_assert_int_eq(brk_condition_wait_for(c, "C", is_ready, c, 10, &satisfied), BRK_OK);
+	ck_assert(satisfied);
+	ck_assert_int_eq(brk_condition_release(c, "C"), BRK_OK);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(brk_condition_acquire(c, "C", 5, &acquired), BRK_OK);
+	ck_assert_int_eq(brk_dict_clear(c, "state"), BRK_OK);
+	ck_assert_int_eq(brk_condition_wait_for(c, "C", is_ready, c, 0.1, &satisfied), BRK_OK);
+	ck_assert(!satisfied);
+	ck_assert_int_eq(brk_condition_release(c, "C"), BRK_OK);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("locks");
@@ -259,6 +353,8 @@ int main(void)
 	tcase_add_test(tc, permits_of_a_killed_holder_come_back);
 	tcase_add_test(tc, an_event_releases_waiting_processes);
 	tcase_add_test(tc, a_barrier_across_processes_breaks_when_a_party_is_killed);
+	tcase_add_test(tc, condition_waiters_killed_anywhere_leave_the_lock_free);
+	tcase_add_test(tc, wait_for_loops_until_the_predicate_holds);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

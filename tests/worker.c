@@ -11,6 +11,8 @@
  *   worker URL permits NAME N         take N permits of semaphore NAME, print "ok", hold
  *                                     them until killed
  *   worker URL ewait NAME             wait for event NAME; exit 0 once it is set
+ *   worker URL cwait NAME             under condition NAME's lock, wait for a notify;
+ *                                     print 1 (notified) or 0, release
  *   worker URL bwait NAME             wait at barrier NAME; print the index
  *   worker URL buy LOCK DICT          under LOCK: if DICT["tickets"] > 0, take one and
  *                                     print "bought"; exit 0 either way */
@@ -131,6 +133,15 @@ static int run(brk_client *c, int argc, char **argv)
 		rc = (int)brk_event_wait(c, name, BRK_FOREVER, &set);
 		if (rc == 0 && !set)
 			rc = 1;
+	} else if (!strcmp(what, "cwait") && argc == 4) {
+		bool acquired, notified;
+		rc = (int)brk_condition_acquire(c, name, BRK_FOREVER, &acquired);
+		if (rc == 0)
+			rc = (int)brk_condition_wait(c, name, BRK_FOREVER, &notified);
+		if (rc == 0) {
+			printf("%d\n", notified);
+			rc = (int)brk_condition_release(c, name);
+		}
 	} else if (!strcmp(what, "bwait") && argc == 4) {
 		long index;
 		rc = (int)brk_barrier_wait(c, name, BRK_FOREVER, &index);

@@ -1,7 +1,7 @@
 /* wait.h: parked requests. A waiter is created when an op must wait (queue get on empty,
- * put on full, join); it leaves by exactly one path, wait_complete(), whatever the reason:
- * data ready, deadline, client gone, object deleted or daemon shutdown. All deadlines
- * live in one min-heap that drives a single libevent timer. */
+ * put on full, join, acquire...); it leaves by exactly one path, wait_complete(), whatever
+ * the reason: data ready, timeout, client gone, object deleted or daemon shutdown. Timeouts
+ * are deadlines in deadline.h's one heap. */
 #ifndef BROKER_WAIT_H
 #define BROKER_WAIT_H
 
@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "brk_error.h"
+#include "deadline.h"
 #include "list.h"
 
 struct session;
@@ -25,14 +26,13 @@ typedef void (*wait_hook_fn)(waiter *w);
 
 struct waiter {
 	struct session *sess;
-	struct req *req;        /* the parked request, answered on completion */
-	struct object *obj;     /* what it waits on */
-	const char *op;         /* op name, for sessions/stat listings */
-	double since;           /* wall clock when parked */
-	double deadline;        /* monotonic; INFINITY when none */
-	size_t heap_index;      /* position in the deadline heap, or WAIT_NOT_TIMED */
-	brk_err timeout_err;    /* the error a timeout answers with, unless timeout_result */
-	json_t *timeout_result; /* when set (owned), a timeout answers ok with it instead */
+	struct req *req;         /* the parked request, answered on completion */
+	struct object *obj;      /* what it waits on */
+	const char *op;          /* op name, for sessions/stat listings */
+	double since;            /* wall clock when parked */
+	struct deadline timeout; /* set when the request has a timeout */
+	brk_err timeout_err;     /* the error a timeout answers with, unless timeout_result */
+	json_t *timeout_result;  /* when set (owned), a timeout answers ok with it instead */
 	wait_hook_fn on_timeout;
 	wait_hook_fn on_withdraw;
 	struct list obj_link;  /* on the object's list of waiters */
@@ -44,9 +44,7 @@ struct waiter {
 	uint64_t delivery; /* set with the item handed to a confirming getter */
 };
 
-#define WAIT_NOT_TIMED ((size_t)-1)
-
-/* wait_init: binds the deadline timer to base. */
+/* wait_init: binds the deadlines' timer to base (deadline.h). */
 void wait_init(struct event_base *base);
 /* wait_fini: frees the timer; every waiter must be gone already. */
 void wait_fini(void);

@@ -1,12 +1,15 @@
 /* lock.c: Lock and RLock. The holder is a session; each grant carries a fencing token that
  * increases with every grant of that lock. Waiters are granted in arrival order; a waiter
  * whose session ends is withdrawn, and a holder whose session ends releases the lock. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "clock.h"
+#include "deadline.h"
 #include "dispatch.h"
+#include "envelope.h"
 #include "lock.h"
 #include "ops.h"
 #include "wait.h"
@@ -17,6 +20,7 @@ typedef struct lock {
 	bool reentrant;
 	struct lock_hold *hold; /* NULL when unlocked */
 	uint64_t fence;         /* the token of the latest grant */
+	uint64_t lapsed;        /* the session whose lease lapsed, until it releases */
 	struct list waiters;    /* waiter.obj_link, arrival order */
 	const char *name;       /* the object's name (the registry's copy) */
 } lock;
@@ -28,7 +32,8 @@ struct lock_hold {
 	session *s;
 	unsigned count; /* RLock depth */
 	uint64_t fence;
-	double since; /* wall clock */
+	double since;          /* wall clock */
+	struct deadline lease; /* set when acquired with a lease */
 };
 
 static void hand_off(lock *l);
@@ -37,6 +42,7 @@ static void hand_off(lock *l);
 
 static void unlock(lock *l)
 {
+	deadline_clear(&l->hold->lease);
 	free(l->hold);
 	l->hold = NULL;
 	hand_off(l);
@@ -58,9 +64,21 @@ static json_t *hold_describe_new(const struct holding *h)
 
 const struct holding_class lock_holding_class = {"lock", hold_release, hold_describe_new};
 
-/* grant: s now holds l, count times; returns base (stolen; NULL for {"acquired": true})
- * with the grant's "fence" and "count", or NULL when out of memory. */
-static json_t *grant(lock *l, session *s, unsigned count, json_t *base)
+/* lease_lapsed: a holder that did not release in time loses the lock; its next release
+ * is told so (lease_expired). */
+static void lease_lapsed(struct deadline *d)
+{
+	struct lock_hold *lh = (struct lock_hold *)((char *)d - offsetof(struct lock_hold, lease));
+	lock *l = lh->l;
+	l->lapsed = lh->s->id;
+	sess_drop(&lh->h);
+	unlock(l);
+}
+
+/* grant: s now holds l, count times, for lease seconds (0: no lease); returns base (stolen;
+ * NULL for {"acquired": true}) with the grant's "fence" and "count", or NULL when out of
+ * memory. */
+static json_t *grant(lock *l, session *s, unsigned count, json_t *base, double lease)
 {
 	json_t *result = base ? base : json_pack("{s:b}", "acquired", 1);
 	struct lock_hold *lh = result ? calloc(1, sizeof *lh) : NULL;
@@ -74,6 +92,12 @@ static json_t *grant(lock *l, session *s, unsigned count, json_t *base)
 	lh->fence = ++l->fence;
 	lh->since = clock_wall();
 	lh->h.cls = &lock_holding_class;
+	deadline_prepare(&lh->lease, lease_lapsed);
+	if (lease > 0 && deadline_set(&lh->lease, lease) != 0) {
+		free(lh);
+		json_decref(result);
+		return NULL;
+	}
 	sess_hold(s, &lh->h);
 	l->hold = lh;
 	json_object_set_new(result, "fence", json_integer((json_int_t)lh->fence));
@@ -97,7 +121,7 @@ static void hand_off(lock *l)
 		}
 		/* a Condition waiter gets back its count and its own answer (see lock_reacquire) */
 		unsigned count = w->priority > 0 ? (unsigned)w->priority : 1;
-		json_t *result = grant(l, w->sess, count, w->item);
+		json_t *result = grant(l, w->sess, count, w->item, w->lease);
 		w->item = NULL;
 		if (!result) {
 			wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
@@ -122,11 +146,15 @@ static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
 {
 	lock *l;
 	double timeout;
+	double lease;
 	int rc = lookup(ctx, cls, &l);
-	if (rc || (rc = arg_wait(ctx, &timeout)))
+	if (rc || (rc = arg_wait(ctx, &timeout)) || (rc = arg_opt_number(ctx, "lease", 0, &lease)))
 		return rc;
+	if (json_object_get(ctx->args, "lease") && !(lease > 0 && lease <= PROTO_MAX_TIMEOUT))
+		return op_fail(ctx, BRK_EBADARG, "'lease' must be from 0 (excluded) to %g seconds",
+			       PROTO_MAX_TIMEOUT);
 	if (!l->hold)
-		return op_ok(ctx, grant(l, ctx->sess, 1, NULL));
+		return op_ok(ctx, grant(l, ctx->sess, 1, NULL, lease));
 	if (l->reentrant && l->hold->s == ctx->sess) {
 		l->hold->count++;
 		return op_ok(ctx,
@@ -139,6 +167,7 @@ static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	w->timeout_result = json_pack("{s:b}", "acquired", 0);
+	w->lease = lease;
 	list_push_back(&l->waiters, &w->obj_link);
 	return OP_PARKED;
 }
@@ -149,6 +178,11 @@ static int release(op_ctx *ctx, const struct obj_class *cls)
 	int rc = lookup(ctx, cls, &l);
 	if (rc)
 		return rc;
+	if (l->lapsed == ctx->sess->id && (!l->hold || l->hold->s != ctx->sess)) {
+		l->lapsed = 0;
+		return op_fail(ctx, BRK_ELEASE, "your lease on '%s' lapsed; the lock was released",
+			       ctx->name);
+	}
 	if (!l->hold)
 		return op_fail(ctx, BRK_ENOTLOCKED, "release of unlocked %s '%s'", cls->name,
 			       ctx->name);
@@ -257,10 +291,10 @@ int lock_forward(op_ctx *ctx, const char *lock_name, bool acquiring)
 }
 
 const struct op_def lock_ops[] = {
-	{BRK_OP_LOCK_ACQUIRE, op_lock_acquire, OPF_NAME, "block,timeout"},
+	{BRK_OP_LOCK_ACQUIRE, op_lock_acquire, OPF_NAME, "block,timeout,lease"},
 	{BRK_OP_LOCK_RELEASE, op_lock_release, OPF_NAME, ""},
 	{BRK_OP_LOCK_LOCKED, op_lock_locked, OPF_NAME, ""},
-	{BRK_OP_RLOCK_ACQUIRE, op_rlock_acquire, OPF_NAME, "block,timeout"},
+	{BRK_OP_RLOCK_ACQUIRE, op_rlock_acquire, OPF_NAME, "block,timeout,lease"},
 	{BRK_OP_RLOCK_RELEASE, op_rlock_release, OPF_NAME, ""},
 	{BRK_OP_RLOCK_LOCKED, op_rlock_locked, OPF_NAME, ""},
 	{NULL, NULL, 0, NULL},
@@ -294,6 +328,7 @@ static void destroy(void *impl)
 	lock *l = impl;
 	if (l->hold) {
 		sess_drop(&l->hold->h);
+		deadline_clear(&l->hold->lease);
 		free(l->hold);
 	}
 	free(l);
@@ -321,6 +356,9 @@ static json_t *stat_new(const void *impl)
 				   (json_int_t)l->hold->fence, "count", (int)l->hold->count);
 		if (holder && s->has_cred)
 			json_object_set_new(holder, "pid", json_integer((json_int_t)s->pid));
+		if (holder && deadline_is_set(&l->hold->lease))
+			json_object_set_new(holder, "lease_left",
+					    json_real(deadline_left(&l->hold->lease)));
 	}
 	return json_pack("{s:b, s:o, s:I, s:o}", "locked", l->hold != NULL, "holder", holder,
 			 "fence", (json_int_t)l->fence, "waiting", wait_list_new(&l->waiters));

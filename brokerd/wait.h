@@ -40,6 +40,7 @@ struct waiter {
 	struct list all_link;  /* on the list of every waiter */
 	json_t *item;          /* a parked put's value (owned), else NULL */
 	double priority;
+	double lease;      /* a parked lock acquire's lease, seconds (0: none) */
 	bool confirm;      /* a parked get whose item must be confirmed (PROTOCOL.md "ack") */
 	uint64_t delivery; /* set with the item handed to a confirming getter */
 };

@@ -540,12 +540,14 @@ static const char *lock_op(brk_lock_kind kind, const char *lock, const char *rlo
 	return kind == BRK_RLOCK ? rlock : lock;
 }
 
-brk_err brk_lock_acquire(brk_client *c, const char *name, brk_lock_kind kind, double timeout,
-			 bool *acquired, uint64_t *fence)
+brk_err brk_lock_acquire_lease(brk_client *c, const char *name, brk_lock_kind kind, double timeout,
+			       double lease, bool *acquired, uint64_t *fence)
 {
-	json_t *r = NULL;
+	json_t *r = NULL, *args = wait_args(json_object(), timeout);
 	const char *op = lock_op(kind, BRK_OP_LOCK_ACQUIRE, BRK_OP_RLOCK_ACQUIRE);
-	brk_err err = call_new(c, op, name, wait_args(json_object(), timeout), &r);
+	if (args && lease > 0)
+		json_object_set_new(args, "lease", json_real(lease));
+	brk_err err = call_new(c, op, name, args, &r);
 	json_t *got = json_object_get(r, "acquired");
 	if (err == BRK_OK && !json_is_boolean(got))
 		err = fail(BRK_EPROTO, "%s: expected {\"acquired\": ...}", op);
@@ -556,6 +558,12 @@ brk_err brk_lock_acquire(brk_client *c, const char *name, brk_lock_kind kind, do
 	}
 	json_decref(r);
 	return err;
+}
+
+brk_err brk_lock_acquire(brk_client *c, const char *name, brk_lock_kind kind, double timeout,
+			 bool *acquired, uint64_t *fence)
+{
+	return brk_lock_acquire_lease(c, name, kind, timeout, 0, acquired, fence);
 }
 
 brk_err brk_lock_release(brk_client *c, const char *name, brk_lock_kind kind)

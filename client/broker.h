@@ -120,6 +120,11 @@ typedef enum brk_lock_kind { BRK_LOCK, BRK_RLOCK } brk_lock_kind;
  * every grant of this lock (hand it to a resource so it can refuse stale holders). */
 brk_err brk_lock_acquire(brk_client *c, const char *name, brk_lock_kind kind, double timeout,
 			 bool *acquired, uint64_t *fence);
+/* brk_lock_acquire_lease: as brk_lock_acquire, holding for at most lease seconds: if this
+ * client has not released by then (hung but connected), brokerd releases the lock, hands it
+ * on, and this client's next release gets BRK_ELEASE. */
+brk_err brk_lock_acquire_lease(brk_client *c, const char *name, brk_lock_kind kind, double timeout,
+			       double lease, bool *acquired, uint64_t *fence);
 /* brk_lock_release: releases once; BRK_ENOTOWNER if another session holds it, BRK_ENOTLOCKED
  * if nobody does. */
 brk_err brk_lock_release(brk_client *c, const char *name, brk_lock_kind kind);

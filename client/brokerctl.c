@@ -27,7 +27,7 @@ static const char usage[] =
 	"  queue get NAME [--timeout S]    waits forever without --timeout; 0 does not wait\n"
 	"  dict set NAME KEY VALUE\n"
 	"  dict get NAME KEY\n"
-	"  lock acquire NAME [--rlock] [--timeout S] [--hold S]\n"
+	"  lock acquire NAME [--rlock] [--timeout S] [--hold S] [--lease S]\n"
 	"                                  hold a lock until Ctrl-C (brokerd releases it when\n"
 	"                                  brokerctl exits), or for S seconds with --hold\n"
 	"  semaphore acquire NAME [--n N] [--timeout S] [--hold S]\n"
@@ -372,23 +372,26 @@ static int cmd_lock(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	static const struct option opts[] = {{"rlock", no_argument, NULL, 'r'},
 					     {"timeout", required_argument, NULL, 't'},
 					     {"hold", required_argument, NULL, 'h'},
+					     {"lease", required_argument, NULL, 'l'},
 					     {NULL, 0, NULL, 0}};
-	double timeout = BRK_FOREVER, hold = -1;
+	double timeout = BRK_FOREVER, hold = -1, lease = 0;
 	brk_lock_kind kind = BRK_LOCK;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'r')
 			kind = BRK_RLOCK;
 		else if ((ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0) &&
-			 (ch != 'h' || parse_number(optarg, "--hold", &hold) != 0))
+			 (ch != 'h' || parse_number(optarg, "--hold", &hold) != 0) &&
+			 (ch != 'l' || parse_number(optarg, "--lease", &lease) != 0))
 			return EXIT_USAGE;
 	}
 	if (argc - optind != 2 || strcmp(argv[optind], "acquire"))
-		return ctl_usage("usage: lock acquire NAME [--rlock] [--timeout S] [--hold S]");
+		return ctl_usage(
+			"usage: lock acquire NAME [--rlock] [--timeout S] [--hold S] [--lease S]");
 	const char *name = argv[optind + 1];
 	bool acquired;
 	uint64_t fence;
-	brk_err err = brk_lock_acquire(c, name, kind, timeout, &acquired, &fence);
+	brk_err err = brk_lock_acquire_lease(c, name, kind, timeout, lease, &acquired, &fence);
 	if (err == BRK_OK && !acquired) {
 		fprintf(stderr, "brokerctl: '%s' is held by another session\n", name);
 		return EXIT_REPLY;

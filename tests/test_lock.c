@@ -162,7 +162,6 @@ START_TEST(bad_lock_requests)
 	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"R\"}", "wrong_type");
 	EXPECT_ERR(a, "{\"op\":\"dict.len\",\"name\":\"R\"}", "wrong_type");
 	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"timeout\":-2}", "bad_argument");
-	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":5}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"lock.release\"}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"batch\",\"ops\":[{\"op\":\"lock.acquire\",\"name\":\"L\"}]}",
 		   "bad_argument");
@@ -176,6 +175,48 @@ START_TEST(bad_lock_requests)
 	ck_assert_int_eq(fence(h_call(a, ACQUIRE)), 2);
 	EXPECT_OK(a, "{\"op\":\"ack\",\"ack\":[1,2,3]}", "null");
 	EXPECT_OK(b, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "true");
+}
+END_TEST
+
+START_TEST(a_lapsed_lease_releases_the_lock)
+{
+	EXPECT_OK(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":0.1}",
+		  "{\"acquired\":true,\"fence\":1,\"count\":1}");
+	json_t *holder = json_object_get(stat_of(c, "L"), "holder");
+	ck_assert(json_real_value(json_object_get(holder, "lease_left")) > 0);
+	int w = h_send(b, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":0.2}");
+	h_run(0.05);
+	ck_assert_ptr_null(h_reply(w)); /* not before the lease lapses */
+	h_run(0.1);
+	ck_assert_int_eq(fence(h_reply(w)), 2);
+	EXPECT_ERR(a, RELEASE, "lease_expired"); /* the hung holder learns it lost the lock */
+	EXPECT_ERR(a, RELEASE, "not_owner");
+	json_t *sessions = h_result(h_call(c, "{\"op\":\"sessions\"}"));
+	ck_assert_uint_eq(json_array_size(json_object_get(json_array_get(sessions, 0), "holding")),
+			  0);
+	h_run(0.2); /* b's own lease lapses too */
+	EXPECT_OK(c, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "false");
+	EXPECT_ERR(b, RELEASE, "lease_expired");
+	EXPECT_ERR(b, RELEASE, "not_locked");
+}
+END_TEST
+
+START_TEST(a_release_in_time_keeps_the_lease_quiet)
+{
+	EXPECT_OK(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":0.1}",
+		  "{\"acquired\":true,\"fence\":1,\"count\":1}");
+	EXPECT_OK(a, RELEASE, "null");
+	EXPECT_OK(b, ACQUIRE, "{\"acquired\":true,\"fence\":2,\"count\":1}");
+	h_run(0.15);
+	EXPECT_OK(c, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "true"); /* b has no lease */
+	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":0}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":\"1\"}", "bad_argument");
+	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"L\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":0.05}",
+		  "{\"acquired\":true,\"fence\":1,\"count\":1}");
+	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"L\"}", "true"); /* deleting clears the lease */
+	h_run(0.1);
+	EXPECT_OK(a, "{\"op\":\"ping\"}", "\"pong\"");
 }
 END_TEST
 
@@ -193,6 +234,8 @@ int main(void)
 	tcase_add_test(tc, an_rlock_held_twice_is_released_whole_when_its_session_ends);
 	tcase_add_test(tc, deleting_a_held_lock);
 	tcase_add_test(tc, bad_lock_requests);
+	tcase_add_test(tc, a_lapsed_lease_releases_the_lock);
+	tcase_add_test(tc, a_release_in_time_keeps_the_lease_quiet);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

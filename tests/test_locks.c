@@ -338,6 +338,36 @@ START_TEST(wait_for_loops_until_the_predicate_holds)
 }
 END_TEST
 
+START_TEST(a_hung_holder_loses_its_lock_when_the_lease_lapses)
+{
+	int fds[2];
+	char line[128] = {0};
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t hung = fork(); /* holds for 1 s on a 0.2 s lease, then tries to release */
+	if (hung == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		execl(BROKERCTL_BIN, BROKERCTL_BIN, "--url", d.url, "lock", "acquire", "L",
+		      "--lease", "0.2", "--hold", "1", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	ck_assert_int_gt(read(fds[0], line, sizeof line - 1), 0);
+	close(fds[0]);
+	bool acquired;
+	uint64_t fence;
+	ck_assert_int_eq(brk_lock_acquire(c, "L", BRK_LOCK, 5, &acquired, &fence), BRK_OK);
+	ck_assert(acquired);
+	ck_assert_uint_eq(fence, 2);
+	ck_assert_int_eq(child_exit(hung), 1); /* its release was refused: lease_expired */
+	ck_assert(locked("L"));                /* and did not touch our hold */
+	ck_assert_int_eq(brk_lock_release(c, "L", BRK_LOCK), BRK_OK);
+	ck_assert_int_eq(brk_lock_acquire_lease(c, "L", BRK_LOCK, 0, 0.05, &acquired, NULL),
+			 BRK_OK);
+	usleep(200000);
+	ck_assert_int_eq(brk_lock_release(c, "L", BRK_LOCK), BRK_ELEASE);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("locks");
@@ -355,6 +385,7 @@ int main(void)
 	tcase_add_test(tc, a_barrier_across_processes_breaks_when_a_party_is_killed);
 	tcase_add_test(tc, condition_waiters_killed_anywhere_leave_the_lock_free);
 	tcase_add_test(tc, wait_for_loops_until_the_predicate_holds);
+	tcase_add_test(tc, a_hung_holder_loses_its_lock_when_the_lease_lapses);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

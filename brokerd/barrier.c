@@ -65,23 +65,15 @@ static int lookup(op_ctx *ctx, barrier **out)
 	return rc;
 }
 
+static bool same_settings(const void *existing, const void *built)
+{
+	const barrier *a = existing, *b = built;
+	return a->parties == b->parties && a->timeout == b->timeout;
+}
+
 static int op_create(op_ctx *ctx)
 {
-	object *o;
-	bool existed = obj_find(ctx->name) != NULL;
-	int rc = obj_lookup(ctx, &barrier_class, true, &o);
-	if (rc || !existed)
-		return rc ? rc : op_ok(ctx, json_true());
-	op_ctx probe = *ctx;
-	barrier *want = barrier_class.create(&probe, ctx->name), *b = o->impl;
-	if (!want)
-		return op_fail(ctx, probe.err, "%s", probe.msg);
-	bool same = want->parties == b->parties && want->timeout == b->timeout;
-	barrier_class.destroy(want);
-	if (!same)
-		return op_fail(ctx, BRK_EEXISTS, "barrier '%s' exists with %ld parties", ctx->name,
-			       b->parties);
-	return op_ok(ctx, json_false());
+	return obj_create(ctx, &barrier_class, same_settings);
 }
 
 static int op_wait(op_ctx *ctx)

@@ -62,21 +62,15 @@ static void on_timeout(waiter *w)
 	wake(w->obj->impl, w, false);
 }
 
+static bool same_settings(const void *existing, const void *built)
+{
+	return strcmp(((const condition *)existing)->lock_name,
+		      ((const condition *)built)->lock_name) == 0;
+}
+
 static int op_create(op_ctx *ctx)
 {
-	object *o;
-	const char *lock_name;
-	bool existed = obj_find(ctx->name) != NULL;
-	int rc = obj_lookup(ctx, &condition_class, true, &o);
-	if (rc || !existed)
-		return rc ? rc : op_ok(ctx, json_true());
-	if ((rc = arg_opt_string(ctx, "lock", NULL, &lock_name)))
-		return rc;
-	condition *cv = o->impl;
-	if (!lock_name || strcmp(lock_name, cv->lock_name))
-		return op_fail(ctx, BRK_EEXISTS, "condition '%s' exists with lock '%s'", ctx->name,
-			       cv->lock_name);
-	return op_ok(ctx, json_false());
+	return obj_create(ctx, &condition_class, same_settings);
 }
 
 static int op_acquire(op_ctx *ctx)

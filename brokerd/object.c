@@ -27,6 +27,26 @@ void obj_fini(void)
 	hmap_fini(&objects, destroy);
 }
 
+int obj_create(op_ctx *ctx, const struct obj_class *cls,
+	       bool (*same)(const void *existing, const void *built))
+{
+	object *o;
+	bool existed = obj_find(ctx->name) != NULL;
+	int rc = obj_lookup(ctx, cls, true, &o);
+	if (rc || !existed)
+		return rc ? rc : op_ok(ctx, json_true());
+	op_ctx probe = *ctx;
+	void *built = cls->create(&probe, ctx->name);
+	if (!built)
+		return op_fail(ctx, probe.err, "%s", probe.msg);
+	bool equal = same(o->impl, built);
+	cls->destroy(built);
+	if (!equal)
+		return op_fail(ctx, BRK_EEXISTS, "%s '%s' exists with other settings (see stat)",
+			       cls->name, ctx->name);
+	return op_ok(ctx, json_false());
+}
+
 object *obj_find(const char *name)
 {
 	return hmap_get(&objects, name, strlen(name));

@@ -43,6 +43,13 @@ void obj_fini(void);
  * (wrong_type, bad_argument from create, internal). */
 int obj_lookup(struct op_ctx *ctx, const struct obj_class *cls, bool create, object **out);
 
+/* obj_create: the body of a "TYPE.create" op: creates ctx's object of class cls from ctx's
+ * arguments (result true). If it exists, an instance built from the same arguments is
+ * compared with same(existing, built): equal settings answer false (creating is
+ * idempotent), others are exists. Returns as a handler does. */
+int obj_create(struct op_ctx *ctx, const struct obj_class *cls,
+	       bool (*same)(const void *existing, const void *built));
+
 /* obj_find: the object called name, or NULL. */
 object *obj_find(const char *name);
 

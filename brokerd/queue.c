@@ -276,24 +276,15 @@ static int park(op_ctx *ctx, struct list *on, const char *op, double timeout, br
 	return OP_PARKED;
 }
 
+static bool same_settings(const void *existing, const void *built)
+{
+	const queue *a = existing, *b = built;
+	return a->kind == b->kind && a->maxsize == b->maxsize;
+}
+
 static int op_create(op_ctx *ctx)
 {
-	queue *q;
-	object *existing = obj_find(ctx->name);
-	int rc = lookup(ctx, &q);
-	if (rc || !existing)
-		return rc ? rc : op_ok(ctx, json_true());
-	/* It existed: the same settings are fine (idempotent), others are an error. */
-	op_ctx probe = *ctx;
-	queue *want = queue_class.create(&probe, ctx->name);
-	if (!want)
-		return op_fail(ctx, probe.err, "%s", probe.msg);
-	bool same = want->kind == q->kind && want->maxsize == q->maxsize;
-	queue_class.destroy(want);
-	if (!same)
-		return op_fail(ctx, BRK_EEXISTS, "queue '%s' exists as %s with maxsize %zu",
-			       ctx->name, kind_names[q->kind], q->maxsize);
-	return op_ok(ctx, json_false());
+	return obj_create(ctx, &queue_class, same_settings);
 }
 
 static int op_put(op_ctx *ctx)

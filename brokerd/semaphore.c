@@ -129,23 +129,15 @@ static int count_arg(op_ctx *ctx, long *n)
 	return rc;
 }
 
+static bool same_settings(const void *existing, const void *built)
+{
+	const semaphore *a = existing, *b = built;
+	return a->bounded == b->bounded && a->initial == b->initial;
+}
+
 static int op_create(op_ctx *ctx)
 {
-	semaphore *sem;
-	object *existing = obj_find(ctx->name);
-	int rc = lookup(ctx, &sem);
-	if (rc || !existing)
-		return rc ? rc : op_ok(ctx, json_true());
-	op_ctx probe = *ctx;
-	semaphore *want = semaphore_class.create(&probe, ctx->name);
-	if (!want)
-		return op_fail(ctx, probe.err, "%s", probe.msg);
-	bool same = want->bounded == sem->bounded && want->initial == sem->initial;
-	semaphore_class.destroy(want);
-	if (!same)
-		return op_fail(ctx, BRK_EEXISTS, "semaphore '%s' exists with value %ld%s",
-			       ctx->name, sem->initial, sem->bounded ? ", bounded" : "");
-	return op_ok(ctx, json_false());
+	return obj_create(ctx, &semaphore_class, same_settings);
 }
 
 static int op_acquire(op_ctx *ctx)

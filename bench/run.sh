@@ -33,6 +33,7 @@ echo "### brokerd locks: hand-off to the next waiter after the holder is SIGKILL
 build-bench/lock_handoff "ipc://$tmp/b.sock" build-bench/brokerctl 30
 echo
 echo "### Python multiprocessing.Manager, 1 client"; python3 bench/manager_bench.py "$secs"
+echo "### Python multiprocessing.Manager Lock, 8 processes contending"; python3 bench/manager_lock_bench.py "$secs" 8
 echo
 echo "### Redis (unix socket): test, requests/s, avg, min, p50, p95, p99, max (ms)"
 echo "1 client:"

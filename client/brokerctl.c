@@ -286,6 +286,19 @@ static int parse_number(const char *text, const char *what, double *out)
 	return 0;
 }
 
+/* timeout_option: reads a command's only option, --timeout S (default: wait forever). */
+static int timeout_option(int argc, char **argv, double *timeout)
+{
+	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
+	int ch;
+	*timeout = BRK_FOREVER;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (ch != 't' || parse_number(optarg, "--timeout", timeout) != 0)
+			return -1;
+	return 0;
+}
+
 static int cmd_queue_put(brk_client *c, int argc, char **argv)
 {
 	static const struct option opts[] = {{"priority", required_argument, NULL, 'p'},
@@ -312,13 +325,9 @@ static int cmd_queue_put(brk_client *c, int argc, char **argv)
 
 static int cmd_queue_get(brk_client *c, int argc, char **argv)
 {
-	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
-					     {NULL, 0, NULL, 0}};
-	double timeout = BRK_FOREVER;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0)
-			return EXIT_USAGE;
+	double timeout;
+	if (timeout_option(argc, argv, &timeout) != 0)
+		return EXIT_USAGE;
 	if (argc - optind != 1)
 		return ctl_usage("usage: queue get NAME [--timeout S]");
 	json_t *value = NULL;
@@ -410,13 +419,9 @@ static int cmd_lock(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 
 static int cmd_event(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
-					     {NULL, 0, NULL, 0}};
-	double timeout = BRK_FOREVER;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0)
-			return EXIT_USAGE;
+	double timeout;
+	if (timeout_option(argc, argv, &timeout) != 0)
+		return EXIT_USAGE;
 	if (argc - optind != 2)
 		return ctl_usage("usage: event set|clear|wait NAME [--timeout S]");
 	const char *verb = argv[optind], *name = argv[optind + 1];
@@ -469,14 +474,10 @@ static int cmd_semaphore(brk_client *c, const struct ctl *ctl, int argc, char **
 
 static int cmd_barrier(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
-					     {NULL, 0, NULL, 0}};
-	double timeout = BRK_FOREVER;
-	int ch;
+	double timeout;
 	(void)ctl;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (ch != 't' || parse_number(optarg, "--timeout", &timeout) != 0)
-			return EXIT_USAGE;
+	if (timeout_option(argc, argv, &timeout) != 0)
+		return EXIT_USAGE;
 	if (argc - optind != 2 || strcmp(argv[optind], "wait"))
 		return ctl_usage("usage: barrier wait NAME [--timeout S]");
 	long index;

@@ -19,19 +19,12 @@ typedef struct barrier {
 	struct list waiters; /* waiter.obj_link, arrival order; waiter.priority is the index */
 } barrier;
 
-static waiter *first(barrier *b)
-{
-	return list_empty(&b->waiters) ? NULL : list_entry(b->waiters.next, waiter, obj_link);
-}
-
 /* break_round: the barrier breaks; every waiter of the round is told so. */
 static void break_round(barrier *b, const char *why)
 {
-	waiter *w;
 	b->broken = true;
 	b->arrived = 0;
-	while ((w = first(b)))
-		wait_complete(w, BRK_EBROKEN, NULL, why);
+	wait_complete_list(&b->waiters, BRK_EBROKEN, why);
 }
 
 static void on_timeout(waiter *w)
@@ -49,7 +42,7 @@ static void trip(barrier *b)
 {
 	waiter *w;
 	b->arrived = 0;
-	while ((w = first(b)))
+	while ((w = wait_first(&b->waiters)))
 		wait_complete(w, BRK_OK, json_integer((json_int_t)w->priority), NULL);
 }
 
@@ -194,10 +187,7 @@ static json_t *stat_new(const void *impl)
 
 static void complete_waiters(void *impl, brk_err err, const char *msg)
 {
-	barrier *b = impl;
-	waiter *w;
-	while ((w = first(b)))
-		wait_complete(w, err, NULL, msg);
+	wait_complete_list(&((barrier *)impl)->waiters, err, msg);
 }
 
 const struct obj_class barrier_class = {

@@ -18,11 +18,6 @@ typedef struct condition {
 	struct list waiters; /* waiter.obj_link, arrival order; waiter.priority: lock count */
 } condition;
 
-static waiter *first(condition *cv)
-{
-	return list_empty(&cv->waiters) ? NULL : list_entry(cv->waiters.next, waiter, obj_link);
-}
-
 static int lookup(op_ctx *ctx, condition **out)
 {
 	object *o;
@@ -121,7 +116,7 @@ static int notify(op_ctx *ctx, bool all)
 		return op_fail(ctx, BRK_EBADARG, "'n' must be 0 or more");
 	waiter *w;
 	json_int_t woken = 0;
-	while ((all || woken < n) && (w = first(cv))) {
+	while ((all || woken < n) && (w = wait_first(&cv->waiters))) {
 		wake(cv, w, true);
 		woken++;
 	}
@@ -200,10 +195,7 @@ static json_t *stat_new(const void *impl)
 
 static void complete_waiters(void *impl, brk_err err, const char *msg)
 {
-	condition *cv = impl;
-	waiter *w;
-	while ((w = first(cv)))
-		wait_complete(w, err, NULL, msg);
+	wait_complete_list(&((condition *)impl)->waiters, err, msg);
 }
 
 const struct obj_class condition_class = {

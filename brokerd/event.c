@@ -13,11 +13,6 @@ typedef struct event_obj {
 	struct list waiters; /* waiter.obj_link */
 } event_obj;
 
-static waiter *first(event_obj *e)
-{
-	return list_empty(&e->waiters) ? NULL : list_entry(e->waiters.next, waiter, obj_link);
-}
-
 static int lookup(op_ctx *ctx, event_obj **out)
 {
 	object *o;
@@ -35,7 +30,7 @@ static int op_set(op_ctx *ctx)
 	if (rc)
 		return rc;
 	e->set = true;
-	while ((w = first(e)))
+	while ((w = wait_first(&e->waiters)))
 		wait_complete(w, BRK_OK, json_true(), NULL);
 	return op_ok(ctx, json_null());
 }
@@ -117,10 +112,7 @@ static json_t *stat_new(const void *impl)
 
 static void complete_waiters(void *impl, brk_err err, const char *msg)
 {
-	event_obj *e = impl;
-	waiter *w;
-	while ((w = first(e)))
-		wait_complete(w, err, NULL, msg);
+	wait_complete_list(&((event_obj *)impl)->waiters, err, msg);
 }
 
 const struct obj_class event_class = {

@@ -105,20 +105,11 @@ static json_t *grant(lock *l, session *s, unsigned count, json_t *base, double l
 	return result;
 }
 
-static waiter *first(lock *l)
-{
-	return list_empty(&l->waiters) ? NULL : list_entry(l->waiters.next, waiter, obj_link);
-}
-
 /* hand_off: an unlocked lock goes to the oldest waiter whose client is still there. */
 static void hand_off(lock *l)
 {
 	waiter *w;
-	while (!l->hold && (w = first(l))) {
-		if (!wait_alive(w)) {
-			wait_withdraw(w);
-			continue;
-		}
+	while (!l->hold && (w = wait_first_live(&l->waiters))) {
 		/* a Condition waiter gets back its count and its own answer (see lock_reacquire) */
 		unsigned count = w->priority > 0 ? (unsigned)w->priority : 1;
 		json_t *result = grant(l, w->sess, count, w->item, w->lease);
@@ -366,10 +357,7 @@ static json_t *stat_new(const void *impl)
 
 static void complete_waiters(void *impl, brk_err err, const char *msg)
 {
-	lock *l = impl;
-	waiter *w;
-	while ((w = first(l)))
-		wait_complete(w, err, NULL, msg);
+	wait_complete_list(&((lock *)impl)->waiters, err, msg);
 }
 
 const struct obj_class lock_class = {

@@ -149,21 +149,6 @@ static bool is_full(const queue *q)
 
 /* ---- waiters ---- */
 
-static waiter *first(struct list *l)
-{
-	return list_empty(l) ? NULL : list_entry(l->next, waiter, obj_link);
-}
-
-/* first_live_getter: the oldest getter whose client is still there; those known gone are
- * withdrawn on the way, so an item is never handed to a dead client. */
-static waiter *first_live_getter(queue *q)
-{
-	waiter *w = NULL;
-	while ((w = first(&q->getters)) && !wait_alive(w))
-		wait_withdraw(w);
-	return w;
-}
-
 /* ---- deliveries to confirm ---- */
 
 /* An item handed to a getter that promised to confirm it ("confirm": true). The session
@@ -181,7 +166,7 @@ static void requeue(const char *name, struct qitem it)
 {
 	object *o = obj_find(name);
 	queue *q = o && o->cls == &queue_class ? o->impl : NULL;
-	waiter *g = q ? first_live_getter(q) : NULL;
+	waiter *g = q ? wait_first_live(&q->getters) : NULL;
 	if (g) {
 		give(g, name, it);
 		json_decref(it.value);
@@ -240,7 +225,7 @@ static void give(waiter *getter, const char *queue_name, struct qitem it)
 static void admit_putters(queue *q)
 {
 	waiter *w = NULL;
-	while (!is_full(q) && (w = first(&q->putters))) {
+	while (!is_full(q) && (w = wait_first(&q->putters))) {
 		json_t *item = w->item;
 		w->item = NULL;
 		if (push(q, item, w->priority) != 0) {
@@ -298,7 +283,7 @@ static int op_put(op_ctx *ctx)
 		return rc;
 	if (q->kind != Q_PRIORITY && json_object_get(ctx->args, "priority"))
 		return op_fail(ctx, BRK_EBADARG, "'priority' is only for priority queues");
-	waiter *getter = first_live_getter(q);
+	waiter *getter = wait_first_live(&q->getters);
 	if (getter) {
 		q->unfinished++;
 		give(getter, ctx->name, (struct qitem){value, priority, q->seq++});
@@ -393,9 +378,7 @@ static int op_task_done(op_ctx *ctx)
 	if (q->unfinished == 0)
 		return op_fail(ctx, BRK_EVALUE, "task_done() called too many times");
 	if (--q->unfinished == 0) {
-		waiter *w;
-		while ((w = first(&q->joiners)))
-			wait_complete(w, BRK_OK, NULL, NULL);
+		wait_complete_list(&q->joiners, BRK_OK, NULL);
 	}
 	return op_ok(ctx, json_null());
 }
@@ -488,19 +471,12 @@ static json_t *stat_new(const void *impl)
 			 "joiners", wait_list_new(&q->joiners));
 }
 
-static void complete_list(struct list *l, brk_err err, const char *msg)
-{
-	waiter *w = NULL;
-	while ((w = first(l)))
-		wait_complete(w, err, NULL, msg);
-}
-
 static void complete_waiters(void *impl, brk_err err, const char *msg)
 {
 	queue *q = impl;
-	complete_list(&q->getters, err, msg);
-	complete_list(&q->putters, err, msg);
-	complete_list(&q->joiners, err, msg);
+	wait_complete_list(&q->getters, err, msg);
+	wait_complete_list(&q->putters, err, msg);
+	wait_complete_list(&q->joiners, err, msg);
 }
 
 const struct obj_class queue_class = {

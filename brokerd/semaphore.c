@@ -86,20 +86,11 @@ static json_t *take(semaphore *sem, session *s, long n)
 	return json_pack("{s:b, s:I}", "acquired", 1, "value", (json_int_t)sem->value);
 }
 
-static waiter *first(semaphore *sem)
-{
-	return list_empty(&sem->waiters) ? NULL : list_entry(sem->waiters.next, waiter, obj_link);
-}
-
 /* serve_waiters: grants permits to waiters in arrival order while the oldest can be served. */
 static void serve_waiters(semaphore *sem)
 {
 	waiter *w;
-	while ((w = first(sem)) && (!wait_alive(w) || sem->value >= (long)w->priority)) {
-		if (!wait_alive(w)) {
-			wait_withdraw(w);
-			continue;
-		}
+	while ((w = wait_first_live(&sem->waiters)) && sem->value >= (long)w->priority) {
 		json_t *result = take(sem, w->sess, (long)w->priority);
 		if (result)
 			wait_complete(w, BRK_OK, result, NULL);
@@ -266,10 +257,7 @@ static json_t *stat_new(const void *impl)
 
 static void complete_waiters(void *impl, brk_err err, const char *msg)
 {
-	semaphore *sem = impl;
-	waiter *w;
-	while ((w = first(sem)))
-		wait_complete(w, err, NULL, msg);
+	wait_complete_list(&((semaphore *)impl)->waiters, err, msg);
 }
 
 const struct obj_class semaphore_class = {

@@ -109,6 +109,26 @@ bool wait_alive(const waiter *w)
 	return dispatch_alive(w->req);
 }
 
+waiter *wait_first(struct list *waiters)
+{
+	return list_empty(waiters) ? NULL : list_entry(waiters->next, waiter, obj_link);
+}
+
+waiter *wait_first_live(struct list *waiters)
+{
+	waiter *w;
+	while ((w = wait_first(waiters)) && !wait_alive(w))
+		wait_withdraw(w);
+	return w;
+}
+
+void wait_complete_list(struct list *waiters, brk_err err, const char *msg)
+{
+	waiter *w;
+	while ((w = wait_first(waiters)))
+		wait_complete(w, err, NULL, msg);
+}
+
 void wait_complete_all(brk_err err, const char *msg)
 {
 	while (!list_empty(&everyone))

@@ -70,6 +70,16 @@ void wait_withdraw(waiter *w);
 /* wait_alive: false when w's client is known to be gone, so an item is not handed to it. */
 bool wait_alive(const waiter *w);
 
+/* wait_first: the oldest waiter on an object list (obj_link), or NULL. */
+waiter *wait_first(struct list *waiters);
+
+/* wait_first_live: the oldest waiter whose client is still there; those known gone are
+ * withdrawn on the way, so nothing is handed to a dead client. NULL when none is left. */
+waiter *wait_first_live(struct list *waiters);
+
+/* wait_complete_list: completes every waiter on an object list with err (delete, reset). */
+void wait_complete_list(struct list *waiters, brk_err err, const char *msg);
+
 /* wait_complete_all: completes every waiter of every session with err (shutdown). */
 void wait_complete_all(brk_err err, const char *msg);
 

@@ -195,6 +195,19 @@ static void on_send_ready(evutil_socket_t fd, short what, void *arg)
 
 /* ---- sessions ---- */
 
+/* format_inet: "ip:port" or "[ip6]:port" of a tcp peer into buf; other kinds leave it. */
+static void format_inet(const nng_sockaddr *sa, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+	if (sa->s_family == NNG_AF_INET) {
+		inet_ntop(AF_INET, &sa->s_in.sa_addr, ip, sizeof ip);
+		snprintf(buf, size, "%s:%u", ip, ntohs(sa->s_in.sa_port));
+	} else if (sa->s_family == NNG_AF_INET6) {
+		inet_ntop(AF_INET6, sa->s_in6.sa_addr, ip, sizeof ip);
+		snprintf(buf, size, "[%s]:%u", ip, ntohs(sa->s_in6.sa_port));
+	}
+}
+
 static void describe_peer(session *s, nng_pipe p)
 {
 	nng_sockaddr sa;
@@ -206,14 +219,8 @@ static void describe_peer(session *s, nng_pipe p)
 	    nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &s->uid) == 0) {
 		s->has_cred = true;
 		snprintf(s->peer, sizeof s->peer, "ipc pid %llu", (unsigned long long)s->pid);
-	} else if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) == 0 && sa.s_family == NNG_AF_INET) {
-		char ip[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof ip);
-		snprintf(s->peer, sizeof s->peer, "%s:%u", ip, ntohs(sa.s_in.sa_port));
-	} else if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) == 0 && sa.s_family == NNG_AF_INET6) {
-		char ip[INET6_ADDRSTRLEN];
-		inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof ip);
-		snprintf(s->peer, sizeof s->peer, "[%s]:%u", ip, ntohs(sa.s_in6.sa_port));
+	} else if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) == 0) {
+		format_inet(&sa, s->peer, sizeof s->peer);
 	}
 }
 

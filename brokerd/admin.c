@@ -67,6 +67,8 @@ static int op_stat(op_ctx *ctx)
 	json_t *fields = o->cls->stat_new(o->impl);
 	if (st) {
 		json_object_set_new(st, "created", json_real(o->created));
+		if (o->cls->versioned)
+			json_object_set_new(st, "version", json_integer((json_int_t)o->version));
 		json_object_update(st, fields);
 	}
 	json_decref(fields);

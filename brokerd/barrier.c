@@ -191,5 +191,5 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class barrier_class = {
-	"barrier", create, destroy, size, waiters, stat_new, complete_waiters,
+	"barrier", create, destroy, size, waiters, stat_new, complete_waiters, false,
 };

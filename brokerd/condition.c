@@ -199,5 +199,5 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class condition_class = {
-	"condition", create, destroy, size, waiters, stat_new, complete_waiters,
+	"condition", create, destroy, size, waiters, stat_new, complete_waiters, false,
 };

@@ -9,6 +9,8 @@
 #include "dict.h"
 #include "dispatch.h"
 #include "hmap.h"
+#include "jval.h"
+#include "object.h"
 #include "ops.h"
 
 struct dentry {
@@ -121,6 +123,18 @@ static int store(dict *d, const struct ckey *k, json_t *key, json_t *value)
 	return -1;
 }
 
+/* store_checked: store after checking value and, for a new key, the element count.
+ * Returns 0 or the error set on ctx. */
+static int store_checked(op_ctx *ctx, dict *d, const struct ckey *k, json_t *key, json_t *value)
+{
+	int rc = jval_check(ctx, value, "the value");
+	if (rc == 0 && !find(d, k))
+		rc = jval_check_count(ctx, d->map.count, 1);
+	if (rc == 0 && store(d, k, key, value))
+		rc = op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	return rc;
+}
+
 /* take: removes key's entry and returns its value (a new reference), or NULL if absent. */
 static json_t *take(dict *d, const struct ckey *k)
 {
@@ -195,9 +209,9 @@ static int op_set(op_ctx *ctx)
 		key_done(&k);
 		return rc;
 	}
-	rc = store(d, &k, key, value);
+	rc = store_checked(ctx, d, &k, key, value);
 	key_done(&k);
-	return rc ? op_fail(ctx, BRK_EINTERNAL, "out of memory") : op_ok(ctx, json_null());
+	return rc ? rc : op_ok(ctx, json_null());
 }
 
 static int op_delete(op_ctx *ctx)
@@ -280,6 +294,7 @@ static int op_pop(op_ctx *ctx)
 		return rc;
 	json_t *value = take(d, &k);
 	key_done(&k);
+	ctx->unchanged = !value;
 	return answer_lookup(ctx, key, value);
 }
 
@@ -309,9 +324,8 @@ static int op_setdefault(op_ctx *ctx)
 		return rc;
 	json_t *dflt = json_object_get(ctx->args, "default");
 	struct dentry *e = find(d, &k);
-	if (!e && store(d, &k, key, dflt ? dflt : json_null()) != 0)
-		rc = op_fail(ctx, BRK_EINTERNAL, "out of memory");
-	else
+	ctx->unchanged = e != NULL;
+	if (e || !(rc = store_checked(ctx, d, &k, key, dflt ? dflt : json_null())))
 		rc = op_ok(ctx, json_incref(e ? e->value : dflt ? dflt : json_null()));
 	key_done(&k);
 	return rc;
@@ -320,7 +334,7 @@ static int op_setdefault(op_ctx *ctx)
 /* update_pairs: "items" as [[k, v], ...]; checked whole before anything is stored. */
 static int update_pairs(op_ctx *ctx, dict *d, json_t *items)
 {
-	size_t i;
+	size_t i, adding = 0;
 	json_t *pair;
 	json_array_foreach (items, i, pair) {
 		struct ckey k = {0};
@@ -331,8 +345,13 @@ static int update_pairs(op_ctx *ctx, dict *d, json_t *items)
 		if (!k.bytes)
 			return op_fail(ctx, BRK_EBADARG, "items[%zu]: a dict key must be a scalar",
 				       i);
+		adding += !find(d, &k);
 		key_done(&k);
+		if (jval_check(ctx, json_array_get(pair, 1), "a value"))
+			return ctx->err;
 	}
+	if (jval_check_count(ctx, d->map.count, adding))
+		return ctx->err;
 	json_array_foreach (items, i, pair) {
 		struct ckey k = {0};
 		json_t *key = json_array_get(pair, 0);
@@ -349,6 +368,11 @@ static int update_object(op_ctx *ctx, dict *d, json_t *items)
 {
 	const char *name;
 	json_t *value;
+	json_object_foreach (items, name, value)
+		if (jval_check(ctx, value, "a value"))
+			return ctx->err;
+	if (jval_check_count(ctx, d->map.count, json_object_size(items)))
+		return ctx->err;
 	json_object_foreach (items, name, value) {
 		json_t *key = json_string(name);
 		struct ckey k = {0};
@@ -388,20 +412,64 @@ static int op_clear(op_ctx *ctx)
 	return op_ok(ctx, json_null());
 }
 
+static int op_incr(op_ctx *ctx)
+{
+	dict *d;
+	json_t *key, *sum, *one = json_integer(1), *zero = json_integer(0);
+	struct ckey k = {0};
+	int rc = lookup_key(ctx, true, &d, &k, &key);
+	json_t *by = json_object_get(ctx->args, "by");
+	if (rc == 0) {
+		struct dentry *e = find(d, &k);
+		rc = jval_add(ctx, e ? e->value : zero, by ? by : one, &sum);
+	}
+	if (rc == 0 && !(rc = store_checked(ctx, d, &k, key, sum)))
+		rc = op_ok(ctx, sum);
+	else if (rc == 0)
+		json_decref(sum);
+	key_done(&k);
+	json_decref(one), json_decref(zero);
+	return rc;
+}
+
+static int op_cas(op_ctx *ctx)
+{
+	dict *d;
+	json_t *key, *expected, *value;
+	struct ckey k = {0};
+	int rc = lookup_key(ctx, false, &d, &k, &key);
+	if (rc == 0 && !(rc = arg_value(ctx, "expected", &expected)) &&
+	    !(rc = arg_value(ctx, "value", &value))) {
+		struct dentry *e = find(d, &k);
+		bool swap = e && jval_equal(e->value, expected);
+		ctx->unchanged = !swap;
+		if (swap && (rc = store_checked(ctx, d, &k, key, value)) == 0)
+			e = find(d, &k);
+		if (rc == 0)
+			rc = op_ok(ctx,
+				   e ? json_pack("{s:b, s:O}", "swapped", swap, "value", e->value)
+				     : json_pack("{s:b}", "swapped", 0));
+	}
+	key_done(&k);
+	return rc;
+}
+
 const struct op_def dict_ops[] = {
-	{BRK_OP_DICT_GET, op_get, OPF_NAME, "key,default"},
-	{BRK_OP_DICT_SET, op_set, OPF_NAME, "key,value"},
-	{BRK_OP_DICT_DELETE, op_delete, OPF_NAME, "key"},
-	{BRK_OP_DICT_CONTAINS, op_contains, OPF_NAME, "key"},
-	{BRK_OP_DICT_LEN, op_len, OPF_NAME, ""},
-	{BRK_OP_DICT_KEYS, op_keys, OPF_NAME, ""},
-	{BRK_OP_DICT_VALUES, op_values, OPF_NAME, ""},
-	{BRK_OP_DICT_ITEMS, op_items, OPF_NAME, ""},
-	{BRK_OP_DICT_POP, op_pop, OPF_NAME, "key,default"},
-	{BRK_OP_DICT_POPITEM, op_popitem, OPF_NAME, ""},
-	{BRK_OP_DICT_SETDEFAULT, op_setdefault, OPF_NAME, "key,default"},
-	{BRK_OP_DICT_UPDATE, op_update, OPF_NAME, "items"},
-	{BRK_OP_DICT_CLEAR, op_clear, OPF_NAME, ""},
+	{BRK_OP_DICT_GET, op_get, OPF_NAME | OPF_READ, "key,default"},
+	{BRK_OP_DICT_SET, op_set, OPF_NAME | OPF_WRITE, "key,value"},
+	{BRK_OP_DICT_DELETE, op_delete, OPF_NAME | OPF_WRITE, "key"},
+	{BRK_OP_DICT_CONTAINS, op_contains, OPF_NAME | OPF_READ, "key"},
+	{BRK_OP_DICT_LEN, op_len, OPF_NAME | OPF_READ, ""},
+	{BRK_OP_DICT_KEYS, op_keys, OPF_NAME | OPF_READ, ""},
+	{BRK_OP_DICT_VALUES, op_values, OPF_NAME | OPF_READ, ""},
+	{BRK_OP_DICT_ITEMS, op_items, OPF_NAME | OPF_READ, ""},
+	{BRK_OP_DICT_POP, op_pop, OPF_NAME | OPF_WRITE, "key,default"},
+	{BRK_OP_DICT_POPITEM, op_popitem, OPF_NAME | OPF_WRITE, ""},
+	{BRK_OP_DICT_SETDEFAULT, op_setdefault, OPF_NAME | OPF_WRITE, "key,default"},
+	{BRK_OP_DICT_UPDATE, op_update, OPF_NAME | OPF_WRITE, "items"},
+	{BRK_OP_DICT_CLEAR, op_clear, OPF_NAME | OPF_WRITE, ""},
+	{BRK_OP_DICT_INCR, op_incr, OPF_NAME | OPF_WRITE, "key,by"},
+	{BRK_OP_DICT_CAS, op_cas, OPF_NAME | OPF_WRITE, "key,expected,value"},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -428,23 +496,12 @@ static size_t size(const void *impl)
 	return ((const dict *)impl)->map.count;
 }
 
-static size_t waiters(const void *impl)
-{
-	(void)impl;
-	return 0;
-}
-
 static json_t *stat_new(const void *impl)
 {
 	(void)impl;
 	return json_object();
 }
 
-static void complete_waiters(void *impl, brk_err err, const char *msg)
-{
-	(void)impl, (void)err, (void)msg; /* nothing waits on a dict */
-}
-
 const struct obj_class dict_class = {
-	"dict", create, destroy, size, waiters, stat_new, complete_waiters,
+	"dict", create, destroy, size, obj_no_waiters, stat_new, obj_complete_no_waiters, true,
 };

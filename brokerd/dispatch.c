@@ -8,6 +8,7 @@
 #include "envelope.h"
 #include "hmap.h"
 #include "log.h"
+#include "object.h"
 #include "ops.h"
 #include "queue.h"
 #include "session.h"
@@ -38,6 +39,10 @@ void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive)
 	index_table(event_ops);
 	index_table(barrier_ops);
 	index_table(condition_ops);
+	index_table(list_ops);
+	index_table(namespace_ops);
+	index_table(value_ops);
+	index_table(array_ops);
 	hmap_insert(&index_by_name, batch_op.name, strlen(batch_op.name), (void *)&batch_op);
 	send_hook = send;
 	alive_hook = alive;
@@ -89,6 +94,15 @@ static json_t *reply_new(brk_err err, json_t *result, const char *msg, uint64_t 
 	return reply;
 }
 
+/* ctx_reply_new: the reply envelope of a finished op (rc as its handler returned). */
+static json_t *ctx_reply_new(op_ctx *ctx, int rc)
+{
+	json_t *reply = reply_new(rc ? ctx->err : BRK_OK, ctx->result, ctx->msg, ctx->delivery);
+	if (reply && ctx->versioned)
+		json_object_set_new(reply, "version", json_integer((json_int_t)ctx->version));
+	return reply;
+}
+
 void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg, uint64_t delivery)
 {
 	if (!r) {
@@ -115,7 +129,8 @@ static bool arg_names_ok(const struct op_def *d, const json_t *args, char *bad, 
 	const char *key;
 	json_t *v;
 	json_object_foreach ((json_t *)args, key, v) {
-		if (!strcmp(key, "op") || !strcmp(key, "name") || !strcmp(key, "ack"))
+		if (!strcmp(key, "op") || !strcmp(key, "name") || !strcmp(key, "ack") ||
+		    (!strcmp(key, "version") && (d->flags & OPF_WRITE)))
 			continue;
 		size_t n = strlen(key);
 		const char *p = d->args;
@@ -179,15 +194,49 @@ static int apply_acks(op_ctx *ctx, const json_t *args)
 	return 0;
 }
 
+/* check_version: a write's "version" condition: the object must be at that version (0:
+ * must not exist). Returns 0 or bad_argument / conflict. */
+static int check_version(op_ctx *ctx, const struct op_def *d)
+{
+	json_t *want = json_object_get(ctx->args, "version");
+	if (!want || !(d->flags & OPF_WRITE))
+		return 0;
+	if (!json_is_integer(want) || json_integer_value(want) < 0)
+		return op_fail(ctx, BRK_EBADARG, "argument 'version' must be an integer >= 0");
+	uint64_t have = obj_version(ctx->name);
+	if (have != (uint64_t)json_integer_value(want))
+		return op_fail(ctx, BRK_ECONFLICT, "'%s' is at version %llu, not %lld", ctx->name,
+			       (unsigned long long)have, (long long)json_integer_value(want));
+	return 0;
+}
+
+/* note_version: after a shared-state op, gives a successful write its new version and
+ * sets the version the reply reports. */
+static void note_version(op_ctx *ctx, const struct op_def *d, int rc)
+{
+	if (!(d->flags & (OPF_READ | OPF_WRITE)))
+		return;
+	object *o = obj_find(ctx->name);
+	if (o && rc == 0 && (d->flags & OPF_WRITE) && !ctx->unchanged)
+		obj_changed(o);
+	ctx->versioned = true;
+	ctx->version = o ? o->version : 0;
+}
+
 /* run_one: resolves and runs a single request. Returns OP_PARKED, 0 or an error. */
 static int run_one(op_ctx *ctx, const json_t *args)
 {
 	const struct op_def *d;
 	int rc = resolve(ctx, args, &d);
-	if (rc == 0)
-		rc = apply_acks(ctx, args);
+	if (rc)
+		return rc;
+	rc = apply_acks(ctx, args);
+	if (rc == 0 && !ctx->batched)
+		rc = check_version(ctx, d);
 	if (rc == 0)
 		rc = d->fn(ctx);
+	if (rc != OP_PARKED)
+		note_version(ctx, d, rc);
 	return rc;
 }
 
@@ -209,6 +258,8 @@ static int batch_check(op_ctx *ctx, const json_t *ops)
 				       "ops[%zu]: %s would wait; in a batch pass \"block\": false "
 				       "or \"timeout\": 0",
 				       i, d->name);
+		if (check_version(&probe, d) != 0)
+			return op_fail(ctx, probe.err, "ops[%zu]: %s", i, probe.msg);
 	}
 	return 0;
 }
@@ -226,10 +277,9 @@ static int run_batch(op_ctx *ctx)
 	size_t i;
 	json_t *one;
 	json_array_foreach (ops, i, one) {
-		op_ctx sub = {.sess = ctx->sess};
+		op_ctx sub = {.sess = ctx->sess, .batched = true};
 		int rc = run_one(&sub, one);
-		json_array_append_new(results, reply_new(rc ? sub.err : BRK_OK, sub.result, sub.msg,
-							 sub.delivery));
+		json_array_append_new(results, ctx_reply_new(&sub, rc));
 	}
 	return op_ok(ctx, results);
 }
@@ -252,7 +302,7 @@ void dispatch_request(session *s, struct req *r, const char *body, size_t len)
 	else
 		rc = run_one(&ctx, args);
 	if (rc != OP_PARKED)
-		dispatch_answer(r, rc ? ctx.err : BRK_OK, ctx.result, ctx.msg, ctx.delivery);
+		send_hook(r, ctx_reply_new(&ctx, rc));
 	json_decref(args);
 	if (rc && rc != OP_PARKED && log_enabled(LL_DEBUG))
 		log_debug("session %llu: %s: %s", (unsigned long long)s->id, brk_err_code(ctx.err),

@@ -21,6 +21,10 @@ typedef struct op_ctx {
 	const char *name;   /* the object name, or NULL for ops without one */
 	json_t *result;     /* set by op_ok */
 	uint64_t delivery;  /* set when the result is an item to confirm (PROTOCOL.md "ack") */
+	bool batched;       /* inside a batch, whose "version" conditions were checked first */
+	bool unchanged;     /* set by a write op that found nothing to change */
+	bool versioned;     /* the reply reports version (set by dispatch for OPF_READ/WRITE) */
+	uint64_t version;
 	brk_err err;
 	char msg[256];
 } op_ctx;
@@ -31,7 +35,10 @@ typedef int (*op_fn)(op_ctx *ctx);
 #define OP_PARKED (-1)
 
 enum op_flags {
-	OPF_NAME = 1u << 0, /* needs "name" */
+	OPF_NAME = 1u << 0,  /* needs "name" */
+	OPF_READ = 1u << 1,  /* reads shared state: the reply reports the object's version */
+	OPF_WRITE = 1u << 2, /* writes shared state: may require a "version"; a success that
+				leaves ctx->unchanged false gives the object a new version */
 };
 /* Whether an op may park is proto_op_blocks(name), shared with the client library. */
 
@@ -51,6 +58,10 @@ extern const struct op_def semaphore_ops[];
 extern const struct op_def event_ops[];
 extern const struct op_def barrier_ops[];
 extern const struct op_def condition_ops[];
+extern const struct op_def list_ops[];
+extern const struct op_def namespace_ops[];
+extern const struct op_def value_ops[];
+extern const struct op_def array_ops[];
 
 /* The transport hook: sends reply (stolen) for r and frees r; reply NULL frees r unsent. */
 typedef void (*dispatch_send_fn)(struct req *r, json_t *reply);

@@ -116,5 +116,5 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class event_class = {
-	"event", create, destroy, size, waiters, stat_new, complete_waiters,
+	"event", create, destroy, size, waiters, stat_new, complete_waiters, false,
 };

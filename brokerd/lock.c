@@ -361,9 +361,9 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class lock_class = {
-	"lock", create_lock, destroy, size, waiters, stat_new, complete_waiters,
+	"lock", create_lock, destroy, size, waiters, stat_new, complete_waiters, false,
 };
 
 const struct obj_class rlock_class = {
-	"rlock", create_rlock, destroy, size, waiters, stat_new, complete_waiters,
+	"rlock", create_rlock, destroy, size, waiters, stat_new, complete_waiters, false,
 };

@@ -93,6 +93,29 @@ void obj_delete(object *o)
 	destroy(o);
 }
 
+size_t obj_no_waiters(const void *impl)
+{
+	(void)impl;
+	return 0;
+}
+
+void obj_complete_no_waiters(void *impl, brk_err err, const char *msg)
+{
+	(void)impl, (void)err, (void)msg;
+}
+
+uint64_t obj_version(const char *name)
+{
+	object *o = obj_find(name);
+	return o ? o->version : 0;
+}
+
+void obj_changed(object *o)
+{
+	static uint64_t last_version;
+	o->version = ++last_version;
+}
+
 size_t obj_count(void)
 {
 	return objects.count;

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "brk_error.h"
 
@@ -25,13 +26,15 @@ struct obj_class {
 	json_t *(*stat_new)(const void *impl);
 	/* complete_waiters: completes every waiter with err (used on delete). */
 	void (*complete_waiters)(void *impl, brk_err err, const char *msg);
+	bool versioned; /* shared state: carries a version (PROTOCOL.md "Versions") */
 };
 
 typedef struct object {
 	char *name;
 	const struct obj_class *cls;
 	void *impl;
-	double created; /* wall clock */
+	double created;   /* wall clock */
+	uint64_t version; /* of shared state: the daemon's change counter at its last write */
 } object;
 
 void obj_init(void);
@@ -57,6 +60,17 @@ object *obj_find(const char *name);
 void obj_delete(object *o);
 
 size_t obj_count(void);
+
+/* For classes nothing waits on (shared state): waiters() and complete_waiters(). */
+size_t obj_no_waiters(const void *impl);
+void obj_complete_no_waiters(void *impl, brk_err err, const char *msg);
+
+/* obj_version: the version of the object called name, 0 when there is none. */
+uint64_t obj_version(const char *name);
+
+/* obj_changed: records a write to o: its version becomes the next value of one
+ * daemon-wide counter, so versions only grow and a deleted object's are never reused. */
+void obj_changed(object *o);
 
 /* obj_summary_new: {"name", "type", "size", "waiters"}. */
 json_t *obj_summary_new(const object *o);

@@ -480,5 +480,5 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class queue_class = {
-	"queue", create, destroy, size, waiters, stat_new, complete_waiters,
+	"queue", create, destroy, size, waiters, stat_new, complete_waiters, false,
 };

@@ -14,6 +14,12 @@
 #define PROTO_MAX_NAME 255
 #define PROTO_MAX_BATCH 4096
 #define PROTO_MAX_TIMEOUT 1e8 /* seconds (about three years); longer waits: no timeout */
+/* Shared state (dict, list, namespace, value, array): one stored value is at most
+ * PROTO_MAX_VALUE bytes as compact JSON and PROTO_MAX_DEPTH arrays/objects deep; an object
+ * holds at most PROTO_MAX_ELEMENTS keys, items, attributes or array slots. */
+#define PROTO_MAX_VALUE ((size_t)1 << 20)
+#define PROTO_MAX_DEPTH 32
+#define PROTO_MAX_ELEMENTS 1000000
 
 /* proto_request_new: {"op": op, "name": name, ...fields of args}. Steals args (an object,
  * or NULL for none); name may be NULL. Returns a new reference, NULL on bad input/OOM. */

@@ -122,6 +122,39 @@ bool h_same(const json_t *reply, const char *expect)
 	return same;
 }
 
+/* unquote: text with every ' turned into ", malloc'ed. */
+static char *unquote(const char *text)
+{
+	char *out = strdup(text);
+	ck_assert_ptr_nonnull(out);
+	for (char *p = out; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return out;
+}
+
+void h_steps(session *s, const struct h_step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *req = unquote(steps[i].req), *want = unquote(steps[i].want);
+		json_t *reply = h_call(s, req);
+		const char *code = h_code(reply);
+		if (want[0] == '!') {
+			ck_assert_msg(!strcmp(code, want + 1), "step %zu %s: got %s (%s), want %s",
+				      i, req, code,
+				      json_string_value(json_object_get(reply, "message")), want);
+		} else {
+			char *got = json_dumps(json_object_get(reply, "result"), JSON_ENCODE_ANY);
+			ck_assert_msg(!strcmp(code, "ok") && h_same(reply, want),
+				      "step %zu %s: got %s %s (%s), want %s", i, req, code,
+				      got ? got : "-",
+				      json_string_value(json_object_get(reply, "message")), want);
+			free(got);
+		}
+		free(req), free(want);
+	}
+}
+
 static void stop(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what;

@@ -38,6 +38,17 @@ json_t *h_result(const json_t *reply);
 /* h_same: whether reply's result equals the JSON text expect. */
 bool h_same(const json_t *reply, const char *expect);
 
+/* A step of a scripted exchange. req and want are JSON written with ' for " (test text
+ * holds no apostrophes); want is the result, or "!code" for an error code. */
+struct h_step {
+	const char *req, *want;
+};
+
+/* h_steps: runs n steps from s in order; a reply other than the step's want fails the
+ * test, naming the step. */
+void h_steps(session *s, const struct h_step *steps, size_t n);
+#define H_STEPS(s, steps) h_steps((s), (steps), sizeof(steps) / sizeof((steps)[0]))
+
 /* h_run: runs the event loop for seconds (deadlines fire). */
 void h_run(double seconds);
 

@@ -49,9 +49,9 @@ START_TEST(batch_runs_in_order_with_one_result_each)
 		  "{\"op\":\"queue.get\",\"name\":\"q\",\"timeout\":0},"
 		  "{\"op\":\"queue.qsize\",\"name\":\"q\"}]}",
 		  "[{\"ok\":true,\"result\":null},{\"ok\":true,\"result\":null},"
-		  "{\"ok\":true,\"result\":null},"
+		  "{\"ok\":true,\"result\":null,\"version\":1},"
 		  "{\"ok\":false,\"error\":\"key_error\",\"message\":\"key \\\"missing\\\" not in "
-		  "'d'\"},"
+		  "'d'\",\"version\":1},"
 		  "{\"ok\":true,\"result\":1},{\"ok\":true,\"result\":1}]");
 	EXPECT_OK(a, "{\"op\":\"batch\",\"ops\":[]}", "[]");
 }

@@ -1,0 +1,84 @@
+/* seq.c: index and slice arguments resolved with Python's rules. */
+#include "seq.h"
+#include "dispatch.h"
+
+size_t seq_clamp(long long i, size_t len)
+{
+	if (i < 0)
+		i += (long long)len;
+	if (i < 0)
+		return 0;
+	return (size_t)i > len ? len : (size_t)i;
+}
+
+int seq_index(op_ctx *ctx, size_t len, const char *what, size_t *index)
+{
+	json_t *v = json_object_get(ctx->args, "index");
+	if (!json_is_integer(v))
+		return op_fail(ctx, BRK_EBADARG, "argument 'index' must be an integer");
+	long long i = json_integer_value(v);
+	if (i < 0)
+		i += (long long)len;
+	if (i < 0 || (unsigned long long)i >= len)
+		return op_fail(ctx, BRK_EINDEX, "%s index out of range", what);
+	*index = (size_t)i;
+	return 0;
+}
+
+int seq_wants_slice(op_ctx *ctx, bool *slice)
+{
+	bool has_index = json_object_get(ctx->args, "index") != NULL;
+	bool has_slice = json_object_get(ctx->args, "slice") != NULL;
+	if (has_index == has_slice)
+		return op_fail(ctx, BRK_EBADARG, "give either 'index' or 'slice'");
+	*slice = has_slice;
+	return 0;
+}
+
+/* bound: one end of a slice as slice.indices() resolves it; null takes dflt. */
+static long bound(const json_t *v, long len, long step, long dflt)
+{
+	if (json_is_null(v) || !v)
+		return dflt;
+	json_int_t i = json_integer_value(v);
+	if (i < 0) {
+		i += len;
+		if (i < 0)
+			i = step < 0 ? -1 : 0;
+	} else if (i >= len) {
+		i = step < 0 ? len - 1 : len;
+	}
+	return (long)i;
+}
+
+static bool slice_member_ok(const json_t *v)
+{
+	return !v || json_is_null(v) || json_is_integer(v);
+}
+
+int seq_slice(op_ctx *ctx, size_t len, struct seq_slice *out)
+{
+	json_t *s = json_object_get(ctx->args, "slice");
+	size_t n = json_array_size(s);
+	if (!json_is_array(s) || n < 2 || n > 3 || !slice_member_ok(json_array_get(s, 0)) ||
+	    !slice_member_ok(json_array_get(s, 1)) || !slice_member_ok(json_array_get(s, 2)))
+		return op_fail(ctx, BRK_EBADARG,
+			       "argument 'slice' must be [start, stop] or [start, stop, step] "
+			       "with integers or nulls");
+	json_t *st = json_array_get(s, 2);
+	json_int_t step = json_is_integer(st) ? json_integer_value(st) : 1;
+	if (step == 0)
+		return op_fail(ctx, BRK_EVALUE, "slice step cannot be zero");
+	if (step < -(json_int_t)len - 1 || step > (json_int_t)len + 1)
+		step = step < 0 ? -(json_int_t)len - 1 : (json_int_t)len + 1; /* same positions */
+	long l = (long)len;
+	long start = bound(json_array_get(s, 0), l, (long)step, step < 0 ? l - 1 : 0);
+	long stop = bound(json_array_get(s, 1), l, (long)step, step < 0 ? -1 : l);
+	out->start = start;
+	out->step = (long)step;
+	if (step > 0)
+		out->count = start < stop ? (size_t)((stop - start - 1) / step + 1) : 0;
+	else
+		out->count = stop < start ? (size_t)((start - stop - 1) / -step + 1) : 0;
+	return 0;
+}

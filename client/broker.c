@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "broker.h"
+#include "call.h"
 #include "envelope.h"
 #include "ops.h"
 #include "url.h"
@@ -36,15 +37,19 @@ struct brk_client {
 };
 
 static _Thread_local char last_error[512];
+static _Thread_local uint64_t last_version;
 
 const char *brk_last_error(void)
 {
 	return last_error;
 }
 
-static brk_err fail(brk_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t brk_last_version(void)
+{
+	return last_version;
+}
 
-static brk_err fail(brk_err err, const char *fmt, ...)
+brk_err fail(brk_err err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -203,6 +208,7 @@ static brk_err parse_reply(brk_client *c, nng_msg *m, json_t **result)
 		return fail(BRK_EPROTO, "unreadable reply from brokerd: %s", jerr.text);
 	brk_err err = proto_reply_parse(reply, &r, &msg);
 	note_delivery(c, reply);
+	last_version = (uint64_t)json_integer_value(json_object_get(reply, "version"));
 	if (err == BRK_OK && result)
 		*result = json_incref(r);
 	else if (err == BRK_EPROTO)
@@ -253,9 +259,7 @@ json_t *brk_request_new(const char *op, const char *name, json_t *args)
 	return proto_request_new(op, name, args);
 }
 
-/* call_new: brk_call of a request built from op, name and args (stolen). */
-static brk_err call_new(brk_client *c, const char *op, const char *name, json_t *args,
-			json_t **result)
+brk_err call_new(brk_client *c, const char *op, const char *name, json_t *args, json_t **result)
 {
 	json_t *req = proto_request_new(op, name, args);
 	if (!req)
@@ -286,6 +290,11 @@ brk_err brk_batch_result(const json_t *results, size_t i, json_t **result)
 		return fail(BRK_EINVAL, "no result %zu in this batch", i);
 	brk_err err = proto_reply_parse(one, result, &msg);
 	return err ? fail(err, "%s", msg ? msg : brk_strerror(err)) : BRK_OK;
+}
+
+uint64_t brk_batch_version(const json_t *results, size_t i)
+{
+	return (uint64_t)json_integer_value(json_object_get(json_array_get(results, i), "version"));
 }
 
 /* ---- connection ---- */
@@ -458,11 +467,10 @@ brk_err brk_queue_get(brk_client *c, const char *name, double timeout, json_t **
 	return call_new(c, BRK_OP_QUEUE_GET, name, wait_args(args, timeout), value);
 }
 
-/* call_size / call_bool: ops whose result is a count or a yes/no. */
-static brk_err call_size(brk_client *c, const char *op, const char *name, size_t *out)
+brk_err call_size(brk_client *c, const char *op, const char *name, json_t *args, size_t *out)
 {
 	json_t *r;
-	brk_err err = call_new(c, op, name, NULL, &r);
+	brk_err err = call_new(c, op, name, args, &r);
 	if (err == BRK_OK && !json_is_integer(r))
 		err = fail(BRK_EPROTO, "%s: expected an integer result", op);
 	if (err == BRK_OK)
@@ -471,7 +479,7 @@ static brk_err call_size(brk_client *c, const char *op, const char *name, size_t
 	return err;
 }
 
-static brk_err call_bool(brk_client *c, const char *op, const char *name, json_t *args, bool *out)
+brk_err call_bool(brk_client *c, const char *op, const char *name, json_t *args, bool *out)
 {
 	json_t *r;
 	brk_err err = call_new(c, op, name, args, &r);
@@ -485,7 +493,7 @@ static brk_err call_bool(brk_client *c, const char *op, const char *name, json_t
 
 brk_err brk_queue_qsize(brk_client *c, const char *name, size_t *size)
 {
-	return call_size(c, BRK_OP_QUEUE_QSIZE, name, size);
+	return call_size(c, BRK_OP_QUEUE_QSIZE, name, NULL, size);
 }
 
 brk_err brk_queue_empty(brk_client *c, const char *name, bool *empty)
@@ -601,7 +609,7 @@ brk_err brk_semaphore_release(brk_client *c, const char *name, long n)
 
 brk_err brk_semaphore_value(brk_client *c, const char *name, size_t *value)
 {
-	return call_size(c, BRK_OP_SEM_VALUE, name, value);
+	return call_size(c, BRK_OP_SEM_VALUE, name, NULL, value);
 }
 
 /* ---- events ---- */
@@ -725,108 +733,4 @@ brk_err brk_barrier_abort(brk_client *c, const char *name)
 brk_err brk_barrier_reset(brk_client *c, const char *name)
 {
 	return call_new(c, BRK_OP_BARRIER_RESET, name, NULL, NULL);
-}
-
-/* ---- dicts ---- */
-
-static json_t *key_args(const json_t *key)
-{
-	return key ? json_pack("{s:O}", "key", key) : NULL;
-}
-
-/* with: adds field (borrowed; skipped when NULL) to args and returns args. */
-static json_t *with(json_t *args, const char *field, const json_t *value)
-{
-	if (args && value)
-		json_object_set(args, field, (json_t *)value);
-	return args;
-}
-
-brk_err brk_dict_get(brk_client *c, const char *name, const json_t *key, json_t **value)
-{
-	return call_new(c, BRK_OP_DICT_GET, name, key_args(key), value);
-}
-
-brk_err brk_dict_get_default(brk_client *c, const char *name, const json_t *key, const json_t *dflt,
-			     json_t **value)
-{
-	if (!dflt)
-		return fail(BRK_EINVAL, "brk_dict_get_default needs a default");
-	return call_new(c, BRK_OP_DICT_GET, name, with(key_args(key), "default", dflt), value);
-}
-
-brk_err brk_dict_set(brk_client *c, const char *name, const json_t *key, const json_t *value)
-{
-	if (!value)
-		return fail(BRK_EINVAL, "brk_dict_set needs a value");
-	return call_new(c, BRK_OP_DICT_SET, name, with(key_args(key), "value", value), NULL);
-}
-
-brk_err brk_dict_delete(brk_client *c, const char *name, const json_t *key)
-{
-	return call_new(c, BRK_OP_DICT_DELETE, name, key_args(key), NULL);
-}
-
-brk_err brk_dict_contains(brk_client *c, const char *name, const json_t *key, bool *found)
-{
-	return call_bool(c, BRK_OP_DICT_CONTAINS, name, key_args(key), found);
-}
-
-brk_err brk_dict_len(brk_client *c, const char *name, size_t *len)
-{
-	return call_size(c, BRK_OP_DICT_LEN, name, len);
-}
-
-brk_err brk_dict_keys(brk_client *c, const char *name, json_t **keys)
-{
-	return call_new(c, BRK_OP_DICT_KEYS, name, NULL, keys);
-}
-
-brk_err brk_dict_values(brk_client *c, const char *name, json_t **values)
-{
-	return call_new(c, BRK_OP_DICT_VALUES, name, NULL, values);
-}
-
-brk_err brk_dict_items(brk_client *c, const char *name, json_t **items)
-{
-	return call_new(c, BRK_OP_DICT_ITEMS, name, NULL, items);
-}
-
-brk_err brk_dict_pop(brk_client *c, const char *name, const json_t *key, const json_t *dflt,
-		     json_t **value)
-{
-	return call_new(c, BRK_OP_DICT_POP, name, with(key_args(key), "default", dflt), value);
-}
-
-brk_err brk_dict_popitem(brk_client *c, const char *name, json_t **key, json_t **value)
-{
-	json_t *pair;
-	brk_err err = call_new(c, BRK_OP_DICT_POPITEM, name, NULL, &pair);
-	if (err == BRK_OK && json_array_size(pair) != 2)
-		err = fail(BRK_EPROTO, "popitem: expected a [key, value] pair");
-	if (err == BRK_OK) {
-		*key = json_incref(json_array_get(pair, 0));
-		*value = json_incref(json_array_get(pair, 1));
-	}
-	json_decref(pair);
-	return err;
-}
-
-brk_err brk_dict_setdefault(brk_client *c, const char *name, const json_t *key, const json_t *dflt,
-			    json_t **value)
-{
-	return call_new(c, BRK_OP_DICT_SETDEFAULT, name, with(key_args(key), "default", dflt),
-			value);
-}
-
-brk_err brk_dict_update(brk_client *c, const char *name, const json_t *items)
-{
-	if (!items)
-		return fail(BRK_EINVAL, "brk_dict_update needs items");
-	return call_new(c, BRK_OP_DICT_UPDATE, name, json_pack("{s:O}", "items", items), NULL);
-}
-
-brk_err brk_dict_clear(brk_client *c, const char *name)
-{
-	return call_new(c, BRK_OP_DICT_CLEAR, name, NULL, NULL);
 }

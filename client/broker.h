@@ -13,6 +13,7 @@
 #define BROKER_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -185,6 +186,21 @@ brk_err brk_barrier_wait(brk_client *c, const char *name, double timeout, long *
 brk_err brk_barrier_abort(brk_client *c, const char *name);
 brk_err brk_barrier_reset(brk_client *c, const char *name);
 
+/* ---- shared state ----
+ * dict, list, namespace, value and array objects hold JSON values. Every change gives the
+ * object a new version (a daemon-wide counter: versions only grow and are never reused); a
+ * missing object is at version 0. Any write request may carry "version": N to run only if
+ * the object is still at N (BRK_ECONFLICT otherwise); see PROTOCOL.md "Versions".
+ * Limits: a stored value is at most 1 MiB as JSON and 32 levels deep, an object holds at
+ * most 1,000,000 elements; beyond them calls fail with BRK_ELIMIT. */
+
+/* brk_last_version: the version the calling thread's last call on shared state reported:
+ * for a read the version it read, for a write the version it made (0: missing object). */
+uint64_t brk_last_version(void);
+
+/* brk_batch_version: the version op i of a batch reported (0 if none). */
+uint64_t brk_batch_version(const json_t *results, size_t i);
+
 /* ---- dicts ----
  * Keys are JSON scalars: 0 and "0" are different keys, 1 and 1.0 the same. */
 
@@ -213,6 +229,113 @@ brk_err brk_dict_setdefault(brk_client *c, const char *name, const json_t *key, 
 /* brk_dict_update: stores every pair of items: an object, or an array of [key, value]. */
 brk_err brk_dict_update(brk_client *c, const char *name, const json_t *items);
 brk_err brk_dict_clear(brk_client *c, const char *name);
+/* brk_dict_update_if: brk_dict_update only if the dict is at version (0: does not exist);
+ * BRK_ECONFLICT (and nothing stored) otherwise. */
+brk_err brk_dict_update_if(brk_client *c, const char *name, const json_t *items, uint64_t version);
+/* brk_dict_incr: adds by (a number; NULL: 1) to key's value, which starts at 0 when absent;
+ * *sum (may be NULL) is the new value. int + int stays an int (BRK_EVALUE on 64-bit
+ * overflow); BRK_ETYPE when the value is not a number. */
+brk_err brk_dict_incr(brk_client *c, const char *name, const json_t *key, const json_t *by,
+		      json_t **sum);
+/* brk_dict_cas: sets key to value only if it is present and equal to expected (1 == 1.0);
+ * *swapped tells whether; *current (may be NULL) is the value afterwards, NULL if absent. */
+brk_err brk_dict_cas(brk_client *c, const char *name, const json_t *key, const json_t *expected,
+		     const json_t *value, bool *swapped, json_t **current);
+
+/* ---- lists ----
+ * Python's list: negative indexes count from the end; out of range is BRK_EINDEX, a value
+ * not found BRK_EVALUE. Writes create a missing list; reads see it as empty. */
+
+#define BRK_NONE LONG_MIN /* an omitted slice bound or step, Python's None */
+
+/* A slice, as Python's l[start:stop:step]; BRK_SLICE(a, b) is l[a:b]. */
+typedef struct brk_slice {
+	long start, stop, step;
+} brk_slice;
+#define BRK_SLICE(start, stop) ((brk_slice){(start), (stop), BRK_NONE})
+
+/* brk_list_create: a list holding items (NULL: empty) if name is free; *created (may be
+ * NULL) tells whether it was (an existing list is left as it is). */
+brk_err brk_list_create(brk_client *c, const char *name, const json_t *items, bool *created);
+brk_err brk_list_append(brk_client *c, const char *name, const json_t *value);
+brk_err brk_list_extend(brk_client *c, const char *name, const json_t *items);
+brk_err brk_list_insert(brk_client *c, const char *name, long index, const json_t *value);
+/* brk_list_pop: removes and returns the item at index (-1: the last). */
+brk_err brk_list_pop(brk_client *c, const char *name, long index, json_t **value);
+/* brk_list_remove: removes the first item equal to value. */
+brk_err brk_list_remove(brk_client *c, const char *name, const json_t *value);
+brk_err brk_list_index(brk_client *c, const char *name, const json_t *value, size_t *index);
+brk_err brk_list_count(brk_client *c, const char *name, const json_t *value, size_t *count);
+brk_err brk_list_reverse(brk_client *c, const char *name);
+/* brk_list_sort: a stable sort of items of one comparable kind (numbers, strings, booleans
+ * or arrays of those); BRK_ETYPE, leaving the list as it was, when they do not compare. */
+brk_err brk_list_sort(brk_client *c, const char *name, bool reverse);
+brk_err brk_list_get(brk_client *c, const char *name, long index, json_t **value);
+brk_err brk_list_set(brk_client *c, const char *name, long index, const json_t *value);
+brk_err brk_list_delete(brk_client *c, const char *name, long index);
+brk_err brk_list_get_slice(brk_client *c, const char *name, brk_slice s, json_t **items);
+/* brk_list_set_slice: l[s] = items; a slice with a step other than 1 takes exactly as many
+ * items as it selects (BRK_EVALUE otherwise). */
+brk_err brk_list_set_slice(brk_client *c, const char *name, brk_slice s, const json_t *items);
+brk_err brk_list_delete_slice(brk_client *c, const char *name, brk_slice s);
+brk_err brk_list_len(brk_client *c, const char *name, size_t *len);
+brk_err brk_list_contains(brk_client *c, const char *name, const json_t *value, bool *found);
+brk_err brk_list_clear(brk_client *c, const char *name);
+/* brk_list_read: the whole list as an array. */
+brk_err brk_list_read(brk_client *c, const char *name, json_t **items);
+
+/* ---- namespaces ----
+ * Python's Namespace: attributes by name; a missing one is BRK_EATTR. */
+
+brk_err brk_namespace_get(brk_client *c, const char *name, const char *attr, json_t **value);
+brk_err brk_namespace_set(brk_client *c, const char *name, const char *attr, const json_t *value);
+brk_err brk_namespace_delete(brk_client *c, const char *name, const char *attr);
+/* brk_namespace_attrs: the attribute names, in the order they were first set. */
+brk_err brk_namespace_attrs(brk_client *c, const char *name, json_t **attrs);
+/* brk_namespace_read: every attribute as one object. */
+brk_err brk_namespace_read(brk_client *c, const char *name, json_t **attrs);
+
+/* ---- values and arrays ----
+ * A value is one scalar, an array a fixed number of ints or floats; their type is fixed at
+ * creation and a write of another kind is BRK_ETYPE (a float takes an int). They must be
+ * created before use (BRK_ENOTFOUND). Ints are 64-bit. */
+
+typedef enum brk_type { BRK_INT, BRK_FLOAT, BRK_BOOL, BRK_STR } brk_type;
+
+/* brk_value_create: a value of type holding initial (NULL: 0, 0.0, false or ""). Creating
+ * it again with the same type is fine (*created false, value untouched); another type
+ * gives BRK_EEXISTS. */
+brk_err brk_value_create(brk_client *c, const char *name, brk_type type, const json_t *initial,
+			 bool *created);
+brk_err brk_value_get(brk_client *c, const char *name, json_t **value);
+brk_err brk_value_set(brk_client *c, const char *name, const json_t *value);
+/* brk_value_add: adds delta atomically and returns the new value in *sum (may be NULL). */
+brk_err brk_value_add(brk_client *c, const char *name, const json_t *delta, json_t **sum);
+brk_err brk_value_add_int(brk_client *c, const char *name, int64_t delta, int64_t *sum);
+/* brk_value_cas: sets value only if the current one equals expected; *swapped tells
+ * whether, *current (may be NULL) is the value afterwards. */
+brk_err brk_value_cas(brk_client *c, const char *name, const json_t *expected, const json_t *value,
+		      bool *swapped, json_t **current);
+/* brk_value_getset: sets value and returns the one it replaced. */
+brk_err brk_value_getset(brk_client *c, const char *name, const json_t *value, json_t **old);
+
+/* brk_array_create: an array of length zeros of type BRK_INT or BRK_FLOAT. Same type and
+ * length again is fine; others give BRK_EEXISTS. */
+brk_err brk_array_create(brk_client *c, const char *name, brk_type type, size_t length,
+			 bool *created);
+/* brk_array_create_from: an array holding items (its length is theirs). */
+brk_err brk_array_create_from(brk_client *c, const char *name, brk_type type, const json_t *items,
+			      bool *created);
+brk_err brk_array_get(brk_client *c, const char *name, long index, json_t **value);
+brk_err brk_array_set(brk_client *c, const char *name, long index, const json_t *value);
+brk_err brk_array_get_slice(brk_client *c, const char *name, brk_slice s, json_t **items);
+/* brk_array_set_slice: a[s] = items, exactly as many as s selects (BRK_EVALUE otherwise). */
+brk_err brk_array_set_slice(brk_client *c, const char *name, brk_slice s, const json_t *items);
+/* brk_array_add: adds delta to one element atomically; *sum (may be NULL) is the result. */
+brk_err brk_array_add(brk_client *c, const char *name, long index, const json_t *delta,
+		      json_t **sum);
+brk_err brk_array_len(brk_client *c, const char *name, size_t *len);
+brk_err brk_array_read(brk_client *c, const char *name, json_t **items);
 
 #ifdef __cplusplus
 }

@@ -15,7 +15,11 @@
  *                                     print 1 (notified) or 0, release
  *   worker URL bwait NAME             wait at barrier NAME; print the index
  *   worker URL buy LOCK DICT          under LOCK: if DICT["tickets"] > 0, take one and
- *                                     print "bought"; exit 0 either way */
+ *                                     print "bought"; exit 0 either way
+ *   worker URL count HOW VALUE K      once event "go" is set, add 1 to int value VALUE K
+ *                                     times: HOW is getset (get then set: unsafe), lock
+ *                                     (the same under lock "L"), add or cas
+ *   worker URL classic N DICT LIST    DICT[N] = "1", DICT["2"] = 2, append N to LIST */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +95,73 @@ static brk_err locked_update(brk_client *c, const char *lock, const char *dict, 
 	return err ? err : rel;
 }
 
+/* read_and_write: VALUE += 1 as two calls, under lock "L" when locked. */
+static brk_err read_and_write(brk_client *c, const char *name, bool locked)
+{
+	bool acquired;
+	json_t *v = NULL, *nv = NULL;
+	brk_err err =
+		locked ? brk_lock_acquire(c, "L", BRK_LOCK, BRK_FOREVER, &acquired, NULL) : BRK_OK;
+	if (!err)
+		err = brk_value_get(c, name, &v);
+	if (!err && !(nv = json_integer(json_integer_value(v) + 1)))
+		err = BRK_ENOMEM;
+	if (!err)
+		err = brk_value_set(c, name, nv);
+	if (locked) {
+		brk_err rel = brk_lock_release(c, "L", BRK_LOCK);
+		err = err ? err : rel;
+	}
+	json_decref(v);
+	json_decref(nv);
+	return err;
+}
+
+/* cas_increment: VALUE += 1 by compare-and-set, retried until it swaps. */
+static brk_err cas_increment(brk_client *c, const char *name)
+{
+	bool swapped = false;
+	json_t *cur = NULL;
+	brk_err err = brk_value_get(c, name, &cur);
+	while (!err && !swapped) {
+		json_t *nv = json_integer(json_integer_value(cur) + 1), *next = NULL;
+		err = brk_value_cas(c, name, cur, nv, &swapped, &next);
+		json_decref(cur);
+		json_decref(nv);
+		cur = next;
+	}
+	json_decref(cur);
+	return err;
+}
+
+static int count(brk_client *c, const char *how, const char *name, long k)
+{
+	bool set;
+	brk_err err = brk_event_wait(c, "go", BRK_FOREVER, &set);
+	for (long i = 0; i < k && !err; i++) {
+		if (!strcmp(how, "add"))
+			err = brk_value_add_int(c, name, 1, NULL);
+		else if (!strcmp(how, "cas"))
+			err = cas_increment(c, name);
+		else
+			err = read_and_write(c, name, !strcmp(how, "lock"));
+	}
+	return (int)err;
+}
+
+static int classic(brk_client *c, long n, const char *dict, const char *list)
+{
+	json_t *key = json_integer(n), *one = json_string("1"), *two_key = json_string("2"),
+	       *two = json_integer(2);
+	brk_err err = brk_dict_set(c, dict, key, one);
+	if (!err)
+		err = brk_dict_set(c, dict, two_key, two);
+	if (!err)
+		err = brk_list_append(c, list, key);
+	json_decref(key), json_decref(one), json_decref(two_key), json_decref(two);
+	return (int)err;
+}
+
 static int run(brk_client *c, int argc, char **argv)
 {
 	const char *what = argv[2], *name = argv[3];
@@ -147,6 +218,10 @@ static int run(brk_client *c, int argc, char **argv)
 		rc = (int)brk_barrier_wait(c, name, BRK_FOREVER, &index);
 		if (rc == 0)
 			printf("%ld\n", index);
+	} else if (!strcmp(what, "count") && argc == 6) {
+		rc = count(c, name, argv[4], atol(argv[5]));
+	} else if (!strcmp(what, "classic") && argc == 6) {
+		rc = classic(c, atol(name), argv[4], argv[5]);
 	} else if (!strcmp(what, "buy") && argc == 5) {
 		bool bought;
 		rc = (int)locked_update(c, name, argv[4], "tickets", -1, &bought);

@@ -123,14 +123,30 @@ static int store(dict *d, const struct ckey *k, json_t *key, json_t *value)
 	return -1;
 }
 
-/* store_checked: store after checking value and, for a new key, the element count.
- * Returns 0 or the error set on ctx. */
-static int store_checked(op_ctx *ctx, dict *d, const struct ckey *k, json_t *key, json_t *value)
+static size_t count_of(const dict *d)
+{
+	return d ? d->map.count : 0;
+}
+
+static int lookup(op_ctx *ctx, bool create, dict **out);
+
+/* ensure: *d, the dict ctx names, created now if it was missing (*d NULL). Writes check
+ * their input first and create last, so a refused write leaves no empty dict behind. */
+static int ensure(op_ctx *ctx, dict **d)
+{
+	return *d ? 0 : lookup(ctx, true, d);
+}
+
+/* store_checked: store after checking value and, for a new key, the element count; creates
+ * the dict (*d NULL) if need be. Returns 0 or the error set on ctx. */
+static int store_checked(op_ctx *ctx, dict **d, const struct ckey *k, json_t *key, json_t *value)
 {
 	int rc = jval_check(ctx, value, "the value");
-	if (rc == 0 && !find(d, k))
-		rc = jval_check_count(ctx, d->map.count, 1);
-	if (rc == 0 && store(d, k, key, value))
+	if (rc == 0 && !find(*d, k))
+		rc = jval_check_count(ctx, count_of(*d), 1);
+	if (rc == 0)
+		rc = ensure(ctx, d);
+	if (rc == 0 && store(*d, k, key, value))
 		rc = op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	return rc;
 }
@@ -204,12 +220,12 @@ static int op_set(op_ctx *ctx)
 	dict *d;
 	json_t *key, *value;
 	struct ckey k = {0};
-	int rc = lookup_key(ctx, true, &d, &k, &key);
+	int rc = lookup_key(ctx, false, &d, &k, &key);
 	if (rc || (rc = arg_value(ctx, "value", &value))) {
 		key_done(&k);
 		return rc;
 	}
-	rc = store_checked(ctx, d, &k, key, value);
+	rc = store_checked(ctx, &d, &k, key, value);
 	key_done(&k);
 	return rc ? rc : op_ok(ctx, json_null());
 }
@@ -319,13 +335,13 @@ static int op_setdefault(op_ctx *ctx)
 	dict *d;
 	json_t *key;
 	struct ckey k = {0};
-	int rc = lookup_key(ctx, true, &d, &k, &key);
+	int rc = lookup_key(ctx, false, &d, &k, &key);
 	if (rc)
 		return rc;
 	json_t *dflt = json_object_get(ctx->args, "default");
 	struct dentry *e = find(d, &k);
 	ctx->unchanged = e != NULL;
-	if (e || !(rc = store_checked(ctx, d, &k, key, dflt ? dflt : json_null())))
+	if (e || !(rc = store_checked(ctx, &d, &k, key, dflt ? dflt : json_null())))
 		rc = op_ok(ctx, json_incref(e ? e->value : dflt ? dflt : json_null()));
 	key_done(&k);
 	return rc;
@@ -350,7 +366,7 @@ static int update_pairs(op_ctx *ctx, dict *d, json_t *items)
 		if (jval_check(ctx, json_array_get(pair, 1), "a value"))
 			return ctx->err;
 	}
-	if (jval_check_count(ctx, d->map.count, adding))
+	if (jval_check_count(ctx, count_of(d), adding) || ensure(ctx, &d))
 		return ctx->err;
 	json_array_foreach (items, i, pair) {
 		struct ckey k = {0};
@@ -371,7 +387,7 @@ static int update_object(op_ctx *ctx, dict *d, json_t *items)
 	json_object_foreach (items, name, value)
 		if (jval_check(ctx, value, "a value"))
 			return ctx->err;
-	if (jval_check_count(ctx, d->map.count, json_object_size(items)))
+	if (jval_check_count(ctx, count_of(d), json_object_size(items)) || ensure(ctx, &d))
 		return ctx->err;
 	json_object_foreach (items, name, value) {
 		json_t *key = json_string(name);
@@ -396,7 +412,7 @@ static int op_update(op_ctx *ctx)
 	if (!json_is_object(items) && !json_is_array(items))
 		return op_fail(ctx, BRK_EBADARG,
 			       "'items' must be an object or an array of [key, value] pairs");
-	if ((rc = lookup(ctx, true, &d)))
+	if ((rc = lookup(ctx, false, &d)))
 		return rc;
 	return json_is_object(items) ? update_object(ctx, d, items) : update_pairs(ctx, d, items);
 }
@@ -417,13 +433,13 @@ static int op_incr(op_ctx *ctx)
 	dict *d;
 	json_t *key, *sum, *one = json_integer(1), *zero = json_integer(0);
 	struct ckey k = {0};
-	int rc = lookup_key(ctx, true, &d, &k, &key);
+	int rc = lookup_key(ctx, false, &d, &k, &key);
 	json_t *by = json_object_get(ctx->args, "by");
 	if (rc == 0) {
 		struct dentry *e = find(d, &k);
 		rc = jval_add(ctx, e ? e->value : zero, by ? by : one, &sum);
 	}
-	if (rc == 0 && !(rc = store_checked(ctx, d, &k, key, sum)))
+	if (rc == 0 && !(rc = store_checked(ctx, &d, &k, key, sum)))
 		rc = op_ok(ctx, sum);
 	else if (rc == 0)
 		json_decref(sum);
@@ -443,7 +459,7 @@ static int op_cas(op_ctx *ctx)
 		struct dentry *e = find(d, &k);
 		bool swap = e && jval_equal(e->value, expected);
 		ctx->unchanged = !swap;
-		if (swap && (rc = store_checked(ctx, d, &k, key, value)) == 0)
+		if (swap && (rc = store_checked(ctx, &d, &k, key, value)) == 0)
 			e = find(d, &k);
 		if (rc == 0)
 			rc = op_ok(ctx,

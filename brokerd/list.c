@@ -29,6 +29,13 @@ static int lookup(op_ctx *ctx, bool create, list_obj **out)
 	return rc;
 }
 
+/* ensure: *l, the list ctx names, created now if it was missing (*l NULL). Writes check
+ * their input first and create last, so a refused write leaves no empty list behind. */
+static int ensure(op_ctx *ctx, list_obj **l)
+{
+	return *l ? 0 : lookup(ctx, true, l);
+}
+
 static json_t *items_of(const list_obj *l)
 {
 	return l ? l->items : NULL; /* jansson reads NULL as an empty array */
@@ -120,8 +127,8 @@ static int op_append(op_ctx *ctx)
 {
 	list_obj *l = NULL;
 	json_t *v;
-	int rc = lookup(ctx, true, &l);
-	if (rc || (rc = value_arg(ctx, l, 1, &v)))
+	int rc = lookup(ctx, false, &l);
+	if (rc || (rc = value_arg(ctx, l, 1, &v)) || (rc = ensure(ctx, &l)))
 		return rc;
 	if (json_array_append(l->items, v))
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
@@ -132,8 +139,9 @@ static int op_extend(op_ctx *ctx)
 {
 	list_obj *l = NULL;
 	json_t *items;
-	int rc = lookup(ctx, true, &l);
-	if (rc || (rc = items_arg(ctx, "items", json_array_size(l->items), 0, &items)))
+	int rc = lookup(ctx, false, &l);
+	if (rc || (rc = items_arg(ctx, "items", json_array_size(items_of(l)), 0, &items)) ||
+	    (rc = ensure(ctx, &l)))
 		return rc;
 	if (json_array_extend(l->items, items))
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
@@ -146,8 +154,8 @@ static int op_insert(op_ctx *ctx)
 	json_t *v, *index = json_object_get(ctx->args, "index");
 	if (!json_is_integer(index))
 		return op_fail(ctx, BRK_EBADARG, "argument 'index' must be an integer");
-	int rc = lookup(ctx, true, &l);
-	if (rc || (rc = value_arg(ctx, l, 1, &v)))
+	int rc = lookup(ctx, false, &l);
+	if (rc || (rc = value_arg(ctx, l, 1, &v)) || (rc = ensure(ctx, &l)))
 		return rc;
 	size_t at = seq_clamp(json_integer_value(index), json_array_size(l->items));
 	if (json_array_insert(l->items, at, v))
@@ -346,9 +354,9 @@ static int set_slice(op_ctx *ctx, list_obj *l)
 {
 	struct seq_slice s;
 	json_t *items;
-	size_t n = json_array_size(l->items);
+	size_t n = json_array_size(items_of(l));
 	int rc = seq_slice(ctx, n, &s);
-	if (rc || (rc = items_arg(ctx, "value", n, s.count, &items)))
+	if (rc || (rc = items_arg(ctx, "value", n, s.count, &items)) || (rc = ensure(ctx, &l)))
 		return rc;
 	if (s.step == 1)
 		return splice(ctx, l, &s, items) ?: op_ok(ctx, json_null());
@@ -369,7 +377,7 @@ static int op_set(op_ctx *ctx)
 	bool slice;
 	size_t i;
 	int rc = seq_wants_slice(ctx, &slice);
-	if (rc || (rc = lookup(ctx, slice, &l)))
+	if (rc || (rc = lookup(ctx, false, &l)))
 		return rc;
 	if (slice)
 		return set_slice(ctx, l);

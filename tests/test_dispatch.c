@@ -129,6 +129,9 @@ START_TEST(admin_ops_describe_the_daemon)
 			 "queue.get");
 	json_t *hello = h_result(h_call(a, "{\"op\":\"hello\"}"));
 	ck_assert_int_eq(json_integer_value(json_object_get(hello, "session")), (json_int_t)a->id);
+	ck_assert_int_eq(json_integer_value(json_object_get(hello, "max_value")), 1 << 20);
+	ck_assert_int_eq(json_integer_value(json_object_get(hello, "max_depth")), 32);
+	ck_assert_int_eq(json_integer_value(json_object_get(hello, "max_elements")), 1000000);
 }
 END_TEST
 

@@ -431,6 +431,15 @@ START_TEST(limits_give_clear_errors)
 		EXPECT_ERR(a, req, "limit_exceeded");
 	}
 	free(deep), free(deeper);
+	/* a refused write does not leave an empty object behind */
+	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"d\"}", "not_found");
+	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"n\"}", "not_found");
+	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"l2\"}", "not_found");
+	EXPECT_ERR(a, "{\"op\":\"list.set\",\"name\":\"l3\",\"slice\":[0,0],\"value\":1}",
+		   "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"dict.incr\",\"name\":\"d\",\"key\":1,\"by\":\"x\"}", "type_error");
+	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"l3\"}", "not_found");
+	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"d\"}", "not_found");
 	/* one byte over PROTO_MAX_VALUE as JSON: a string of that many bytes minus quotes */
 	size_t n = PROTO_MAX_VALUE - 1;
 	char *big = malloc(n + 128);

@@ -32,7 +32,12 @@ echo
 echo "### brokerd locks: hand-off to the next waiter after the holder is SIGKILLed"
 build-bench/lock_handoff "ipc://$tmp/b.sock" build-bench/brokerctl 30
 echo
+echo "### shared counter: 8 processes incrementing one int (value.add, cas retries, Lock + get + set, get + set unlocked)"
+build-bench/counter "ipc://$tmp/b.sock" 8 "$secs"
+echo
 echo "### Python multiprocessing.Manager, 1 client"; python3 bench/manager_bench.py "$secs"
+echo "### Python multiprocessing.Manager Value, 8 processes incrementing (with a Manager Lock, and without)"
+python3 bench/manager_counter_bench.py "$secs" 8
 echo "### Python multiprocessing.Manager Lock, 8 processes contending"; python3 bench/manager_lock_bench.py "$secs" 8
 echo
 echo "### Redis (unix socket): test, requests/s, avg, min, p50, p95, p99, max (ms)"

@@ -8,6 +8,7 @@
 
 #include "brokerctl.h"
 #include "envelope.h"
+#include "ops.h"
 #include "table.h"
 #include "url.h"
 
@@ -27,6 +28,14 @@ static const char usage[] =
 	"  queue get NAME [--timeout S]    waits forever without --timeout; 0 does not wait\n"
 	"  dict set NAME KEY VALUE\n"
 	"  dict get NAME KEY\n"
+	"  dict incr NAME KEY [BY]         add BY (default 1) to KEY atomically; prints the sum\n"
+	"  list append NAME VALUE\n"
+	"  value create NAME int|float|bool|str [VALUE]\n"
+	"  value get NAME | value set NAME VALUE\n"
+	"  value add NAME DELTA            add atomically; prints the new value\n"
+	"  read NAME                       the whole content of a dict (as [key, value] pairs),\n"
+	"                                  list, namespace, value or array; --json adds its\n"
+	"                                  type and version"
 	"  lock acquire NAME [--rlock] [--timeout S] [--hold S] [--lease S]\n"
 	"                                  hold a lock until Ctrl-C (brokerd releases it when\n"
 	"                                  brokerctl exits), or for S seconds with --hold\n"
@@ -85,6 +94,17 @@ static json_t *parse_value(const char *text)
 {
 	json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
 	return v ? v : json_string(text);
+}
+
+/* without_dashdash: drops a "--" from the arguments of a command that takes no options
+ * (so "-- -5" works there as with the others); returns the new argc. */
+static int without_dashdash(int argc, char **argv)
+{
+	int n = 0;
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--") || n == 0)
+			argv[n++] = argv[i];
+	return n;
 }
 
 static bool want_args(int argc, int lo, int hi)
@@ -350,12 +370,34 @@ static int cmd_queue(brk_client *c, const struct ctl *ctl, int argc, char **argv
 	return ctl_usage("usage: queue create|put|get ...");
 }
 
+/* print_result: prints result (stolen) on success; the exit status of err. */
+static int print_result(brk_err err, json_t *result)
+{
+	if (err == BRK_OK)
+		print_json(result);
+	json_decref(result);
+	return reply_status(err);
+}
+
+static int cmd_dict_incr(brk_client *c, int argc, char **argv)
+{
+	json_t *key = parse_value(argv[3]), *by = argc == 5 ? parse_value(argv[4]) : NULL, *sum;
+	brk_err err = brk_dict_incr(c, argv[2], key, by, &sum);
+	json_decref(key);
+	json_decref(by);
+	return print_result(err, sum);
+}
+
 static int cmd_dict(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
 	(void)ctl;
+	argc = without_dashdash(argc, argv);
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "incr"))
+		return cmd_dict_incr(c, argc, argv);
 	bool set = argc == 5 && !strcmp(argv[1], "set");
 	if (!set && !(argc == 4 && !strcmp(argv[1], "get")))
-		return ctl_usage("usage: dict set NAME KEY VALUE | dict get NAME KEY");
+		return ctl_usage("usage: dict set NAME KEY VALUE | dict get NAME KEY | "
+				 "dict incr NAME KEY [BY]");
 	json_t *key = parse_value(argv[3]), *value = set ? parse_value(argv[4]) : NULL;
 	brk_err err =
 		set ? brk_dict_set(c, argv[2], key, value) : brk_dict_get(c, argv[2], key, &value);
@@ -364,6 +406,101 @@ static int cmd_dict(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	json_decref(key);
 	json_decref(value);
 	return reply_status(err);
+}
+
+static int cmd_list(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	argc = without_dashdash(argc, argv);
+	if (argc != 4 || strcmp(argv[1], "append"))
+		return ctl_usage("usage: list append NAME VALUE");
+	json_t *value = parse_value(argv[3]);
+	brk_err err = brk_list_append(c, argv[2], value);
+	json_decref(value);
+	return reply_status(err);
+}
+
+static int cmd_value_create(brk_client *c, int argc, char **argv)
+{
+	static const char *const types[] = {"int", "float", "bool", "str"};
+	json_t *initial = argc == 5 ? parse_value(argv[4]) : NULL;
+	int type = -1;
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(argv[3], types[i]))
+			type = i;
+	if (type < 0) {
+		json_decref(initial);
+		return ctl_usage("value create: the type is int, float, bool or str");
+	}
+	brk_err err = brk_value_create(c, argv[2], (brk_type)type, initial, NULL);
+	json_decref(initial);
+	return reply_status(err);
+}
+
+/* cmd_value_write: value set (prints nothing) or value add (prints the sum). */
+static int cmd_value_write(brk_client *c, bool add, char **argv)
+{
+	json_t *v = parse_value(argv[3]), *sum = NULL;
+	brk_err err = add ? brk_value_add(c, argv[2], v, &sum) : brk_value_set(c, argv[2], v);
+	json_decref(v);
+	return add ? print_result(err, sum) : reply_status(err);
+}
+
+static int cmd_value(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	(void)ctl;
+	argc = without_dashdash(argc, argv);
+	const char *verb = argc >= 3 ? argv[1] : "";
+	if (!strcmp(verb, "create") && (argc == 4 || argc == 5))
+		return cmd_value_create(c, argc, argv);
+	if (!strcmp(verb, "get") && argc == 3) {
+		json_t *v = NULL;
+		brk_err err = brk_value_get(c, argv[2], &v);
+		return print_result(err, v);
+	}
+	if ((!strcmp(verb, "set") || !strcmp(verb, "add")) && argc == 4)
+		return cmd_value_write(c, !strcmp(verb, "add"), argv);
+	return ctl_usage("usage: value create NAME TYPE [VALUE] | value get NAME | "
+			 "value set NAME VALUE | value add NAME DELTA");
+}
+
+/* The op that reads the whole of each shared-state type. */
+static const char *read_op(const char *type)
+{
+	static const char *const ops[][2] = {
+		{"dict", BRK_OP_DICT_ITEMS},   {"list", BRK_OP_LIST_READ},
+		{"namespace", BRK_OP_NS_READ}, {"value", BRK_OP_VALUE_GET},
+		{"array", BRK_OP_ARRAY_READ},
+	};
+	for (size_t i = 0; type && i < sizeof ops / sizeof ops[0]; i++)
+		if (!strcmp(type, ops[i][0]))
+			return ops[i][1];
+	return NULL;
+}
+
+static int cmd_read(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	json_t *st = NULL, *content = NULL;
+	if (!want_args(argc, 2, 2))
+		return ctl_usage("usage: read NAME");
+	brk_err err = brk_stat(c, argv[1], &st);
+	const char *type = json_string_value(json_object_get(st, "type"));
+	const char *op = read_op(type);
+	if (err == BRK_OK && !op) {
+		fprintf(stderr, "brokerctl: '%s' is a %s, which holds no shared state\n", argv[1],
+			type);
+		json_decref(st);
+		return EXIT_REPLY;
+	}
+	json_t *req = err ? NULL : brk_request_new(op, argv[1], NULL);
+	if (req)
+		err = brk_call(c, req, &content);
+	if (err == BRK_OK && ctl->json)
+		content = json_pack("{s:s, s:I, s:o}", "type", type, "version",
+				    (json_int_t)brk_last_version(), "value", content);
+	json_decref(req);
+	json_decref(st);
+	return print_result(err, content);
 }
 
 /* hold_until: keeps what was acquired until Ctrl-C (hold < 0: brokerd releases it when
@@ -516,19 +653,14 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"ping", cmd_ping},
-	{"info", cmd_info},
-	{"ls", cmd_ls},
-	{"stat", cmd_stat},
-	{"rm", cmd_rm},
-	{"sessions", cmd_sessions},
-	{"queue", cmd_queue},
-	{"dict", cmd_dict},
-	{"lock", cmd_lock},
-	{"event", cmd_event},
-	{"semaphore", cmd_semaphore},
-	{"barrier", cmd_barrier},
-	{"call", cmd_call},
+	{"ping", cmd_ping},       {"info", cmd_info},
+	{"ls", cmd_ls},           {"stat", cmd_stat},
+	{"rm", cmd_rm},           {"sessions", cmd_sessions},
+	{"queue", cmd_queue},     {"dict", cmd_dict},
+	{"list", cmd_list},       {"value", cmd_value},
+	{"read", cmd_read},       {"lock", cmd_lock},
+	{"event", cmd_event},     {"semaphore", cmd_semaphore},
+	{"barrier", cmd_barrier}, {"call", cmd_call},
 };
 
 static int run(const struct ctl *ctl, int argc, char **argv)

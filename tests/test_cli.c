@@ -98,6 +98,39 @@ START_TEST(inspection_commands)
 }
 END_TEST
 
+START_TEST(shared_state_from_the_shell)
+{
+	ck_assert_int_eq(ctl("value", "create", "hits", "int"), 0);
+	ck_assert_int_eq(ctl("value", "add", "hits", "5"), 0);
+	ck_assert_str_eq(out, "5\n");
+	ck_assert_int_eq(ctl("value", "add", "hits", "2.5"), 1);
+	ck_assert_int_eq(ctl("value", "set", "hits", "--", "-3"), 0);
+	ck_assert_int_eq(ctl("value", "get", "hits"), 0);
+	ck_assert_str_eq(out, "-3\n");
+	ck_assert_int_eq(ctl("value", "create", "x", "list"), 2);
+	ck_assert_int_eq(ctl("value", "get", "missing"), 1);
+	ck_assert_int_eq(ctl("dict", "incr", "d", "k"), 0);
+	ck_assert_int_eq(ctl("dict", "incr", "d", "k", "10"), 0);
+	ck_assert_str_eq(out, "11\n");
+	ck_assert_int_eq(ctl("list", "append", "l", "[1,2]"), 0);
+	ck_assert_int_eq(ctl("list", "append", "l", "two"), 0);
+	ck_assert_int_eq(ctl("read", "l"), 0);
+	ck_assert_str_eq(out, "[[1,2],\"two\"]\n");
+	ck_assert_int_eq(ctl("read", "d"), 0);
+	ck_assert_str_eq(out, "[[\"k\",11]]\n");
+	ck_assert_int_eq(ctl("--json", "read", "hits"), 0);
+	json_t *j = json_loads(out, 0, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "type")), "value");
+	ck_assert_int_gt(json_integer_value(json_object_get(j, "version")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "value")), -3);
+	json_decref(j);
+	ck_assert_int_eq(ctl("queue", "put", "q", "1"), 0);
+	ck_assert_int_eq(ctl("read", "q"), 1);
+	ck_assert_int_eq(ctl("read", "nothing"), 1);
+	ck_assert_int_eq(ctl("read"), 2);
+}
+END_TEST
+
 START_TEST(locks_from_the_shell)
 {
 	int fds[2];
@@ -357,6 +390,7 @@ int main(void)
 	tcase_add_test(tc, ping_answers);
 	tcase_add_test(tc, queue_and_dict_from_the_shell);
 	tcase_add_test(tc, inspection_commands);
+	tcase_add_test(tc, shared_state_from_the_shell);
 	tcase_add_test(tc, locks_from_the_shell);
 	tcase_add_test(tc, raw_calls_print_the_reply);
 	tcase_add_test(tc, usage_and_connection_errors);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "increment.h"
 
 static double now(void)
 {
@@ -27,44 +28,6 @@ static void die(const char *what)
 
 /* ---- one child: increments for a while, prints how many it made ---- */
 
-static brk_err get_then_set(brk_client *c, const char *name, bool locked)
-{
-	bool acquired;
-	json_t *v = NULL, *nv = NULL;
-	brk_err err =
-		locked ? brk_lock_acquire(c, "counter.lock", BRK_LOCK, BRK_FOREVER, &acquired, NULL)
-		       : BRK_OK;
-	if (!err)
-		err = brk_value_get(c, name, &v);
-	if (!err && !(nv = json_integer(json_integer_value(v) + 1)))
-		err = BRK_ENOMEM;
-	if (!err)
-		err = brk_value_set(c, name, nv);
-	if (locked) {
-		brk_err rel = brk_lock_release(c, "counter.lock", BRK_LOCK);
-		err = err ? err : rel;
-	}
-	json_decref(v);
-	json_decref(nv);
-	return err;
-}
-
-static brk_err compare_and_set(brk_client *c, const char *name)
-{
-	bool swapped = false;
-	json_t *cur = NULL;
-	brk_err err = brk_value_get(c, name, &cur);
-	while (!err && !swapped) {
-		json_t *nv = json_integer(json_integer_value(cur) + 1), *next = NULL;
-		err = brk_value_cas(c, name, cur, nv, &swapped, &next);
-		json_decref(cur);
-		json_decref(nv);
-		cur = next;
-	}
-	json_decref(cur);
-	return err;
-}
-
 static int child(const char *url, const char *how, double seconds)
 {
 	brk_client *c;
@@ -73,14 +36,8 @@ static int child(const char *url, const char *how, double seconds)
 	brk_err err = brk_connect(url, NULL, &c);
 	if (err || brk_event_wait(c, "counter.go", BRK_FOREVER, &set))
 		die("child");
-	for (double end = now() + seconds; !err && now() < end; made++) {
-		if (!strcmp(how, "add"))
-			err = brk_value_add_int(c, how, 1, NULL);
-		else if (!strcmp(how, "cas"))
-			err = compare_and_set(c, how);
-		else
-			err = get_then_set(c, how, !strcmp(how, "lock"));
-	}
+	for (double end = now() + seconds; !err && now() < end; made++)
+		err = increment_by(c, how, how, "counter.lock");
 	if (err)
 		die(how);
 	printf("%ld\n", made);

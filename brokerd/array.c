@@ -94,55 +94,49 @@ static int op_create(op_ctx *ctx)
 static int op_get(op_ctx *ctx)
 {
 	array_obj *a = NULL;
-	bool slice;
-	size_t i;
-	struct seq_slice s;
+	struct seq_target t;
 	int rc = lookup(ctx, &a);
-	if (rc || (rc = seq_wants_slice(ctx, &slice)))
+	if (rc || (rc = seq_target(ctx, a->len, "array", &t)))
 		return rc;
-	if (slice)
-		return (rc = seq_slice(ctx, a->len, &s)) ? rc : op_ok(ctx, slice_new(a, &s));
-	return (rc = seq_index(ctx, a->len, "array", &i)) ? rc : op_ok(ctx, element_new(a, i));
+	return op_ok(ctx, t.slice ? slice_new(a, &t.s) : element_new(a, t.index));
 }
 
-static int set_slice(op_ctx *ctx, array_obj *a)
+/* set_slice: a[a:b:c] = items, exactly as many as the slice selects (ctypes' rule). */
+static int set_slice(op_ctx *ctx, array_obj *a, const struct seq_slice *s)
 {
-	struct seq_slice s;
 	json_t *items, *v;
 	size_t k;
-	int rc = seq_slice(ctx, a->len, &s);
-	if (rc || (rc = arg_value(ctx, "value", &items)))
+	int rc = arg_value(ctx, "value", &items);
+	if (rc)
 		return rc;
 	if (!json_is_array(items))
 		return op_fail(ctx, BRK_EBADARG, "a slice takes an array 'value'");
-	if (json_array_size(items) != s.count)
+	if (json_array_size(items) != s->count)
 		return op_fail(ctx, BRK_EVALUE, "can only assign a sequence of the same size (%zu)",
-			       s.count);
+			       s->count);
 	json_array_foreach (items, k, v)
 		if (!fits(a, v))
 			return unfit(ctx, a, v);
 	json_array_foreach (items, k, v)
-		store(a, seq_pos(&s, k), v);
+		store(a, seq_pos(s, k), v);
 	return op_ok(ctx, json_null());
 }
 
 static int op_set(op_ctx *ctx)
 {
 	array_obj *a = NULL;
-	bool slice;
-	size_t i;
+	struct seq_target t;
 	json_t *v;
 	int rc = lookup(ctx, &a);
-	if (rc || (rc = seq_wants_slice(ctx, &slice)))
+	if (rc || (rc = seq_target(ctx, a->len, "array assignment", &t)))
 		return rc;
-	if (slice)
-		return set_slice(ctx, a);
-	if ((rc = seq_index(ctx, a->len, "array assignment", &i)) ||
-	    (rc = arg_value(ctx, "value", &v)))
+	if (t.slice)
+		return set_slice(ctx, a, &t.s);
+	if ((rc = arg_value(ctx, "value", &v)))
 		return rc;
 	if (!fits(a, v))
 		return unfit(ctx, a, v);
-	store(a, i, v);
+	store(a, t.index, v);
 	return op_ok(ctx, json_null());
 }
 

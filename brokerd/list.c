@@ -334,39 +334,32 @@ static json_t *slice_new(const json_t *items, const struct seq_slice *s)
 static int op_get(op_ctx *ctx)
 {
 	list_obj *l = NULL;
-	bool slice;
-	size_t i;
-	struct seq_slice s;
+	struct seq_target t;
 	int rc = lookup(ctx, false, &l);
-	if (rc || (rc = seq_wants_slice(ctx, &slice)))
+	if (rc || (rc = seq_target(ctx, json_array_size(items_of(l)), "list", &t)))
 		return rc;
-	size_t n = json_array_size(items_of(l));
-	if (slice)
-		return (rc = seq_slice(ctx, n, &s)) ? rc : op_ok(ctx, slice_new(items_of(l), &s));
-	if ((rc = seq_index(ctx, n, "list", &i)))
-		return rc;
-	return op_ok(ctx, json_incref(json_array_get(l->items, i)));
+	if (t.slice)
+		return op_ok(ctx, slice_new(items_of(l), &t.s));
+	return op_ok(ctx, json_incref(json_array_get(l->items, t.index)));
 }
 
 /* set_slice: Python's l[a:b:c] = items: a plain slice takes any number of items, an
  * extended one (step other than 1) exactly as many as it selects. */
-static int set_slice(op_ctx *ctx, list_obj *l)
+static int set_slice(op_ctx *ctx, list_obj *l, const struct seq_slice *s)
 {
-	struct seq_slice s;
 	json_t *items;
-	size_t n = json_array_size(items_of(l));
-	int rc = seq_slice(ctx, n, &s);
-	if (rc || (rc = items_arg(ctx, "value", n, s.count, &items)) || (rc = ensure(ctx, &l)))
+	int rc = items_arg(ctx, "value", json_array_size(items_of(l)), s->count, &items);
+	if (rc || (rc = ensure(ctx, &l)))
 		return rc;
-	if (s.step == 1)
-		return splice(ctx, l, &s, items) ?: op_ok(ctx, json_null());
-	if (json_array_size(items) != s.count)
+	if (s->step == 1)
+		return splice(ctx, l, s, items) ?: op_ok(ctx, json_null());
+	if (json_array_size(items) != s->count)
 		return op_fail(
 			ctx, BRK_EVALUE,
 			"attempt to assign sequence of size %zu to extended slice of size %zu",
-			json_array_size(items), s.count);
-	for (size_t k = 0; k < s.count; k++)
-		json_array_set(l->items, seq_pos(&s, k), json_array_get(items, k));
+			json_array_size(items), s->count);
+	for (size_t k = 0; k < s->count; k++)
+		json_array_set(l->items, seq_pos(s, k), json_array_get(items, k));
 	return op_ok(ctx, json_null());
 }
 
@@ -374,39 +367,30 @@ static int op_set(op_ctx *ctx)
 {
 	list_obj *l = NULL;
 	json_t *v;
-	bool slice;
-	size_t i;
-	int rc = seq_wants_slice(ctx, &slice);
-	if (rc || (rc = lookup(ctx, false, &l)))
+	struct seq_target t;
+	int rc = lookup(ctx, false, &l);
+	if (rc || (rc = seq_target(ctx, json_array_size(items_of(l)), "list assignment", &t)))
 		return rc;
-	if (slice)
-		return set_slice(ctx, l);
-	if ((rc = seq_index(ctx, json_array_size(items_of(l)), "list assignment", &i)) ||
-	    (rc = value_arg(ctx, l, 0, &v)))
+	if (t.slice)
+		return set_slice(ctx, l, &t.s);
+	if ((rc = value_arg(ctx, l, 0, &v)))
 		return rc;
-	json_array_set(l->items, i, v);
+	json_array_set(l->items, t.index, v);
 	return op_ok(ctx, json_null());
 }
 
 static int op_delete(op_ctx *ctx)
 {
 	list_obj *l = NULL;
-	bool slice;
-	size_t i;
-	struct seq_slice s;
+	struct seq_target t;
 	int rc = lookup(ctx, false, &l);
-	if (rc || (rc = seq_wants_slice(ctx, &slice)))
+	if (rc || (rc = seq_target(ctx, json_array_size(items_of(l)), "list assignment", &t)))
 		return rc;
-	size_t n = json_array_size(items_of(l));
-	if (slice) {
-		if ((rc = seq_slice(ctx, n, &s)) || s.count == 0)
-			return rc ? rc : op_ok(ctx, json_null());
-		return splice(ctx, l, &s, NULL) ?: op_ok(ctx, json_null());
-	}
-	if ((rc = seq_index(ctx, n, "list assignment", &i)))
-		return rc;
-	json_array_remove(l->items, i);
-	return op_ok(ctx, json_null());
+	if (!t.slice)
+		json_array_remove(l->items, t.index);
+	else if (t.s.count > 0)
+		rc = splice(ctx, l, &t.s, NULL);
+	return rc ? rc : op_ok(ctx, json_null());
 }
 
 static int op_len(op_ctx *ctx)

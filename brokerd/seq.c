@@ -25,14 +25,13 @@ int seq_index(op_ctx *ctx, size_t len, const char *what, size_t *index)
 	return 0;
 }
 
-int seq_wants_slice(op_ctx *ctx, bool *slice)
+int seq_target(op_ctx *ctx, size_t len, const char *what, struct seq_target *t)
 {
 	bool has_index = json_object_get(ctx->args, "index") != NULL;
-	bool has_slice = json_object_get(ctx->args, "slice") != NULL;
-	if (has_index == has_slice)
+	t->slice = json_object_get(ctx->args, "slice") != NULL;
+	if (has_index == t->slice)
 		return op_fail(ctx, BRK_EBADARG, "give either 'index' or 'slice'");
-	*slice = has_slice;
-	return 0;
+	return t->slice ? seq_slice(ctx, len, &t->s) : seq_index(ctx, len, what, &t->index);
 }
 
 /* bound: one end of a slice as slice.indices() resolves it; null takes dflt. */

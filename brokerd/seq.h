@@ -24,9 +24,16 @@ static inline size_t seq_pos(const struct seq_slice *s, size_t k)
  * with Python's message "<what> index out of range". Returns 0 or the error. */
 int seq_index(struct op_ctx *ctx, size_t len, const char *what, size_t *index);
 
-/* seq_wants_slice: whether ctx names a "slice" rather than an "index" (bad_argument when
- * it has both or neither). Returns 0 or the error; *slice tells which. */
-int seq_wants_slice(struct op_ctx *ctx, bool *slice);
+/* What an op reads or writes: one position, or a slice. */
+struct seq_target {
+	bool slice;
+	size_t index;       /* when !slice */
+	struct seq_slice s; /* when slice */
+};
+
+/* seq_target: ctx's "index" or "slice" argument (exactly one; bad_argument otherwise),
+ * resolved against len as seq_index and seq_slice do. Returns 0 or the error. */
+int seq_target(struct op_ctx *ctx, size_t len, const char *what, struct seq_target *t);
 
 /* seq_slice: ctx's "slice" argument, [start, stop] or [start, stop, step] with integers or
  * nulls, resolved against len as Python's slice.indices(len). A zero step is value_error.

@@ -114,6 +114,9 @@ START_TEST(list_index_and_slice_access)
 		{"{'op':'list.delete','name':'l','slice':[3,3]}", "null"},
 		{"{'op':'list.delete','name':'l','slice':[-2,null]}", "null"},
 		{"{'op':'list.read','name':'l'}", "[0,1,2,4,6]"},
+		{"{'op':'list.get','name':'new','slice':[null,null]}", "[]"},
+		{"{'op':'list.delete','name':'new','slice':[null,null]}", "null"},
+		{"{'op':'list.delete','name':'new','index':0}", "!index_error"},
 		{"{'op':'list.set','name':'new','slice':[0,0],'value':[1,2]}", "null"},
 		{"{'op':'list.read','name':'new'}", "[1,2]"},
 	};

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "increment.h"
 
 static int produce(brk_client *c, const char *name, long from, long n)
 {
@@ -95,57 +96,12 @@ static brk_err locked_update(brk_client *c, const char *lock, const char *dict, 
 	return err ? err : rel;
 }
 
-/* read_and_write: VALUE += 1 as two calls, under lock "L" when locked. */
-static brk_err read_and_write(brk_client *c, const char *name, bool locked)
-{
-	bool acquired;
-	json_t *v = NULL, *nv = NULL;
-	brk_err err =
-		locked ? brk_lock_acquire(c, "L", BRK_LOCK, BRK_FOREVER, &acquired, NULL) : BRK_OK;
-	if (!err)
-		err = brk_value_get(c, name, &v);
-	if (!err && !(nv = json_integer(json_integer_value(v) + 1)))
-		err = BRK_ENOMEM;
-	if (!err)
-		err = brk_value_set(c, name, nv);
-	if (locked) {
-		brk_err rel = brk_lock_release(c, "L", BRK_LOCK);
-		err = err ? err : rel;
-	}
-	json_decref(v);
-	json_decref(nv);
-	return err;
-}
-
-/* cas_increment: VALUE += 1 by compare-and-set, retried until it swaps. */
-static brk_err cas_increment(brk_client *c, const char *name)
-{
-	bool swapped = false;
-	json_t *cur = NULL;
-	brk_err err = brk_value_get(c, name, &cur);
-	while (!err && !swapped) {
-		json_t *nv = json_integer(json_integer_value(cur) + 1), *next = NULL;
-		err = brk_value_cas(c, name, cur, nv, &swapped, &next);
-		json_decref(cur);
-		json_decref(nv);
-		cur = next;
-	}
-	json_decref(cur);
-	return err;
-}
-
 static int count(brk_client *c, const char *how, const char *name, long k)
 {
 	bool set;
 	brk_err err = brk_event_wait(c, "go", BRK_FOREVER, &set);
-	for (long i = 0; i < k && !err; i++) {
-		if (!strcmp(how, "add"))
-			err = brk_value_add_int(c, name, 1, NULL);
-		else if (!strcmp(how, "cas"))
-			err = cas_increment(c, name);
-		else
-			err = read_and_write(c, name, !strcmp(how, "lock"));
-	}
+	for (long i = 0; i < k && !err; i++)
+		err = increment_by(c, how, name, "L");
 	return (int)err;
 }
 

@@ -43,6 +43,8 @@ echo
 echo "### Redis (unix socket): test, requests/s, avg, min, p50, p95, p99, max (ms)"
 echo "1 client:"
 redis-benchmark -s "$tmp/r.sock" -t ping,get,set -n 50000 -c 1 --csv 2>/dev/null | tail -n +2
+echo "8 clients, INCR of one key (the peer of value.add with 8 processes):"
+redis-benchmark -s "$tmp/r.sock" -t incr -n 200000 -c 8 --csv 2>/dev/null | tail -n +2
 echo "1 client, pipeline 64:"
 redis-benchmark -s "$tmp/r.sock" -t get,set -n 1000000 -c 1 -P 64 --csv 2>/dev/null | tail -n +2
 echo

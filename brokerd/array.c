@@ -7,7 +7,6 @@
 
 #include "args.h"
 #include "dispatch.h"
-#include "envelope.h"
 #include "jval.h"
 #include "object.h"
 #include "ops.h"
@@ -209,9 +208,6 @@ static int shape_args(op_ctx *ctx, bool *is_float, size_t *len, json_t **items)
 		return op_fail(ctx, BRK_EBADARG, "argument 'items' must be an array");
 	if (length && (!json_is_integer(length) || json_integer_value(length) < 0))
 		return op_fail(ctx, BRK_EBADARG, "argument 'length' must be an integer >= 0");
-	if (length && json_integer_value(length) > PROTO_MAX_ELEMENTS)
-		return op_fail(ctx, BRK_ELIMIT, "an array holds at most %d elements",
-			       PROTO_MAX_ELEMENTS);
 	*len = length ? (size_t)json_integer_value(length) : json_array_size(*items);
 	return jval_check_count(ctx, 0, *len);
 }

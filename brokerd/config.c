@@ -16,19 +16,24 @@
 
 static const char usage[] =
 	"Usage: brokerd [OPTIONS]\n"
-	"Hosts named queues and dicts shared by processes over nng (see PROTOCOL.md).\n"
+	"Hosts named queues, shared state and locks for processes over nng (see PROTOCOL.md).\n"
 	"\n"
 	"  -l, --listen URL        listen on URL (ipc://PATH, tcp://HOST:PORT, tls+tcp://...);\n"
 	"                          repeatable; default %s\n"
 	"  -c, --config PATH       read settings from a JSON file (see docs/config.md)\n"
 	"      --max-message SIZE  largest request accepted, bytes or with K/M/G (default 16M)\n"
 	"      --ipc-mode MODE     permissions of ipc socket files, octal (default 0600)\n"
+	"      --max-value SIZE    largest value a dict, list, namespace or value stores, as\n"
+	"                          JSON (default 1M)\n"
+	"      --max-elements N    most keys, items, attributes or slots in one object\n"
+	"                          (default 1000000)\n"
+	"      --max-depth N       deepest nesting of a stored value, 1 to 2048 (default 32)\n"
 	"      --log-level LEVEL   error, warn, info or debug (default info)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n";
 
 struct overrides {
-	const char *max_message, *ipc_mode, *log_level;
+	const char *max_message, *ipc_mode, *log_level, *max_value, *max_elements, *max_depth;
 	char **listen;
 	size_t nlisten;
 };
@@ -61,6 +66,19 @@ static int parse_size(const char *text, size_t *out)
 	if (errno || end == text || *end || v == 0 || v > (1ULL << 32) >> shift)
 		return -1;
 	*out = (size_t)(v << shift);
+	return 0;
+}
+
+/* parse_count: a decimal integer from lo to hi. */
+static int parse_count(const char *text, unsigned long long lo, unsigned long long hi,
+		       unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || v < lo || v > hi)
+		return -1;
+	*out = v;
 	return 0;
 }
 
@@ -108,7 +126,8 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		if (!strcmp(key, "listen") && json_is_array(v))
 			continue;
 		if ((!strcmp(key, "max_message") || !strcmp(key, "ipc_mode") ||
-		     !strcmp(key, "log_level")) &&
+		     !strcmp(key, "log_level") || !strcmp(key, "max_value") ||
+		     !strcmp(key, "max_elements") || !strcmp(key, "max_depth")) &&
 		    json_is_string(v))
 			continue;
 		return fail("config: unknown or mistyped setting '%s' (see docs/config.md)", key);
@@ -119,6 +138,12 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		o->ipc_mode = json_string_value(json_object_get(root, "ipc_mode"));
 	if (!o->log_level)
 		o->log_level = json_string_value(json_object_get(root, "log_level"));
+	if (!o->max_value)
+		o->max_value = json_string_value(json_object_get(root, "max_value"));
+	if (!o->max_elements)
+		o->max_elements = json_string_value(json_object_get(root, "max_elements"));
+	if (!o->max_depth)
+		o->max_depth = json_string_value(json_object_get(root, "max_depth"));
 	return -1;
 }
 
@@ -153,6 +178,9 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		{"max-message", required_argument, NULL, 'm'},
 		{"ipc-mode", required_argument, NULL, 'p'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"max-value", required_argument, NULL, 'v'},
+		{"max-elements", required_argument, NULL, 'e'},
+		{"max-depth", required_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -178,6 +206,15 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		case 'L':
 			o->log_level = optarg;
 			break;
+		case 'v':
+			o->max_value = optarg;
+			break;
+		case 'e':
+			o->max_elements = optarg;
+			break;
+		case 'd':
+			o->max_depth = optarg;
+			break;
 		case 'h':
 			proto_default_url(url, sizeof url);
 			printf(usage, url);
@@ -193,6 +230,26 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 	if (optind < argc)
 		return fail("unexpected argument '%s'; try 'brokerd --help'", argv[optind]);
 	return -1;
+}
+
+/* parse_limits: the shared-state limits from o (defaults for those not given). 0, or 2
+ * after reporting a bad one. */
+static int parse_limits(const struct overrides *o, struct jval_limits *l)
+{
+	unsigned long long elements = PROTO_DEFAULT_MAX_ELEMENTS, depth = PROTO_DEFAULT_MAX_DEPTH;
+	l->max_value = PROTO_DEFAULT_MAX_VALUE;
+	if (o->max_value && parse_size(o->max_value, &l->max_value))
+		return fail("max-value '%s' must be a size such as 65536, 512K or 1M",
+			    o->max_value);
+	if (o->max_elements && parse_count(o->max_elements, 1, 1ULL << 32, &elements))
+		return fail("max-elements '%s' must be a count from 1 to 4294967296",
+			    o->max_elements);
+	if (o->max_depth && parse_count(o->max_depth, 1, PROTO_PARSER_MAX_DEPTH, &depth))
+		return fail("max-depth '%s' must be from 1 to %d", o->max_depth,
+			    PROTO_PARSER_MAX_DEPTH);
+	l->max_elements = (size_t)elements;
+	l->max_depth = (int)depth;
+	return 0;
 }
 
 int config_load(struct config *c, int argc, char **argv)
@@ -214,7 +271,7 @@ int config_load(struct config *c, int argc, char **argv)
 		fail("ipc-mode '%s' must be octal permission bits such as 0600", o.ipc_mode);
 	} else if (o.log_level && log_level_parse(o.log_level, &c->log_level)) {
 		fail("log-level '%s' must be error, warn, info or debug", o.log_level);
-	} else {
+	} else if (parse_limits(&o, &c->limits) == 0) {
 		rc = -1;
 		for (size_t i = 0; i < o.nlisten && rc < 0; i++)
 			rc = add_listener(c, o.listen[i], max_message, mode) ? 2 : -1;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "jval.h"
 #include "log.h"
 
 struct listen_conf {
@@ -16,6 +17,7 @@ struct config {
 	struct listen_conf *listen;
 	size_t nlisten;
 	enum log_level log_level;
+	struct jval_limits limits; /* of shared state */
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the

@@ -7,6 +7,22 @@
 #include "envelope.h"
 #include "jval.h"
 
+static struct jval_limits limits = {
+	PROTO_DEFAULT_MAX_VALUE,
+	PROTO_DEFAULT_MAX_DEPTH,
+	PROTO_DEFAULT_MAX_ELEMENTS,
+};
+
+void jval_set_limits(const struct jval_limits *l)
+{
+	limits = *l;
+}
+
+const struct jval_limits *jval_limits(void)
+{
+	return &limits;
+}
+
 const char *jval_kind(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -162,13 +178,13 @@ static bool too_deep(const json_t *v, int room)
 
 int jval_check(op_ctx *ctx, const json_t *v, const char *what)
 {
-	if (too_deep(v, PROTO_MAX_DEPTH))
+	if (too_deep(v, limits.max_depth))
 		return op_fail(ctx, BRK_ELIMIT, "%s nests deeper than %d levels", what,
-			       PROTO_MAX_DEPTH);
+			       limits.max_depth);
 	size_t size = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (size > PROTO_MAX_VALUE)
+	if (size > limits.max_value)
 		return op_fail(ctx, BRK_ELIMIT, "%s is %zu bytes as JSON; the limit is %zu", what,
-			       size, PROTO_MAX_VALUE);
+			       size, limits.max_value);
 	return 0;
 }
 
@@ -188,8 +204,8 @@ int jval_check_items(op_ctx *ctx, const json_t *items, const char *what)
 
 int jval_check_count(op_ctx *ctx, size_t have, size_t adding)
 {
-	if (adding > PROTO_MAX_ELEMENTS || have > PROTO_MAX_ELEMENTS - adding)
-		return op_fail(ctx, BRK_ELIMIT, "'%s' would hold more than %d elements", ctx->name,
-			       PROTO_MAX_ELEMENTS);
+	if (adding > limits.max_elements || have > limits.max_elements - adding)
+		return op_fail(ctx, BRK_ELIMIT, "'%s' would hold more than %zu elements", ctx->name,
+			       limits.max_elements);
 	return 0;
 }

@@ -27,15 +27,28 @@ bool jval_compare(const json_t *a, const json_t *b, int *cmp);
  * number. Returns 0 or the error set on ctx. */
 int jval_add(struct op_ctx *ctx, const json_t *a, const json_t *delta, json_t **out);
 
-/* jval_check: v may be stored: at most PROTO_MAX_DEPTH deep and PROTO_MAX_VALUE bytes as
- * compact JSON. what names v in the error (limit_exceeded). Returns 0 or the error. */
+/* The limits on stored values (PROTOCOL.md "Limits"), set from brokerd's settings. */
+struct jval_limits {
+	size_t max_value;    /* bytes of compact JSON */
+	int max_depth;       /* nested arrays/objects */
+	size_t max_elements; /* per object */
+};
+
+/* jval_set_limits: the limits from now on (the defaults are PROTO_DEFAULT_MAX_*). */
+void jval_set_limits(const struct jval_limits *l);
+
+/* jval_limits: the limits in force. */
+const struct jval_limits *jval_limits(void);
+
+/* jval_check: v may be stored: at most max_depth deep and max_value bytes as compact JSON.
+ * what names v in the error (limit_exceeded). Returns 0 or the error. */
 int jval_check(struct op_ctx *ctx, const json_t *v, const char *what);
 
 /* jval_check_items: jval_check for every member of the array items. */
 int jval_check_items(struct op_ctx *ctx, const json_t *items, const char *what);
 
 /* jval_check_count: an object holding have elements may take adding more (at most
- * PROTO_MAX_ELEMENTS in all). Returns 0 or limit_exceeded. */
+ * max_elements in all). Returns 0 or limit_exceeded. */
 int jval_check_count(struct op_ctx *ctx, size_t have, size_t adding);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "jval.h"
 #include "log.h"
 #include "notify.h"
 #include "object.h"
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	log_set_level(conf.log_level);
+	jval_set_limits(&conf.limits);
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads(); /* nng's pipe callbacks wake the loop from their threads */
 	struct event_base *base = event_base_new();

@@ -191,8 +191,9 @@ brk_err brk_barrier_reset(brk_client *c, const char *name);
  * object a new version (a daemon-wide counter: versions only grow and are never reused); a
  * missing object is at version 0. Any write request may carry "version": N to run only if
  * the object is still at N (BRK_ECONFLICT otherwise); see PROTOCOL.md "Versions".
- * Limits: a stored value is at most 1 MiB as JSON and 32 levels deep, an object holds at
- * most 1,000,000 elements; beyond them calls fail with BRK_ELIMIT. */
+ * Limits (brokerd's settings; by default a stored value is at most 1 MiB as JSON and 32
+ * levels deep, and an object holds at most 1,000,000 elements): beyond them calls fail with
+ * BRK_ELIMIT and change nothing. */
 
 /* brk_last_version: the version the calling thread's last call on shared state reported:
  * for a read the version it read, for a write the version it made (0: missing object). */

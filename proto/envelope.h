@@ -14,12 +14,14 @@
 #define PROTO_MAX_NAME 255
 #define PROTO_MAX_BATCH 4096
 #define PROTO_MAX_TIMEOUT 1e8 /* seconds (about three years); longer waits: no timeout */
-/* Shared state (dict, list, namespace, value, array): one stored value is at most
- * PROTO_MAX_VALUE bytes as compact JSON and PROTO_MAX_DEPTH arrays/objects deep; an object
- * holds at most PROTO_MAX_ELEMENTS keys, items, attributes or array slots. */
-#define PROTO_MAX_VALUE ((size_t)1 << 20)
-#define PROTO_MAX_DEPTH 32
-#define PROTO_MAX_ELEMENTS 1000000
+/* Shared state (dict, list, namespace, value, array), by default: one stored value is at
+ * most PROTO_DEFAULT_MAX_VALUE bytes as compact JSON and PROTO_DEFAULT_MAX_DEPTH
+ * arrays/objects deep; an object holds at most PROTO_DEFAULT_MAX_ELEMENTS keys, items,
+ * attributes or array slots. brokerd's settings may change them; "hello" tells. */
+#define PROTO_DEFAULT_MAX_VALUE ((size_t)1 << 20)
+#define PROTO_DEFAULT_MAX_DEPTH 32
+#define PROTO_DEFAULT_MAX_ELEMENTS 1000000
+#define PROTO_PARSER_MAX_DEPTH 2048 /* jansson's: deeper JSON text is not decoded at all */
 
 /* proto_request_new: {"op": op, "name": name, ...fields of args}. Steals args (an object,
  * or NULL for none); name may be NULL. Returns a new reference, NULL on bad input/OOM. */

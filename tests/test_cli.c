@@ -239,6 +239,14 @@ START_TEST(brokerd_command_line)
 	char *mode[] = {BROKERD_BIN, "--ipc-mode", "999", NULL};
 	char *level[] = {BROKERD_BIN, "--log-level", "loud", NULL};
 	char *nofile[] = {BROKERD_BIN, "--config", "/nonexistent.json", NULL};
+	char *limits[][3] = {
+		{BROKERD_BIN, "--max-value", "0"},     {BROKERD_BIN, "--max-value", "1T"},
+		{BROKERD_BIN, "--max-depth", "0"},     {BROKERD_BIN, "--max-depth", "2049"},
+		{BROKERD_BIN, "--max-elements", "-1"}, {BROKERD_BIN, "--max-elements", "x"}};
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		char *argv[] = {limits[i][0], limits[i][1], limits[i][2], NULL};
+		ck_assert_int_eq(run_tool(argv, out, sizeof out), 2);
+	}
 	ck_assert_int_eq(run_tool(help, out, sizeof out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "--listen URL"));
 	ck_assert_int_eq(run_tool(version, out, sizeof out), 0);
@@ -288,9 +296,44 @@ START_TEST(config_file_sets_listeners_and_limits)
 	unlink(sock);
 	char *bad[] = {BROKERD_BIN, "--config",
 		       (char *)write_config("{\"listen\": [], \"colour\": \"blue\"}"), NULL};
+	char *wrong[] = {BROKERD_BIN, "--config", (char *)write_config("{\"max_depth\": 4}"), NULL};
+	ck_assert_int_eq(run_tool(wrong, out, sizeof out), 2);
 	ck_assert_int_eq(run_tool(bad, out, sizeof out), 2);
 	char *broken[] = {BROKERD_BIN, "--config", (char *)write_config("{\"listen\": ["), NULL};
 	ck_assert_int_eq(run_tool(broken, out, sizeof out), 2);
+	unlink(path);
+}
+END_TEST
+
+/* Shared-state limits are settings: from the file, overridden on the command line. */
+START_TEST(shared_state_limits_are_settings)
+{
+	char url[160];
+	snprintf(url, sizeof url, "ipc://%s/limits.sock", d.dir);
+	const char *path = write_config(
+		"{\"max_value\": \"1M\", \"max_elements\": \"2\", \"max_depth\": \"2\"}");
+	pid_t pid = spawn((char *[]){BROKERD_BIN, "--config", (char *)path, "--listen", url,
+				     "--max-value", "20", NULL});
+	brk_client *c = connect_when_up(url);
+	ck_assert_ptr_nonnull(c);
+	json_t *small = json_string("0123456789"), *big = json_string("0123456789012345678"),
+	       *deep = json_loads("[[[1]]]", 0, NULL), *info = NULL;
+	ck_assert_int_eq(brk_list_append(c, "l", small), BRK_OK);
+	ck_assert_int_eq(brk_list_append(c, "l", big), BRK_ELIMIT);
+	ck_assert_int_eq(brk_list_append(c, "l", deep), BRK_ELIMIT);
+	ck_assert_int_eq(brk_list_append(c, "l", small), BRK_OK);
+	ck_assert_int_eq(brk_list_append(c, "l", small), BRK_ELIMIT);
+	ck_assert_int_eq(brk_array_create(c, "a", BRK_INT, 3, NULL), BRK_ELIMIT);
+	json_t *hello = json_pack("{s:s}", "op", "hello");
+	ck_assert_int_eq(brk_call(c, hello, &info), BRK_OK);
+	json_decref(hello);
+	ck_assert_int_eq(json_integer_value(json_object_get(info, "max_value")), 20);
+	ck_assert_int_eq(json_integer_value(json_object_get(info, "max_elements")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(info, "max_depth")), 2);
+	json_decref(small), json_decref(big), json_decref(deep), json_decref(info);
+	brk_close(c);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(child_exit(pid), 0);
 	unlink(path);
 }
 END_TEST
@@ -397,6 +440,7 @@ int main(void)
 	tcase_add_test(tc, bench_reports_every_test);
 	tcase_add_test(tc, brokerd_command_line);
 	tcase_add_test(tc, config_file_sets_listeners_and_limits);
+	tcase_add_test(tc, shared_state_limits_are_settings);
 	tcase_add_test(tc, default_ipc_socket_is_private);
 	tcase_add_test(tc, systemd_readiness_is_announced);
 	tcase_add_test(tc, one_daemon_listens_on_ipc_and_tcp_at_once);

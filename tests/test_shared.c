@@ -319,6 +319,42 @@ START_TEST(dict_incr_and_cas)
 }
 END_TEST
 
+START_TEST(foreign_names_and_unknown_arguments_are_refused)
+{
+	static const struct h_step steps[] = {
+		{"{'op':'list.append','name':'l','value':1}", "null"},
+		{"{'op':'dict.set','name':'d','key':1,'value':1}", "null"},
+		{"{'op':'value.create','name':'v','type':'int'}", "true"},
+		{"{'op':'array.create','name':'a','type':'int','length':1}", "true"},
+		{"{'op':'namespace.set','name':'n','attr':'x','value':1}", "null"},
+		{"{'op':'queue.put','name':'q','value':1}", "null"},
+		{"{'op':'namespace.get','name':'l','attr':'x'}", "!wrong_type"},
+		{"{'op':'namespace.set','name':'q','attr':'x','value':1}", "!wrong_type"},
+		{"{'op':'value.get','name':'d'}", "!wrong_type"},
+		{"{'op':'value.create','name':'l','type':'int'}", "!wrong_type"},
+		{"{'op':'array.read','name':'v'}", "!wrong_type"},
+		{"{'op':'array.create','name':'n','type':'int','length':1}", "!wrong_type"},
+		{"{'op':'list.read','name':'a'}", "!wrong_type"},
+		{"{'op':'dict.incr','name':'l','key':1}", "!wrong_type"},
+		{"{'op':'queue.get','name':'v','timeout':0}", "!wrong_type"},
+		{"{'op':'list.append','name':'l','value':1,'key':1}", "!bad_argument"},
+		{"{'op':'namespace.get','name':'n','attr':'x','default':1}", "!bad_argument"},
+		{"{'op':'value.add','name':'v','delta':1,'by':1}", "!bad_argument"},
+		{"{'op':'array.get','name':'a','index':0,'value':1}", "!bad_argument"},
+		{"{'op':'dict.incr','name':'d','key':1,'delta':1}", "!bad_argument"},
+		{"{'op':'list.get','name':'l','index':0,'version':1}", "!bad_argument"},
+		{"{'op':'list.get','name':'l','index':'0'}", "!bad_argument"},
+		{"{'op':'list.get','name':'l','index':1.0}", "!bad_argument"},
+		{"{'op':'list.insert','name':'l','index':null,'value':1}", "!bad_argument"},
+		{"{'op':'list.index','name':'l','value':1,'start':'a'}", "!bad_argument"},
+		{"{'op':'array.get','name':'a','slice':'1:2'}", "!bad_argument"},
+		{"{'op':'array.get','name':'a','slice':[0,1,2,3]}", "!bad_argument"},
+		{"{'op':'list.read','name':'l'}", "[1]"},
+	};
+	H_STEPS(a, steps);
+}
+END_TEST
+
 /* call_version: the version a reply reports (it must report one). */
 static long long call_version(const char *req)
 {
@@ -415,7 +451,7 @@ static char *nested_new(int depth)
 
 START_TEST(limits_give_clear_errors)
 {
-	char *deep = nested_new(PROTO_MAX_DEPTH), *deeper = nested_new(PROTO_MAX_DEPTH + 1);
+	char *deep = nested_new(PROTO_DEFAULT_MAX_DEPTH), *deeper = nested_new(PROTO_DEFAULT_MAX_DEPTH + 1);
 	char req[256];
 	snprintf(req, sizeof req, "{\"op\":\"list.append\",\"name\":\"l\",\"value\":%s}", deep);
 	EXPECT_OK(a, req, "null");
@@ -443,8 +479,8 @@ START_TEST(limits_give_clear_errors)
 	EXPECT_ERR(a, "{\"op\":\"dict.incr\",\"name\":\"d\",\"key\":1,\"by\":\"x\"}", "type_error");
 	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"l3\"}", "not_found");
 	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"d\"}", "not_found");
-	/* one byte over PROTO_MAX_VALUE as JSON: a string of that many bytes minus quotes */
-	size_t n = PROTO_MAX_VALUE - 1;
+	/* one byte over PROTO_DEFAULT_MAX_VALUE as JSON: a string of that many bytes minus quotes */
+	size_t n = PROTO_DEFAULT_MAX_VALUE - 1;
 	char *big = malloc(n + 128);
 	ck_assert_ptr_nonnull(big);
 	int head = sprintf(big, "{\"op\":\"value.set\",\"name\":\"s\",\"value\":\"");
@@ -472,6 +508,7 @@ int main(void)
 	tcase_add_test(tc, value_types_are_enforced);
 	tcase_add_test(tc, array_fixed_length_typed);
 	tcase_add_test(tc, dict_incr_and_cas);
+	tcase_add_test(tc, foreign_names_and_unknown_arguments_are_refused);
 	tcase_add_test(tc, versions_grow_and_guard_writes);
 	tcase_add_test(tc, batch_checks_every_version_first);
 	tcase_add_test(tc, limits_give_clear_errors);

@@ -457,7 +457,8 @@ static char *nested_new(int depth)
 
 START_TEST(limits_give_clear_errors)
 {
-	char *deep = nested_new(PROTO_DEFAULT_MAX_DEPTH), *deeper = nested_new(PROTO_DEFAULT_MAX_DEPTH + 1);
+	char *deep = nested_new(PROTO_DEFAULT_MAX_DEPTH),
+	     *deeper = nested_new(PROTO_DEFAULT_MAX_DEPTH + 1);
 	char req[256];
 	snprintf(req, sizeof req, "{\"op\":\"list.append\",\"name\":\"l\",\"value\":%s}", deep);
 	EXPECT_OK(a, req, "null");

@@ -167,6 +167,34 @@ START_TEST(list_sort_one_kind_stable)
 }
 END_TEST
 
+/* Random list ops that real Python ran (tests/gen_list_cases.py wrote what it returned or
+ * raised into tests/list-cases.json): brokerd must answer each the same way. */
+START_TEST(list_ops_match_python_on_random_cases)
+{
+	json_error_t jerr;
+	json_t *cases = json_load_file(LIST_CASES, 0, &jerr), *one;
+	size_t i;
+	ck_assert_msg(cases != NULL, "%s: %s", LIST_CASES, jerr.text);
+	ck_assert_int_gt(json_array_size(cases), 1000);
+	json_array_foreach (cases, i, one) {
+		char *req = json_dumps(json_array_get(one, 0), JSON_COMPACT);
+		json_t *want = json_array_get(one, 1), *reply = h_call(a, req);
+		const char *code = json_string_value(json_object_get(want, "error"));
+		char *got = json_dumps(reply, JSON_COMPACT);
+		if (code)
+			ck_assert_msg(!strcmp(h_code(reply), code), "case %zu %s: got %s, want %s",
+				      i, req, got, code);
+		else
+			ck_assert_msg(!strcmp(h_code(reply), "ok") &&
+					      json_equal(h_result(reply),
+							 json_object_get(want, "result")),
+				      "case %zu %s: got %s", i, req, got);
+		free(req), free(got);
+	}
+	json_decref(cases);
+}
+END_TEST
+
 START_TEST(namespace_attributes)
 {
 	static const struct h_step steps[] = {
@@ -511,6 +539,7 @@ int main(void)
 	tcase_add_test(tc, list_basic_ops_follow_python);
 	tcase_add_test(tc, list_index_and_slice_access);
 	tcase_add_test(tc, list_sort_one_kind_stable);
+	tcase_add_test(tc, list_ops_match_python_on_random_cases);
 	tcase_add_test(tc, namespace_attributes);
 	tcase_add_test(tc, value_types_are_enforced);
 	tcase_add_test(tc, array_fixed_length_typed);

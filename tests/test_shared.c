@@ -167,14 +167,14 @@ START_TEST(list_sort_one_kind_stable)
 }
 END_TEST
 
-/* Random list ops that real Python ran (tests/gen_list_cases.py wrote what it returned or
- * raised into tests/list-cases.json): brokerd must answer each the same way. */
-START_TEST(list_ops_match_python_on_random_cases)
+/* Random list and array ops that real Python ran (tests/gen_python_cases.py wrote what it
+ * returned or raised into tests/python-cases.json): brokerd must answer each the same way. */
+START_TEST(list_and_array_ops_match_python_on_random_cases)
 {
 	json_error_t jerr;
-	json_t *cases = json_load_file(LIST_CASES, 0, &jerr), *one;
+	json_t *cases = json_load_file(PYTHON_CASES, 0, &jerr), *one;
 	size_t i;
-	ck_assert_msg(cases != NULL, "%s: %s", LIST_CASES, jerr.text);
+	ck_assert_msg(cases != NULL, "%s: %s", PYTHON_CASES, jerr.text);
 	ck_assert_int_gt(json_array_size(cases), 1000);
 	json_array_foreach (cases, i, one) {
 		char *req = json_dumps(json_array_get(one, 0), JSON_COMPACT);
@@ -539,7 +539,7 @@ int main(void)
 	tcase_add_test(tc, list_basic_ops_follow_python);
 	tcase_add_test(tc, list_index_and_slice_access);
 	tcase_add_test(tc, list_sort_one_kind_stable);
-	tcase_add_test(tc, list_ops_match_python_on_random_cases);
+	tcase_add_test(tc, list_and_array_ops_match_python_on_random_cases);
 	tcase_add_test(tc, namespace_attributes);
 	tcase_add_test(tc, value_types_are_enforced);
 	tcase_add_test(tc, array_fixed_length_typed);

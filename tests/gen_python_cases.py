@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Writes tests/list-cases.json: random list ops run on a real Python list, each with what
-Python returned or raised. test_shared replays them through brokerd's op table and expects
-the same (IndexError -> index_error, ValueError -> value_error, TypeError -> type_error).
-Regenerate with: python3 tests/gen_list_cases.py > tests/list-cases.json
+"""Writes tests/python-cases.json: random ops run on a real Python list and on
+multiprocessing.Array (ctypes) arrays, each with what Python returned or raised.
+test_shared replays them through brokerd's op table and expects the same (IndexError ->
+index_error, ValueError -> value_error, TypeError -> type_error).
+Regenerate with: python3 tests/gen_python_cases.py > tests/python-cases.json
 Booleans are left out on purpose: brokerd does not treat True as 1 (PROTOCOL.md)."""
 import json
 import random
+from multiprocessing import Array
 
 POOL = [0, 1, 2, 3, -1, 1.0, 2.5, "a", "b", "", None, [1], [1, "a"], [0, 2]]
 NUMS = [0, 1, 2, 3, -1, 1.0, 2.5, 7]
@@ -105,9 +107,55 @@ def run(rng, name, steps, numeric):
     return cases
 
 
+def array_op(rng, a):
+    """One random array op as (request arguments, function applying it to ctypes array a)."""
+    kind = rng.choice(["get", "get_slice", "set", "set_slice", "len", "read"])
+    i = rng.choice([0, 1, 2, -1, -2, 4, 5, -6, 9])
+    sl = [bound(rng), bound(rng), rng.choice([None, 1, 1, 2, -1, -2, 3, 0])]
+    v = rng.choice([0, 1, -7, 42, 2.5, -0.5, "x", None, [1]])
+    items = [rng.choice([0, 3, 9, 1.5, "y"]) for _ in range(rng.randint(0, 5))]
+    if kind == "get":
+        return {"op": "array.get", "index": i}, lambda: a[i]
+    if kind == "get_slice":
+        return {"op": "array.get", "slice": sl}, lambda: a[slice(*sl)]
+    if kind == "set":
+        def assign():
+            a[i] = v
+        return {"op": "array.set", "index": i, "value": v}, assign
+    if kind == "set_slice":
+        def assign_slice():
+            a[slice(*sl)] = items
+        return {"op": "array.set", "slice": sl, "value": items}, assign_slice
+    if kind == "len":
+        return {"op": "array.len"}, lambda: len(a)
+    return {"op": "array.read"}, lambda: list(a)
+
+
+def run_array(rng, name, code, length, steps):
+    """steps random ops on a ctypes array of length elements ('q': int64, 'd': double)."""
+    a = Array(code, length, lock=False)
+    cases = [[{"op": "array.create", "name": name, "type": "int" if code == "q" else "float",
+               "length": length}, {"result": True}]]
+    for _ in range(steps):
+        req, apply = array_op(rng, a)
+        req["name"] = name
+        before = list(a)
+        try:
+            want = {"result": apply()}
+        except tuple(ERRORS) as e:
+            want = {"error": ERRORS[type(e)]}
+            if list(a) != before:  # ctypes stored part of a slice, then raised
+                a[:] = before
+                continue
+        cases.append([req, want])
+    cases.append([{"op": "array.read", "name": name}, {"result": list(a)}])
+    return cases
+
+
 def main():
     rng = random.Random(20261123)
     cases = run(rng, "mixed", 700, False) + run(rng, "numbers", 700, True)
+    cases += run_array(rng, "ints", "q", 5, 300) + run_array(rng, "floats", "d", 6, 300)
     print(json.dumps(cases, separators=(",", ":")))
 
 

@@ -226,6 +226,7 @@ brk_err brk_call(brk_client *c, const json_t *request, json_t **result)
 	nng_msg *reply = NULL;
 	if (result)
 		*result = NULL;
+	last_version = 0; /* a call that gets no reply reports none */
 	if (!c || !json_is_object(request))
 		return fail(BRK_EINVAL, "brk_call needs a client and a request object");
 	json_t *acks, *sent = with_acks(c, request, &acks);

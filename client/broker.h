@@ -195,8 +195,9 @@ brk_err brk_barrier_reset(brk_client *c, const char *name);
  * levels deep, and an object holds at most 1,000,000 elements): beyond them calls fail with
  * BRK_ELIMIT and change nothing. */
 
-/* brk_last_version: the version the calling thread's last call on shared state reported:
- * for a read the version it read, for a write the version it made (0: missing object). */
+/* brk_last_version: the version the calling thread's last call reported: for a read of
+ * shared state the version it read, for a write the version it made; 0 for a missing
+ * object, or when the last call was not on shared state or got no reply. */
 uint64_t brk_last_version(void);
 
 /* brk_batch_version: the version op i of a batch reported (0 if none). */

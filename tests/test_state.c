@@ -175,6 +175,9 @@ START_TEST(libbroker_shared_state_calls_and_errors)
 	text[big] = '\0';
 	json_t *huge = json_string(text);
 	ck_assert_int_eq(brk_list_append(c, "l", huge), BRK_ELIMIT);
+	ck_assert_uint_gt(brk_last_version(), 0); /* the list's, which the refusal left as it was */
+	ck_assert_int_eq(brk_ping(c), BRK_OK);
+	ck_assert_uint_eq(brk_last_version(), 0);
 	ck_assert_int_eq(brk_ping(c), BRK_OK);
 	free(text);
 	json_decref(huge), json_decref(items), json_decref(ten), json_decref(one), json_decref(s);

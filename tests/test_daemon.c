@@ -50,6 +50,8 @@ START_TEST(ping_and_info)
 {
 	json_t *info = NULL;
 	ck_assert_int_eq(brk_ping(c), BRK_OK);
+	/* daemon_start's probe client has closed, but brokerd learns of it asynchronously */
+	wait_sessions(c, 1);
 	ck_assert_int_eq(brk_info(c, &info), BRK_OK);
 	json_t *l = json_array_get(json_object_get(info, "listeners"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(l, "url")), d.url);

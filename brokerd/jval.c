@@ -176,28 +176,44 @@ static bool too_deep(const json_t *v, int room)
 	return false;
 }
 
-int jval_check(op_ctx *ctx, const json_t *v, const char *what)
+enum over { FITS, TOO_DEEP, TOO_BIG };
+
+/* over_limit: the limit v breaks, if any; *size is its size as compact JSON once measured. */
+static enum over over_limit(const json_t *v, size_t *size)
 {
 	if (too_deep(v, limits.max_depth))
+		return TOO_DEEP;
+	*size = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+	return *size > limits.max_value ? TOO_BIG : FITS;
+}
+
+static int limit_error(op_ctx *ctx, enum over over, size_t size, const char *what)
+{
+	if (over == TOO_DEEP)
 		return op_fail(ctx, BRK_ELIMIT, "%s nests deeper than %d levels", what,
 			       limits.max_depth);
-	size_t size = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (size > limits.max_value)
-		return op_fail(ctx, BRK_ELIMIT, "%s is %zu bytes as JSON; the limit is %zu", what,
-			       size, limits.max_value);
-	return 0;
+	return op_fail(ctx, BRK_ELIMIT, "%s is %zu bytes as JSON; the limit is %zu", what, size,
+		       limits.max_value);
+}
+
+int jval_check(op_ctx *ctx, const json_t *v, const char *what)
+{
+	size_t size = 0;
+	enum over over = over_limit(v, &size);
+	return over == FITS ? 0 : limit_error(ctx, over, size, what);
 }
 
 int jval_check_items(op_ctx *ctx, const json_t *items, const char *what)
 {
-	size_t i;
+	size_t i, size = 0;
 	json_t *v;
 	json_array_foreach ((json_t *)items, i, v) {
-		char name[64];
-		snprintf(name, sizeof name, "%s[%zu]", what, i);
-		int rc = jval_check(ctx, v, name);
-		if (rc)
-			return rc;
+		enum over over = over_limit(v, &size);
+		if (over != FITS) { /* the member's name is only worth formatting for the error */
+			char name[64];
+			snprintf(name, sizeof name, "%s[%zu]", what, i);
+			return limit_error(ctx, over, size, name);
+		}
 	}
 	return 0;
 }

@@ -57,10 +57,7 @@ static int unfit(op_ctx *ctx, const array_obj *a, const json_t *v)
 static int lookup(op_ctx *ctx, array_obj **out)
 {
 	object *o;
-	int rc = obj_lookup(ctx, &array_class, false, &o);
-	if (rc == 0 && !o)
-		return op_fail(ctx, BRK_ENOTFOUND, "no array '%s' (array.create makes one)",
-			       ctx->name);
+	int rc = obj_lookup_created(ctx, &array_class, &o);
 	if (rc == 0)
 		*out = o->impl;
 	return rc;
@@ -85,9 +82,7 @@ static bool same(const void *existing, const void *built)
 
 static int op_create(op_ctx *ctx)
 {
-	int rc = obj_create(ctx, &array_class, same);
-	ctx->unchanged = rc == 0 && json_is_false(ctx->result);
-	return rc;
+	return obj_create(ctx, &array_class, same);
 }
 
 static int op_get(op_ctx *ctx)

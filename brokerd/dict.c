@@ -512,12 +512,6 @@ static size_t size(const void *impl)
 	return ((const dict *)impl)->map.count;
 }
 
-static json_t *stat_new(const void *impl)
-{
-	(void)impl;
-	return json_object();
-}
-
 const struct obj_class dict_class = {
-	"dict", create, destroy, size, obj_no_waiters, stat_new, obj_complete_no_waiters, true,
+	"dict", create, destroy, size, obj_no_waiters, obj_no_stat, obj_complete_no_waiters, true,
 };

@@ -116,10 +116,17 @@ static bool same(const void *existing, const void *built)
 	return true;
 }
 
+/* op_create: a list holding "items" (checked first) when the name is free. Every other way
+ * of creating a list makes it empty, so the items are added here rather than by create. */
 static int op_create(op_ctx *ctx)
 {
-	int rc = obj_create(ctx, &list_class, same);
-	ctx->unchanged = rc == 0 && json_is_false(ctx->result);
+	json_t *items = NULL;
+	list_obj *l = NULL;
+	int rc = json_object_get(ctx->args, "items") ? items_arg(ctx, "items", 0, 0, &items) : 0;
+	if (rc || (rc = obj_create(ctx, &list_class, same)) || ctx->unchanged || !items)
+		return rc;
+	if ((rc = lookup(ctx, false, &l)) == 0 && json_array_extend(l->items, items))
+		rc = op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	return rc;
 }
 
@@ -452,16 +459,8 @@ const struct op_def list_ops[] = {
 static void *create(op_ctx *ctx, const char *name)
 {
 	(void)name;
-	const char *op = json_string_value(json_object_get(ctx->args, "op"));
-	json_t *items = strcmp(op, BRK_OP_LIST_CREATE) ? NULL : json_object_get(ctx->args, "items");
-	list_obj *l = NULL;
-	if (items && (!json_is_array(items) || jval_check_items(ctx, items, "items") ||
-		      jval_check_count(ctx, 0, json_array_size(items)))) {
-		if (!json_is_array(items))
-			op_fail(ctx, BRK_EBADARG, "argument 'items' must be an array");
-		return NULL;
-	}
-	if (!(l = calloc(1, sizeof *l)) || !(l->items = items ? json_copy(items) : json_array())) {
+	list_obj *l = calloc(1, sizeof *l);
+	if (!l || !(l->items = json_array())) {
 		free(l);
 		op_fail(ctx, BRK_EINTERNAL, "out of memory");
 		return NULL;
@@ -481,12 +480,6 @@ static size_t size(const void *impl)
 	return json_array_size(((const list_obj *)impl)->items);
 }
 
-static json_t *stat_new(const void *impl)
-{
-	(void)impl;
-	return json_object();
-}
-
 static const struct obj_class list_class = {
-	"list", create, destroy, size, obj_no_waiters, stat_new, obj_complete_no_waiters, true,
+	"list", create, destroy, size, obj_no_waiters, obj_no_stat, obj_complete_no_waiters, true,
 };

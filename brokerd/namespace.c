@@ -87,12 +87,10 @@ static int op_attrs(op_ctx *ctx)
 {
 	ns_obj *ns = NULL;
 	const char *attr = NULL;
-	json_t *v, *names = json_array();
 	int rc = lookup(ctx, false, &ns);
-	if (rc) {
-		json_decref(names);
+	if (rc)
 		return rc;
-	}
+	json_t *v, *names = json_array(); /* NULL: op_ok answers out of memory */
 	json_object_foreach (ns ? ns->attrs : NULL, attr, v)
 		json_array_append_new(names, json_string(attr));
 	return op_ok(ctx, names);
@@ -140,12 +138,7 @@ static size_t size(const void *impl)
 	return json_object_size(((const ns_obj *)impl)->attrs);
 }
 
-static json_t *stat_new(const void *impl)
-{
-	(void)impl;
-	return json_object();
-}
-
 static const struct obj_class namespace_class = {
-	"namespace", create, destroy, size, obj_no_waiters, stat_new, obj_complete_no_waiters, true,
+	"namespace", create, destroy, size, obj_no_waiters, obj_no_stat, obj_complete_no_waiters,
+	true,
 };

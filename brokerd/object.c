@@ -44,6 +44,7 @@ int obj_create(op_ctx *ctx, const struct obj_class *cls,
 	if (!equal)
 		return op_fail(ctx, BRK_EEXISTS, "%s '%s' exists with other settings (see stat)",
 			       cls->name, ctx->name);
+	ctx->unchanged = true;
 	return op_ok(ctx, json_false());
 }
 
@@ -86,6 +87,15 @@ int obj_lookup(op_ctx *ctx, const struct obj_class *cls, bool make, object **out
 	return 0;
 }
 
+int obj_lookup_created(op_ctx *ctx, const struct obj_class *cls, object **out)
+{
+	int rc = obj_lookup(ctx, cls, false, out);
+	if (rc == 0 && !*out)
+		return op_fail(ctx, BRK_ENOTFOUND, "no %s '%s' (%s.create makes one)", cls->name,
+			       ctx->name, cls->name);
+	return rc;
+}
+
 void obj_delete(object *o)
 {
 	o->cls->complete_waiters(o->impl, BRK_EDELETED, "the object was deleted");
@@ -102,6 +112,12 @@ size_t obj_no_waiters(const void *impl)
 void obj_complete_no_waiters(void *impl, brk_err err, const char *msg)
 {
 	(void)impl, (void)err, (void)msg;
+}
+
+json_t *obj_no_stat(const void *impl)
+{
+	(void)impl;
+	return json_object();
 }
 
 uint64_t obj_version(const char *name)

@@ -49,7 +49,7 @@ int obj_lookup(struct op_ctx *ctx, const struct obj_class *cls, bool create, obj
 /* obj_create: the body of a "TYPE.create" op: creates ctx's object of class cls from ctx's
  * arguments (result true). If it exists, an instance built from the same arguments is
  * compared with same(existing, built): equal settings answer false (creating is
- * idempotent), others are exists. Returns as a handler does. */
+ * idempotent, and ctx is marked unchanged), others are exists. Returns as a handler does. */
 int obj_create(struct op_ctx *ctx, const struct obj_class *cls,
 	       bool (*same)(const void *existing, const void *built));
 
@@ -61,9 +61,15 @@ void obj_delete(object *o);
 
 size_t obj_count(void);
 
-/* For classes nothing waits on (shared state): waiters() and complete_waiters(). */
+/* For classes nothing waits on (shared state): waiters() and complete_waiters(); and
+ * stat_new() for those with nothing to add to "stat". */
 size_t obj_no_waiters(const void *impl);
 void obj_complete_no_waiters(void *impl, brk_err err, const char *msg);
+json_t *obj_no_stat(const void *impl);
+
+/* obj_lookup_created: obj_lookup of an object that must be made with "TYPE.create" first
+ * (its type needs settings): a missing one is not_found. Returns 0 or the error. */
+int obj_lookup_created(struct op_ctx *ctx, const struct obj_class *cls, object **out);
 
 /* obj_version: the version of the object called name, 0 when there is none. */
 uint64_t obj_version(const char *name);

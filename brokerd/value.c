@@ -75,10 +75,7 @@ static int type_arg(op_ctx *ctx, enum vtype *out)
 static int lookup(op_ctx *ctx, value_obj **out)
 {
 	object *o;
-	int rc = obj_lookup(ctx, &value_class, false, &o);
-	if (rc == 0 && !o)
-		return op_fail(ctx, BRK_ENOTFOUND, "no value '%s' (value.create makes one)",
-			       ctx->name);
+	int rc = obj_lookup_created(ctx, &value_class, &o);
 	if (rc == 0)
 		*out = o->impl;
 	return rc;
@@ -101,9 +98,7 @@ static bool same(const void *existing, const void *built)
 
 static int op_create(op_ctx *ctx)
 {
-	int rc = obj_create(ctx, &value_class, same);
-	ctx->unchanged = rc == 0 && json_is_false(ctx->result);
-	return rc;
+	return obj_create(ctx, &value_class, same);
 }
 
 static int op_get(op_ctx *ctx)

@@ -72,6 +72,18 @@ brk_client *daemon_client(const struct daemon *d)
 	return c;
 }
 
+void daemon_open(struct daemon *d, brk_client **c)
+{
+	daemon_start(d, NULL);
+	*c = daemon_client(d);
+}
+
+void daemon_shut(struct daemon *d, brk_client *c)
+{
+	brk_close(c);
+	ck_assert_int_eq(daemon_stop(d), 0);
+}
+
 long stat_count(brk_client *c, const char *name, const char *field)
 {
 	json_t *st = NULL;

@@ -35,6 +35,11 @@ int daemon_stop(struct daemon *d);
 /* daemon_client: a connected client; the test fails if it cannot connect. */
 brk_client *daemon_client(const struct daemon *d);
 
+/* daemon_open / daemon_shut: the black-box suites' fixture: a fresh daemon and a client of
+ * it; then the client closed and the daemon stopped, which must exit 0. */
+void daemon_open(struct daemon *d, brk_client **c);
+void daemon_shut(struct daemon *d, brk_client *c);
+
 /* stat_count: the size of array field of stat NAME (getters, putters, joiners), or the
  * value of an integer field. */
 long stat_count(brk_client *c, const char *name, const char *field);

@@ -22,14 +22,12 @@ static brk_client *c;
 
 static void setup(void)
 {
-	daemon_start(&d, NULL);
-	c = daemon_client(&d);
+	daemon_open(&d, &c);
 }
 
 static void teardown(void)
 {
-	brk_close(c);
-	ck_assert_int_eq(daemon_stop(&d), 0);
+	daemon_shut(&d, c);
 }
 
 static double now(void)

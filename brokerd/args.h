@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "dispatch.h"
+#include "op.h"
 
 /* arg_value: a required argument of any JSON type; *out borrows it. */
 int arg_value(op_ctx *ctx, const char *key, json_t **out);

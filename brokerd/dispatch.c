@@ -1,5 +1,4 @@
 /* dispatch.c: envelope checks, the op index, batches, and the reply hook. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,24 +61,6 @@ void dispatch_set_shutting_down(void)
 unsigned long long dispatch_requests_total(void)
 {
 	return requests_total;
-}
-
-int op_ok(op_ctx *ctx, json_t *result)
-{
-	if (!result)
-		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
-	ctx->result = result;
-	return 0;
-}
-
-int op_fail(op_ctx *ctx, brk_err err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
-	va_end(ap);
-	ctx->err = err;
-	return err;
 }
 
 static json_t *reply_new(brk_err err, json_t *result, const char *msg, uint64_t delivery)

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dispatch.h"
+#include "op.h"
 #include "envelope.h"
 #include "jval.h"
 

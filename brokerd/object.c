@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "dispatch.h"
+#include "op.h"
 #include "hmap.h"
 #include "object.h"
 

@@ -1,6 +1,6 @@
 /* seq.c: index and slice arguments resolved with Python's rules. */
 #include "seq.h"
-#include "dispatch.h"
+#include "op.h"
 
 size_t seq_clamp(long long i, size_t len)
 {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "list.h"
+#include "ilist.h"
 
 /* A holding: something a session has that must go back when the session ends (an item
  * delivered but not yet confirmed; later, locks and permits). The owner type embeds it. */

@@ -11,7 +11,7 @@
 
 #include "brk_error.h"
 #include "deadline.h"
-#include "list.h"
+#include "ilist.h"
 
 struct session;
 struct object;

@@ -1,7 +1,7 @@
-/* list.h: an intrusive, circular doubly linked list; a node unlinks itself in O(1).
+/* ilist.h: an intrusive, circular doubly linked list; a node unlinks itself in O(1).
  * Waiters sit on two lists at once (their object's and their session's) through it. */
-#ifndef BROKER_LIST_H
-#define BROKER_LIST_H
+#ifndef BROKER_ILIST_H
+#define BROKER_ILIST_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,0 +1,59 @@
+/* op.h: what an op handler sees and returns: its context (session, request, arguments,
+ * result or error) and the table row that names it. Object modules include this, not
+ * dispatch.h, which runs the tables. */
+#ifndef BROKER_OP_H
+#define BROKER_OP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "brk_error.h"
+
+struct session;
+struct req; /* the transport's request; opaque here */
+
+typedef struct op_ctx {
+	struct session *sess;
+	struct req *req;    /* NULL inside a batch: the op may not park */
+	const json_t *args; /* the request object, borrowed */
+	const char *name;   /* the object name, or NULL for ops without one */
+	json_t *result;     /* set by op_ok */
+	uint64_t delivery;  /* set when the result is an item to confirm (PROTOCOL.md "ack") */
+	bool batched;       /* inside a batch, whose "version" conditions were checked first */
+	bool unchanged;     /* set by a write op that found nothing to change */
+	bool versioned;     /* the reply reports version (set by dispatch for OPF_READ/WRITE) */
+	uint64_t version;
+	brk_err err;
+	char msg[256];
+} op_ctx;
+
+/* A handler returns 0 after op_ok, an error after op_fail, or OP_PARKED once it has
+ * handed ctx->req to a waiter (which will answer it). */
+typedef int (*op_fn)(op_ctx *ctx);
+#define OP_PARKED (-1)
+
+enum op_flags {
+	OPF_NAME = 1u << 0,  /* needs "name" */
+	OPF_READ = 1u << 1,  /* reads shared state: the reply reports the object's version */
+	OPF_WRITE = 1u << 2, /* writes shared state: may require a "version"; a success that
+				leaves ctx->unchanged false gives the object a new version */
+};
+/* Whether an op may park is proto_op_blocks(name), shared with the client library. */
+
+struct op_def {
+	const char *name;
+	op_fn fn;
+	unsigned flags;
+	const char *args; /* the argument names it accepts besides op and name, comma separated */
+};
+
+/* op_ok: sets ctx's result (stolen; NULL from a failed allocation becomes an internal
+ * error) and returns 0 or that error. */
+int op_ok(op_ctx *ctx, json_t *result);
+
+/* op_fail: sets ctx's error and message and returns err. */
+int op_fail(op_ctx *ctx, brk_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -15,6 +15,7 @@
 static hmap index_by_name; /* op name -> const struct op_def * */
 static dispatch_send_fn send_hook;
 static dispatch_alive_fn alive_hook;
+static dispatch_id_fn id_hook;
 static bool shutting_down;
 static unsigned long long requests_total;
 
@@ -27,7 +28,7 @@ static void index_table(const struct op_def *table)
 		hmap_insert(&index_by_name, d->name, strlen(d->name), (void *)d);
 }
 
-void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive)
+void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive, dispatch_id_fn id)
 {
 	hmap_init(&index_by_name);
 	index_table(admin_ops);
@@ -45,6 +46,7 @@ void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive)
 	hmap_insert(&index_by_name, batch_op.name, strlen(batch_op.name), (void *)&batch_op);
 	send_hook = send;
 	alive_hook = alive;
+	id_hook = id;
 	shutting_down = false;
 }
 
@@ -102,6 +104,11 @@ void dispatch_drop(struct req *r)
 bool dispatch_alive(const struct req *r)
 {
 	return !r || !alive_hook || alive_hook(r);
+}
+
+uint32_t dispatch_req_id(const struct req *r)
+{
+	return r && id_hook ? id_hook(r) : 0;
 }
 
 /* arg_names_ok: every key of args is op, name, or one of d's argument names. */

@@ -30,9 +30,11 @@ extern const struct op_def array_ops[];
 typedef void (*dispatch_send_fn)(struct req *r, json_t *reply);
 /* The transport's liveness check for r's client (false when known gone). */
 typedef bool (*dispatch_alive_fn)(const struct req *r);
+/* The transport's request id of r, as its client sent it (PROTOCOL.md "Cancel"). */
+typedef uint32_t (*dispatch_id_fn)(const struct req *r);
 
 /* dispatch_init: builds the op index and installs the transport hooks. */
-void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive);
+void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive, dispatch_id_fn id);
 void dispatch_fini(void);
 
 /* dispatch_set_shutting_down: from now on every request is answered shutting_down. */
@@ -55,5 +57,8 @@ void dispatch_drop(struct req *r);
 
 /* dispatch_alive: the transport's liveness verdict for r. */
 bool dispatch_alive(const struct req *r);
+
+/* dispatch_req_id: the transport's request id of r (0 for NULL). */
+uint32_t dispatch_req_id(const struct req *r);
 
 #endif

@@ -187,6 +187,17 @@ static bool req_alive(const struct req *r)
 	return rv != NNG_ENOENT && rv != NNG_ECLOSED;
 }
 
+/* req_id: the request id, the last four bytes of the header (a raw REP socket puts the
+ * pipe's id before it). */
+static uint32_t req_id(const struct req *r)
+{
+	size_t n = nng_msg_header_len(r->msg);
+	const uint8_t *h = nng_msg_header(r->msg);
+	return n < 4 ? 0
+		     : (uint32_t)h[n - 4] << 24 | (uint32_t)h[n - 3] << 16 |
+			       (uint32_t)h[n - 2] << 8 | h[n - 1];
+}
+
 static void on_send_ready(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what, (void)arg;
@@ -380,7 +391,7 @@ int server_start(struct event_base *base, const struct config *c)
 	loop = base;
 	started = clock_now();
 	hmap_init(&dead);
-	dispatch_init(send_reply, req_alive);
+	dispatch_init(send_reply, req_alive, req_id);
 	if ((rv = nng_rep0_open_raw(&sock)) ||
 	    (rv = nng_socket_set_int(sock, NNG_OPT_SENDBUF, SEND_BUFFER)) ||
 	    (rv = nng_socket_set_int(sock, NNG_OPT_RECVBUF, SEND_BUFFER)) ||

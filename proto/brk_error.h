@@ -30,13 +30,16 @@
 	X(BRK_EATTR, "attribute_error", "no such attribute")                           \
 	X(BRK_ECONFLICT, "conflict", "the object is not at the required version")      \
 	X(BRK_ELIMIT, "limit_exceeded", "a size, count or nesting limit was exceeded") \
+	X(BRK_ECANCELLED, "cancelled", "the parked request was cancelled")             \
 	X(BRK_EINTERNAL, "internal", "internal error in brokerd")                      \
 	X(BRK_ECONNECT, "connect_failed", "cannot connect to brokerd")                 \
 	X(BRK_EIO, "io_error", "transport error talking to brokerd")                   \
 	X(BRK_ENOREPLY, "no_reply", "no reply from brokerd in time")                   \
 	X(BRK_EPROTO, "protocol_error", "malformed reply from brokerd")                \
 	X(BRK_ENOMEM, "no_memory", "out of memory")                                    \
-	X(BRK_EINVAL, "invalid", "invalid argument to a libbroker call")
+	X(BRK_EINVAL, "invalid", "invalid argument to a libbroker call")               \
+	X(BRK_ESESSION, "session_lost",                                                \
+	  "the connection was re-made: the old session and all it held are gone")
 
 typedef enum brk_err {
 #define BRK_ERR_ENUM(e, code, msg) e,

@@ -40,13 +40,18 @@ static bool alive(const struct req *r)
 	return !gone[r->n];
 }
 
+static uint32_t req_id(const struct req *r)
+{
+	return 0x80000000u | (uint32_t)r->n;
+}
+
 void h_setup(void)
 {
 	base = event_base_new();
 	sess_init();
 	obj_init();
 	wait_init(base);
-	dispatch_init(capture, alive);
+	dispatch_init(capture, alive, req_id);
 	nreqs = 0;
 }
 

@@ -16,13 +16,18 @@
 
 static const char usage[] =
 	"Usage: brokerd [OPTIONS]\n"
-	"Hosts named queues, shared state and locks for processes over nng (see PROTOCOL.md).\n"
+	"Hosts named queues, shared state and locks for processes, over nng's wire protocol\n"
+	"(see PROTOCOL.md).\n"
 	"\n"
 	"  -l, --listen URL        listen on URL (ipc://PATH, tcp://HOST:PORT, tls+tcp://...);\n"
 	"                          repeatable; default %s\n"
 	"  -c, --config PATH       read settings from a JSON file (see docs/config.md)\n"
 	"      --max-message SIZE  largest request accepted, bytes or with K/M/G (default 16M)\n"
 	"      --ipc-mode MODE     permissions of ipc socket files, octal (default 0600)\n"
+	"      --tls-cert FILE     certificate chain (PEM) for tls+tcp:// listeners\n"
+	"      --tls-key FILE      its private key (PEM)\n"
+	"      --tls-ca FILE       CA certificates (PEM): tls+tcp:// clients must present a\n"
+	"                          certificate one of them signed\n"
 	"      --max-value SIZE    largest value a dict, list, namespace or value stores, as\n"
 	"                          JSON (default 1M)\n"
 	"      --max-elements N    most keys, items, attributes or slots in one object\n"
@@ -34,6 +39,7 @@ static const char usage[] =
 
 struct overrides {
 	const char *max_message, *ipc_mode, *log_level, *max_value, *max_elements, *max_depth;
+	const char *tls_cert, *tls_key, *tls_ca;
 	char **listen;
 	size_t nlisten;
 };
@@ -127,7 +133,9 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 			continue;
 		if ((!strcmp(key, "max_message") || !strcmp(key, "ipc_mode") ||
 		     !strcmp(key, "log_level") || !strcmp(key, "max_value") ||
-		     !strcmp(key, "max_elements") || !strcmp(key, "max_depth")) &&
+		     !strcmp(key, "max_elements") || !strcmp(key, "max_depth") ||
+		     !strcmp(key, "tls_cert") || !strcmp(key, "tls_key") ||
+		     !strcmp(key, "tls_ca")) &&
 		    json_is_string(v))
 			continue;
 		return fail("config: unknown or mistyped setting '%s' (see docs/config.md)", key);
@@ -144,6 +152,12 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		o->max_elements = json_string_value(json_object_get(root, "max_elements"));
 	if (!o->max_depth)
 		o->max_depth = json_string_value(json_object_get(root, "max_depth"));
+	if (!o->tls_cert)
+		o->tls_cert = json_string_value(json_object_get(root, "tls_cert"));
+	if (!o->tls_key)
+		o->tls_key = json_string_value(json_object_get(root, "tls_key"));
+	if (!o->tls_ca)
+		o->tls_ca = json_string_value(json_object_get(root, "tls_ca"));
 	return -1;
 }
 
@@ -181,6 +195,9 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		{"max-value", required_argument, NULL, 'v'},
 		{"max-elements", required_argument, NULL, 'e'},
 		{"max-depth", required_argument, NULL, 'd'},
+		{"tls-cert", required_argument, NULL, 'C'},
+		{"tls-key", required_argument, NULL, 'K'},
+		{"tls-ca", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -214,6 +231,15 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 			break;
 		case 'd':
 			o->max_depth = optarg;
+			break;
+		case 'C':
+			o->tls_cert = optarg;
+			break;
+		case 'K':
+			o->tls_key = optarg;
+			break;
+		case 'A':
+			o->tls_ca = optarg;
 			break;
 		case 'h':
 			proto_default_url(url, sizeof url);
@@ -252,6 +278,24 @@ static int parse_limits(const struct overrides *o, struct jval_limits *l)
 	return 0;
 }
 
+/* check_tls: keeps the TLS files of o in c; a tls+tcp:// listener needs a certificate and
+ * a key. 0, or 2 after reporting what is missing. */
+static int check_tls(const struct overrides *o, struct config *c)
+{
+	bool wanted = false;
+	for (size_t i = 0; i < c->nlisten; i++)
+		wanted |= strncmp(c->listen[i].url, "tls+tcp://", 10) == 0;
+	if (wanted && (!o->tls_cert || !o->tls_key))
+		return fail("a tls+tcp:// listener needs --tls-cert and --tls-key");
+	if (!wanted && (o->tls_cert || o->tls_key || o->tls_ca))
+		return fail("--tls-cert, --tls-key and --tls-ca are for tls+tcp:// listeners; "
+			    "none is given");
+	c->tls_cert = o->tls_cert ? strdup(o->tls_cert) : NULL;
+	c->tls_key = o->tls_key ? strdup(o->tls_key) : NULL;
+	c->tls_ca = o->tls_ca ? strdup(o->tls_ca) : NULL;
+	return 0;
+}
+
 int config_load(struct config *c, int argc, char **argv)
 {
 	struct overrides o = {0};
@@ -282,6 +326,8 @@ int config_load(struct config *c, int argc, char **argv)
 			proto_default_url(url, sizeof url);
 			rc = add_listener(c, url, max_message, mode) ? 2 : -1;
 		}
+		if (rc < 0 && check_tls(&o, c) != 0)
+			rc = 2;
 	}
 out:
 	free(o.listen);
@@ -296,6 +342,10 @@ void config_fini(struct config *c)
 	for (size_t i = 0; i < c->nlisten; i++)
 		free(c->listen[i].url);
 	free(c->listen);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->tls_ca);
 	c->listen = NULL;
 	c->nlisten = 0;
+	c->tls_cert = c->tls_key = c->tls_ca = NULL;
 }

@@ -9,7 +9,7 @@
 
 struct listen_conf {
 	char *url;
-	size_t max_message; /* bytes; larger requests make nng drop the connection */
+	size_t max_message; /* bytes; a larger request is answered too_big */
 	int ipc_mode;       /* permission bits of an ipc:// socket file */
 };
 
@@ -18,6 +18,8 @@ struct config {
 	size_t nlisten;
 	enum log_level log_level;
 	struct jval_limits limits; /* of shared state */
+	char *tls_cert, *tls_key;  /* PEM files for tls+tcp:// listeners */
+	char *tls_ca;              /* when set, clients must show a certificate it signed */
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the

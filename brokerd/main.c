@@ -1,5 +1,4 @@
 /* main.c: brokerd's entry point: settings, the loop, signals, orderly exit. */
-#include <event2/thread.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -29,7 +28,6 @@ int main(int argc, char **argv)
 	log_set_level(conf.log_level);
 	jval_set_limits(&conf.limits);
 	signal(SIGPIPE, SIG_IGN);
-	evthread_use_pthreads(); /* nng's pipe callbacks wake the loop from their threads */
 	struct event_base *base = event_base_new();
 	if (!base) {
 		log_error("cannot create the event loop");
@@ -51,9 +49,9 @@ int main(int argc, char **argv)
 	} else {
 		rc = EXIT_FAILURE;
 	}
-	sess_fini(); /* withdraws parked requests: before server_close counts them */
-	if (server_close() != 0)
+	if (server_close() != 0) /* closes every connection, and so its session */
 		rc = EXIT_FAILURE;
+	sess_fini();
 	obj_fini();
 	wait_fini();
 	event_free(term);

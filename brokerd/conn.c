@@ -1,0 +1,465 @@
+/* conn.c: client connections: the SP handshake, reading frames into requests, writing
+ * replies with their request ids, back-pressure, and the one close path that ends the
+ * session. Everything runs on the loop thread. */
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "ilist.h"
+#include "log.h"
+#include "session.h"
+#include "wire.h"
+
+#define FRAMES_PER_TURN 64              /* requests read in one go before others get a turn */
+#define READ_BUFFER ((size_t)256 << 10) /* input read ahead of the frame being read */
+#define SCRATCH_KEEP ((size_t)1 << 20)  /* a larger encoding buffer is freed after use */
+#define REPLY_HEADROOM 16               /* >= type byte + length + request id */
+
+struct conn {
+	struct bufferevent *bev;
+	const struct conn_origin *origin;
+	session *sess;
+	struct list link; /* on every_conn */
+	uint64_t discard; /* bytes of a refused message still to skip */
+	long live;        /* requests neither answered nor dropped */
+	bool greeted;     /* the peer's handshake was read */
+	bool paused;      /* not reading: too much output is waiting */
+	bool closed;      /* closed; freed when live reaches 0 */
+};
+
+struct req {
+	struct conn *c;
+	uint32_t id;
+};
+
+static struct list every_conn = {&every_conn, &every_conn};
+static size_t nconns;
+static long live_total;
+static uint32_t next_key = 1;
+static bool stopping;
+static void (*stopped)(void);
+
+/* The reply encoding buffer, reused: REPLY_HEADROOM bytes for the header, then JSON. */
+static char *scratch;
+static size_t scratch_len, scratch_cap;
+
+static void conn_close(struct conn *c, const char *why);
+
+/* ---- replies ---- */
+
+static int scratch_append(const char *buf, size_t len, void *arg)
+{
+	(void)arg;
+	if (scratch_len + len > scratch_cap) {
+		size_t cap = scratch_cap ? scratch_cap : 4096;
+		while (cap < scratch_len + len)
+			cap *= 2;
+		char *p = realloc(scratch, cap);
+		if (!p)
+			return -1;
+		scratch = p;
+		scratch_cap = cap;
+	}
+	memcpy(scratch + scratch_len, buf, len);
+	scratch_len += len;
+	return 0;
+}
+
+static void scratch_reset(void)
+{
+	scratch_len = 0;
+	if (scratch_cap > SCRATCH_KEEP) {
+		free(scratch);
+		scratch = NULL;
+		scratch_cap = 0;
+	}
+}
+
+/* maybe_pause: stops reading from c while its unsent output is over the limit; on_write
+ * resumes once half of it is written. */
+static void maybe_pause(struct conn *c)
+{
+	if (c->paused || evbuffer_get_length(bufferevent_get_output(c->bev)) <= CONN_OUTPUT_LIMIT)
+		return;
+	c->paused = true;
+	bufferevent_disable(c->bev, EV_READ);
+	log_debug("session %llu: %zu reply bytes unread; not reading from it",
+		  (unsigned long long)c->sess->id,
+		  evbuffer_get_length(bufferevent_get_output(c->bev)));
+}
+
+/* send_frame: the reply in scratch (after its headroom), framed for request id. */
+static void send_frame(struct conn *c, uint32_t id)
+{
+	size_t body = scratch_len - REPLY_HEADROOM;
+	uint8_t head[REPLY_HEADROOM];
+	size_t n = wire_header(head, c->origin->kind == CONN_IPC, WIRE_ID_SIZE + body);
+	wire_put32(head + n, id);
+	n += WIRE_ID_SIZE;
+	char *start = scratch + REPLY_HEADROOM - n;
+	memcpy(start, head, n);
+	if (evbuffer_add(bufferevent_get_output(c->bev), start, n + body) != 0)
+		log_error("out of memory queueing a reply; dropped");
+	maybe_pause(c);
+}
+
+static void free_if_done(struct conn *c)
+{
+	if (c->closed && c->live == 0)
+		free(c);
+}
+
+/* send_reply: the dispatch hook: every request leaves here exactly once. */
+static void send_reply(struct req *r, json_t *reply)
+{
+	struct conn *c = r->c;
+	uint32_t id = r->id;
+	free(r);
+	c->live--;
+	live_total--;
+	if (reply && !c->closed) {
+		scratch_len = REPLY_HEADROOM;
+		if (json_dump_callback(reply, scratch_append, NULL,
+				       JSON_COMPACT | JSON_ENCODE_ANY) == 0)
+			send_frame(c, id);
+		else
+			log_error("cannot encode a reply (out of memory?); dropped");
+		scratch_reset();
+	}
+	json_decref(reply);
+	free_if_done(c);
+}
+
+/* req_alive: false once the client is gone, even before the loop has read its EOF, so
+ * that an item is not handed to a dead client. */
+static bool req_alive(const struct req *r)
+{
+	struct pollfd p = {.fd = bufferevent_getfd(r->c->bev), .events = POLLRDHUP};
+	if (r->c->closed)
+		return false;
+	return poll(&p, 1, 0) != 1 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static uint32_t req_id(const struct req *r)
+{
+	return r->id;
+}
+
+static struct req *req_new(struct conn *c, uint32_t id)
+{
+	struct req *r = malloc(sizeof *r);
+	if (!r)
+		return NULL;
+	r->c = c;
+	r->id = id;
+	c->live++;
+	live_total++;
+	return r;
+}
+
+/* ---- requests ---- */
+
+/* refuse: answers request id at once with err (it is not dispatched). */
+static void refuse(struct conn *c, uint32_t id, brk_err err, const char *msg)
+{
+	struct req *r = req_new(c, id);
+	if (r)
+		dispatch_answer(r, err, NULL, msg, 0);
+}
+
+static void handle(struct conn *c, uint32_t id, const char *body, size_t len)
+{
+	char msg[128];
+	if (c->live >= CONN_MAX_PARKED) {
+		snprintf(msg, sizeof msg, "%d requests of this connection are parked already",
+			 CONN_MAX_PARKED);
+		refuse(c, id, BRK_ELIMIT, msg);
+		return;
+	}
+	struct req *r = req_new(c, id);
+	if (!r) {
+		log_error("out of memory receiving a request; dropped");
+		return;
+	}
+	dispatch_request(c->sess, r, body, len);
+}
+
+/* read_handshake: 1 once the peer's handshake is read and good, 0 for more bytes, -1
+ * after closing c. */
+static int read_handshake(struct conn *c, struct evbuffer *in)
+{
+	uint8_t hs[WIRE_HANDSHAKE_LEN];
+	if (evbuffer_get_length(in) < sizeof hs)
+		return 0;
+	evbuffer_remove(in, hs, sizeof hs);
+	if (!wire_handshake_ok(hs, WIRE_PROTO_REQ)) {
+		conn_close(c, "not an SP REQ0 peer (bad handshake)");
+		return -1;
+	}
+	c->greeted = true;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	return 1;
+}
+
+/* refuse_big: the message of len bytes is over the limit: once its request id is here,
+ * answers too_big and skips the rest as it arrives. */
+static int refuse_big(struct conn *c, struct evbuffer *in, size_t head, uint64_t len)
+{
+	uint8_t buf[REPLY_HEADROOM];
+	char msg[160];
+	if (evbuffer_get_length(in) < head + WIRE_ID_SIZE)
+		return 0;
+	evbuffer_remove(in, buf, head + WIRE_ID_SIZE);
+	uint32_t id = wire_get32(buf + head);
+	if (!(id & WIRE_ID_LAST)) {
+		conn_close(c, "a request id without its top bit");
+		return -1;
+	}
+	snprintf(msg, sizeof msg,
+		 "request of %llu bytes is over this listener's limit of %zu bytes",
+		 (unsigned long long)len, c->origin->max_message);
+	refuse(c, id, BRK_ETOOBIG, msg);
+	c->discard = len - WIRE_ID_SIZE;
+	return 1;
+}
+
+/* read_frame: handles one whole request from in. 1 when one was handled, 0 when more
+ * bytes are needed, -1 after closing c. */
+static int read_frame(struct conn *c, struct evbuffer *in)
+{
+	bool ipc = c->origin->kind == CONN_IPC;
+	size_t head = wire_header_size(ipc), have = evbuffer_get_length(in);
+	uint8_t h[REPLY_HEADROOM];
+	if (have < head)
+		return 0;
+	evbuffer_copyout(in, h, head);
+	uint64_t len = wire_get64(h + head - WIRE_LEN_SIZE);
+	if ((ipc && h[0] != WIRE_IPC_MSG) || len < WIRE_ID_SIZE) {
+		conn_close(c, ipc && h[0] != WIRE_IPC_MSG ? "an ipc message of an unknown type"
+							  : "a message too short for a request id");
+		return -1;
+	}
+	if (len > c->origin->max_message)
+		return refuse_big(c, in, head, len);
+	if (have < head + len) {
+		bufferevent_setwatermark(c->bev, EV_READ, 0,
+					 head + len > READ_BUFFER ? head + len : READ_BUFFER);
+		return 0;
+	}
+	const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)(head + len));
+	uint32_t id = wire_get32(msg + head);
+	if (!msg || !(id & WIRE_ID_LAST)) {
+		conn_close(c, msg ? "a request id without its top bit" : "out of memory");
+		return -1;
+	}
+	handle(c, id, (const char *)msg + head + WIRE_ID_SIZE, len - WIRE_ID_SIZE);
+	evbuffer_drain(in, head + len);
+	if (len + head > READ_BUFFER)
+		bufferevent_setwatermark(c->bev, EV_READ, 0, READ_BUFFER);
+	return 1;
+}
+
+/* read_step: consumes what it can of in: skipped bytes, the handshake or one frame. */
+static int read_step(struct conn *c, struct evbuffer *in)
+{
+	if (c->discard) {
+		size_t n = evbuffer_get_length(in);
+		if (n > c->discard)
+			n = (size_t)c->discard;
+		evbuffer_drain(in, n);
+		c->discard -= n;
+		return n > 0;
+	}
+	return c->greeted ? read_frame(c, in) : read_handshake(c, in);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	for (int n = 0; n < FRAMES_PER_TURN; n++)
+		if (c->paused || read_step(c, in) <= 0)
+			return;
+	/* Others get a turn; the rest of the input is read on the next pass of the loop. */
+	bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	if (stopping && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		conn_close(c, NULL);
+		return;
+	}
+	if (c->paused && !stopping) {
+		c->paused = false;
+		bufferevent_enable(bev, EV_READ);
+		bufferevent_trigger(bev, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		conn_close(c, NULL);
+	else if (what & BEV_EVENT_TIMEOUT)
+		conn_close(c, "no handshake in time");
+	else if (what & BEV_EVENT_ERROR) {
+		log_debug("session %llu: %s", (unsigned long long)c->sess->id,
+			  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		conn_close(c, NULL); /* the client's end broke: nothing for the log */
+	}
+}
+
+/* ---- opening and closing ---- */
+
+static void describe_ipc(session *s, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	snprintf(s->peer, sizeof s->peer, "ipc");
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return;
+	s->pid = (uint64_t)cred.pid;
+	s->uid = (uint64_t)cred.uid;
+	s->has_cred = true;
+	snprintf(s->peer, sizeof s->peer, "ipc pid %llu", (unsigned long long)s->pid);
+}
+
+/* describe_inet: "ip:port" or "[ip6]:port" of a tcp peer, "tls " before it for tls. */
+static void describe_inet(session *s, const struct sockaddr *sa, bool tls)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	const char *pre = tls ? "tls " : "";
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+		snprintf(s->peer, sizeof s->peer, "%s%s:%u", pre, ip, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+		snprintf(s->peer, sizeof s->peer, "%s[%s]:%u", pre, ip, ntohs(in6->sin6_port));
+	}
+}
+
+static session *session_new(const struct conn_origin *origin, int fd, const struct sockaddr *sa)
+{
+	while (next_key == 0 || sess_find(next_key))
+		next_key++;
+	session *s = sess_open(next_key++);
+	if (!s)
+		return NULL;
+	s->max_message = origin->max_message;
+	if (origin->kind == CONN_IPC)
+		describe_ipc(s, fd);
+	else
+		describe_inet(s, sa, origin->kind == CONN_TLS);
+	return s;
+}
+
+int conn_open(struct bufferevent *bev, const struct conn_origin *origin, const struct sockaddr *sa)
+{
+	struct conn *c = calloc(1, sizeof *c);
+	uint8_t hs[WIRE_HANDSHAKE_LEN];
+	struct timeval limit = {CONN_HANDSHAKE_TIMEOUT, 0};
+	if (!c || !(c->sess = session_new(origin, bufferevent_getfd(bev), sa))) {
+		log_error("out of memory accepting a connection");
+		free(c);
+		bufferevent_free(bev);
+		return -1;
+	}
+	c->bev = bev;
+	c->origin = origin;
+	list_push_back(&every_conn, &c->link);
+	nconns++;
+	wire_handshake(hs, WIRE_PROTO_REP);
+	bufferevent_setcb(bev, on_read, on_write, on_event, c);
+	bufferevent_setwatermark(bev, EV_READ, 0, READ_BUFFER);
+	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUTPUT_LIMIT / 2, 0);
+	bufferevent_set_max_single_read(bev, READ_BUFFER);
+	bufferevent_set_max_single_write(bev, CONN_OUTPUT_LIMIT);
+	bufferevent_set_timeouts(bev, &limit, NULL);
+	bufferevent_write(bev, hs, sizeof hs);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	log_debug("session %llu opened (%s)", (unsigned long long)c->sess->id, c->sess->peer);
+	return 0;
+}
+
+/* conn_close: the one way out: ends the session (its parked requests are dropped and its
+ * holdings released), closes the socket, and frees c once no request refers to it. */
+static void conn_close(struct conn *c, const char *why)
+{
+	if (c->closed)
+		return;
+	if (why)
+		log_info("session %llu (%s): closing: %s", (unsigned long long)c->sess->id,
+			 c->sess->peer, why);
+	else
+		log_debug("session %llu closed (%s)", (unsigned long long)c->sess->id,
+			  c->sess->peer);
+	sess_close(c->sess); /* drops its parked requests: nothing is sent to c */
+	c->sess = NULL;
+	c->closed = true;
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	list_remove(&c->link);
+	nconns--;
+	free_if_done(c);
+	if (stopping && nconns == 0 && stopped)
+		stopped();
+}
+
+void conn_init(struct event_base *base)
+{
+	(void)base;
+	stopping = false;
+	stopped = NULL;
+	dispatch_init(send_reply, req_alive, req_id);
+}
+
+void conn_shutdown(void (*done)(void))
+{
+	stopping = true;
+	stopped = done;
+	struct list *p = every_conn.next;
+	while (p != &every_conn) {
+		struct conn *c = list_entry(p, struct conn, link);
+		p = p->next;
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			conn_close(c, NULL);
+	}
+	if (nconns == 0)
+		done();
+}
+
+void conn_close_all(void)
+{
+	stopped = NULL;
+	while (!list_empty(&every_conn))
+		conn_close(list_entry(every_conn.next, struct conn, link), NULL);
+	free(scratch);
+	scratch = NULL;
+	scratch_len = scratch_cap = 0;
+}
+
+size_t conn_count(void)
+{
+	return nconns;
+}
+
+long conn_live_requests(void)
+{
+	return live_total;
+}

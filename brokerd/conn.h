@@ -1,0 +1,50 @@
+/* conn.h: one client connection on the loop, speaking nng's SP wire format (handshake,
+ * framing, REQ/REP request ids) over a bufferevent, and the session it carries: a session
+ * opens when its connection is accepted and ends the moment it closes. Requests become
+ * dispatch calls; replies come back through dispatch's send hook. */
+#ifndef BROKER_CONN_H
+#define BROKER_CONN_H
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What carries a connection's bytes: ipc frames carry a type byte; tls runs inside TLS. */
+enum conn_kind { CONN_IPC, CONN_TCP, CONN_TLS };
+
+/* Per connection limits (PROTOCOL.md "Limits"). */
+#define CONN_OUTPUT_LIMIT ((size_t)8 << 20) /* unsent reply bytes: past it, stop reading */
+#define CONN_MAX_PARKED 4096                /* requests parked at once: past it, refused */
+#define CONN_HANDSHAKE_TIMEOUT 10           /* seconds to complete the handshake(s) */
+
+struct conn_origin {
+	enum conn_kind kind;
+	size_t max_message; /* the listener's request size limit */
+};
+
+/* conn_init: installs the request hooks in dispatch; base is the loop. */
+void conn_init(struct event_base *base);
+
+/* conn_open: a new connection on bev (owned from now on; closed with the connection), an
+ * accepted socket from a listener of origin (borrowed, must outlive the connection); sa
+ * is the peer's address. Opens its session and sends brokerd's handshake. -1 when out of
+ * memory (bev is then freed). */
+int conn_open(struct bufferevent *bev, const struct conn_origin *origin, const struct sockaddr *sa);
+
+/* conn_shutdown: stops reading from every connection and closes each one once its
+ * replies are written; calls done() when none is left (at once if none is open). */
+void conn_shutdown(void (*done)(void));
+
+/* conn_close_all: closes every connection now, written or not (at exit). */
+void conn_close_all(void);
+
+/* conn_count: connections open. */
+size_t conn_count(void);
+
+/* conn_live_requests: requests received and neither answered nor dropped (0 at a clean
+ * exit: every request leaves through the send hook exactly once). */
+long conn_live_requests(void);
+
+#endif

@@ -2,6 +2,7 @@
  * replies with their request ids, back-pressure, and the one close path that ends the
  * session. Everything runs on the loop thread. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <poll.h>
 #include <stdio.h>
@@ -26,12 +27,13 @@ struct conn {
 	struct bufferevent *bev;
 	const struct conn_origin *origin;
 	session *sess;
-	struct list link; /* on every_conn */
-	uint64_t discard; /* bytes of a refused message still to skip */
-	long live;        /* requests neither answered nor dropped */
-	bool greeted;     /* the peer's handshake was read */
-	bool paused;      /* not reading: too much output is waiting */
-	bool closed;      /* closed; freed when live reaches 0 */
+	struct list link;       /* on every_conn */
+	struct list dirty_link; /* on dirty while it has replies to write */
+	uint64_t discard;       /* bytes of a refused message still to skip */
+	long live;              /* requests neither answered nor dropped */
+	bool greeted;           /* the peer's handshake was read */
+	bool paused;            /* not reading: too much output is waiting */
+	bool closed;            /* closed; freed when live reaches 0 */
 };
 
 struct req {
@@ -45,6 +47,12 @@ static long live_total;
 static uint32_t next_key = 1;
 static bool stopping;
 static void (*stopped)(void);
+
+/* Plain sockets are written straight from here after each read's requests were handled
+ * (or, for replies made elsewhere, by flush_ev at the end of the loop's pass): no write
+ * event unless the socket is full. TLS connections leave writing to their bufferevent. */
+static struct list dirty = {&dirty, &dirty};
+static struct event *flush_ev;
 
 /* The reply encoding buffer, reused: REPLY_HEADROOM bytes for the header, then JSON. */
 static char *scratch;
@@ -95,6 +103,15 @@ static void maybe_pause(struct conn *c)
 		  evbuffer_get_length(bufferevent_get_output(c->bev)));
 }
 
+static void mark_dirty(struct conn *c)
+{
+	if (c->origin->kind == CONN_TLS || !list_empty(&c->dirty_link))
+		return;
+	if (list_empty(&dirty))
+		event_active(flush_ev, EV_WRITE, 0);
+	list_push_back(&dirty, &c->dirty_link);
+}
+
 /* send_frame: the reply in scratch (after its headroom), framed for request id. */
 static void send_frame(struct conn *c, uint32_t id)
 {
@@ -107,6 +124,7 @@ static void send_frame(struct conn *c, uint32_t id)
 	memcpy(start, head, n);
 	if (evbuffer_add(bufferevent_get_output(c->bev), start, n + body) != 0)
 		log_error("out of memory queueing a reply; dropped");
+	mark_dirty(c);
 	maybe_pause(c);
 }
 
@@ -280,30 +298,79 @@ static int read_step(struct conn *c, struct evbuffer *in)
 	return c->greeted ? read_frame(c, in) : read_handshake(c, in);
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* after_write: some output was written: close when shutting down and done, resume
+ * reading when back-pressure eased. */
+static void after_write(struct conn *c)
 {
-	struct conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	for (int n = 0; n < FRAMES_PER_TURN; n++)
-		if (c->paused || read_step(c, in) <= 0)
-			return;
-	/* Others get a turn; the rest of the input is read on the next pass of the loop. */
-	bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
+	if (stopping && left == 0) {
+		conn_close(c, NULL);
+		return;
+	}
+	if (c->paused && !stopping && left <= CONN_OUTPUT_LIMIT / 2) {
+		c->paused = false;
+		bufferevent_enable(c->bev, EV_READ);
+		bufferevent_trigger(c->bev, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
-	if (stopping && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		conn_close(c, NULL);
-		return;
+	if (c->origin->kind != CONN_TLS && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE); /* written out: back to writing directly */
+	after_write(c);
+}
+
+/* flush_one: writes what c's socket takes now; the rest is left to the bufferevent. */
+static void flush_one(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	int n = 1;
+	evbuffer_unfreeze(out, 1); /* the bufferevent keeps its output's start frozen */
+	while (evbuffer_get_length(out) > 0 && (n = evbuffer_write(out, fd)) > 0)
+		;
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) > 0) {
+		if (n < 0 && !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			conn_close(c, NULL); /* the client's end broke */
+			return;
+		}
+		bufferevent_enable(c->bev, EV_WRITE);
 	}
-	if (c->paused && !stopping) {
-		c->paused = false;
-		bufferevent_enable(bev, EV_READ);
+	after_write(c);
+}
+
+static void flush_dirty(void)
+{
+	while (!list_empty(&dirty)) {
+		struct conn *c = list_entry(dirty.next, struct conn, dirty_link);
+		list_remove(&c->dirty_link);
+		flush_one(c);
+	}
+	event_del(flush_ev);
+}
+
+/* on_flush: replies made outside a read (a deadline, a signal) go out here. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+	flush_dirty();
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	int n = 0, rc = 1;
+	while (rc > 0 && !c->paused && n++ < FRAMES_PER_TURN)
+		rc = read_step(c, in);
+	if (rc > 0 && !c->paused) /* more may be here: others get a turn first */
 		bufferevent_trigger(bev, EV_READ,
 				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-	}
+	flush_dirty(); /* what this pass answered, to c and to anyone it woke */
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -380,6 +447,7 @@ int conn_open(struct bufferevent *bev, const struct conn_origin *origin, const s
 	}
 	c->bev = bev;
 	c->origin = origin;
+	list_init(&c->dirty_link);
 	list_push_back(&every_conn, &c->link);
 	nconns++;
 	wire_handshake(hs, WIRE_PROTO_REP);
@@ -390,7 +458,8 @@ int conn_open(struct bufferevent *bev, const struct conn_origin *origin, const s
 	bufferevent_set_max_single_write(bev, CONN_OUTPUT_LIMIT);
 	bufferevent_set_timeouts(bev, &limit, NULL);
 	bufferevent_write(bev, hs, sizeof hs);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	bufferevent_enable(bev, origin->kind == CONN_TLS ? EV_READ | EV_WRITE : EV_READ);
+	mark_dirty(c);
 	log_debug("session %llu opened (%s)", (unsigned long long)c->sess->id, c->sess->peer);
 	return 0;
 }
@@ -410,6 +479,7 @@ static void conn_close(struct conn *c, const char *why)
 	sess_close(c->sess); /* drops its parked requests: nothing is sent to c */
 	c->sess = NULL;
 	c->closed = true;
+	list_remove(&c->dirty_link);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	list_remove(&c->link);
@@ -421,7 +491,11 @@ static void conn_close(struct conn *c, const char *why)
 
 void conn_init(struct event_base *base)
 {
-	(void)base;
+	/* Three priorities: timers and signals (0, made before this), connections (1, the
+	 * default from now on), then the flush of their replies (2) last in each pass. */
+	event_base_priority_init(base, 3);
+	flush_ev = event_new(base, -1, 0, on_flush, NULL);
+	event_priority_set(flush_ev, 2);
 	stopping = false;
 	stopped = NULL;
 	dispatch_init(send_reply, req_alive, req_id);
@@ -452,6 +526,9 @@ void conn_close_all(void)
 	free(scratch);
 	scratch = NULL;
 	scratch_len = scratch_cap = 0;
+	if (flush_ev)
+		event_free(flush_ev);
+	flush_ev = NULL;
 }
 
 size_t conn_count(void)

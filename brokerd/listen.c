@@ -234,8 +234,10 @@ int listen_start(struct event_base *base, const struct listen_conf *lc, SSL_CTX 
 			   : has_scheme(lc->url, tls_scheme) ? CONN_TLS
 							     : CONN_TCP;
 	out->retry = evtimer_new(base, on_retry, out);
-	if (!out->url || !out->retry || !(out->ev = bind_url(base, lc, out)))
+	if (!out->url || !out->retry || !(out->ev = bind_url(base, lc, out))) {
+		listen_stop(out);
 		return -1;
+	}
 	evconnlistener_set_error_cb(out->ev, on_accept_error);
 	log_info("listening on %s (max message %zu bytes)", lc->url, lc->max_message);
 	return 0;

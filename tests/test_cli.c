@@ -260,6 +260,30 @@ START_TEST(brokerd_command_line)
 }
 END_TEST
 
+/* Exit 2 for a TLS listener without its files and for TLS files without a TLS listener;
+ * exit 1 when the files cannot be used. */
+START_TEST(tls_settings_are_checked)
+{
+	char cert[160], junk[160];
+	snprintf(cert, sizeof cert, "%s/cert.pem", d.dir);
+	snprintf(junk, sizeof junk, "%s/junk.pem", d.dir);
+	FILE *f = fopen(junk, "w");
+	fputs("not a certificate\n", f);
+	fclose(f);
+	char *no_cert[] = {BROKERD_BIN, "--listen", "tls+tcp://127.0.0.1:1", NULL};
+	char *no_key[] = {BROKERD_BIN,  "--listen", "tls+tcp://127.0.0.1:1",
+			  "--tls-cert", cert,       NULL};
+	char *no_tls[] = {BROKERD_BIN, "--listen", "tcp://127.0.0.1:1", "--tls-ca", cert, NULL};
+	char *bad_cert[] = {BROKERD_BIN,  "--listen", "tls+tcp://127.0.0.1:1",
+			    "--tls-cert", junk,       "--tls-key",
+			    junk,         NULL};
+	ck_assert_int_eq(run_tool(no_cert, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(no_key, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(no_tls, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(bad_cert, out, sizeof out), 1);
+}
+END_TEST
+
 /* write_config: a config file in d's directory; returns its path (static). */
 static const char *write_config(const char *text)
 {
@@ -439,6 +463,7 @@ int main(void)
 	tcase_add_test(tc, usage_and_connection_errors);
 	tcase_add_test(tc, bench_reports_every_test);
 	tcase_add_test(tc, brokerd_command_line);
+	tcase_add_test(tc, tls_settings_are_checked);
 	tcase_add_test(tc, config_file_sets_listeners_and_limits);
 	tcase_add_test(tc, shared_state_limits_are_settings);
 	tcase_add_test(tc, default_ipc_socket_is_private);

@@ -98,7 +98,12 @@ static json_t *grant(lock *l, session *s, unsigned count, json_t *base, double l
 		json_decref(result);
 		return NULL;
 	}
-	sess_hold(s, &lh->h);
+	if (!sess_hold(s, &lh->h)) {
+		deadline_clear(&lh->lease);
+		free(lh);
+		json_decref(result);
+		return NULL;
+	}
 	l->hold = lh;
 	json_object_set_new(result, "fence", json_integer((json_int_t)lh->fence));
 	json_object_set_new(result, "count", json_integer((json_int_t)count));

@@ -79,7 +79,10 @@ static json_t *take(semaphore *sem, session *s, long n)
 		sh->s = s;
 		sh->h.cls = &sem_holding_class;
 		list_push_back(&sem->holds, &sh->sem_link);
-		sess_hold(s, &sh->h);
+		if (!sess_hold(s, &sh->h)) {
+			hold_free(sh);
+			return NULL;
+		}
 	}
 	sh->permits += n;
 	sem->value -= n;

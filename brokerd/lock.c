@@ -1,5 +1,6 @@
-/* lock.c: Lock and RLock. The holder is a session; each grant carries a fencing token that
- * increases with every grant of that lock. Waiters are granted in arrival order; a waiter
+/* lock.c: Lock and RLock. The holder is a session; each grant carries a fencing token from
+ * one daemon-wide counter, above every token handed out before (also by a lock of the same
+ * name that was deleted and made again). Waiters are granted in arrival order; a waiter
  * whose session ends is withdrawn, and a holder whose session ends releases the lock. */
 #include <stddef.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ struct lock_hold {
 };
 
 static void hand_off(lock *l);
+
+static uint64_t last_fence; /* daemon-wide: tokens never repeat while brokerd runs */
 
 /* ---- holding ---- */
 
@@ -89,7 +92,7 @@ static json_t *grant(lock *l, session *s, unsigned count, json_t *base, double l
 	lh->l = l;
 	lh->s = s;
 	lh->count = count;
-	lh->fence = ++l->fence;
+	lh->fence = l->fence = ++last_fence;
 	lh->since = clock_wall();
 	lh->h.cls = &lock_holding_class;
 	deadline_prepare(&lh->lease, lease_lapsed);

@@ -115,16 +115,16 @@ START_TEST(a_lock_is_not_reentrant_an_rlock_is)
 	EXPECT_OK(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"timeout\":0}",
 		  "{\"acquired\":false}");
 	EXPECT_OK(a, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}",
-		  "{\"acquired\":true,\"fence\":1,\"count\":1}");
+		  "{\"acquired\":true,\"fence\":2,\"count\":1}"); /* tokens are daemon-wide */
 	EXPECT_OK(a, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}",
-		  "{\"acquired\":true,\"fence\":1,\"count\":2}");
+		  "{\"acquired\":true,\"fence\":2,\"count\":2}");
 	int w = h_send(b, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}");
 	EXPECT_ERR(b, "{\"op\":\"rlock.release\",\"name\":\"R\"}", "not_owner");
 	EXPECT_OK(a, "{\"op\":\"rlock.release\",\"name\":\"R\"}", "null");
 	ck_assert_ptr_null(h_reply(w));
 	EXPECT_OK(a, "{\"op\":\"rlock.locked\",\"name\":\"R\"}", "true");
 	EXPECT_OK(a, "{\"op\":\"rlock.release\",\"name\":\"R\"}", "null");
-	ck_assert(h_same(h_reply(w), "{\"acquired\":true,\"fence\":2,\"count\":1}"));
+	ck_assert(h_same(h_reply(w), "{\"acquired\":true,\"fence\":3,\"count\":1}"));
 	EXPECT_ERR(a, "{\"op\":\"rlock.release\",\"name\":\"R\"}", "not_owner");
 }
 END_TEST
@@ -150,9 +150,35 @@ START_TEST(deleting_a_held_lock)
 	json_t *sessions = h_result(h_call(c, "{\"op\":\"sessions\"}"));
 	ck_assert_uint_eq(json_array_size(json_object_get(json_array_get(sessions, 0), "holding")),
 			  0);
-	ck_assert_int_eq(fence(h_call(b, ACQUIRE)), 1); /* a new lock */
+	ck_assert_int_eq(fence(h_call(b, ACQUIRE)), 2); /* a new lock; tokens do not restart */
 	sess_close(a);
 	EXPECT_OK(c, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "true");
+}
+END_TEST
+
+/* Fencing tokens come from one daemon-wide counter: a lock deleted and made again (or any
+ * other lock) never hands out a token at or below one given before. */
+START_TEST(fencing_tokens_never_repeat_across_delete_and_recreate)
+{
+	json_int_t f1 = fence(h_call(a, ACQUIRE));
+	EXPECT_OK(a, RELEASE, "null");
+	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"L\"}", "true");
+	json_int_t f2 = fence(h_call(b, ACQUIRE));
+	ck_assert_int_gt(f2, f1);
+	json_int_t f3 = fence(h_call(a, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}"));
+	ck_assert_int_gt(f3, f2);
+	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"R\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"L\"}", "true");
+	json_int_t f4 = fence(h_call(c, ACQUIRE));
+	ck_assert_int_gt(f4, f3);
+	json_t *st = stat_of(c, "L");
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "fence")), f4);
+	/* session ids are daemon-wide too: a new session never takes an old one's id */
+	uint64_t old_id = a->id;
+	sess_close(a);
+	a = h_session();
+	ck_assert_uint_gt(a->id, old_id);
+	ck_assert_uint_gt(a->id, c->id);
 }
 END_TEST
 
@@ -213,8 +239,8 @@ START_TEST(a_release_in_time_keeps_the_lease_quiet)
 	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":\"1\"}", "bad_argument");
 	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"L\"}", "true");
 	EXPECT_OK(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"lease\":0.05}",
-		  "{\"acquired\":true,\"fence\":1,\"count\":1}");
-	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"L\"}", "true"); /* deleting clears the lease */
+		  "{\"acquired\":true,\"fence\":3,\"count\":1}"); /* not 1: daemon-wide */
+	EXPECT_OK(a, "{\"op\":\"del\",\"name\":\"L\"}", "true");  /* deleting clears the lease */
 	h_run(0.1);
 	EXPECT_OK(a, "{\"op\":\"ping\"}", "\"pong\"");
 }
@@ -233,6 +259,7 @@ int main(void)
 	tcase_add_test(tc, a_lock_is_not_reentrant_an_rlock_is);
 	tcase_add_test(tc, an_rlock_held_twice_is_released_whole_when_its_session_ends);
 	tcase_add_test(tc, deleting_a_held_lock);
+	tcase_add_test(tc, fencing_tokens_never_repeat_across_delete_and_recreate);
 	tcase_add_test(tc, bad_lock_requests);
 	tcase_add_test(tc, a_lapsed_lease_releases_the_lock);
 	tcase_add_test(tc, a_release_in_time_keeps_the_lease_quiet);

@@ -17,6 +17,7 @@ typedef struct semaphore {
 	struct list holds;   /* struct sem_hold.sem_link: sessions holding permits */
 	struct list waiters; /* waiter.obj_link; waiter.priority is the count wanted */
 	const char *name;
+	bool serving; /* in serve_waiters, which withdrawing a waiter would re-enter */
 } semaphore;
 
 /* Permits one session holds on one semaphore. */
@@ -93,6 +94,9 @@ static json_t *take(semaphore *sem, session *s, long n)
 static void serve_waiters(semaphore *sem)
 {
 	waiter *w;
+	if (sem->serving)
+		return;
+	sem->serving = true;
 	while ((w = wait_first_live(&sem->waiters)) && sem->value >= (long)w->priority) {
 		json_t *result = take(sem, w->sess, (long)w->priority);
 		if (result)
@@ -100,6 +104,21 @@ static void serve_waiters(semaphore *sem)
 		else
 			wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
 	}
+	sem->serving = false;
+}
+
+/* A waiter that leaves unserved (timed out, gone, cancelled) may have been the oldest, which
+ * those behind it were waiting for: they are served now if there are permits. */
+static void on_withdraw(waiter *w)
+{
+	serve_waiters(w->obj->impl);
+}
+
+static void on_timeout(waiter *w)
+{
+	semaphore *sem = w->obj->impl;
+	wait_complete(w, BRK_OK, json_pack("{s:b}", "acquired", 0), NULL);
+	serve_waiters(sem);
 }
 
 /* ---- ops ---- */
@@ -154,7 +173,8 @@ static int op_acquire(op_ctx *ctx)
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	w->priority = (double)n;
-	w->timeout_result = json_pack("{s:b}", "acquired", 0);
+	w->on_timeout = on_timeout;
+	w->on_withdraw = on_withdraw;
 	list_push_back(&sem->waiters, &w->obj_link);
 	return OP_PARKED;
 }

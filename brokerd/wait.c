@@ -92,16 +92,40 @@ void wait_untime(waiter *w)
 	deadline_clear(&w->timeout);
 }
 
-void wait_withdraw(waiter *w)
+/* leave_unserved: w leaves its object without what it waited for (withdrawn, cancelled). */
+static void leave_unserved(waiter *w)
 {
-	struct req *req = w->req;
-	log_debug("session %llu: withdrew parked %s", (unsigned long long)w->sess->id, w->op);
 	if (w->on_withdraw) {
 		list_remove(&w->obj_link);
 		w->on_withdraw(w);
 	}
+}
+
+void wait_withdraw(waiter *w)
+{
+	struct req *req = w->req;
+	log_debug("session %llu: withdrew parked %s", (unsigned long long)w->sess->id, w->op);
+	leave_unserved(w);
 	release(w);
 	dispatch_drop(req);
+}
+
+waiter *wait_find_request(session *s, uint32_t id)
+{
+	for (struct list *p = s->waiters.next; p != &s->waiters; p = p->next) {
+		waiter *w = list_entry(p, waiter, sess_link);
+		if (dispatch_req_id(w->req) == id)
+			return w;
+	}
+	return NULL;
+}
+
+void wait_cancel(waiter *w)
+{
+	char msg[PROTO_MAX_NAME + 96];
+	snprintf(msg, sizeof msg, "%s on '%s' was cancelled by its client", w->op, w->obj->name);
+	leave_unserved(w);
+	wait_complete(w, BRK_ECANCELLED, NULL, msg);
 }
 
 bool wait_alive(const waiter *w)

@@ -22,13 +22,13 @@ static int op_ping(op_ctx *ctx)
 
 static int op_hello(op_ctx *ctx)
 {
-	return op_ok(ctx, json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:I}", "server", "brokerd",
-				    "version", BROKER_VERSION, "protocol", PROTOCOL_VERSION,
-				    "session", (json_int_t)ctx->sess->id, "max_message",
-				    (json_int_t)ctx->sess->max_message, "max_value",
+	return op_ok(ctx, json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:I, s:b}", "server",
+				    "brokerd", "version", BROKER_VERSION, "protocol",
+				    PROTOCOL_VERSION, "session", (json_int_t)ctx->sess->id,
+				    "max_message", (json_int_t)ctx->sess->max_message, "max_value",
 				    (json_int_t)jval_limits()->max_value, "max_depth",
 				    jval_limits()->max_depth, "max_elements",
-				    (json_int_t)jval_limits()->max_elements));
+				    (json_int_t)jval_limits()->max_elements, "owners", 1));
 }
 
 static json_int_t rss_bytes(void)

@@ -1,5 +1,6 @@
-/* semaphore.c: Semaphore and BoundedSemaphore. Permits taken are held by the session that
- * took them and come back when it ends; waiters are served strictly in arrival order, the
+/* semaphore.c: Semaphore and BoundedSemaphore. Permits taken are held by the session (and
+ * owner within it) that took them and come back when it ends; as in Python any owner may
+ * release them. Waiters are served strictly in arrival order, the
  * oldest waiting for its whole count before anyone behind it is served (no starvation). */
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +15,19 @@ typedef struct semaphore {
 	bool bounded;
 	long value;          /* permits free now */
 	long initial;        /* a bounded semaphore never goes above it */
-	struct list holds;   /* struct sem_hold.sem_link: sessions holding permits */
+	struct list holds;   /* struct sem_hold.sem_link: (session, owner)s holding permits */
 	struct list waiters; /* waiter.obj_link; waiter.priority is the count wanted */
 	const char *name;
 	bool serving; /* in serve_waiters, which withdrawing a waiter would re-enter */
 } semaphore;
 
-/* Permits one session holds on one semaphore. */
+/* Permits one owner of one session holds on one semaphore. */
 struct sem_hold {
 	struct holding h;
 	struct list sem_link;
 	semaphore *sem;
 	session *s;
+	uint64_t owner;
 	long permits;
 };
 
@@ -52,32 +54,33 @@ static void hold_release(struct holding *h, bool session_ended)
 static json_t *hold_describe_new(const struct holding *h)
 {
 	const struct sem_hold *sh = (const struct sem_hold *)h;
-	return json_pack("{s:s, s:s, s:I}", "kind", "semaphore", "object", sh->sem->name, "permits",
-			 (json_int_t)sh->permits);
+	return json_pack("{s:s, s:s, s:I, s:I}", "kind", "semaphore", "object", sh->sem->name,
+			 "permits", (json_int_t)sh->permits, "owner", (json_int_t)sh->owner);
 }
 
 const struct holding_class sem_holding_class = {"semaphore", hold_release, hold_describe_new};
 
-static struct sem_hold *hold_of(semaphore *sem, const session *s)
+static struct sem_hold *hold_of(semaphore *sem, const session *s, uint64_t owner)
 {
 	for (struct list *p = sem->holds.next; p != &sem->holds; p = p->next) {
 		struct sem_hold *sh = list_entry(p, struct sem_hold, sem_link);
-		if (sh->s == s)
+		if (sh->s == s && sh->owner == owner)
 			return sh;
 	}
 	return NULL;
 }
 
-/* take: s takes n permits (there are enough). Returns the acquire result, NULL when out of
- * memory (nothing taken). */
-static json_t *take(semaphore *sem, session *s, long n)
+/* take: owner of s takes n permits (there are enough). Returns the acquire result, NULL when
+ * out of memory (nothing taken). */
+static json_t *take(semaphore *sem, session *s, uint64_t owner, long n)
 {
-	struct sem_hold *sh = hold_of(sem, s);
+	struct sem_hold *sh = hold_of(sem, s, owner);
 	if (!sh) {
 		if (!(sh = calloc(1, sizeof *sh)))
 			return NULL;
 		sh->sem = sem;
 		sh->s = s;
+		sh->owner = owner;
 		sh->h.cls = &sem_holding_class;
 		list_push_back(&sem->holds, &sh->sem_link);
 		if (!sess_hold(s, &sh->h)) {
@@ -98,7 +101,7 @@ static void serve_waiters(semaphore *sem)
 		return;
 	sem->serving = true;
 	while ((w = wait_first_live(&sem->waiters)) && sem->value >= (long)w->priority) {
-		json_t *result = take(sem, w->sess, (long)w->priority);
+		json_t *result = take(sem, w->sess, w->owner, (long)w->priority);
 		if (result)
 			wait_complete(w, BRK_OK, result, NULL);
 		else
@@ -165,7 +168,7 @@ static int op_acquire(op_ctx *ctx)
 		return op_fail(ctx, BRK_EVALUE, "cannot acquire %ld of %ld permits", n,
 			       sem->initial);
 	if (list_empty(&sem->waiters) && sem->value >= n)
-		return op_ok(ctx, take(sem, ctx->sess, n));
+		return op_ok(ctx, take(sem, ctx->sess, ctx->owner, n));
 	if (timeout == 0)
 		return op_ok(ctx, json_pack("{s:b}", "acquired", 0));
 	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_SEM_ACQUIRE, timeout,
@@ -175,8 +178,37 @@ static int op_acquire(op_ctx *ctx)
 	w->priority = (double)n;
 	w->on_timeout = on_timeout;
 	w->on_withdraw = on_withdraw;
+	w->owner = ctx->owner;
 	list_push_back(&sem->waiters, &w->obj_link);
 	return OP_PARKED;
+}
+
+/* give_up: sh holds up to n fewer permits (and is freed at none); how many it gave up. */
+static long give_up(struct sem_hold *sh, long n)
+{
+	long k = n < sh->permits ? n : sh->permits;
+	sh->permits -= k;
+	if (sh->permits == 0) {
+		sess_drop(&sh->h);
+		hold_free(sh);
+	}
+	return k;
+}
+
+/* count_down: n released permits stop being held: the releaser's own first, then those of
+ * the session's other owners (Python lets any thread release), oldest hold first. Beyond
+ * what the session holds, a release adds permits held by nobody, as in Python. */
+static void count_down(semaphore *sem, const session *s, uint64_t owner, long n)
+{
+	struct sem_hold *own = hold_of(sem, s, owner);
+	if (own)
+		n -= give_up(own, n);
+	for (struct list *p = sem->holds.next, *next; n > 0 && p != &sem->holds; p = next) {
+		struct sem_hold *sh = list_entry(p, struct sem_hold, sem_link);
+		next = p->next;
+		if (sh->s == s)
+			n -= give_up(sh, n);
+	}
 }
 
 static int op_release(op_ctx *ctx)
@@ -189,14 +221,7 @@ static int op_release(op_ctx *ctx)
 	if (sem->bounded && sem->value + n > sem->initial)
 		return op_fail(ctx, BRK_EVALUE, "semaphore '%s' released too many times",
 			       ctx->name);
-	struct sem_hold *sh = hold_of(sem, ctx->sess);
-	if (sh) { /* anyone may release, as in Python; the releaser's own permits go first */
-		sh->permits -= n < sh->permits ? n : sh->permits;
-		if (sh->permits == 0) {
-			sess_drop(&sh->h);
-			hold_free(sh);
-		}
-	}
+	count_down(sem, ctx->sess, ctx->owner, n);
 	sem->value += n;
 	serve_waiters(sem);
 	return op_ok(ctx, json_null());
@@ -210,10 +235,10 @@ static int op_value(op_ctx *ctx)
 }
 
 const struct op_def semaphore_ops[] = {
-	{BRK_OP_SEM_CREATE, op_create, OPF_NAME, "value,bounded"},
-	{BRK_OP_SEM_ACQUIRE, op_acquire, OPF_NAME, "n,block,timeout"},
-	{BRK_OP_SEM_RELEASE, op_release, OPF_NAME, "n"},
-	{BRK_OP_SEM_VALUE, op_value, OPF_NAME, ""},
+	{BRK_OP_SEM_CREATE, op_create, OPF_NAME | OPF_OWNER, "value,bounded"},
+	{BRK_OP_SEM_ACQUIRE, op_acquire, OPF_NAME | OPF_OWNER, "n,block,timeout"},
+	{BRK_OP_SEM_RELEASE, op_release, OPF_NAME | OPF_OWNER, "n"},
+	{BRK_OP_SEM_VALUE, op_value, OPF_NAME | OPF_OWNER, ""},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -270,8 +295,9 @@ static json_t *stat_new(const void *impl)
 	for (struct list *p = sem->holds.next; p != &sem->holds && holders; p = p->next) {
 		const struct sem_hold *sh = list_entry(p, struct sem_hold, sem_link);
 		json_array_append_new(holders,
-				      json_pack("{s:I, s:I}", "session", (json_int_t)sh->s->id,
-						"permits", (json_int_t)sh->permits));
+				      json_pack("{s:I, s:I, s:I}", "session", (json_int_t)sh->s->id,
+						"owner", (json_int_t)sh->owner, "permits",
+						(json_int_t)sh->permits));
 	}
 	return json_pack("{s:I, s:I, s:b, s:o, s:o}", "value", (json_int_t)sem->value, "initial",
 			 (json_int_t)sem->initial, "bounded", sem->bounded, "holders", holders,

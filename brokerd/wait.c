@@ -170,6 +170,8 @@ json_t *wait_describe_new(const waiter *w)
 			      w->op, "object", w->obj->name, "since", w->since);
 	if (d && deadline_is_set(&w->timeout))
 		json_object_set_new(d, "timeout_in", json_real(deadline_left(&w->timeout)));
+	if (d && w->owner)
+		json_object_set_new(d, "owner", json_integer((json_int_t)w->owner));
 	return d;
 }
 

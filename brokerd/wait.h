@@ -43,6 +43,7 @@ struct waiter {
 	json_t *item;          /* a parked put's value (owned), else NULL */
 	double priority;
 	double lease;      /* a parked lock acquire's lease, seconds (0: none) */
+	uint64_t owner;    /* a parked lock/semaphore/condition request's owner in its session */
 	bool confirm;      /* a parked get whose item must be confirmed (PROTOCOL.md "ack") */
 	uint64_t delivery; /* set with the item handed to a confirming getter */
 };

@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "dispatch.h"
+#include "hmap.h"
 #include "ops.h"
 #include "semaphore.h"
 #include "wait.h"
@@ -16,6 +17,7 @@ typedef struct semaphore {
 	long value;          /* permits free now */
 	long initial;        /* a bounded semaphore never goes above it */
 	struct list holds;   /* struct sem_hold.sem_link: (session, owner)s holding permits */
+	hmap holds_index;    /* struct hold_key -> struct sem_hold, so a take is not a scan */
 	struct list waiters; /* waiter.obj_link; waiter.priority is the count wanted */
 	const char *name;
 	bool serving; /* in serve_waiters, which withdrawing a waiter would re-enter */
@@ -35,9 +37,22 @@ static void serve_waiters(semaphore *sem);
 
 /* ---- holding ---- */
 
+struct hold_key {
+	uint64_t session; /* the session's id, never reused */
+	uint64_t owner;
+};
+
+static struct hold_key key_of(const session *s, uint64_t owner)
+{
+	return (struct hold_key){s->id, owner};
+}
+
 static void hold_free(struct sem_hold *sh)
 {
+	struct hold_key k = key_of(sh->s, sh->owner);
+	hmap *index = &sh->sem->holds_index;
 	list_remove(&sh->sem_link);
+	hmap_delete(index, hmap_find(index, &k, sizeof k));
 	free(sh);
 }
 
@@ -62,12 +77,30 @@ const struct holding_class sem_holding_class = {"semaphore", hold_release, hold_
 
 static struct sem_hold *hold_of(semaphore *sem, const session *s, uint64_t owner)
 {
-	for (struct list *p = sem->holds.next; p != &sem->holds; p = p->next) {
-		struct sem_hold *sh = list_entry(p, struct sem_hold, sem_link);
-		if (sh->s == s && sh->owner == owner)
-			return sh;
+	struct hold_key k = key_of(s, owner);
+	return hmap_get(&sem->holds_index, &k, sizeof k);
+}
+
+/* hold_new: an empty hold of owner of s on sem, in sem's holds and s's holdings; NULL when
+ * out of memory. */
+static struct sem_hold *hold_new(semaphore *sem, session *s, uint64_t owner)
+{
+	struct hold_key k = key_of(s, owner);
+	struct sem_hold *sh = calloc(1, sizeof *sh);
+	if (!sh || !hmap_insert(&sem->holds_index, &k, sizeof k, sh)) {
+		free(sh);
+		return NULL;
 	}
-	return NULL;
+	sh->sem = sem;
+	sh->s = s;
+	sh->owner = owner;
+	sh->h.cls = &sem_holding_class;
+	list_push_back(&sem->holds, &sh->sem_link);
+	if (!sess_hold(s, &sh->h)) {
+		hold_free(sh);
+		return NULL;
+	}
+	return sh;
 }
 
 /* take: owner of s takes n permits (there are enough). Returns the acquire result, NULL when
@@ -75,19 +108,8 @@ static struct sem_hold *hold_of(semaphore *sem, const session *s, uint64_t owner
 static json_t *take(semaphore *sem, session *s, uint64_t owner, long n)
 {
 	struct sem_hold *sh = hold_of(sem, s, owner);
-	if (!sh) {
-		if (!(sh = calloc(1, sizeof *sh)))
-			return NULL;
-		sh->sem = sem;
-		sh->s = s;
-		sh->owner = owner;
-		sh->h.cls = &sem_holding_class;
-		list_push_back(&sem->holds, &sh->sem_link);
-		if (!sess_hold(s, &sh->h)) {
-			hold_free(sh);
-			return NULL;
-		}
-	}
+	if (!sh && !(sh = hold_new(sem, s, owner)))
+		return NULL;
 	sh->permits += n;
 	sem->value -= n;
 	return json_pack("{s:b, s:I}", "acquired", 1, "value", (json_int_t)sem->value);
@@ -263,6 +285,7 @@ static void *create(op_ctx *ctx, const char *name)
 	sem->value = sem->initial = (long)value;
 	sem->name = name;
 	list_init(&sem->holds);
+	hmap_init(&sem->holds_index);
 	list_init(&sem->waiters);
 	return sem;
 }
@@ -275,6 +298,7 @@ static void destroy(void *impl)
 		sess_drop(&sh->h);
 		hold_free(sh);
 	}
+	hmap_fini(&sem->holds_index, NULL);
 	free(sem);
 }
 

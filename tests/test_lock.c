@@ -263,6 +263,9 @@ START_TEST(a_lock_held_by_one_owner_is_not_held_by_another)
 	ck_assert_int_eq(json_integer_value(json_object_get(holder, "session")), (json_int_t)a->id);
 	int w = h_send(a, LOCK_OP("acquire", 2)); /* parks, as another session would */
 	ck_assert_ptr_null(h_reply(w));
+	json_t *waiting = json_object_get(stat_of(a, "L"), "waiting");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(waiting, 0), "owner")),
+			 2);
 	EXPECT_OK(a, LOCK_OP("release", 1), "null");
 	ck_assert_int_eq(fence(h_reply(w)), 2);
 	EXPECT_ERR(a, LOCK_OP("release", 1), "not_owner");
@@ -358,6 +361,35 @@ START_TEST(a_lapsed_lease_is_reported_to_its_owner_only)
 }
 END_TEST
 
+/* Many owners of one session hold permits of one semaphore (each a hold of its own, found
+ * by (session, owner) without a scan); the session's end gives every permit back. */
+START_TEST(many_owners_hold_permits_until_the_session_ends)
+{
+	enum { OWNERS = 2000 };
+	EXPECT_OK(a, "{\"op\":\"semaphore.create\",\"name\":\"S\",\"value\":3000}", "true");
+	json_t *ops = json_array();
+	for (int i = 1; i <= OWNERS; i++)
+		json_array_append_new(ops,
+				      json_pack("{s:s, s:s, s:i, s:b}", "op", "semaphore.acquire",
+						"name", "S", "owner", i, "block", 0));
+	json_t *req = json_pack("{s:s, s:o}", "op", "batch", "ops", ops);
+	char *text = json_dumps(req, JSON_COMPACT);
+	json_t *results = h_result(h_call(a, text));
+	ck_assert(
+		h_same(json_array_get(results, OWNERS - 1), "{\"acquired\":true,\"value\":1000}"));
+	EXPECT_OK(a, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"owner\":7}",
+		  "{\"acquired\":true,\"value\":999}"); /* owner 7's hold grows */
+	json_t *holders = json_object_get(stat_of(a, "S"), "holders");
+	ck_assert_uint_eq(json_array_size(holders), OWNERS);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(holders, 6), "permits")),
+			 2);
+	sess_close(a);
+	EXPECT_OK(b, "{\"op\":\"semaphore.value\",\"name\":\"S\"}", "3000");
+	free(text);
+	json_decref(req);
+}
+END_TEST
+
 START_TEST(bad_owners)
 {
 	EXPECT_ERR(a, LOCK_OP("acquire", -1), "bad_argument");
@@ -402,6 +434,7 @@ int main(void)
 	tcase_add_test(tc, a_semaphore_may_be_released_by_any_owner_of_the_session);
 	tcase_add_test(tc, a_closed_session_releases_what_every_owner_held);
 	tcase_add_test(tc, a_lapsed_lease_is_reported_to_its_owner_only);
+	tcase_add_test(tc, many_owners_hold_permits_until_the_session_ends);
 	tcase_add_test(tc, bad_owners);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -27,8 +27,8 @@ bool lock_held_by(const object *o, const session *s, uint64_t owner);
 unsigned lock_release_for_wait(object *o);
 
 /* lock_reacquire: parked request w takes o back, for w->owner, with count once it is its
- * turn (at once if free), then is answered base (stolen: an object) plus the grant's "fence" and "count". w
- * leaves whatever list and deadline it had. */
+ * turn (at once if free), then is answered base (stolen: an object) plus the grant's "fence"
+ * and "count". w leaves whatever list and deadline it had. */
 void lock_reacquire(object *o, struct waiter *w, unsigned count, json_t *base);
 
 /* lock_forward: runs lock.acquire (acquiring) or lock.release for ctx on lock_name (a Lock,

@@ -1,7 +1,7 @@
 /* semaphore.c: Semaphore and BoundedSemaphore. Permits taken are held by the session (and
  * owner within it) that took them and come back when it ends; as in Python any owner may
- * release them. Waiters are served strictly in arrival order, the
- * oldest waiting for its whole count before anyone behind it is served (no starvation). */
+ * release them. Waiters are served strictly in arrival order, the oldest waiting for its
+ * whole count before anyone behind it is served (no starvation). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +17,8 @@ typedef struct semaphore {
 	long value;          /* permits free now */
 	long initial;        /* a bounded semaphore never goes above it */
 	struct list holds;   /* struct sem_hold.sem_link: (session, owner)s holding permits */
-	hmap holds_index;    /* struct hold_key -> struct sem_hold, so a take is not a scan */
+	hmap holds_index;    /* struct hold_key -> struct sem_hold, and a session's id ->
+				struct sem_peers: takes and releases are lookups, not scans */
 	struct list waiters; /* waiter.obj_link; waiter.priority is the count wanted */
 	const char *name;
 	bool serving; /* in serve_waiters, which withdrawing a waiter would re-enter */
@@ -26,11 +27,18 @@ typedef struct semaphore {
 /* Permits one owner of one session holds on one semaphore. */
 struct sem_hold {
 	struct holding h;
-	struct list sem_link;
+	struct list sem_link;  /* on the semaphore's holds */
+	struct list peer_link; /* on its session's holds of this semaphore */
 	semaphore *sem;
 	session *s;
 	uint64_t owner;
 	long permits;
+};
+
+/* The holds of one session on one semaphore (one per owner), so that a release by any owner
+ * finds the session's other holds without a scan of every holder. */
+struct sem_peers {
+	struct list holds; /* struct sem_hold.peer_link, oldest first */
 };
 
 static void serve_waiters(semaphore *sem);
@@ -47,12 +55,40 @@ static struct hold_key key_of(const session *s, uint64_t owner)
 	return (struct hold_key){s->id, owner};
 }
 
+static struct sem_peers *peers_of(semaphore *sem, const session *s)
+{
+	return hmap_get(&sem->holds_index, &s->id, sizeof s->id);
+}
+
+/* peers_new: the (empty) holds of s on sem, indexed; NULL when out of memory. */
+static struct sem_peers *peers_new(semaphore *sem, const session *s)
+{
+	struct sem_peers *peers = malloc(sizeof *peers);
+	if (!peers || !hmap_insert(&sem->holds_index, &s->id, sizeof s->id, peers)) {
+		free(peers);
+		return NULL;
+	}
+	list_init(&peers->holds);
+	return peers;
+}
+
+static void unindex(hmap *index, const void *key, size_t klen)
+{
+	hmap_delete(index, hmap_find(index, key, klen));
+}
+
 static void hold_free(struct sem_hold *sh)
 {
 	struct hold_key k = key_of(sh->s, sh->owner);
 	hmap *index = &sh->sem->holds_index;
+	struct sem_peers *peers = peers_of(sh->sem, sh->s);
 	list_remove(&sh->sem_link);
-	hmap_delete(index, hmap_find(index, &k, sizeof k));
+	list_remove(&sh->peer_link);
+	unindex(index, &k, sizeof k);
+	if (list_empty(&peers->holds)) {
+		unindex(index, &sh->s->id, sizeof sh->s->id);
+		free(peers);
+	}
 	free(sh);
 }
 
@@ -81,13 +117,21 @@ static struct sem_hold *hold_of(semaphore *sem, const session *s, uint64_t owner
 	return hmap_get(&sem->holds_index, &k, sizeof k);
 }
 
-/* hold_new: an empty hold of owner of s on sem, in sem's holds and s's holdings; NULL when
- * out of memory. */
+/* hold_new: an empty hold of owner of s on sem, in sem's holds (and index) and s's
+ * holdings; NULL when out of memory. */
 static struct sem_hold *hold_new(semaphore *sem, session *s, uint64_t owner)
 {
 	struct hold_key k = key_of(s, owner);
+	struct sem_peers *peers = peers_of(sem, s);
 	struct sem_hold *sh = calloc(1, sizeof *sh);
-	if (!sh || !hmap_insert(&sem->holds_index, &k, sizeof k, sh)) {
+	bool new_peers = !peers;
+	if (sh && !peers)
+		peers = peers_new(sem, s);
+	if (!sh || !peers || !hmap_insert(&sem->holds_index, &k, sizeof k, sh)) {
+		if (peers && new_peers) {
+			unindex(&sem->holds_index, &s->id, sizeof s->id);
+			free(peers);
+		}
 		free(sh);
 		return NULL;
 	}
@@ -96,6 +140,7 @@ static struct sem_hold *hold_new(semaphore *sem, session *s, uint64_t owner)
 	sh->owner = owner;
 	sh->h.cls = &sem_holding_class;
 	list_push_back(&sem->holds, &sh->sem_link);
+	list_push_back(&peers->holds, &sh->peer_link);
 	if (!sess_hold(s, &sh->h)) {
 		hold_free(sh);
 		return NULL;
@@ -225,11 +270,11 @@ static void count_down(semaphore *sem, const session *s, uint64_t owner, long n)
 	struct sem_hold *own = hold_of(sem, s, owner);
 	if (own)
 		n -= give_up(own, n);
-	for (struct list *p = sem->holds.next, *next; n > 0 && p != &sem->holds; p = next) {
-		struct sem_hold *sh = list_entry(p, struct sem_hold, sem_link);
-		next = p->next;
-		if (sh->s == s)
-			n -= give_up(sh, n);
+	while (n > 0) {
+		struct sem_peers *peers = peers_of(sem, s); /* freed with the last of its holds */
+		if (!peers)
+			break;
+		n -= give_up(list_entry(peers->holds.next, struct sem_hold, peer_link), n);
 	}
 }
 

@@ -38,6 +38,7 @@ session *sess_open(uint32_t pipe)
 	s->since = clock_wall();
 	s->max_message = PROTO_DEFAULT_MAX_MESSAGE;
 	list_init(&s->waiters);
+	hmap_init(&s->waiter_index);
 	list_init(&s->holdings);
 	hmap_init(&s->holding_index);
 	if (!hmap_insert(&sessions, &pipe, sizeof pipe, s)) {
@@ -65,6 +66,7 @@ void sess_close(session *s)
 		h->cls->release(h, true);
 	}
 	hmap_fini(&s->holding_index, NULL);
+	hmap_fini(&s->waiter_index, NULL);
 	hmap_delete(&sessions, hmap_find(&sessions, &s->pipe, sizeof s->pipe));
 	free(s);
 }

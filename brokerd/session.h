@@ -41,6 +41,7 @@ typedef struct session {
 	uint64_t requests;    /* requests received */
 	size_t max_message;   /* the limit of the listener it came through */
 	struct list waiters;  /* waiter.sess_link, oldest first */
+	hmap waiter_index;    /* transport request id -> its waiter, for cancel (wait.c) */
 	struct list holdings; /* struct holding.sess_link, oldest first */
 	hmap holding_index;   /* holding id -> struct holding, so a confirmation is O(1) */
 	uint64_t next_holding;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "envelope.h"
+#include "hmap.h"
 
 #include "clock.h"
 #include "dispatch.h"
@@ -43,6 +44,28 @@ void wait_fini(void)
 	deadline_fini();
 }
 
+/* index_by_id: w can be found by its request id, unless another parked request of its session
+ * has that id. 0, or -1 when out of memory. */
+static int index_by_id(waiter *w)
+{
+	uint32_t id = dispatch_req_id(w->req);
+	hmap *ix = &w->sess->waiter_index;
+	if (hmap_get(ix, &id, sizeof id))
+		return 0;
+	if (!hmap_insert(ix, &id, sizeof id, w))
+		return -1;
+	w->indexed = true;
+	return 0;
+}
+
+static void unindex_by_id(waiter *w)
+{
+	uint32_t id = dispatch_req_id(w->req);
+	hmap *ix = &w->sess->waiter_index;
+	if (w->indexed)
+		hmap_delete(ix, hmap_find(ix, &id, sizeof id));
+}
+
 waiter *wait_park(session *s, struct req *req, object *obj, const char *op, double timeout,
 		  brk_err timeout_err)
 {
@@ -61,6 +84,11 @@ waiter *wait_park(session *s, struct req *req, object *obj, const char *op, doub
 		free(w);
 		return NULL;
 	}
+	if (index_by_id(w) != 0) {
+		deadline_clear(&w->timeout);
+		free(w);
+		return NULL;
+	}
 	list_push_back(&s->waiters, &w->sess_link);
 	list_push_back(&everyone, &w->all_link);
 	parked++;
@@ -69,6 +97,7 @@ waiter *wait_park(session *s, struct req *req, object *obj, const char *op, doub
 
 static void release(waiter *w)
 {
+	unindex_by_id(w);
 	list_remove(&w->obj_link);
 	list_remove(&w->sess_link);
 	list_remove(&w->all_link);
@@ -112,12 +141,7 @@ void wait_withdraw(waiter *w)
 
 waiter *wait_find_request(session *s, uint32_t id)
 {
-	for (struct list *p = s->waiters.next; p != &s->waiters; p = p->next) {
-		waiter *w = list_entry(p, waiter, sess_link);
-		if (dispatch_req_id(w->req) == id)
-			return w;
-	}
-	return NULL;
+	return hmap_get(&s->waiter_index, &id, sizeof id);
 }
 
 void wait_cancel(waiter *w)

@@ -46,6 +46,7 @@ struct waiter {
 	uint64_t owner;    /* a parked lock/semaphore/condition request's owner in its session */
 	bool confirm;      /* a parked get whose item must be confirmed (PROTOCOL.md "ack") */
 	uint64_t delivery; /* set with the item handed to a confirming getter */
+	bool indexed;      /* in its session's waiter_index (not when its id was in use) */
 };
 
 /* wait_init: binds the deadlines' timer to base (deadline.h). */
@@ -71,7 +72,8 @@ void wait_untime(waiter *w);
 void wait_withdraw(waiter *w);
 
 /* wait_find_request: the parked request of session s whose transport request id is id
- * (dispatch_req_id), or NULL when s has none (never parked, already answered). */
+ * (dispatch_req_id), or NULL when s has none (never parked, already answered). A lookup:
+ * when a client parks two requests under one id, only the first can be found. */
 waiter *wait_find_request(struct session *s, uint32_t id);
 
 /* wait_cancel: w's client gave up on it: w leaves its object as a withdrawn waiter does

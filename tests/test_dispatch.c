@@ -301,6 +301,39 @@ START_TEST(cancel_finds_only_the_sessions_own_parked_requests)
 }
 END_TEST
 
+/* A session with many parked requests cancels them all, newest first, in one batch: each
+ * is found by its id (a lookup), answered cancelled before the batch's reply. */
+START_TEST(cancel_many_parked_requests_in_one_batch)
+{
+	enum { N = 2000 };
+	session *b = h_session();
+	int first = h_send(b, "{\"op\":\"queue.get\",\"name\":\"q\"}");
+	for (int i = 1; i < N; i++)
+		h_send(b, i % 2 ? "{\"op\":\"queue.get\",\"name\":\"q\"}"
+				: "{\"op\":\"event.wait\",\"name\":\"e\"}");
+	ck_assert_int_eq(info_waiters(), N);
+	json_t *ops = json_array();
+	for (int i = N; i-- > 0;)
+		json_array_append_new(ops, json_pack("{s:s, s:I}", "op", "cancel", "request",
+						     (json_int_t)h_id(first + i)));
+	json_t *req = json_pack("{s:s, s:o}", "op", "batch", "ops", ops);
+	char *text = json_dumps(req, JSON_COMPACT);
+	int n = h_send(b, text);
+	json_t *results = h_result(h_reply(n));
+	for (int i = 0; i < N; i++) {
+		ck_assert(h_same(json_array_get(results, (size_t)i), "{\"cancelled\":true}"));
+		ck_assert_str_eq(h_code(h_reply(first + i)), "cancelled");
+		ck_assert_int_lt(h_order(first + i), h_order(n));
+	}
+	ck_assert_int_eq(h_order(first + N - 1), h_order(first) - (N - 1)); /* newest first */
+	ck_assert_int_eq(info_waiters(), 0);
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1}", "null");
+	EXPECT_OK(a, "{\"op\":\"queue.qsize\",\"name\":\"q\"}", "1");
+	free(text);
+	json_decref(req);
+}
+END_TEST
+
 START_TEST(bad_cancel_requests)
 {
 	EXPECT_ERR(a, "{\"op\":\"cancel\"}", "bad_argument");
@@ -355,6 +388,7 @@ int main(void)
 	tcase_add_test(tc, cancel_a_condition_wait);
 	tcase_add_test(tc, cancel_a_barrier_wait_breaks_the_barrier);
 	tcase_add_test(tc, cancel_finds_only_the_sessions_own_parked_requests);
+	tcase_add_test(tc, cancel_many_parked_requests_in_one_batch);
 	tcase_add_test(tc, bad_cancel_requests);
 	tcase_add_test(tc, a_put_before_the_cancel_wins);
 	tcase_add_test(tc, a_cancel_before_the_put_wins);

@@ -1,5 +1,6 @@
 /* admin.c: the ops that look at the daemon itself: ping, hello, info, ls, stat, del,
- * sessions. */
+ * sessions, and those about the session's own requests: ack, cancel. */
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -21,13 +22,13 @@ static int op_ping(op_ctx *ctx)
 
 static int op_hello(op_ctx *ctx)
 {
-	return op_ok(ctx, json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:I}", "server", "brokerd",
-				    "version", BROKER_VERSION, "protocol", PROTOCOL_VERSION,
-				    "session", (json_int_t)ctx->sess->id, "max_message",
-				    (json_int_t)ctx->sess->max_message, "max_value",
+	return op_ok(ctx, json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:i, s:I, s:b}", "server",
+				    "brokerd", "version", BROKER_VERSION, "protocol",
+				    PROTOCOL_VERSION, "session", (json_int_t)ctx->sess->id,
+				    "max_message", (json_int_t)ctx->sess->max_message, "max_value",
 				    (json_int_t)jval_limits()->max_value, "max_depth",
 				    jval_limits()->max_depth, "max_elements",
-				    (json_int_t)jval_limits()->max_elements));
+				    (json_int_t)jval_limits()->max_elements, "owners", 1));
 }
 
 static json_int_t rss_bytes(void)
@@ -94,6 +95,22 @@ static int op_ack(op_ctx *ctx)
 	return op_ok(ctx, json_null());
 }
 
+/* op_cancel: the session's parked request with that transport id leaves, answered
+ * cancelled before this reply (PROTOCOL.md "Cancel"). Another session's id is not looked
+ * for: it is as unknown as one already answered. */
+static int op_cancel(op_ctx *ctx)
+{
+	json_t *id = json_object_get(ctx->args, "request");
+	if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+	    json_integer_value(id) > (json_int_t)UINT32_MAX)
+		return op_fail(ctx, BRK_EBADARG,
+			       "cancel needs 'request', a request id from 0 to 4294967295");
+	waiter *w = wait_find_request(ctx->sess, (uint32_t)json_integer_value(id));
+	if (w)
+		wait_cancel(w);
+	return op_ok(ctx, json_pack("{s:b}", "cancelled", w != NULL));
+}
+
 static int op_sessions(op_ctx *ctx)
 {
 	return op_ok(ctx, sess_list_new());
@@ -108,5 +125,6 @@ const struct op_def admin_ops[] = {
 	{BRK_OP_DEL, op_del, OPF_NAME, ""},
 	{BRK_OP_SESSIONS, op_sessions, 0, ""},
 	{BRK_OP_ACK, op_ack, 0, ""},
+	{BRK_OP_CANCEL, op_cancel, 0, "request"},
 	{NULL, NULL, 0, NULL},
 };

@@ -30,11 +30,12 @@ static int lookup(op_ctx *ctx, condition **out)
 	return rc;
 }
 
-/* held_lock: the condition's lock, when ctx's session holds it; else an error on ctx. */
+/* held_lock: the condition's lock, when ctx's session and owner hold it; else an error on
+ * ctx. */
 static int held_lock(op_ctx *ctx, condition *cv, const char *what, object **out)
 {
 	object *lk = obj_find(cv->lock_name);
-	if (!lock_is(lk) || !lock_held_by(lk, ctx->sess))
+	if (!lock_is(lk) || !lock_held_by(lk, ctx->sess, ctx->owner))
 		return op_fail(ctx, BRK_ENOTOWNER, "cannot %s on un-acquired lock '%s'", what,
 			       cv->lock_name);
 	*out = lk;
@@ -97,6 +98,7 @@ static int op_wait(op_ctx *ctx)
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	w->on_timeout = on_timeout;
+	w->owner = ctx->owner; /* the lock comes back to the same owner */
 	list_push_back(&cv->waiters, &w->obj_link);
 	w->priority = (double)lock_release_for_wait(lk);
 	if (timeout == 0)
@@ -134,12 +136,12 @@ static int op_notify_all(op_ctx *ctx)
 }
 
 const struct op_def condition_ops[] = {
-	{BRK_OP_COND_CREATE, op_create, OPF_NAME, "lock"},
-	{BRK_OP_COND_ACQUIRE, op_acquire, OPF_NAME, "block,timeout"},
-	{BRK_OP_COND_RELEASE, op_release, OPF_NAME, ""},
-	{BRK_OP_COND_WAIT, op_wait, OPF_NAME, "timeout"},
-	{BRK_OP_COND_NOTIFY, op_notify, OPF_NAME, "n"},
-	{BRK_OP_COND_NOTIFY_ALL, op_notify_all, OPF_NAME, ""},
+	{BRK_OP_COND_CREATE, op_create, OPF_NAME | OPF_OWNER, "lock"},
+	{BRK_OP_COND_ACQUIRE, op_acquire, OPF_NAME | OPF_OWNER, "block,timeout"},
+	{BRK_OP_COND_RELEASE, op_release, OPF_NAME | OPF_OWNER, ""},
+	{BRK_OP_COND_WAIT, op_wait, OPF_NAME | OPF_OWNER, "timeout"},
+	{BRK_OP_COND_NOTIFY, op_notify, OPF_NAME | OPF_OWNER, "n"},
+	{BRK_OP_COND_NOTIFY_ALL, op_notify_all, OPF_NAME | OPF_OWNER, ""},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -118,7 +118,8 @@ static bool arg_names_ok(const struct op_def *d, const json_t *args, char *bad, 
 	json_t *v;
 	json_object_foreach ((json_t *)args, key, v) {
 		if (!strcmp(key, "op") || !strcmp(key, "name") || !strcmp(key, "ack") ||
-		    (!strcmp(key, "version") && (d->flags & OPF_WRITE)))
+		    (!strcmp(key, "version") && (d->flags & OPF_WRITE)) ||
+		    (!strcmp(key, "owner") && (d->flags & OPF_OWNER)))
 			continue;
 		size_t n = strlen(key);
 		const char *p = d->args;
@@ -136,7 +137,24 @@ static bool arg_names_ok(const struct op_def *d, const json_t *args, char *bad, 
 	return true;
 }
 
-/* resolve: checks one request object and finds its op; fills ctx name. 0 or an error. */
+/* owner_arg: an OPF_OWNER op's "owner", an integer from 0 to OP_MAX_OWNER (0 when absent),
+ * into ctx->owner. 0 or bad_argument. */
+static int owner_arg(op_ctx *ctx, const json_t *args)
+{
+	json_t *owner = json_object_get(args, "owner");
+	ctx->owner = 0;
+	if (!owner)
+		return 0;
+	if (!json_is_integer(owner) || json_integer_value(owner) < 0 ||
+	    (uint64_t)json_integer_value(owner) > OP_MAX_OWNER)
+		return op_fail(ctx, BRK_EBADARG,
+			       "argument 'owner' must be an integer from 0 to 2^53");
+	ctx->owner = (uint64_t)json_integer_value(owner);
+	return 0;
+}
+
+/* resolve: checks one request object and finds its op; fills ctx name and owner. 0 or an
+ * error. */
 static int resolve(op_ctx *ctx, const json_t *args, const struct op_def **out)
 {
 	if (!json_is_object(args))
@@ -157,6 +175,8 @@ static int resolve(op_ctx *ctx, const json_t *args, const struct op_def **out)
 	char bad[64];
 	if (!arg_names_ok(d, args, bad, sizeof bad))
 		return op_fail(ctx, BRK_EBADARG, "%s takes no argument '%s'", d->name, bad);
+	if ((d->flags & OPF_OWNER) && owner_arg(ctx, args))
+		return ctx->err;
 	ctx->args = args;
 	ctx->name = json_string_value(name);
 	*out = d;

@@ -178,41 +178,52 @@ static bool too_deep(const json_t *v, int room)
 
 enum over { FITS, TOO_DEEP, TOO_BIG };
 
-/* over_limit: the limit v breaks, if any; *size is its size as compact JSON once measured. */
-static enum over over_limit(const json_t *v, size_t *size)
+/* count_bytes: a dump callback that only counts, and stops the dump once past the limit:
+ * measuring a value many times the limit costs no more than measuring the limit. */
+static int count_bytes(const char *buffer, size_t size, void *data)
 {
-	if (too_deep(v, limits.max_depth))
-		return TOO_DEEP;
-	*size = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-	return *size > limits.max_value ? TOO_BIG : FITS;
+	size_t *total = data;
+	(void)buffer;
+	*total += size;
+	return *total > limits.max_value ? -1 : 0;
 }
 
-static int limit_error(op_ctx *ctx, enum over over, size_t size, const char *what)
+/* over_limit: the limit v breaks, if any. */
+static enum over over_limit(const json_t *v)
+{
+	size_t size = 0;
+	if (too_deep(v, limits.max_depth))
+		return TOO_DEEP;
+	if (json_dump_callback(v, count_bytes, &size, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+		return TOO_BIG;
+	return size > limits.max_value ? TOO_BIG : FITS;
+}
+
+static int limit_error(op_ctx *ctx, enum over over, const char *what)
 {
 	if (over == TOO_DEEP)
 		return op_fail(ctx, BRK_ELIMIT, "%s nests deeper than %d levels", what,
 			       limits.max_depth);
-	return op_fail(ctx, BRK_ELIMIT, "%s is %zu bytes as JSON; the limit is %zu", what, size,
+	return op_fail(ctx, BRK_ELIMIT, "%s is over %zu bytes as JSON (the limit)", what,
 		       limits.max_value);
 }
 
 int jval_check(op_ctx *ctx, const json_t *v, const char *what)
 {
-	size_t size = 0;
-	enum over over = over_limit(v, &size);
-	return over == FITS ? 0 : limit_error(ctx, over, size, what);
+	enum over over = over_limit(v);
+	return over == FITS ? 0 : limit_error(ctx, over, what);
 }
 
 int jval_check_items(op_ctx *ctx, const json_t *items, const char *what)
 {
-	size_t i, size = 0;
+	size_t i;
 	json_t *v;
 	json_array_foreach ((json_t *)items, i, v) {
-		enum over over = over_limit(v, &size);
+		enum over over = over_limit(v);
 		if (over != FITS) { /* the member's name is only worth formatting for the error */
 			char name[64];
 			snprintf(name, sizeof name, "%s[%zu]", what, i);
-			return limit_error(ctx, over, size, name);
+			return limit_error(ctx, over, name);
 		}
 	}
 	return 0;

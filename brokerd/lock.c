@@ -1,5 +1,7 @@
-/* lock.c: Lock and RLock. The holder is a session; each grant carries a fencing token that
- * increases with every grant of that lock. Waiters are granted in arrival order; a waiter
+/* lock.c: Lock and RLock. The holder is a session and an owner within it (a client's
+ * thread, PROTOCOL.md "Owners within a session"); each grant carries a fencing token from
+ * one daemon-wide counter, above every token handed out before (also by a lock of the same
+ * name that was deleted and made again). Waiters are granted in arrival order; a waiter
  * whose session ends is withdrawn, and a holder whose session ends releases the lock. */
 #include <stddef.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@ typedef struct lock {
 	struct lock_hold *hold; /* NULL when unlocked */
 	uint64_t fence;         /* the token of the latest grant */
 	uint64_t lapsed;        /* the session whose lease lapsed, until it releases */
+	uint64_t lapsed_owner;  /* and its owner */
 	struct list waiters;    /* waiter.obj_link, arrival order */
 	const char *name;       /* the object's name (the registry's copy) */
 } lock;
@@ -30,6 +33,7 @@ struct lock_hold {
 	struct holding h;
 	lock *l;
 	session *s;
+	uint64_t owner; /* within s */
 	unsigned count; /* RLock depth */
 	uint64_t fence;
 	double since;          /* wall clock */
@@ -37,6 +41,14 @@ struct lock_hold {
 };
 
 static void hand_off(lock *l);
+
+/* held_by: whether owner of session s holds l. */
+static bool held_by(const lock *l, const session *s, uint64_t owner)
+{
+	return l->hold && l->hold->s == s && l->hold->owner == owner;
+}
+
+static uint64_t last_fence; /* daemon-wide: tokens never repeat while brokerd runs */
 
 /* ---- holding ---- */
 
@@ -57,9 +69,9 @@ static void hold_release(struct holding *h, bool session_ended)
 static json_t *hold_describe_new(const struct holding *h)
 {
 	const struct lock_hold *lh = (const struct lock_hold *)h;
-	return json_pack("{s:s, s:s, s:I, s:i}", "kind", lh->l->reentrant ? "rlock" : "lock",
+	return json_pack("{s:s, s:s, s:I, s:i, s:I}", "kind", lh->l->reentrant ? "rlock" : "lock",
 			 "object", lh->l->name, "fence", (json_int_t)lh->fence, "count",
-			 (int)lh->count);
+			 (int)lh->count, "owner", (json_int_t)lh->owner);
 }
 
 const struct holding_class lock_holding_class = {"lock", hold_release, hold_describe_new};
@@ -71,14 +83,16 @@ static void lease_lapsed(struct deadline *d)
 	struct lock_hold *lh = (struct lock_hold *)((char *)d - offsetof(struct lock_hold, lease));
 	lock *l = lh->l;
 	l->lapsed = lh->s->id;
+	l->lapsed_owner = lh->owner;
 	sess_drop(&lh->h);
 	unlock(l);
 }
 
-/* grant: s now holds l, count times, for lease seconds (0: no lease); returns base (stolen;
- * NULL for {"acquired": true}) with the grant's "fence" and "count", or NULL when out of
- * memory. */
-static json_t *grant(lock *l, session *s, unsigned count, json_t *base, double lease)
+/* grant: owner of session s now holds l, count times, for lease seconds (0: no lease);
+ * returns base (stolen; NULL for {"acquired": true}) with the grant's "fence" and "count",
+ * or NULL when out of memory. */
+static json_t *grant(lock *l, session *s, uint64_t owner, unsigned count, json_t *base,
+		     double lease)
 {
 	json_t *result = base ? base : json_pack("{s:b}", "acquired", 1);
 	struct lock_hold *lh = result ? calloc(1, sizeof *lh) : NULL;
@@ -88,8 +102,9 @@ static json_t *grant(lock *l, session *s, unsigned count, json_t *base, double l
 	}
 	lh->l = l;
 	lh->s = s;
+	lh->owner = owner;
 	lh->count = count;
-	lh->fence = ++l->fence;
+	lh->fence = l->fence = ++last_fence;
 	lh->since = clock_wall();
 	lh->h.cls = &lock_holding_class;
 	deadline_prepare(&lh->lease, lease_lapsed);
@@ -98,7 +113,12 @@ static json_t *grant(lock *l, session *s, unsigned count, json_t *base, double l
 		json_decref(result);
 		return NULL;
 	}
-	sess_hold(s, &lh->h);
+	if (!sess_hold(s, &lh->h)) {
+		deadline_clear(&lh->lease);
+		free(lh);
+		json_decref(result);
+		return NULL;
+	}
 	l->hold = lh;
 	json_object_set_new(result, "fence", json_integer((json_int_t)lh->fence));
 	json_object_set_new(result, "count", json_integer((json_int_t)count));
@@ -112,7 +132,7 @@ static void hand_off(lock *l)
 	while (!l->hold && (w = wait_first_live(&l->waiters))) {
 		/* a Condition waiter gets back its count and its own answer (see lock_reacquire) */
 		unsigned count = w->priority > 0 ? (unsigned)w->priority : 1;
-		json_t *result = grant(l, w->sess, count, w->item, w->lease);
+		json_t *result = grant(l, w->sess, w->owner, count, w->item, w->lease);
 		w->item = NULL;
 		if (!result) {
 			wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
@@ -145,8 +165,8 @@ static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
 		return op_fail(ctx, BRK_EBADARG, "'lease' must be from 0 (excluded) to %g seconds",
 			       PROTO_MAX_TIMEOUT);
 	if (!l->hold)
-		return op_ok(ctx, grant(l, ctx->sess, 1, NULL, lease));
-	if (l->reentrant && l->hold->s == ctx->sess) {
+		return op_ok(ctx, grant(l, ctx->sess, ctx->owner, 1, NULL, lease));
+	if (l->reentrant && held_by(l, ctx->sess, ctx->owner)) {
 		l->hold->count++;
 		return op_ok(ctx,
 			     json_pack("{s:b, s:I, s:i}", "acquired", 1, "fence",
@@ -159,6 +179,7 @@ static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	w->timeout_result = json_pack("{s:b}", "acquired", 0);
 	w->lease = lease;
+	w->owner = ctx->owner;
 	list_push_back(&l->waiters, &w->obj_link);
 	return OP_PARKED;
 }
@@ -169,17 +190,19 @@ static int release(op_ctx *ctx, const struct obj_class *cls)
 	int rc = lookup(ctx, cls, &l);
 	if (rc)
 		return rc;
-	if (l->lapsed == ctx->sess->id && (!l->hold || l->hold->s != ctx->sess)) {
-		l->lapsed = 0;
+	if (l->lapsed == ctx->sess->id && l->lapsed_owner == ctx->owner &&
+	    !held_by(l, ctx->sess, ctx->owner)) {
+		l->lapsed = l->lapsed_owner = 0;
 		return op_fail(ctx, BRK_ELEASE, "your lease on '%s' lapsed; the lock was released",
 			       ctx->name);
 	}
 	if (!l->hold)
 		return op_fail(ctx, BRK_ENOTLOCKED, "release of unlocked %s '%s'", cls->name,
 			       ctx->name);
-	if (l->hold->s != ctx->sess)
-		return op_fail(ctx, BRK_ENOTOWNER, "%s '%s' is held by session %llu", cls->name,
-			       ctx->name, (unsigned long long)l->hold->s->id);
+	if (!held_by(l, ctx->sess, ctx->owner))
+		return op_fail(ctx, BRK_ENOTOWNER, "%s '%s' is held by session %llu owner %llu",
+			       cls->name, ctx->name, (unsigned long long)l->hold->s->id,
+			       (unsigned long long)l->hold->owner);
 	if (--l->hold->count == 0) {
 		sess_drop(&l->hold->h);
 		unlock(l);
@@ -236,10 +259,9 @@ bool lock_is(const object *o)
 	return o && (o->cls == &lock_class || o->cls == &rlock_class);
 }
 
-bool lock_held_by(const object *o, const session *s)
+bool lock_held_by(const object *o, const session *s, uint64_t owner)
 {
-	const lock *l = o->impl;
-	return l->hold && l->hold->s == s;
+	return held_by(o->impl, s, owner);
 }
 
 unsigned lock_release_for_wait(object *o)
@@ -282,12 +304,12 @@ int lock_forward(op_ctx *ctx, const char *lock_name, bool acquiring)
 }
 
 const struct op_def lock_ops[] = {
-	{BRK_OP_LOCK_ACQUIRE, op_lock_acquire, OPF_NAME, "block,timeout,lease"},
-	{BRK_OP_LOCK_RELEASE, op_lock_release, OPF_NAME, ""},
-	{BRK_OP_LOCK_LOCKED, op_lock_locked, OPF_NAME, ""},
-	{BRK_OP_RLOCK_ACQUIRE, op_rlock_acquire, OPF_NAME, "block,timeout,lease"},
-	{BRK_OP_RLOCK_RELEASE, op_rlock_release, OPF_NAME, ""},
-	{BRK_OP_RLOCK_LOCKED, op_rlock_locked, OPF_NAME, ""},
+	{BRK_OP_LOCK_ACQUIRE, op_lock_acquire, OPF_NAME | OPF_OWNER, "block,timeout,lease"},
+	{BRK_OP_LOCK_RELEASE, op_lock_release, OPF_NAME | OPF_OWNER, ""},
+	{BRK_OP_LOCK_LOCKED, op_lock_locked, OPF_NAME | OPF_OWNER, ""},
+	{BRK_OP_RLOCK_ACQUIRE, op_rlock_acquire, OPF_NAME | OPF_OWNER, "block,timeout,lease"},
+	{BRK_OP_RLOCK_RELEASE, op_rlock_release, OPF_NAME | OPF_OWNER, ""},
+	{BRK_OP_RLOCK_LOCKED, op_rlock_locked, OPF_NAME | OPF_OWNER, ""},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -342,9 +364,10 @@ static json_t *stat_new(const void *impl)
 	json_t *holder = json_null();
 	if (l->hold) {
 		const session *s = l->hold->s;
-		holder = json_pack("{s:I, s:s, s:f, s:I, s:i}", "session", (json_int_t)s->id,
-				   "peer", s->peer, "since", l->hold->since, "fence",
-				   (json_int_t)l->hold->fence, "count", (int)l->hold->count);
+		holder = json_pack("{s:I, s:I, s:s, s:f, s:I, s:i}", "session", (json_int_t)s->id,
+				   "owner", (json_int_t)l->hold->owner, "peer", s->peer, "since",
+				   l->hold->since, "fence", (json_int_t)l->hold->fence, "count",
+				   (int)l->hold->count);
 		if (holder && s->has_cred)
 			json_object_set_new(holder, "pid", json_integer((json_int_t)s->pid));
 		if (holder && deadline_is_set(&l->hold->lease))

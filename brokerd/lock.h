@@ -19,16 +19,16 @@ struct waiter;
 /* lock_is: whether o is a Lock or an RLock. */
 bool lock_is(const object *o);
 
-/* lock_held_by: whether session s holds lock o. */
-bool lock_held_by(const object *o, const session *s);
+/* lock_held_by: whether owner of session s holds lock o. */
+bool lock_held_by(const object *o, const session *s, uint64_t owner);
 
 /* lock_release_for_wait: the holder lets go of o completely (whatever an RLock's count), as
  * Condition.wait does; returns the count it had. */
 unsigned lock_release_for_wait(object *o);
 
-/* lock_reacquire: parked request w takes o back with count once it is its turn (at once if
- * free), then is answered base (stolen: an object) plus the grant's "fence" and "count". w
- * leaves whatever list and deadline it had. */
+/* lock_reacquire: parked request w takes o back, for w->owner, with count once it is its
+ * turn (at once if free), then is answered base (stolen: an object) plus the grant's "fence"
+ * and "count". w leaves whatever list and deadline it had. */
 void lock_reacquire(object *o, struct waiter *w, unsigned count, json_t *base);
 
 /* lock_forward: runs lock.acquire (acquiring) or lock.release for ctx on lock_name (a Lock,

@@ -19,6 +19,7 @@ typedef struct op_ctx {
 	struct req *req;    /* NULL inside a batch: the op may not park */
 	const json_t *args; /* the request object, borrowed */
 	const char *name;   /* the object name, or NULL for ops without one */
+	uint64_t owner;     /* "owner" within the session, 0 when absent (OPF_OWNER ops) */
 	json_t *result;     /* set by op_ok */
 	uint64_t delivery;  /* set when the result is an item to confirm (PROTOCOL.md "ack") */
 	bool batched;       /* inside a batch, whose "version" conditions were checked first */
@@ -39,7 +40,12 @@ enum op_flags {
 	OPF_READ = 1u << 1,  /* reads shared state: the reply reports the object's version */
 	OPF_WRITE = 1u << 2, /* writes shared state: may require a "version"; a success that
 				leaves ctx->unchanged false gives the object a new version */
+	OPF_OWNER = 1u << 3, /* takes "owner", which dispatch checks into ctx->owner: locks,
+				semaphores and conditions are held by (session, owner) */
 };
+
+/* The largest "owner": 2^53, so every owner is exact as a double in any client language. */
+#define OP_MAX_OWNER (UINT64_C(1) << 53)
 /* Whether an op may park is proto_op_blocks(name), shared with the client library. */
 
 struct op_def {

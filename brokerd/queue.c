@@ -202,15 +202,21 @@ const struct holding_class delivery_class = {"delivery", delivery_release, deliv
 static uint64_t track(session *s, const char *queue_name, struct qitem it)
 {
 	struct delivery *d = calloc(1, sizeof *d);
-	if (!d || !(d->queue = strdup(queue_name))) {
-		free(d);
+	uint64_t id = 0;
+	if (d && (d->queue = strdup(queue_name))) {
+		d->item = it;
+		d->h.cls = &delivery_class;
+		id = sess_hold(s, &d->h);
+	}
+	if (!id) {
 		log_error("out of memory tracking a delivery");
+		if (d)
+			free(d->queue);
+		free(d);
 		return 0;
 	}
-	d->item = it;
 	json_incref(it.value);
-	d->h.cls = &delivery_class;
-	return sess_hold(s, &d->h);
+	return id;
 }
 
 /* give: completes a parked getter with it (borrowed). */

@@ -1,11 +1,13 @@
-/* semaphore.c: Semaphore and BoundedSemaphore. Permits taken are held by the session that
- * took them and come back when it ends; waiters are served strictly in arrival order, the
- * oldest waiting for its whole count before anyone behind it is served (no starvation). */
+/* semaphore.c: Semaphore and BoundedSemaphore. Permits taken are held by the session (and
+ * owner within it) that took them and come back when it ends; as in Python any owner may
+ * release them. Waiters are served strictly in arrival order, the oldest waiting for its
+ * whole count before anyone behind it is served (no starvation). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "dispatch.h"
+#include "hmap.h"
 #include "ops.h"
 #include "semaphore.h"
 #include "wait.h"
@@ -14,27 +16,79 @@ typedef struct semaphore {
 	bool bounded;
 	long value;          /* permits free now */
 	long initial;        /* a bounded semaphore never goes above it */
-	struct list holds;   /* struct sem_hold.sem_link: sessions holding permits */
+	struct list holds;   /* struct sem_hold.sem_link: (session, owner)s holding permits */
+	hmap holds_index;    /* struct hold_key -> struct sem_hold, and a session's id ->
+				struct sem_peers: takes and releases are lookups, not scans */
 	struct list waiters; /* waiter.obj_link; waiter.priority is the count wanted */
 	const char *name;
+	bool serving; /* in serve_waiters, which withdrawing a waiter would re-enter */
 } semaphore;
 
-/* Permits one session holds on one semaphore. */
+/* Permits one owner of one session holds on one semaphore. */
 struct sem_hold {
 	struct holding h;
-	struct list sem_link;
+	struct list sem_link;  /* on the semaphore's holds */
+	struct list peer_link; /* on its session's holds of this semaphore */
 	semaphore *sem;
 	session *s;
+	uint64_t owner;
 	long permits;
+};
+
+/* The holds of one session on one semaphore (one per owner), so that a release by any owner
+ * finds the session's other holds without a scan of every holder. */
+struct sem_peers {
+	struct list holds; /* struct sem_hold.peer_link, oldest first */
 };
 
 static void serve_waiters(semaphore *sem);
 
 /* ---- holding ---- */
 
+struct hold_key {
+	uint64_t session; /* the session's id, never reused */
+	uint64_t owner;
+};
+
+static struct hold_key key_of(const session *s, uint64_t owner)
+{
+	return (struct hold_key){s->id, owner};
+}
+
+static struct sem_peers *peers_of(semaphore *sem, const session *s)
+{
+	return hmap_get(&sem->holds_index, &s->id, sizeof s->id);
+}
+
+/* peers_new: the (empty) holds of s on sem, indexed; NULL when out of memory. */
+static struct sem_peers *peers_new(semaphore *sem, const session *s)
+{
+	struct sem_peers *peers = malloc(sizeof *peers);
+	if (!peers || !hmap_insert(&sem->holds_index, &s->id, sizeof s->id, peers)) {
+		free(peers);
+		return NULL;
+	}
+	list_init(&peers->holds);
+	return peers;
+}
+
+static void unindex(hmap *index, const void *key, size_t klen)
+{
+	hmap_delete(index, hmap_find(index, key, klen));
+}
+
 static void hold_free(struct sem_hold *sh)
 {
+	struct hold_key k = key_of(sh->s, sh->owner);
+	hmap *index = &sh->sem->holds_index;
+	struct sem_peers *peers = peers_of(sh->sem, sh->s);
 	list_remove(&sh->sem_link);
+	list_remove(&sh->peer_link);
+	unindex(index, &k, sizeof k);
+	if (list_empty(&peers->holds)) {
+		unindex(index, &sh->s->id, sizeof sh->s->id);
+		free(peers);
+	}
 	free(sh);
 }
 
@@ -51,36 +105,56 @@ static void hold_release(struct holding *h, bool session_ended)
 static json_t *hold_describe_new(const struct holding *h)
 {
 	const struct sem_hold *sh = (const struct sem_hold *)h;
-	return json_pack("{s:s, s:s, s:I}", "kind", "semaphore", "object", sh->sem->name, "permits",
-			 (json_int_t)sh->permits);
+	return json_pack("{s:s, s:s, s:I, s:I}", "kind", "semaphore", "object", sh->sem->name,
+			 "permits", (json_int_t)sh->permits, "owner", (json_int_t)sh->owner);
 }
 
 const struct holding_class sem_holding_class = {"semaphore", hold_release, hold_describe_new};
 
-static struct sem_hold *hold_of(semaphore *sem, const session *s)
+static struct sem_hold *hold_of(semaphore *sem, const session *s, uint64_t owner)
 {
-	for (struct list *p = sem->holds.next; p != &sem->holds; p = p->next) {
-		struct sem_hold *sh = list_entry(p, struct sem_hold, sem_link);
-		if (sh->s == s)
-			return sh;
-	}
-	return NULL;
+	struct hold_key k = key_of(s, owner);
+	return hmap_get(&sem->holds_index, &k, sizeof k);
 }
 
-/* take: s takes n permits (there are enough). Returns the acquire result, NULL when out of
- * memory (nothing taken). */
-static json_t *take(semaphore *sem, session *s, long n)
+/* hold_new: an empty hold of owner of s on sem, in sem's holds (and index) and s's
+ * holdings; NULL when out of memory. */
+static struct sem_hold *hold_new(semaphore *sem, session *s, uint64_t owner)
 {
-	struct sem_hold *sh = hold_of(sem, s);
-	if (!sh) {
-		if (!(sh = calloc(1, sizeof *sh)))
-			return NULL;
-		sh->sem = sem;
-		sh->s = s;
-		sh->h.cls = &sem_holding_class;
-		list_push_back(&sem->holds, &sh->sem_link);
-		sess_hold(s, &sh->h);
+	struct hold_key k = key_of(s, owner);
+	struct sem_peers *peers = peers_of(sem, s);
+	struct sem_hold *sh = calloc(1, sizeof *sh);
+	bool new_peers = !peers;
+	if (sh && !peers)
+		peers = peers_new(sem, s);
+	if (!sh || !peers || !hmap_insert(&sem->holds_index, &k, sizeof k, sh)) {
+		if (peers && new_peers) {
+			unindex(&sem->holds_index, &s->id, sizeof s->id);
+			free(peers);
+		}
+		free(sh);
+		return NULL;
 	}
+	sh->sem = sem;
+	sh->s = s;
+	sh->owner = owner;
+	sh->h.cls = &sem_holding_class;
+	list_push_back(&sem->holds, &sh->sem_link);
+	list_push_back(&peers->holds, &sh->peer_link);
+	if (!sess_hold(s, &sh->h)) {
+		hold_free(sh);
+		return NULL;
+	}
+	return sh;
+}
+
+/* take: owner of s takes n permits (there are enough). Returns the acquire result, NULL when
+ * out of memory (nothing taken). */
+static json_t *take(semaphore *sem, session *s, uint64_t owner, long n)
+{
+	struct sem_hold *sh = hold_of(sem, s, owner);
+	if (!sh && !(sh = hold_new(sem, s, owner)))
+		return NULL;
 	sh->permits += n;
 	sem->value -= n;
 	return json_pack("{s:b, s:I}", "acquired", 1, "value", (json_int_t)sem->value);
@@ -90,13 +164,31 @@ static json_t *take(semaphore *sem, session *s, long n)
 static void serve_waiters(semaphore *sem)
 {
 	waiter *w;
+	if (sem->serving)
+		return;
+	sem->serving = true;
 	while ((w = wait_first_live(&sem->waiters)) && sem->value >= (long)w->priority) {
-		json_t *result = take(sem, w->sess, (long)w->priority);
+		json_t *result = take(sem, w->sess, w->owner, (long)w->priority);
 		if (result)
 			wait_complete(w, BRK_OK, result, NULL);
 		else
 			wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
 	}
+	sem->serving = false;
+}
+
+/* A waiter that leaves unserved (timed out, gone, cancelled) may have been the oldest, which
+ * those behind it were waiting for: they are served now if there are permits. */
+static void on_withdraw(waiter *w)
+{
+	serve_waiters(w->obj->impl);
+}
+
+static void on_timeout(waiter *w)
+{
+	semaphore *sem = w->obj->impl;
+	wait_complete(w, BRK_OK, json_pack("{s:b}", "acquired", 0), NULL);
+	serve_waiters(sem);
 }
 
 /* ---- ops ---- */
@@ -143,7 +235,7 @@ static int op_acquire(op_ctx *ctx)
 		return op_fail(ctx, BRK_EVALUE, "cannot acquire %ld of %ld permits", n,
 			       sem->initial);
 	if (list_empty(&sem->waiters) && sem->value >= n)
-		return op_ok(ctx, take(sem, ctx->sess, n));
+		return op_ok(ctx, take(sem, ctx->sess, ctx->owner, n));
 	if (timeout == 0)
 		return op_ok(ctx, json_pack("{s:b}", "acquired", 0));
 	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_SEM_ACQUIRE, timeout,
@@ -151,9 +243,39 @@ static int op_acquire(op_ctx *ctx)
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	w->priority = (double)n;
-	w->timeout_result = json_pack("{s:b}", "acquired", 0);
+	w->on_timeout = on_timeout;
+	w->on_withdraw = on_withdraw;
+	w->owner = ctx->owner;
 	list_push_back(&sem->waiters, &w->obj_link);
 	return OP_PARKED;
+}
+
+/* give_up: sh holds up to n fewer permits (and is freed at none); how many it gave up. */
+static long give_up(struct sem_hold *sh, long n)
+{
+	long k = n < sh->permits ? n : sh->permits;
+	sh->permits -= k;
+	if (sh->permits == 0) {
+		sess_drop(&sh->h);
+		hold_free(sh);
+	}
+	return k;
+}
+
+/* count_down: n released permits stop being held: the releaser's own first, then those of
+ * the session's other owners (Python lets any thread release), oldest hold first. Beyond
+ * what the session holds, a release adds permits held by nobody, as in Python. */
+static void count_down(semaphore *sem, const session *s, uint64_t owner, long n)
+{
+	struct sem_hold *own = hold_of(sem, s, owner);
+	if (own)
+		n -= give_up(own, n);
+	while (n > 0) {
+		struct sem_peers *peers = peers_of(sem, s); /* freed with the last of its holds */
+		if (!peers)
+			break;
+		n -= give_up(list_entry(peers->holds.next, struct sem_hold, peer_link), n);
+	}
 }
 
 static int op_release(op_ctx *ctx)
@@ -166,14 +288,7 @@ static int op_release(op_ctx *ctx)
 	if (sem->bounded && sem->value + n > sem->initial)
 		return op_fail(ctx, BRK_EVALUE, "semaphore '%s' released too many times",
 			       ctx->name);
-	struct sem_hold *sh = hold_of(sem, ctx->sess);
-	if (sh) { /* anyone may release, as in Python; the releaser's own permits go first */
-		sh->permits -= n < sh->permits ? n : sh->permits;
-		if (sh->permits == 0) {
-			sess_drop(&sh->h);
-			hold_free(sh);
-		}
-	}
+	count_down(sem, ctx->sess, ctx->owner, n);
 	sem->value += n;
 	serve_waiters(sem);
 	return op_ok(ctx, json_null());
@@ -187,10 +302,10 @@ static int op_value(op_ctx *ctx)
 }
 
 const struct op_def semaphore_ops[] = {
-	{BRK_OP_SEM_CREATE, op_create, OPF_NAME, "value,bounded"},
-	{BRK_OP_SEM_ACQUIRE, op_acquire, OPF_NAME, "n,block,timeout"},
-	{BRK_OP_SEM_RELEASE, op_release, OPF_NAME, "n"},
-	{BRK_OP_SEM_VALUE, op_value, OPF_NAME, ""},
+	{BRK_OP_SEM_CREATE, op_create, OPF_NAME | OPF_OWNER, "value,bounded"},
+	{BRK_OP_SEM_ACQUIRE, op_acquire, OPF_NAME | OPF_OWNER, "n,block,timeout"},
+	{BRK_OP_SEM_RELEASE, op_release, OPF_NAME | OPF_OWNER, "n"},
+	{BRK_OP_SEM_VALUE, op_value, OPF_NAME | OPF_OWNER, ""},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -215,6 +330,7 @@ static void *create(op_ctx *ctx, const char *name)
 	sem->value = sem->initial = (long)value;
 	sem->name = name;
 	list_init(&sem->holds);
+	hmap_init(&sem->holds_index);
 	list_init(&sem->waiters);
 	return sem;
 }
@@ -227,6 +343,7 @@ static void destroy(void *impl)
 		sess_drop(&sh->h);
 		hold_free(sh);
 	}
+	hmap_fini(&sem->holds_index, NULL);
 	free(sem);
 }
 
@@ -247,8 +364,9 @@ static json_t *stat_new(const void *impl)
 	for (struct list *p = sem->holds.next; p != &sem->holds && holders; p = p->next) {
 		const struct sem_hold *sh = list_entry(p, struct sem_hold, sem_link);
 		json_array_append_new(holders,
-				      json_pack("{s:I, s:I}", "session", (json_int_t)sh->s->id,
-						"permits", (json_int_t)sh->permits));
+				      json_pack("{s:I, s:I, s:I}", "session", (json_int_t)sh->s->id,
+						"owner", (json_int_t)sh->owner, "permits",
+						(json_int_t)sh->permits));
 	}
 	return json_pack("{s:I, s:I, s:b, s:o, s:o}", "value", (json_int_t)sem->value, "initial",
 			 (json_int_t)sem->initial, "bounded", sem->bounded, "holders", holders,

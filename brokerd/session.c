@@ -38,12 +38,22 @@ session *sess_open(uint32_t pipe)
 	s->since = clock_wall();
 	s->max_message = PROTO_DEFAULT_MAX_MESSAGE;
 	list_init(&s->waiters);
+	hmap_init(&s->waiter_index);
 	list_init(&s->holdings);
+	hmap_init(&s->holding_index);
 	if (!hmap_insert(&sessions, &pipe, sizeof pipe, s)) {
 		free(s);
 		return NULL;
 	}
 	return s;
+}
+
+/* unhold: h leaves its session's list and index (not released). */
+static void unhold(struct holding *h)
+{
+	hmap *index = &h->sess->holding_index;
+	list_remove(&h->sess_link);
+	hmap_delete(index, hmap_find(index, &h->id, sizeof h->id));
 }
 
 void sess_close(session *s)
@@ -52,36 +62,39 @@ void sess_close(session *s)
 		wait_withdraw(list_entry(s->waiters.next, waiter, sess_link));
 	while (!list_empty(&s->holdings)) { /* newest first: taken items go back in order */
 		struct holding *h = list_entry(s->holdings.prev, struct holding, sess_link);
-		list_remove(&h->sess_link);
+		unhold(h);
 		h->cls->release(h, true);
 	}
+	hmap_fini(&s->holding_index, NULL);
+	hmap_fini(&s->waiter_index, NULL);
 	hmap_delete(&sessions, hmap_find(&sessions, &s->pipe, sizeof s->pipe));
 	free(s);
 }
 
 uint64_t sess_hold(session *s, struct holding *h)
 {
-	h->id = ++s->next_holding;
+	h->id = s->next_holding + 1;
+	if (!hmap_insert(&s->holding_index, &h->id, sizeof h->id, h))
+		return 0;
+	s->next_holding++;
+	h->sess = s;
 	list_push_back(&s->holdings, &h->sess_link);
 	return h->id;
 }
 
 bool sess_let_go(session *s, const struct holding_class *cls, uint64_t id)
 {
-	for (struct list *p = s->holdings.next; p != &s->holdings; p = p->next) {
-		struct holding *h = list_entry(p, struct holding, sess_link);
-		if (h->id == id && h->cls == cls) {
-			list_remove(&h->sess_link);
-			cls->release(h, false);
-			return true;
-		}
-	}
-	return false;
+	struct holding *h = hmap_get(&s->holding_index, &id, sizeof id);
+	if (!h || h->cls != cls)
+		return false;
+	unhold(h);
+	cls->release(h, false);
+	return true;
 }
 
 void sess_drop(struct holding *h)
 {
-	list_remove(&h->sess_link);
+	unhold(h);
 }
 
 size_t sess_count(void)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hmap.h"
 #include "ilist.h"
 
 /* A holding: something a session has that must go back when the session ends (an item
@@ -25,6 +26,7 @@ struct holding_class {
 
 struct holding {
 	uint64_t id;           /* unique within the session */
+	struct session *sess;  /* set by sess_hold */
 	struct list sess_link; /* on the session's holdings, oldest first */
 	const struct holding_class *cls;
 };
@@ -39,7 +41,9 @@ typedef struct session {
 	uint64_t requests;    /* requests received */
 	size_t max_message;   /* the limit of the listener it came through */
 	struct list waiters;  /* waiter.sess_link, oldest first */
+	hmap waiter_index;    /* transport request id -> its waiter, for cancel (wait.c) */
 	struct list holdings; /* struct holding.sess_link, oldest first */
+	hmap holding_index;   /* holding id -> struct holding, so a confirmation is O(1) */
 	uint64_t next_holding;
 } session;
 
@@ -58,11 +62,13 @@ session *sess_open(uint32_t pipe);
  * completed again. */
 void sess_close(session *s);
 
-/* sess_hold: gives h to s with a fresh id, which it returns. */
+/* sess_hold: gives h to s with a fresh id, which it returns; 0 when out of memory (then s
+ * does not hold h, and the caller still owns it). */
 uint64_t sess_hold(session *s, struct holding *h);
 
 /* sess_let_go: the client let go of its holding id of class cls (release(h, false)); false
- * when s holds no such id of that class (already let go, or never given). */
+ * when s holds no such id of that class (already let go, or never given). O(1): a client
+ * may confirm many thousands of deliveries in one request. */
 bool sess_let_go(session *s, const struct holding_class *cls, uint64_t id);
 
 /* sess_drop: removes h from its session without releasing it (its object is going away and

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "envelope.h"
+#include "hmap.h"
 
 #include "clock.h"
 #include "dispatch.h"
@@ -43,6 +44,28 @@ void wait_fini(void)
 	deadline_fini();
 }
 
+/* index_by_id: w can be found by its request id, unless another parked request of its session
+ * has that id. 0, or -1 when out of memory. */
+static int index_by_id(waiter *w)
+{
+	uint32_t id = dispatch_req_id(w->req);
+	hmap *ix = &w->sess->waiter_index;
+	if (hmap_get(ix, &id, sizeof id))
+		return 0;
+	if (!hmap_insert(ix, &id, sizeof id, w))
+		return -1;
+	w->indexed = true;
+	return 0;
+}
+
+static void unindex_by_id(waiter *w)
+{
+	uint32_t id = dispatch_req_id(w->req);
+	hmap *ix = &w->sess->waiter_index;
+	if (w->indexed)
+		hmap_delete(ix, hmap_find(ix, &id, sizeof id));
+}
+
 waiter *wait_park(session *s, struct req *req, object *obj, const char *op, double timeout,
 		  brk_err timeout_err)
 {
@@ -61,6 +84,11 @@ waiter *wait_park(session *s, struct req *req, object *obj, const char *op, doub
 		free(w);
 		return NULL;
 	}
+	if (index_by_id(w) != 0) {
+		deadline_clear(&w->timeout);
+		free(w);
+		return NULL;
+	}
 	list_push_back(&s->waiters, &w->sess_link);
 	list_push_back(&everyone, &w->all_link);
 	parked++;
@@ -69,6 +97,7 @@ waiter *wait_park(session *s, struct req *req, object *obj, const char *op, doub
 
 static void release(waiter *w)
 {
+	unindex_by_id(w);
 	list_remove(&w->obj_link);
 	list_remove(&w->sess_link);
 	list_remove(&w->all_link);
@@ -92,16 +121,35 @@ void wait_untime(waiter *w)
 	deadline_clear(&w->timeout);
 }
 
-void wait_withdraw(waiter *w)
+/* leave_unserved: w leaves its object without what it waited for (withdrawn, cancelled). */
+static void leave_unserved(waiter *w)
 {
-	struct req *req = w->req;
-	log_debug("session %llu: withdrew parked %s", (unsigned long long)w->sess->id, w->op);
 	if (w->on_withdraw) {
 		list_remove(&w->obj_link);
 		w->on_withdraw(w);
 	}
+}
+
+void wait_withdraw(waiter *w)
+{
+	struct req *req = w->req;
+	log_debug("session %llu: withdrew parked %s", (unsigned long long)w->sess->id, w->op);
+	leave_unserved(w);
 	release(w);
 	dispatch_drop(req);
+}
+
+waiter *wait_find_request(session *s, uint32_t id)
+{
+	return hmap_get(&s->waiter_index, &id, sizeof id);
+}
+
+void wait_cancel(waiter *w)
+{
+	char msg[PROTO_MAX_NAME + 96];
+	snprintf(msg, sizeof msg, "%s on '%s' was cancelled by its client", w->op, w->obj->name);
+	leave_unserved(w);
+	wait_complete(w, BRK_ECANCELLED, NULL, msg);
 }
 
 bool wait_alive(const waiter *w)
@@ -146,6 +194,8 @@ json_t *wait_describe_new(const waiter *w)
 			      w->op, "object", w->obj->name, "since", w->since);
 	if (d && deadline_is_set(&w->timeout))
 		json_object_set_new(d, "timeout_in", json_real(deadline_left(&w->timeout)));
+	if (d && w->owner)
+		json_object_set_new(d, "owner", json_integer((json_int_t)w->owner));
 	return d;
 }
 

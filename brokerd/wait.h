@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "brk_error.h"
 #include "deadline.h"
@@ -20,8 +21,9 @@ typedef struct waiter waiter;
 
 /* An object type's say in how its waiters leave (each optional, set after wait_park):
  * on_timeout replaces the default timeout answer and must complete w itself; on_withdraw
- * runs when w's client is gone, after w is unlinked from its object and before it is freed,
- * and may complete other waiters of that object (a Barrier breaks for them). */
+ * runs when w leaves unserved because its client is gone or cancelled it, after w is
+ * unlinked from its object and before it is answered and freed, and may complete other
+ * waiters of that object (a Barrier breaks for them; a Semaphore serves those behind w). */
 typedef void (*wait_hook_fn)(waiter *w);
 
 struct waiter {
@@ -41,8 +43,10 @@ struct waiter {
 	json_t *item;          /* a parked put's value (owned), else NULL */
 	double priority;
 	double lease;      /* a parked lock acquire's lease, seconds (0: none) */
+	uint64_t owner;    /* a parked lock/semaphore/condition request's owner in its session */
 	bool confirm;      /* a parked get whose item must be confirmed (PROTOCOL.md "ack") */
 	uint64_t delivery; /* set with the item handed to a confirming getter */
+	bool indexed;      /* in its session's waiter_index (not when its id was in use) */
 };
 
 /* wait_init: binds the deadlines' timer to base (deadline.h). */
@@ -66,6 +70,15 @@ void wait_untime(waiter *w);
 
 /* wait_withdraw: completes w without any answer (its client is gone). */
 void wait_withdraw(waiter *w);
+
+/* wait_find_request: the parked request of session s whose transport request id is id
+ * (dispatch_req_id), or NULL when s has none (never parked, already answered). A lookup:
+ * when a client parks two requests under one id, only the first can be found. */
+waiter *wait_find_request(struct session *s, uint32_t id);
+
+/* wait_cancel: w's client gave up on it: w leaves its object as a withdrawn waiter does
+ * (on_withdraw runs), taking nothing, and is answered cancelled (PROTOCOL.md "Cancel"). */
+void wait_cancel(waiter *w);
 
 /* wait_alive: false when w's client is known to be gone, so an item is not handed to it. */
 bool wait_alive(const waiter *w);

@@ -14,6 +14,7 @@
 #define BRK_OP_SESSIONS "sessions"
 #define BRK_OP_BATCH "batch"
 #define BRK_OP_ACK "ack"
+#define BRK_OP_CANCEL "cancel"
 
 #define BRK_OP_QUEUE_CREATE "queue.create"
 #define BRK_OP_QUEUE_PUT "queue.put"

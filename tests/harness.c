@@ -20,7 +20,8 @@ static struct event_base *base;
 static struct req reqs[MAX_REQS];
 static json_t *replies[MAX_REQS];
 static bool dropped[MAX_REQS], gone[MAX_REQS];
-static int nreqs;
+static int order[MAX_REQS]; /* 1 + the reply's place, 0 while none */
+static int nreqs, nreplies;
 static uint32_t next_pipe = 1;
 
 static void capture(struct req *r, json_t *reply)
@@ -33,6 +34,7 @@ static void capture(struct req *r, json_t *reply)
 		replies[r->n] = reply;
 	else
 		dropped[r->n] = true;
+	order[r->n] = ++nreplies;
 }
 
 static bool alive(const struct req *r)
@@ -42,7 +44,17 @@ static bool alive(const struct req *r)
 
 static uint32_t req_id(const struct req *r)
 {
-	return 0x80000000u | (uint32_t)r->n;
+	return h_id(r->n);
+}
+
+unsigned h_id(int n)
+{
+	return 0x80000000u | (uint32_t)n;
+}
+
+int h_order(int n)
+{
+	return order[n] - 1;
 }
 
 void h_setup(void)
@@ -66,7 +78,8 @@ void h_teardown(void)
 	memset(replies, 0, sizeof replies);
 	memset(dropped, 0, sizeof dropped);
 	memset(gone, 0, sizeof gone);
-	nreqs = 0;
+	memset(order, 0, sizeof order);
+	nreqs = nreplies = 0;
 	event_base_free(base);
 }
 

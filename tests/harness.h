@@ -26,6 +26,13 @@ int h_send_raw(session *s, const char *body, size_t len);
 /* h_reply: request n's reply, or NULL while it is parked (borrowed). */
 json_t *h_reply(int n);
 
+/* h_order: the place of request n's reply among every reply sent so far (0 for the first),
+ * or -1 while it has none; for tests of which reply went out first. */
+int h_order(int n);
+
+/* h_id: request n's transport request id, as the harness's client sent it. */
+unsigned h_id(int n);
+
 /* h_call: h_send and the reply, which must come at once. */
 json_t *h_call(session *s, const char *req);
 

@@ -1,5 +1,6 @@
 /* test_queue.c: queue semantics through the real op table, with a fake transport. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "check_util.h"
 
@@ -406,6 +407,66 @@ START_TEST(batched_gets_carry_delivery_ids)
 }
 END_TEST
 
+/* batch_of: runs n copies of the op text one as a single batch from s; its results. */
+static json_t *batch_of(session *s, const char *one, size_t n)
+{
+	json_t *ops = json_array(), *op = json_loads(one, 0, NULL);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(ops, op);
+	json_t *req = json_pack("{s:s, s:o}", "op", "batch", "ops", ops);
+	char *text = json_dumps(req, JSON_COMPACT);
+	json_t *results = h_result(h_call(s, text));
+	ck_assert_uint_eq(json_array_size(results), n);
+	free(text);
+	json_decref(req);
+	json_decref(op);
+	return results;
+}
+
+static double seconds_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* 30,000 deliveries confirmed newest first in one request: each confirmation is a lookup,
+ * not a scan of what the session holds (that took seconds: quadratic). */
+START_TEST(thirty_thousand_confirmations_in_one_request)
+{
+	enum { N = 30000, PER_BATCH = 3000 };
+	json_t *ids = json_array(), *newest_first = json_array(), *r;
+	size_t i;
+	for (int round = 0; round < N / PER_BATCH; round++) {
+		batch_of(a, "{\"op\":\"queue.put_nowait\",\"name\":\"q\",\"value\":1}", PER_BATCH);
+		json_t *got =
+			batch_of(b, "{\"op\":\"queue.get_nowait\",\"name\":\"q\",\"confirm\":true}",
+				 PER_BATCH);
+		json_array_foreach (got, i, r) {
+			ck_assert_int_gt(delivery(r), 0);
+			json_array_append_new(ids, json_integer(delivery(r)));
+		}
+	}
+	json_t *mine = json_array_get(h_result(h_call(a, "{\"op\":\"sessions\"}")), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(mine, "holding")), N);
+	for (i = N; i-- > 0;)
+		json_array_append(newest_first, json_array_get(ids, i));
+	json_decref(ids);
+	json_t *req = json_pack("{s:s, s:o}", "op", "ack", "ack", newest_first);
+	char *text = json_dumps(req, JSON_COMPACT);
+	double t0 = seconds_now();
+	EXPECT_OK(b, text, "null");
+	double took = seconds_now() - t0;
+	ck_assert_msg(took < 2.0, "30000 confirmations took %.3f s", took);
+	mine = json_array_get(h_result(h_call(a, "{\"op\":\"sessions\"}")), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(mine, "holding")), 0);
+	sess_close(b); /* nothing goes back: every item was confirmed */
+	EXPECT_OK(a, "{\"op\":\"queue.qsize\",\"name\":\"q\"}", "0");
+	free(text);
+	json_decref(req);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("queue");
@@ -432,6 +493,7 @@ int main(void)
 	tcase_add_test(tc, an_unconfirmed_item_of_a_deleted_queue_is_dropped);
 	tcase_add_test(tc, bad_confirmations_are_errors);
 	tcase_add_test(tc, batched_gets_carry_delivery_ids);
+	tcase_add_test(tc, thirty_thousand_confirmations_in_one_request);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -94,6 +94,36 @@ START_TEST(a_timed_semaphore_acquire_answers_false)
 }
 END_TEST
 
+/* The oldest waiter timing out lets those behind it be served at once, not at the next
+ * release. */
+START_TEST(a_timed_out_first_waiter_lets_the_next_be_served)
+{
+	EXPECT_OK(a, "{\"op\":\"semaphore.acquire\",\"name\":\"S\"}",
+		  "{\"acquired\":true,\"value\":0}");
+	int wb =
+		h_send(b, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"n\":2,\"timeout\":0.05}");
+	int wc = h_send(c, "{\"op\":\"semaphore.acquire\",\"name\":\"S\"}");
+	EXPECT_OK(a, "{\"op\":\"semaphore.release\",\"name\":\"S\"}", "null");
+	ck_assert_ptr_null(h_reply(wc));
+	h_run(0.1);
+	ck_assert(h_same(h_reply(wb), "{\"acquired\":false}"));
+	ck_assert(h_same(h_reply(wc), "{\"acquired\":true,\"value\":0}"));
+}
+END_TEST
+
+START_TEST(a_first_waiter_that_goes_away_lets_the_next_be_served)
+{
+	EXPECT_OK(a, "{\"op\":\"semaphore.acquire\",\"name\":\"S\"}",
+		  "{\"acquired\":true,\"value\":0}");
+	h_send(b, "{\"op\":\"semaphore.acquire\",\"name\":\"S\",\"n\":2}");
+	int wc = h_send(c, "{\"op\":\"semaphore.acquire\",\"name\":\"S\"}");
+	EXPECT_OK(a, "{\"op\":\"semaphore.release\",\"name\":\"S\"}", "null");
+	ck_assert_ptr_null(h_reply(wc));
+	sess_close(b);
+	ck_assert(h_same(h_reply(wc), "{\"acquired\":true,\"value\":0}"));
+}
+END_TEST
+
 START_TEST(bad_semaphore_requests)
 {
 	EXPECT_ERR(a, "{\"op\":\"semaphore.create\",\"name\":\"S\",\"value\":-1}", "bad_argument");
@@ -331,6 +361,8 @@ int main(void)
 	tcase_add_test(tc, waiters_are_served_in_order_without_overtaking);
 	tcase_add_test(tc, permits_come_back_when_their_session_ends);
 	tcase_add_test(tc, a_timed_semaphore_acquire_answers_false);
+	tcase_add_test(tc, a_timed_out_first_waiter_lets_the_next_be_served);
+	tcase_add_test(tc, a_first_waiter_that_goes_away_lets_the_next_be_served);
 	tcase_add_test(tc, bad_semaphore_requests);
 	tcase_add_test(tc, an_event_wakes_every_waiter);
 	tcase_add_test(tc, an_event_waiter_that_goes_away_is_withdrawn);

@@ -1,4 +1,4 @@
-/* session.c: the session table, keyed by nng pipe id. */
+/* session.c: the session table, keyed by connection. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +8,7 @@
 #include "session.h"
 #include "wait.h"
 
-static hmap sessions; /* pipe id -> session */
+static hmap sessions; /* connection key -> session */
 static uint64_t next_id = 1;
 
 void sess_init(void)
@@ -23,25 +23,25 @@ void sess_fini(void)
 	hmap_fini(&sessions, NULL);
 }
 
-session *sess_find(uint32_t pipe)
+session *sess_find(uint32_t key)
 {
-	return hmap_get(&sessions, &pipe, sizeof pipe);
+	return hmap_get(&sessions, &key, sizeof key);
 }
 
-session *sess_open(uint32_t pipe)
+session *sess_open(uint32_t key)
 {
 	session *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
 	s->id = next_id++;
-	s->pipe = pipe;
+	s->key = key;
 	s->since = clock_wall();
 	s->max_message = PROTO_DEFAULT_MAX_MESSAGE;
 	list_init(&s->waiters);
 	hmap_init(&s->waiter_index);
 	list_init(&s->holdings);
 	hmap_init(&s->holding_index);
-	if (!hmap_insert(&sessions, &pipe, sizeof pipe, s)) {
+	if (!hmap_insert(&sessions, &key, sizeof key, s)) {
 		free(s);
 		return NULL;
 	}
@@ -67,7 +67,7 @@ void sess_close(session *s)
 	}
 	hmap_fini(&s->holding_index, NULL);
 	hmap_fini(&s->waiter_index, NULL);
-	hmap_delete(&sessions, hmap_find(&sessions, &s->pipe, sizeof s->pipe));
+	hmap_delete(&sessions, hmap_find(&sessions, &s->key, sizeof s->key));
 	free(s);
 }
 

@@ -1,5 +1,5 @@
-/* session.h: one session per client pipe. A session owns everything its client waits on
- * and everything it holds; sess_close releases all of it at once when the pipe goes away. */
+/* session.h: one session per client connection. A session owns everything its client waits on
+ * and everything it holds; sess_close releases all of it at once when the connection closes. */
 #ifndef BROKER_SESSION_H
 #define BROKER_SESSION_H
 
@@ -33,7 +33,7 @@ struct holding {
 
 typedef struct session {
 	uint64_t id;       /* never reused within one daemon run */
-	uint32_t pipe;     /* the nng pipe id the session rides on */
+	uint32_t key;      /* its connection's key in the session table */
 	uint64_t pid, uid; /* peer credentials, valid when has_cred */
 	bool has_cred;
 	char peer[96];        /* transport address, for people */
@@ -51,11 +51,11 @@ typedef struct session {
 void sess_init(void);
 void sess_fini(void);
 
-/* sess_find: the session on pipe, or NULL. */
-session *sess_find(uint32_t pipe);
+/* sess_find: the session of connection key, or NULL. */
+session *sess_find(uint32_t key);
 
-/* sess_open: a new session for pipe (which must have none). NULL when out of memory. */
-session *sess_open(uint32_t pipe);
+/* sess_open: a new session for connection key (which must have none). NULL when out of memory. */
+session *sess_open(uint32_t key);
 
 /* sess_close: ends s: every parked request it has is withdrawn without a reply, everything
  * it holds is released (newest first), then s is freed. Exactly-once holds: a withdrawn waiter is never

@@ -19,9 +19,9 @@
 #include "ops.h"
 #include "url.h"
 
-#define MAX_IN_FLIGHT 64      /* brokerd's nng transport queues at most 64 replies a pipe */
-#define INTERRUPT_POLL_MS 50  /* how often a waiting call looks at brk_options.interrupted */
-#define BATCH_DELIVERY 16     /* replies decoded before they are handed out at once */
+#define MAX_IN_FLIGHT 64     /* brokerd's nng transport queues at most 64 replies a pipe */
+#define INTERRUPT_POLL_MS 50 /* how often a waiting call looks at brk_options.interrupted */
+#define BATCH_DELIVERY 16    /* replies decoded before they are handed out at once */
 
 enum call_state { CALL_WAITING, CALL_DONE, CALL_FAILED, CALL_ABANDONED };
 
@@ -30,15 +30,15 @@ enum call_state { CALL_WAITING, CALL_DONE, CALL_FAILED, CALL_ABANDONED };
 struct call {
 	uint32_t id;
 	enum call_state state;
-	bool blocks;      /* the op may park in the daemon */
-	bool maybe_sent;  /* some of the request may have reached the daemon */
+	bool blocks;     /* the op may park in the daemon */
+	bool maybe_sent; /* some of the request may have reached the daemon */
 	bool cancel_sent;
-	uint64_t owner;   /* "owner" to add (lock ops, a daemon that takes it), or 0 */
+	uint64_t owner; /* "owner" to add (lock ops, a daemon that takes it), or 0 */
 	size_t max_message;
-	double wait;      /* seconds the reply may take; INFINITY for no limit */
+	double wait; /* seconds the reply may take; INFINITY for no limit */
 	double deadline;
-	json_t *reply;    /* CALL_DONE: the decoded reply; NULL if it was not JSON */
-	conn *k;          /* the connection the call went out on (a reference) */
+	json_t *reply; /* CALL_DONE: the decoded reply; NULL if it was not JSON */
+	conn *k;       /* the connection the call went out on (a reference) */
 	pthread_cond_t *wake;
 };
 
@@ -304,8 +304,8 @@ static void note_reply(brk_client *c, const json_t *request, const json_t *reply
 	}
 	json_array_foreach (json_object_get(reply, "result"), i, one) {
 		note_delivery(c, one);
-		c->held |= op_holds(json_string_value(json_object_get(json_array_get(ops, i), "op")),
-				    one);
+		c->held |= op_holds(
+			json_string_value(json_object_get(json_array_get(ops, i), "op")), one);
 	}
 }
 
@@ -553,10 +553,14 @@ static brk_err enter(brk_client *c, struct call *me, const json_t *request, json
 			   (unsigned long long)c->session);
 	}
 	if (!err) {
-		*me = (struct call){.id = new_id(c), .maybe_sent = true, .k = c->k,
-				    .max_message = c->max_message, .wake = thread_wake()};
+		*me = (struct call){.id = new_id(c),
+				    .maybe_sent = true,
+				    .k = c->k,
+				    .max_message = c->max_message,
+				    .wake = thread_wake()};
 		me->wait = reply_wait(c, request, &me->blocks);
-		me->owner = c->owners && (takes_owner(op) || is_batch(request)) ? owner_of_thread() : 0;
+		me->owner =
+			c->owners && (takes_owner(op) || is_batch(request)) ? owner_of_thread() : 0;
 		conn_hold(me->k);
 		c->flight[c->nflight++] = me;
 		if (json_array_size(c->unconfirmed) && !json_object_get(request, "ack")) {
@@ -577,8 +581,9 @@ static brk_err transmit(brk_client *c, struct call *me, const json_t *request, c
 	if (!t)
 		return fail(BRK_ENOMEM, "cannot encode the request");
 	if (t->len > me->max_message)
-		return fail(BRK_ETOOBIG, "request of %zu bytes is over brokerd's limit of %zu bytes",
-			    t->len, me->max_message);
+		return fail(BRK_ETOOBIG,
+			    "request of %zu bytes is over brokerd's limit of %zu bytes", t->len,
+			    me->max_message);
 	brk_err err = conn_send(me->k, me->id, t->p, t->len, conn_now() + c->send_timeout, sent);
 	me->deadline = conn_now() + me->wait;
 	if (err == BRK_EIO || (err && *sent)) {
@@ -713,8 +718,7 @@ static brk_err await(brk_client *c, struct call *me)
 
 /* retire: takes me off the flight list and notes what its reply means for the session;
  * acks (stolen) go back to be confirmed later unless the request went out whole. */
-static void retire(brk_client *c, struct call *me, const json_t *request, brk_err err,
-		   json_t *acks)
+static void retire(brk_client *c, struct call *me, const json_t *request, brk_err err, json_t *acks)
 {
 	pthread_mutex_lock(&c->mu);
 	for (int i = 0; i < c->nflight; i++)

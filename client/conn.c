@@ -128,8 +128,9 @@ static brk_err parse_url(const char *url, struct addr *a)
 			free(a->copy);
 		return err;
 	}
-	return fail(BRK_EINVAL, "unknown address scheme in '%s': use ipc://PATH, tcp://HOST:PORT or "
-				"tls+tcp://HOST:PORT",
+	return fail(BRK_EINVAL,
+		    "unknown address scheme in '%s': use ipc://PATH, tcp://HOST:PORT or "
+		    "tls+tcp://HOST:PORT",
 		    url);
 }
 
@@ -273,8 +274,8 @@ static brk_err tls_handshake(conn *k, const char *url, double deadline)
 	}
 }
 
-static brk_err tls_start(conn *k, const struct addr *a, const struct conn_tls *tls,
-			 const char *url, double deadline)
+static brk_err tls_start(conn *k, const struct addr *a, const struct conn_tls *tls, const char *url,
+			 double deadline)
 {
 	SSL_CTX *ctx;
 	brk_err err = tls_context(tls, url, &ctx);
@@ -511,7 +512,8 @@ static enum conn_recv tls_recv(conn *k, size_t room, int ms)
 	for (int round = 0; round < 2; round++) {
 		pthread_mutex_lock(&k->tls_mu);
 		ERR_clear_error();
-		int n = SSL_read(k->ssl, k->rb + k->rb_len, (int)(room > INT32_MAX ? INT32_MAX : room));
+		int n = SSL_read(k->ssl, k->rb + k->rb_len,
+				 (int)(room > INT32_MAX ? INT32_MAX : room));
 		int e = SSL_get_error(k->ssl, n);
 		pthread_mutex_unlock(&k->tls_mu);
 		if (n > 0) {
@@ -522,7 +524,8 @@ static enum conn_recv tls_recv(conn *k, size_t room, int ms)
 			return CONN_CLOSED;
 		if (round == 1)
 			return CONN_NONE;
-		enum conn_recv r = wait_readable(k, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms);
+		enum conn_recv r =
+			wait_readable(k, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms);
 		if (r != CONN_DATA)
 			return r;
 	}

@@ -55,8 +55,8 @@ CALL_INTERNAL bool conn_peer_gone(conn *k);
  * never interleave. *sent tells whether any byte of it went out (the request may then
  * have run). BRK_ENOREPLY when the deadline passed, BRK_EIO when the stream failed; after
  * a partial frame k is broken either way. */
-CALL_INTERNAL brk_err conn_send(conn *k, uint32_t id, const char *body, size_t len,
-				double deadline, bool *sent);
+CALL_INTERNAL brk_err conn_send(conn *k, uint32_t id, const char *body, size_t len, double deadline,
+				bool *sent);
 
 /* conn_recv: waits up to ms milliseconds (-1: no limit) for bytes and reads what is there
  * into k's buffer. Only one thread at a time may receive on k. */

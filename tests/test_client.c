@@ -1,0 +1,455 @@
+/* test_client.c: libbroker's transport against a real brokerd: fork()ed children get
+ * sessions of their own, threads share one connection, reconnecting reports a lost session,
+ * tcp:// and tls+tcp:// addresses, and the interrupted hook. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "run_suite.h"
+
+static struct daemon d;
+static brk_client *c;
+
+static void setup(void)
+{
+	daemon_open(&d, &c);
+}
+
+static void teardown(void)
+{
+	daemon_shut(&d, c);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static json_t *holder_session(brk_client *x, const char *lock)
+{
+	json_t *st = NULL;
+	ck_assert_int_eq(brk_stat(x, lock, &st), BRK_OK);
+	json_t *s = json_incref(json_object_get(json_object_get(st, "holder"), "session"));
+	json_decref(st);
+	return s;
+}
+
+/* ---- fork ---- */
+
+static atomic_bool busy_stop;
+
+/* busy: keeps calling on the shared client, so that fork() happens while its mutex and
+ * connection are in use by another thread. */
+static void *busy(void *arg)
+{
+	json_t *k = json_string("busy"), *v = NULL;
+	while (!atomic_load(&busy_stop)) {
+		ck_assert_int_eq(brk_dict_get(arg, "d", k, &v), BRK_OK);
+		json_decref(v);
+	}
+	json_decref(k);
+	return NULL;
+}
+
+/* child_work: what each child does with the client it inherited; never returns. */
+static void child_work(int i, int report, uint64_t parent_session)
+{
+	char key[32];
+	bool acquired = true;
+	uint64_t sid = 0;
+	int ok = brk_ping(c) == BRK_OK; /* the first call: a new client, not session_lost */
+	sid = brk_session_id(c);
+	ok &= sid != parent_session && sid != 0;
+	snprintf(key, sizeof key, "child-%d", i);
+	json_t *k = json_string(key), *v = json_integer(i), *got = NULL;
+	ok &= brk_dict_set(c, "d", k, v) == BRK_OK;
+	ok &= brk_dict_get(c, "d", k, &got) == BRK_OK && json_integer_value(got) == i;
+	ok &= brk_lock_acquire(c, "L", BRK_LOCK, 0, &acquired, NULL) == BRK_OK && !acquired;
+	ok &= brk_lock_release(c, "L", BRK_LOCK) == BRK_ENOTOWNER;
+	ok &= brk_session_id(c) == sid;
+	json_decref(got);
+	json_decref(k);
+	json_decref(v);
+	uint64_t line[2] = {(uint64_t)ok, sid};
+	if (write(report, line, sizeof line) != sizeof line)
+		_exit(3);
+	if (i == 7)
+		pause(); /* the parent SIGKILLs this one */
+	if (i % 2)
+		_exit(ok ? 0 : 1); /* no brk_close: the socket closes with the process */
+	brk_close(c);
+	exit(ok ? 0 : 1);
+}
+
+START_TEST(forked_children_get_sessions_of_their_own)
+{
+	enum { CHILDREN = 8 };
+	int fds[2];
+	bool acquired = false;
+	pid_t pids[CHILDREN];
+	pthread_t t;
+	json_t *one = json_integer(1), *k = json_string("busy");
+	ck_assert_int_eq(pipe(fds), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(brk_queue_put(c, "q", one, BRK_FOREVER), BRK_OK);
+	ck_assert_int_eq(brk_dict_set(c, "d", k, one), BRK_OK);
+	ck_assert_int_eq(brk_lock_acquire(c, "L", BRK_LOCK, 1, &acquired, NULL), BRK_OK);
+	ck_assert(acquired);
+	uint64_t parent = brk_session_id(c);
+	atomic_store(&busy_stop, false);
+	ck_assert_int_eq(pthread_create(&t, NULL, busy, c), 0);
+	for (int i = 0; i < CHILDREN; i++) {
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] == 0) {
+			close(fds[0]);
+			child_work(i, fds[1], parent);
+		}
+	}
+	close(fds[1]);
+	uint64_t seen[CHILDREN];
+	for (int i = 0; i < CHILDREN; i++) {
+		uint64_t line[2];
+		ck_assert_int_eq(read(fds[0], line, sizeof line), sizeof line);
+		ck_assert_msg(line[0] == 1, "a child's calls failed");
+		seen[i] = line[1];
+		for (int j = 0; j < i; j++)
+			ck_assert_msg(seen[j] != seen[i], "two children share session %llu",
+				      (unsigned long long)seen[i]);
+	}
+	close(fds[0]);
+	kill(pids[7], SIGKILL);
+	for (int i = 0; i < CHILDREN; i++)
+		ck_assert_int_eq(child_exit(pids[i]), i == 7 ? 128 + SIGKILL : 0);
+	atomic_store(&busy_stop, true);
+	pthread_join(t, NULL);
+	wait_sessions(c, 1);
+	ck_assert_uint_eq(brk_session_id(c), parent);
+	json_t *holder = holder_session(c, "L");
+	ck_assert_int_eq(json_integer_value(holder), (json_int_t)parent);
+	json_decref(holder);
+	size_t n = 0, len = 0;
+	ck_assert_int_eq(brk_queue_qsize(c, "q", &n), BRK_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(brk_dict_len(c, "d", &len), BRK_OK);
+	ck_assert_uint_eq(len, 1 + CHILDREN);
+	ck_assert_int_eq(brk_lock_release(c, "L", BRK_LOCK), BRK_OK);
+	json_decref(one);
+	json_decref(k);
+}
+END_TEST
+
+START_TEST(a_child_drops_the_parents_unconfirmed_items)
+{
+	json_t *v = json_string("item"), *got = NULL;
+	ck_assert_int_eq(brk_queue_put(c, "q", v, BRK_FOREVER), BRK_OK);
+	ck_assert_int_eq(brk_queue_get(c, "q", 0, &got),
+			 BRK_OK); /* unconfirmed until the next call */
+	json_decref(got);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* acking the parent's delivery here would confirm nothing (another session); the
+		 * child's calls must simply work */
+		int ok = brk_ping(c) == BRK_OK && brk_ping(c) == BRK_OK;
+		_exit(ok ? 0 : 1);
+	}
+	ck_assert_int_eq(child_exit(pid), 0);
+	ck_assert_int_eq(brk_ping(c), BRK_OK); /* confirms the item in the parent's session */
+	size_t n = 9;
+	ck_assert_int_eq(brk_queue_qsize(c, "q", &n), BRK_OK);
+	ck_assert_uint_eq(n, 0);
+	json_decref(v);
+}
+END_TEST
+
+/* ---- threads ---- */
+
+enum { THREADS = 8, CALLS = 2000 };
+
+struct mixer {
+	int t;
+	int failures;
+};
+
+static void *mixed_calls(void *arg)
+{
+	struct mixer *m = arg;
+	char key[16], mine[16], next[16];
+	json_int_t last_set = -1, last_seen = -1;
+	snprintf(key, sizeof key, "k%d", m->t);
+	snprintf(mine, sizeof mine, "q%d", m->t);
+	snprintf(next, sizeof next, "q%d", (m->t + 1) % THREADS);
+	json_t *k = json_string(key);
+	for (int j = 0; j < CALLS; j++) {
+		json_t *v = json_integer((json_int_t)m->t * 1000000 + j), *got = NULL;
+		brk_err err = BRK_OK;
+		switch (j % 4) {
+		case 0:
+			err = brk_dict_set(c, "shared", k, v);
+			last_set = json_integer_value(v);
+			break;
+		case 1:
+			err = brk_dict_get(c, "shared", k, &got);
+			m->failures += !err && json_integer_value(got) != last_set;
+			break;
+		case 2:
+			err = brk_queue_put(c, next, v, BRK_FOREVER);
+			break;
+		case 3: /* often parks until the previous thread's put */
+			err = brk_queue_get(c, mine, 10, &got);
+			if (!err) {
+				json_int_t x = json_integer_value(got);
+				m->failures += x / 1000000 != (m->t + THREADS - 1) % THREADS;
+				m->failures += x % 1000000 <= last_seen;
+				last_seen = x % 1000000;
+			}
+			break;
+		}
+		m->failures += err != BRK_OK;
+		json_decref(v);
+		json_decref(got);
+	}
+	json_decref(k);
+	return NULL;
+}
+
+START_TEST(threads_share_one_client_and_each_gets_its_own_replies)
+{
+	struct mixer m[THREADS];
+	pthread_t t[THREADS];
+	uint64_t session = brk_session_id(c);
+	double t0 = now();
+	for (int i = 0; i < THREADS; i++) {
+		m[i] = (struct mixer){i, 0};
+		ck_assert_int_eq(pthread_create(&t[i], NULL, mixed_calls, &m[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(m[i].failures == 0, "thread %d: %d wrong replies", i, m[i].failures);
+	}
+	fprintf(stderr, "%d threads x %d calls on one client: %.2f s\n", THREADS, CALLS,
+		now() - t0);
+	ck_assert_uint_eq(brk_session_id(c), session);
+	size_t len = 0;
+	ck_assert_int_eq(brk_dict_len(c, "shared", &len), BRK_OK);
+	ck_assert_uint_eq(len, THREADS);
+}
+END_TEST
+
+/* ---- reconnecting ---- */
+
+/* restart: stops brokerd with sig and starts a new one on the same address. */
+static void restart(int sig)
+{
+	const char *argv[] = {BROKERD_BIN, "--listen", d.url, "--log-level", "error", NULL};
+	kill(d.pid, sig);
+	ck_assert_int_eq(child_exit(d.pid), sig == SIGTERM ? 0 : 128 + sig);
+	d.pid = spawn((char *const *)argv);
+	brk_client *probe = connect_when_up(d.url);
+	ck_assert_ptr_nonnull(probe);
+	brk_close(probe);
+}
+
+START_TEST(a_restart_loses_the_session_of_a_holder_once)
+{
+	bool acquired = false, locked = true;
+	brk_client *idle = daemon_client(&d);
+	ck_assert_int_eq(brk_lock_acquire(c, "L", BRK_LOCK, 1, &acquired, NULL), BRK_OK);
+	ck_assert(acquired);
+	uint64_t old = brk_session_id(c), old_idle = brk_session_id(idle);
+	restart(SIGTERM);
+	ck_assert_int_eq(brk_ping(idle), BRK_OK); /* held nothing: reconnects silently */
+	ck_assert_uint_ne(brk_session_id(idle), old_idle);
+	ck_assert_int_eq(brk_lock_locked(c, "L", BRK_LOCK, &locked), BRK_ESESSION);
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), "re-made"));
+	ck_assert_uint_ne(brk_session_id(c), old);
+	ck_assert_uint_gt(brk_session_id(c), 0);
+	ck_assert_int_eq(brk_lock_locked(c, "L", BRK_LOCK, &locked), BRK_OK);
+	ck_assert(!locked); /* a new daemon: nobody holds it */
+	ck_assert_int_eq(brk_ping(c), BRK_OK);
+	brk_close(idle);
+}
+END_TEST
+
+static void *get_forever(void *arg)
+{
+	json_t *v = NULL;
+	brk_err err = brk_queue_get(arg, "never", BRK_FOREVER, &v);
+	json_decref(v);
+	return (void *)(intptr_t)err;
+}
+
+START_TEST(a_call_in_flight_when_the_daemon_dies_fails_and_the_next_reports_it)
+{
+	pthread_t t;
+	void *err;
+	brk_client *watcher = daemon_client(&d);
+	ck_assert_int_eq(brk_queue_create(c, "never", BRK_FIFO, 0), BRK_OK);
+	ck_assert_int_eq(pthread_create(&t, NULL, get_forever, c), 0);
+	wait_stat(watcher, "never", "getters", 1);
+	brk_close(watcher);
+	restart(SIGKILL); /* SIGTERM would answer the get with shutting_down */
+	pthread_join(t, &err);
+	ck_assert_int_eq((int)(intptr_t)err, BRK_EIO);
+	ck_assert_int_eq(brk_ping(c), BRK_ESESSION);
+	ck_assert_int_eq(brk_ping(c), BRK_OK);
+}
+END_TEST
+
+/* ---- addresses ---- */
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+START_TEST(tcp_addresses_by_ip_and_by_name)
+{
+	char listen[64], url[64];
+	int port = free_port();
+	snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", port);
+	const char *const extra[] = {"--listen", listen, NULL};
+	daemon_shut(&d, c);
+	daemon_start(&d, extra);
+	c = daemon_client(&d);
+	const char *hosts[] = {"127.0.0.1", "localhost"};
+	for (size_t i = 0; i < 2; i++) {
+		brk_client *x = NULL;
+		json_t *k = json_string("k"), *v = json_integer((json_int_t)i), *got = NULL;
+		snprintf(url, sizeof url, "tcp://%s:%d", hosts[i], port);
+		ck_assert_msg(brk_connect(url, NULL, &x) == BRK_OK, "%s: %s", url,
+			      brk_last_error());
+		ck_assert_uint_ne(brk_session_id(x), brk_session_id(c));
+		ck_assert_int_eq(brk_dict_set(x, "d", k, v), BRK_OK);
+		ck_assert_int_eq(brk_dict_get(c, "d", k, &got), BRK_OK);
+		ck_assert(json_equal(got, v));
+		brk_close(x);
+		json_decref(k);
+		json_decref(v);
+		json_decref(got);
+	}
+}
+END_TEST
+
+START_TEST(bad_addresses_are_reported)
+{
+	brk_client *x = NULL;
+	char url[64];
+	ck_assert_int_eq(brk_connect("http://example.org/", NULL, &x), BRK_EINVAL);
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), "unknown address scheme"));
+	ck_assert_int_eq(brk_connect("tcp://127.0.0.1", NULL, &x), BRK_EINVAL);
+	snprintf(url, sizeof url, "tcp://127.0.0.1:%d", free_port());
+	ck_assert_int_eq(brk_connect(url, NULL, &x), BRK_ECONNECT);
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), url));
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), "refused"));
+	ck_assert_ptr_null(x);
+}
+END_TEST
+
+/* tls_against_a_plain_listener: a TLS client meeting a plain tcp:// brokerd fails to
+ * connect (never talks in the clear). TLS against a TLS brokerd waits for the daemon's
+ * tls+tcp:// listener. */
+START_TEST(tls_against_a_plain_listener_does_not_connect)
+{
+	char listen[64], url[64];
+	int port = free_port();
+	snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", port);
+	const char *const extra[] = {"--listen", listen, NULL};
+	daemon_shut(&d, c);
+	daemon_start(&d, extra);
+	c = daemon_client(&d);
+	brk_options o = {.send_timeout = 2};
+	brk_client *x = NULL;
+	snprintf(url, sizeof url, "tls+tcp://127.0.0.1:%d", port);
+	ck_assert_int_eq(brk_connect(url, &o, &x), BRK_ECONNECT);
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), "TLS"));
+	ck_assert_int_eq(brk_ping(c), BRK_OK);
+}
+END_TEST
+
+/* ---- the interrupted hook ---- */
+
+static double interrupt_at;
+
+static bool after_deadline(void *arg)
+{
+	(void)arg;
+	return now() >= interrupt_at;
+}
+
+static brk_client *interruptible(void)
+{
+	brk_options o = {.interrupted = after_deadline};
+	brk_client *x = NULL;
+	ck_assert_int_eq(brk_connect(d.url, &o, &x), BRK_OK);
+	return x;
+}
+
+/* Needs brokerd's "cancel" op (Transport v2, daemon side): not registered until it lands. */
+START_TEST(an_interrupted_get_is_cancelled)
+{
+	brk_client *x = interruptible();
+	json_t *v = NULL;
+	double t0 = now();
+	interrupt_at = t0 + 0.1;
+	ck_assert_int_eq(brk_queue_get(x, "q", 30, &v), BRK_ECANCELLED);
+	double took = now() - t0;
+	ck_assert_msg(took >= 0.1 && took < 0.3, "cancelled after %.3f s", took);
+	wait_stat(c, "q", "getters", 0);
+	brk_close(x);
+}
+END_TEST
+
+/* Today's daemon answers unknown_op to cancel: the call waits on for its real result. */
+START_TEST(an_interrupted_get_without_daemon_cancel_waits_for_its_result)
+{
+	brk_client *x = interruptible();
+	json_t *v = NULL;
+	double t0 = now();
+	interrupt_at = t0 + 0.1;
+	ck_assert_int_eq(brk_queue_get(x, "q", 0.5, &v), BRK_EEMPTY);
+	double took = now() - t0;
+	ck_assert_msg(took >= 0.5 && took < 3, "returned after %.3f s", took);
+	ck_assert_int_eq(brk_ping(x), BRK_OK);
+	brk_close(x);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("client");
+	TCase *tc = tcase_create("client");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, forked_children_get_sessions_of_their_own);
+	tcase_add_test(tc, a_child_drops_the_parents_unconfirmed_items);
+	tcase_add_test(tc, threads_share_one_client_and_each_gets_its_own_replies);
+	tcase_add_test(tc, a_restart_loses_the_session_of_a_holder_once);
+	tcase_add_test(tc, a_call_in_flight_when_the_daemon_dies_fails_and_the_next_reports_it);
+	tcase_add_test(tc, tcp_addresses_by_ip_and_by_name);
+	tcase_add_test(tc, bad_addresses_are_reported);
+	tcase_add_test(tc, tls_against_a_plain_listener_does_not_connect);
+	tcase_add_test(tc, an_interrupted_get_without_daemon_cancel_waits_for_its_result);
+	(void)an_interrupted_get_is_cancelled; /* register once brokerd has "cancel" */
+	suite_add_tcase(s, tc);
+	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -6,11 +6,13 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -445,6 +447,246 @@ START_TEST(an_interrupted_get_without_daemon_cancel_waits_for_its_result)
 }
 END_TEST
 
+/* ---- against a scripted REP0 peer ----
+ * Client behaviour today's brokerd cannot show (it has no cancel op and takes no "owner")
+ * is checked against a small peer on a thread: it parks queue.get until a queue.put or a
+ * cancel, answers hello with "owners": true, and records every request it receives. */
+
+struct peer {
+	char dir[64], url[128];
+	int lfd;
+	pthread_t thread;
+	const unsigned char *greeting; /* the 8 bytes it sends first */
+	pthread_mutex_t mu;
+	json_t *seen; /* requests received, each with "_id": its request id */
+};
+
+static const unsigned char rep0[8] = {0, 'S', 'P', 0, 0, 0x31, 0, 0};
+static const unsigned char req0[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
+
+static bool read_all(int fd, void *buf, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
+static void peer_reply(int fd, uint32_t id, const char *fmt, ...)
+{
+	char body[512];
+	unsigned char frame[13 + sizeof body];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(body, sizeof body, fmt, ap);
+	va_end(ap);
+	uint64_t len = (uint64_t)n + 4;
+	frame[0] = 1;
+	for (int i = 8; i >= 1; i--, len >>= 8)
+		frame[i] = (unsigned char)len;
+	for (int i = 0; i < 4; i++)
+		frame[9 + i] = (unsigned char)(id >> (24 - 8 * i));
+	memcpy(frame + 13, body, (size_t)n);
+	ck_assert_int_eq(write(fd, frame, 13 + (size_t)n), 13 + n);
+}
+
+/* peer_serve: one request; parked is the id of a parked get (0: none). */
+static void peer_serve(struct peer *p, int fd, uint32_t id, json_t *req, uint32_t *parked)
+{
+	const char *op = json_string_value(json_object_get(req, "op"));
+	if (!strcmp(op, "hello")) {
+		peer_reply(fd, id, "{\"ok\":true,\"result\":{\"session\":7,\"owners\":true}}");
+	} else if (!strcmp(op, "queue.get")) {
+		*parked = id;
+	} else if (!strcmp(op, "cancel")) {
+		bool hit =
+			*parked && json_integer_value(json_object_get(req, "request")) == *parked;
+		peer_reply(fd, id, "{\"ok\":true,\"result\":{\"cancelled\":%s}}",
+			   hit ? "true" : "false");
+		if (hit)
+			peer_reply(fd, *parked,
+				   "{\"ok\":false,\"error\":\"cancelled\",\"message\":\"x\"}");
+		if (hit)
+			*parked = 0;
+	} else {
+		peer_reply(fd, id, "{\"ok\":true,\"result\":{\"acquired\":true}}");
+	}
+	(void)p;
+}
+
+static void *peer_run(void *arg)
+{
+	struct peer *p = arg;
+	unsigned char hs[8], hdr[13];
+	uint32_t parked = 0;
+	int fd = accept(p->lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	if (write(fd, p->greeting, 8) != 8 || !read_all(fd, hs, 8) || memcmp(hs, req0, 8)) {
+		close(fd);
+		return NULL;
+	}
+	while (read_all(fd, hdr, sizeof hdr)) {
+		uint64_t len = 0;
+		for (int i = 1; i < 9; i++)
+			len = len << 8 | hdr[i];
+		char *body = malloc(len - 4 + 1);
+		if (!read_all(fd, body, len - 4))
+			break;
+		uint32_t id = (uint32_t)hdr[9] << 24 | (uint32_t)hdr[10] << 16 |
+			      (uint32_t)hdr[11] << 8 | hdr[12];
+		json_t *req = json_loadb(body, len - 4, 0, NULL);
+		free(body);
+		ck_assert_ptr_nonnull(req);
+		json_object_set_new(req, "_id", json_integer(id));
+		pthread_mutex_lock(&p->mu);
+		json_array_append(p->seen, req);
+		pthread_mutex_unlock(&p->mu);
+		peer_serve(p, fd, id, req, &parked);
+		json_decref(req);
+	}
+	close(fd);
+	return NULL;
+}
+
+static void peer_start(struct peer *p, const unsigned char *greeting)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(p->dir, "/tmp/brokerd-peer-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(p->dir));
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/p.sock", p->dir);
+	snprintf(p->url, sizeof p->url, "ipc://%s", sa.sun_path);
+	p->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(p->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(p->lfd, 4), 0);
+	p->greeting = greeting;
+	p->seen = json_array();
+	pthread_mutex_init(&p->mu, NULL);
+	ck_assert_int_eq(pthread_create(&p->thread, NULL, peer_run, p), 0);
+}
+
+static void peer_stop(struct peer *p)
+{
+	char path[160];
+	shutdown(p->lfd, SHUT_RDWR);
+	pthread_join(p->thread, NULL);
+	close(p->lfd);
+	snprintf(path, sizeof path, "%s/p.sock", p->dir);
+	unlink(path);
+	rmdir(p->dir);
+	json_decref(p->seen);
+}
+
+/* peer_find: the n-th request (0: first) the peer saw with op, or NULL. */
+static json_t *peer_find(struct peer *p, const char *op, int n)
+{
+	size_t i;
+	json_t *r, *found = NULL;
+	pthread_mutex_lock(&p->mu);
+	json_array_foreach (p->seen, i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "op")), op) && n-- == 0) {
+			found = r;
+			break;
+		}
+	pthread_mutex_unlock(&p->mu);
+	return found;
+}
+
+static void *acquire_on_thread(void *arg)
+{
+	bool acquired = false;
+	ck_assert_int_eq(brk_lock_acquire(arg, "L", BRK_LOCK, 1, &acquired, NULL), BRK_OK);
+	return NULL;
+}
+
+START_TEST(lock_ops_carry_the_thread_as_owner_when_the_daemon_takes_it)
+{
+	struct peer p;
+	brk_client *x = NULL;
+	bool acquired = false;
+	pthread_t t;
+	peer_start(&p, rep0);
+	ck_assert_int_eq(brk_connect(p.url, NULL, &x), BRK_OK);
+	ck_assert_uint_eq(brk_session_id(x), 7);
+	ck_assert_int_eq(brk_lock_acquire(x, "L", BRK_LOCK, 1, &acquired, NULL), BRK_OK);
+	ck_assert_int_eq(brk_semaphore_release(x, "S", 1), BRK_OK);
+	ck_assert_int_eq(brk_ping(x), BRK_OK);
+	ck_assert_int_eq(pthread_create(&t, NULL, acquire_on_thread, x), 0);
+	pthread_join(t, NULL);
+	json_int_t mine =
+		json_integer_value(json_object_get(peer_find(&p, "lock.acquire", 0), "owner"));
+	ck_assert_int_gt(mine, 0);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(peer_find(&p, "semaphore.release", 0), "owner")),
+		mine);
+	ck_assert_ptr_null(json_object_get(peer_find(&p, "ping", 0), "owner"));
+	json_int_t theirs =
+		json_integer_value(json_object_get(peer_find(&p, "lock.acquire", 1), "owner"));
+	ck_assert_int_gt(theirs, 0);
+	ck_assert_int_ne(theirs, mine);
+	brk_close(x);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(an_interrupted_get_sends_cancel_and_returns_cancelled)
+{
+	struct peer p;
+	brk_options o = {.interrupted = after_deadline};
+	brk_client *x = NULL;
+	json_t *v = NULL;
+	peer_start(&p, rep0);
+	ck_assert_int_eq(brk_connect(p.url, &o, &x), BRK_OK);
+	double t0 = now();
+	interrupt_at = t0 + 0.1;
+	ck_assert_int_eq(brk_queue_get(x, "q", 30, &v), BRK_ECANCELLED);
+	double took = now() - t0;
+	ck_assert_msg(took >= 0.1 && took < 0.3, "cancelled after %.3f s", took);
+	json_t *get = peer_find(&p, "queue.get", 0), *cancel = peer_find(&p, "cancel", 0);
+	ck_assert_ptr_nonnull(cancel);
+	ck_assert_int_eq(json_integer_value(json_object_get(cancel, "request")),
+			 json_integer_value(json_object_get(get, "_id")));
+	ck_assert_int_ge(json_integer_value(json_object_get(get, "_id")), 0x80000000LL);
+	ck_assert_int_eq(brk_ping(x), BRK_OK); /* the cancel's own reply was dropped */
+	brk_close(x);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(a_wait_past_its_deadline_is_cancelled_and_abandoned)
+{
+	struct peer p;
+	brk_options o = {.reply_grace = 0.2};
+	brk_client *x = NULL;
+	json_t *v = NULL;
+	peer_start(&p, rep0);
+	ck_assert_int_eq(brk_connect(p.url, &o, &x), BRK_OK);
+	double t0 = now();
+	ck_assert_int_eq(brk_queue_get(x, "q", 0.1, &v), BRK_ENOREPLY);
+	double took = now() - t0;
+	ck_assert_msg(took >= 0.3 && took < 1, "gave up after %.3f s", took);
+	ck_assert_int_eq(brk_ping(x), BRK_OK); /* the late "cancelled" reply is dropped */
+	ck_assert_ptr_nonnull(peer_find(&p, "cancel", 0));
+	ck_assert_int_eq(brk_ping(x), BRK_OK);
+	brk_close(x);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(a_peer_that_is_not_rep0_is_refused)
+{
+	struct peer p;
+	brk_client *x = NULL;
+	peer_start(&p, req0);
+	ck_assert_int_eq(brk_connect(p.url, NULL, &x), BRK_EPROTO);
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), "not a brokerd"));
+	peer_stop(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("client");
@@ -462,5 +704,11 @@ int main(void)
 	tcase_add_test(tc, an_interrupted_get_without_daemon_cancel_waits_for_its_result);
 	(void)an_interrupted_get_is_cancelled; /* register once brokerd has "cancel" */
 	suite_add_tcase(s, tc);
+	TCase *peer = tcase_create("peer");
+	tcase_add_test(peer, lock_ops_carry_the_thread_as_owner_when_the_daemon_takes_it);
+	tcase_add_test(peer, an_interrupted_get_sends_cancel_and_returns_cancelled);
+	tcase_add_test(peer, a_wait_past_its_deadline_is_cancelled_and_abandoned);
+	tcase_add_test(peer, a_peer_that_is_not_rep0_is_refused);
+	suite_add_tcase(s, peer);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

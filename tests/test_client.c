@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <openssl/ssl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -454,7 +455,10 @@ END_TEST
 
 struct peer {
 	char dir[64], url[128];
-	int lfd;
+	int lfd, fd;
+	int hl;       /* frame header bytes: 9 for ipc, 8 for tcp */
+	SSL_CTX *tls; /* tls+tcp: the server's context */
+	SSL *ssl;
 	pthread_t thread;
 	const unsigned char *greeting; /* the 8 bytes it sends first */
 	pthread_mutex_t mu;
@@ -464,10 +468,11 @@ struct peer {
 static const unsigned char rep0[8] = {0, 'S', 'P', 0, 0, 0x31, 0, 0};
 static const unsigned char req0[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
 
-static bool read_all(int fd, void *buf, size_t n)
+static bool peer_read(struct peer *p, void *buf, size_t n)
 {
 	for (size_t got = 0; got < n;) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
+		ssize_t r = p->ssl ? SSL_read(p->ssl, (char *)buf + got, (int)(n - got))
+				   : read(p->fd, (char *)buf + got, n - got);
 		if (r <= 0)
 			return false;
 		got += (size_t)r;
@@ -475,84 +480,106 @@ static bool read_all(int fd, void *buf, size_t n)
 	return true;
 }
 
-static void peer_reply(int fd, uint32_t id, const char *fmt, ...)
+static bool peer_write(struct peer *p, const void *buf, size_t n)
+{
+	if (p->ssl)
+		return SSL_write(p->ssl, buf, (int)n) == (int)n;
+	return write(p->fd, buf, n) == (ssize_t)n;
+}
+
+static void peer_reply(struct peer *p, uint32_t id, const char *fmt, ...)
 {
 	char body[512];
-	unsigned char frame[13 + sizeof body];
+	unsigned char frame[13 + sizeof body], *h = frame;
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(body, sizeof body, fmt, ap);
 	va_end(ap);
 	uint64_t len = (uint64_t)n + 4;
-	frame[0] = 1;
-	for (int i = 8; i >= 1; i--, len >>= 8)
-		frame[i] = (unsigned char)len;
+	if (p->hl == 9)
+		*h++ = 1;
+	for (int i = 7; i >= 0; i--, len >>= 8)
+		h[i] = (unsigned char)len;
 	for (int i = 0; i < 4; i++)
-		frame[9 + i] = (unsigned char)(id >> (24 - 8 * i));
-	memcpy(frame + 13, body, (size_t)n);
-	ck_assert_int_eq(write(fd, frame, 13 + (size_t)n), 13 + n);
+		h[8 + i] = (unsigned char)(id >> (24 - 8 * i));
+	memcpy(h + 12, body, (size_t)n);
+	ck_assert(peer_write(p, frame, (size_t)(h - frame) + 12 + (size_t)n));
 }
 
 /* peer_serve: one request; parked is the id of a parked get (0: none). */
-static void peer_serve(struct peer *p, int fd, uint32_t id, json_t *req, uint32_t *parked)
+static void peer_serve(struct peer *p, uint32_t id, json_t *req, uint32_t *parked)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
 	if (!strcmp(op, "hello")) {
-		peer_reply(fd, id, "{\"ok\":true,\"result\":{\"session\":7,\"owners\":true}}");
+		peer_reply(p, id, "{\"ok\":true,\"result\":{\"session\":7,\"owners\":true}}");
 	} else if (!strcmp(op, "queue.get")) {
 		*parked = id;
 	} else if (!strcmp(op, "cancel")) {
 		bool hit =
 			*parked && json_integer_value(json_object_get(req, "request")) == *parked;
-		peer_reply(fd, id, "{\"ok\":true,\"result\":{\"cancelled\":%s}}",
+		peer_reply(p, id, "{\"ok\":true,\"result\":{\"cancelled\":%s}}",
 			   hit ? "true" : "false");
 		if (hit)
-			peer_reply(fd, *parked,
+			peer_reply(p, *parked,
 				   "{\"ok\":false,\"error\":\"cancelled\",\"message\":\"x\"}");
 		if (hit)
 			*parked = 0;
 	} else {
-		peer_reply(fd, id, "{\"ok\":true,\"result\":{\"acquired\":true}}");
+		peer_reply(p, id, "{\"ok\":true,\"result\":{\"acquired\":true}}");
 	}
-	(void)p;
+}
+
+/* peer_accept: the one connection, through TLS and the SP handshake. */
+static bool peer_accept(struct peer *p)
+{
+	unsigned char hs[8];
+	if ((p->fd = accept(p->lfd, NULL, NULL)) < 0)
+		return false;
+	if (p->tls && (!(p->ssl = SSL_new(p->tls)) || SSL_set_fd(p->ssl, p->fd) != 1 ||
+		       SSL_accept(p->ssl) != 1))
+		return false;
+	return peer_write(p, p->greeting, 8) && peer_read(p, hs, 8) && !memcmp(hs, req0, 8);
+}
+
+/* peer_request: the next request frame, decoded; NULL at the end of the stream. */
+static json_t *peer_request(struct peer *p, uint32_t *id)
+{
+	unsigned char hdr[13];
+	uint64_t len = 0;
+	if (!peer_read(p, hdr, (size_t)p->hl + 4))
+		return NULL;
+	for (int i = p->hl - 8; i < p->hl; i++)
+		len = len << 8 | hdr[i];
+	const unsigned char *ib = hdr + p->hl;
+	*id = (uint32_t)ib[0] << 24 | (uint32_t)ib[1] << 16 | (uint32_t)ib[2] << 8 | ib[3];
+	char *body = malloc(len - 4 + 1);
+	json_t *req = peer_read(p, body, len - 4) ? json_loadb(body, len - 4, 0, NULL) : NULL;
+	free(body);
+	return req;
 }
 
 static void *peer_run(void *arg)
 {
 	struct peer *p = arg;
-	unsigned char hs[8], hdr[13];
-	uint32_t parked = 0;
-	int fd = accept(p->lfd, NULL, NULL);
-	if (fd < 0)
-		return NULL;
-	if (write(fd, p->greeting, 8) != 8 || !read_all(fd, hs, 8) || memcmp(hs, req0, 8)) {
-		close(fd);
-		return NULL;
-	}
-	while (read_all(fd, hdr, sizeof hdr)) {
-		uint64_t len = 0;
-		for (int i = 1; i < 9; i++)
-			len = len << 8 | hdr[i];
-		char *body = malloc(len - 4 + 1);
-		if (!read_all(fd, body, len - 4))
-			break;
-		uint32_t id = (uint32_t)hdr[9] << 24 | (uint32_t)hdr[10] << 16 |
-			      (uint32_t)hdr[11] << 8 | hdr[12];
-		json_t *req = json_loadb(body, len - 4, 0, NULL);
-		free(body);
-		ck_assert_ptr_nonnull(req);
-		json_object_set_new(req, "_id", json_integer(id));
-		pthread_mutex_lock(&p->mu);
-		json_array_append(p->seen, req);
-		pthread_mutex_unlock(&p->mu);
-		peer_serve(p, fd, id, req, &parked);
-		json_decref(req);
-	}
-	close(fd);
+	uint32_t parked = 0, id;
+	json_t *req;
+	if (peer_accept(p))
+		while ((req = peer_request(p, &id))) {
+			json_object_set_new(req, "_id", json_integer(id));
+			pthread_mutex_lock(&p->mu);
+			json_array_append(p->seen, req);
+			pthread_mutex_unlock(&p->mu);
+			peer_serve(p, id, req, &parked);
+			json_decref(req);
+		}
+	if (p->ssl)
+		SSL_free(p->ssl);
+	if (p->fd >= 0)
+		close(p->fd);
 	return NULL;
 }
 
-static void peer_start(struct peer *p, const unsigned char *greeting)
+static void peer_listen_ipc(struct peer *p)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	strcpy(p->dir, "/tmp/brokerd-peer-XXXXXX");
@@ -561,11 +588,39 @@ static void peer_start(struct peer *p, const unsigned char *greeting)
 	snprintf(p->url, sizeof p->url, "ipc://%s", sa.sun_path);
 	p->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_eq(bind(p->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	p->hl = 9;
+}
+
+/* peer_listen_tls: on 127.0.0.1, reached as tls+tcp://host:PORT. */
+static void peer_listen_tls(struct peer *p, const char *host, const char *cert, const char *key)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(p->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(p->lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(p->url, sizeof p->url, "tls+tcp://%s:%d", host, ntohs(sa.sin_port));
+	p->hl = 8;
+	ck_assert_ptr_nonnull(p->tls = SSL_CTX_new(TLS_server_method()));
+	ck_assert_int_eq(SSL_CTX_use_certificate_file(p->tls, cert, SSL_FILETYPE_PEM), 1);
+	ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(p->tls, key, SSL_FILETYPE_PEM), 1);
+}
+
+static void peer_run_thread(struct peer *p, const unsigned char *greeting)
+{
 	ck_assert_int_eq(listen(p->lfd, 4), 0);
+	p->fd = -1;
 	p->greeting = greeting;
 	p->seen = json_array();
 	pthread_mutex_init(&p->mu, NULL);
 	ck_assert_int_eq(pthread_create(&p->thread, NULL, peer_run, p), 0);
+}
+
+static void peer_start(struct peer *p, const unsigned char *greeting)
+{
+	memset(p, 0, sizeof *p);
+	peer_listen_ipc(p);
+	peer_run_thread(p, greeting);
 }
 
 static void peer_stop(struct peer *p)
@@ -574,9 +629,12 @@ static void peer_stop(struct peer *p)
 	shutdown(p->lfd, SHUT_RDWR);
 	pthread_join(p->thread, NULL);
 	close(p->lfd);
-	snprintf(path, sizeof path, "%s/p.sock", p->dir);
-	unlink(path);
-	rmdir(p->dir);
+	if (*p->dir) {
+		snprintf(path, sizeof path, "%s/p.sock", p->dir);
+		unlink(path);
+		rmdir(p->dir);
+	}
+	SSL_CTX_free(p->tls);
 	json_decref(p->seen);
 }
 
@@ -687,6 +745,103 @@ START_TEST(a_peer_that_is_not_rep0_is_refused)
 }
 END_TEST
 
+/* make_cert: a self-signed certificate (a CA of itself) for names (an openssl -addext
+ * subjectAltName value) into dir/name.pem and dir/name.key; false without the openssl tool. */
+static bool make_cert(const char *dir, const char *name, const char *names)
+{
+	char cert[160], key[160], san[160], out[4096];
+	snprintf(cert, sizeof cert, "%s/%s.pem", dir, name);
+	snprintf(key, sizeof key, "%s/%s.key", dir, name);
+	snprintf(san, sizeof san, "subjectAltName=%s", names);
+	char *argv[] = {"/usr/bin/openssl",
+			"req",
+			"-x509",
+			"-newkey",
+			"ec",
+			"-pkeyopt",
+			"ec_paramgen_curve:prime256v1",
+			"-nodes",
+			"-keyout",
+			key,
+			"-out",
+			cert,
+			"-days",
+			"1",
+			"-subj",
+			"/CN=brokerd-test",
+			"-addext",
+			san,
+			NULL};
+	return access(argv[0], X_OK) == 0 && run_tool(argv, out, sizeof out) == 0;
+}
+
+static char cert_dir[64];
+
+static void tls_setup(void)
+{
+	strcpy(cert_dir, "/tmp/brokerd-tls-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(cert_dir));
+	ck_assert(make_cert(cert_dir, "good", "DNS:localhost,IP:127.0.0.1"));
+	ck_assert(make_cert(cert_dir, "other", "DNS:other.example"));
+}
+
+static void tls_teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", cert_dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* tls_try: connects to a TLS peer presenting cert "which", as host, trusting ca ("" for the
+ * system's store); the result of brk_connect, after a ping when it connected. */
+static brk_err tls_try(const char *which, const char *host, const char *ca)
+{
+	struct peer p;
+	char cert[160], key[160], ca_path[160];
+	brk_client *x = NULL;
+	memset(&p, 0, sizeof p);
+	snprintf(cert, sizeof cert, "%s/%s.pem", cert_dir, which);
+	snprintf(key, sizeof key, "%s/%s.key", cert_dir, which);
+	snprintf(ca_path, sizeof ca_path, "%s/%s.pem", cert_dir, ca);
+	peer_listen_tls(&p, host, cert, key);
+	peer_run_thread(&p, rep0);
+	brk_options o = {.send_timeout = 5, .tls_ca = *ca ? ca_path : NULL};
+	brk_err err = brk_connect(p.url, &o, &x);
+	if (err == BRK_OK) {
+		ck_assert_uint_eq(brk_session_id(x), 7);
+		ck_assert_int_eq(brk_ping(x), BRK_OK);
+		bool acquired = false;
+		ck_assert_int_eq(brk_lock_acquire(x, "L", BRK_LOCK, 1, &acquired, NULL), BRK_OK);
+		ck_assert(acquired);
+		brk_close(x);
+	}
+	peer_stop(&p);
+	return err;
+}
+
+START_TEST(tls_verifies_the_server_by_name_and_by_ip)
+{
+	ck_assert_int_eq(tls_try("good", "localhost", "good"), BRK_OK);
+	ck_assert_int_eq(tls_try("good", "127.0.0.1", "good"), BRK_OK);
+	ck_assert_int_eq(tls_try("other", "localhost", "other"), BRK_ECONNECT);
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), "hostname mismatch"));
+	ck_assert_int_eq(tls_try("other", "127.0.0.1", "other"), BRK_ECONNECT);
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), "IP address mismatch"));
+	ck_assert_int_eq(tls_try("good", "localhost", "other"), BRK_ECONNECT);
+	ck_assert_int_eq(tls_try("good", "localhost", ""), BRK_ECONNECT); /* not in the system's */
+}
+END_TEST
+
+START_TEST(tls_takes_the_ca_from_the_environment)
+{
+	char ca[160];
+	snprintf(ca, sizeof ca, "%s/good.pem", cert_dir);
+	setenv("BROKERD_TLS_CA", ca, 1);
+	ck_assert_int_eq(tls_try("good", "localhost", ""), BRK_OK);
+	unsetenv("BROKERD_TLS_CA");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("client");
@@ -710,5 +865,10 @@ int main(void)
 	tcase_add_test(peer, a_wait_past_its_deadline_is_cancelled_and_abandoned);
 	tcase_add_test(peer, a_peer_that_is_not_rep0_is_refused);
 	suite_add_tcase(s, peer);
+	TCase *tls = tcase_create("tls");
+	tcase_add_checked_fixture(tls, tls_setup, tls_teardown);
+	tcase_add_test(tls, tls_verifies_the_server_by_name_and_by_ip);
+	tcase_add_test(tls, tls_takes_the_ca_from_the_environment);
+	suite_add_tcase(s, tls);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

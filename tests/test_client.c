@@ -323,6 +323,52 @@ START_TEST(a_call_in_flight_when_the_daemon_dies_fails_and_the_next_reports_it)
 }
 END_TEST
 
+struct loader {
+	atomic_bool stop;
+	atomic_int ok_after; /* calls that succeeded once the restart was over */
+	atomic_bool restarted;
+	atomic_int unexpected;
+};
+
+static void *load(void *arg)
+{
+	struct loader *l = arg;
+	json_t *k = json_string("k"), *v = json_integer(1), *got = NULL;
+	for (int i = 0; !atomic_load(&l->stop); i++) {
+		brk_err err =
+			i % 2 ? brk_dict_set(c, "d", k, v) : brk_queue_get(c, "q", 0.01, &got);
+		json_decref(got);
+		got = NULL;
+		if (err == BRK_OK || err == BRK_EEMPTY)
+			atomic_fetch_add(&l->ok_after, atomic_load(&l->restarted));
+		else if (err != BRK_EIO && err != BRK_ESESSION && err != BRK_ECONNECT)
+			atomic_fetch_add(&l->unexpected, 1);
+	}
+	json_decref(k);
+	json_decref(v);
+	return NULL;
+}
+
+START_TEST(threads_ride_out_a_daemon_killed_under_load)
+{
+	struct loader l = {0};
+	pthread_t t[4];
+	struct timespec nap = {0, 200 * 1000000L};
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, load, &l), 0);
+	nanosleep(&nap, NULL);
+	restart(SIGKILL);
+	atomic_store(&l.restarted, true);
+	nanosleep(&nap, NULL);
+	atomic_store(&l.stop, true);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(atomic_load(&l.unexpected), 0);
+	ck_assert_int_gt(atomic_load(&l.ok_after), 0);
+	ck_assert_int_eq(brk_ping(c), BRK_OK);
+}
+END_TEST
+
 /* ---- addresses ---- */
 
 static int free_port(void)
@@ -853,6 +899,7 @@ int main(void)
 	tcase_add_test(tc, threads_share_one_client_and_each_gets_its_own_replies);
 	tcase_add_test(tc, a_restart_loses_the_session_of_a_holder_once);
 	tcase_add_test(tc, a_call_in_flight_when_the_daemon_dies_fails_and_the_next_reports_it);
+	tcase_add_test(tc, threads_ride_out_a_daemon_killed_under_load);
 	tcase_add_test(tc, tcp_addresses_by_ip_and_by_name);
 	tcase_add_test(tc, bad_addresses_are_reported);
 	tcase_add_test(tc, tls_against_a_plain_listener_does_not_connect);

@@ -335,9 +335,10 @@ static ssize_t tls_write(conn *k, const char *p, size_t len, short *events)
 	pthread_mutex_lock(&k->tls_mu);
 	ERR_clear_error();
 	int n = SSL_write(k->ssl, p, (int)(len > INT32_MAX ? INT32_MAX : len));
-	int e = SSL_get_error(k->ssl, n);
+	int e = SSL_get_error(k->ssl, n), saved = errno;
 	pthread_mutex_unlock(&k->tls_mu);
 	sigpipe_restore(&g, n <= 0 && e == SSL_ERROR_SYSCALL);
+	errno = saved;
 	if (n > 0)
 		return n;
 	*events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
@@ -374,17 +375,18 @@ static brk_err write_all(conn *k, struct iovec *iov, int n, double deadline, boo
 {
 	*sent = false;
 	while (n) {
-		short events;
+		short events = POLLOUT;
 		ssize_t w = k->ssl ? tls_write(k, iov->iov_base, iov->iov_len, &events)
 				   : plain_write(k, iov, n, &events);
-		if (w < 0 || atomic_load(&k->broken))
-			return fail(BRK_EIO, "cannot send to brokerd: %s",
-				    w < 0 ? strerror(errno) : "connection closed");
 		if (w > 0) {
 			*sent = true;
 			iov_advance(&iov, &n, (size_t)w);
 			continue;
 		}
+		if (w < 0)
+			return fail(BRK_EIO, "cannot send to brokerd: %s", strerror(errno));
+		if (atomic_load(&k->broken))
+			return fail(BRK_EIO, "cannot send to brokerd: the connection is closed");
 		/* TLS wanting to read while another thread receives: look again soon */
 		double until = events == POLLIN ? fmin(deadline, conn_now() + 0.01) : deadline;
 		int err = wait_fd(k->fd, events, until);

@@ -3,6 +3,7 @@
  * thread of its own: whoever calls does the I/O. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -176,14 +177,26 @@ static int dial(int family, const struct sockaddr *sa, socklen_t len, double dea
 	return -1;
 }
 
+/* dial_ipc: a blocking connect, so that a full listen backlog is waited out (for up to
+ * the deadline, through SO_SNDTIMEO) as a busy daemon accepts; then non-blocking. */
 static brk_err dial_ipc(const struct addr *a, const char *url, double deadline, int *fd)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	double left = fmax(deadline - conn_now(), 0.001);
+	struct timeval tv = {(time_t)left, (suseconds_t)((left - floor(left)) * 1e6)};
 	if (strlen(a->path) >= sizeof sun.sun_path)
 		return fail(BRK_EINVAL, "ipc path of %s is too long", url);
 	strcpy(sun.sun_path, a->path);
-	*fd = dial(AF_UNIX, (struct sockaddr *)&sun, sizeof sun, deadline);
-	return *fd < 0 ? connect_failed(url, errno) : BRK_OK;
+	if ((*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return connect_failed(url, errno);
+	setsockopt(*fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	int rv = connect(*fd, (struct sockaddr *)&sun, sizeof sun) == 0 ? 0 : errno;
+	struct timeval none = {0, 0};
+	setsockopt(*fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
+	if (rv == 0 && fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK) == 0)
+		return BRK_OK;
+	close(*fd);
+	return connect_failed(url, rv ? rv : errno);
 }
 
 static brk_err dial_tcp(const struct addr *a, const char *url, double deadline, int *fd)

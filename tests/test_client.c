@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <openssl/ssl.h>
 #include <time.h>
@@ -386,13 +387,15 @@ START_TEST(tcp_addresses_by_ip_and_by_name)
 {
 	char listen[64], url[64];
 	int port = free_port();
+	char listen6[64];
 	snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", port);
-	const char *const extra[] = {"--listen", listen, NULL};
+	snprintf(listen6, sizeof listen6, "tcp://[::1]:%d", port);
+	const char *const extra[] = {"--listen", listen, "--listen", listen6, NULL};
 	daemon_shut(&d, c);
 	daemon_start(&d, extra);
 	c = daemon_client(&d);
-	const char *hosts[] = {"127.0.0.1", "localhost"};
-	for (size_t i = 0; i < 2; i++) {
+	const char *hosts[] = {"127.0.0.1", "localhost", "[::1]"};
+	for (size_t i = 0; i < 3; i++) {
 		brk_client *x = NULL;
 		json_t *k = json_string("k"), *v = json_integer((json_int_t)i), *got = NULL;
 		snprintf(url, sizeof url, "tcp://%s:%d", hosts[i], port);
@@ -560,6 +563,8 @@ static void peer_serve(struct peer *p, uint32_t id, json_t *req, uint32_t *parke
 		peer_reply(p, id, "{\"ok\":true,\"result\":{\"session\":7,\"owners\":true}}");
 	} else if (!strcmp(op, "queue.get")) {
 		*parked = id;
+	} else if (!strcmp(op, "garble")) {
+		peer_reply(p, id & 0x7fffffff, "{\"ok\":true,\"result\":null}"); /* top bit clear */
 	} else if (!strcmp(op, "cancel")) {
 		bool hit =
 			*parked && json_integer_value(json_object_get(req, "request")) == *parked;
@@ -791,6 +796,62 @@ START_TEST(a_peer_that_is_not_rep0_is_refused)
 }
 END_TEST
 
+static volatile sig_atomic_t alarmed;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarmed = 1;
+}
+
+static bool after_alarm(void *arg)
+{
+	(void)arg;
+	return alarmed;
+}
+
+START_TEST(a_signal_during_a_wait_reaches_the_hook_at_once)
+{
+	struct peer p;
+	struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: poll sees EINTR */
+	struct itimerval it = {.it_value = {0, 120000}};
+	brk_options o = {.interrupted = after_alarm};
+	brk_client *x = NULL;
+	json_t *v = NULL;
+	peer_start(&p, rep0);
+	ck_assert_int_eq(brk_connect(p.url, &o, &x), BRK_OK);
+	sigaction(SIGALRM, &sa, NULL);
+	alarmed = 0;
+	double t0 = now();
+	setitimer(ITIMER_REAL, &it, NULL);
+	ck_assert_int_eq(brk_queue_get(x, "q", BRK_FOREVER, &v), BRK_ECANCELLED);
+	double took = now() - t0;
+	/* the hook's 50 ms rounds alone would answer at 150 ms */
+	ck_assert_msg(took >= 0.12 && took < 0.2, "cancelled after %.3f s", took);
+	fprintf(stderr, "SIGALRM at 120 ms: cancelled after %.1f ms\n", took * 1000);
+	brk_close(x);
+	peer_stop(&p);
+}
+END_TEST
+
+START_TEST(a_reply_breaking_the_framing_fails_the_call_and_the_connection)
+{
+	struct peer p;
+	brk_client *x = NULL;
+	brk_options o = {.send_timeout = 0.3};
+	peer_start(&p, rep0);
+	ck_assert_int_eq(brk_connect(p.url, &o, &x), BRK_OK);
+	json_t *req = brk_request_new("garble", NULL, NULL);
+	ck_assert_int_eq(brk_call(x, req, NULL), BRK_EIO);
+	/* the peer serves one connection only: the next one gets no handshake */
+	ck_assert_int_eq(brk_ping(x), BRK_ECONNECT);
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), "no handshake"));
+	json_decref(req);
+	brk_close(x);
+	peer_stop(&p);
+}
+END_TEST
+
 /* make_cert: a self-signed certificate (a CA of itself) for names (an openssl -addext
  * subjectAltName value) into dir/name.pem and dir/name.key; false without the openssl tool. */
 static bool make_cert(const char *dir, const char *name, const char *names)
@@ -911,6 +972,8 @@ int main(void)
 	tcase_add_test(peer, an_interrupted_get_sends_cancel_and_returns_cancelled);
 	tcase_add_test(peer, a_wait_past_its_deadline_is_cancelled_and_abandoned);
 	tcase_add_test(peer, a_peer_that_is_not_rep0_is_refused);
+	tcase_add_test(peer, a_signal_during_a_wait_reaches_the_hook_at_once);
+	tcase_add_test(peer, a_reply_breaking_the_framing_fails_the_call_and_the_connection);
 	suite_add_tcase(s, peer);
 	TCase *tls = tcase_create("tls");
 	tcase_add_checked_fixture(tls, tls_setup, tls_teardown);

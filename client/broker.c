@@ -33,6 +33,7 @@ struct call {
 	bool blocks;     /* the op may park in the daemon */
 	bool maybe_sent; /* some of the request may have reached the daemon */
 	bool cancel_sent;
+	bool awaiting;  /* its caller is in await, so a hand-off wakes it */
 	uint64_t owner; /* "owner" to add (lock ops, a daemon that takes it), or 0 */
 	size_t max_message;
 	double wait; /* seconds the reply may take; INFINITY for no limit */
@@ -492,11 +493,12 @@ static void lose_conn(brk_client *c, conn *k)
 	conn_release(k);
 }
 
-/* hand_off: when nobody reads replies, wakes a waiting caller to take over. */
+/* hand_off: when nobody reads replies, wakes a waiting caller to take over (one still
+ * sending takes over by itself when it starts to wait). */
 static void hand_off(brk_client *c)
 {
 	for (int i = 0; !c->reading && i < c->nflight; i++)
-		if (c->flight[i]->state == CALL_WAITING) {
+		if (c->flight[i]->state == CALL_WAITING && c->flight[i]->awaiting) {
 			pthread_cond_signal(c->flight[i]->wake);
 			return;
 		}
@@ -688,6 +690,7 @@ static int wait_ms(const brk_client *c, const struct call *me)
 static brk_err await(brk_client *c, struct call *me)
 {
 	pthread_mutex_lock(&c->mu);
+	me->awaiting = true;
 	while (me->state == CALL_WAITING && conn_ms_until(me->deadline) != 0) {
 		int ms = wait_ms(c, me);
 		if (!c->reading)

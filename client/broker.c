@@ -214,14 +214,20 @@ static void forget_parent(brk_client *c)
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&reg_mu);
-	for (brk_client *c = reg_head; c; c = c->reg_next)
+	for (brk_client *c = reg_head; c; c = c->reg_next) {
 		pthread_mutex_lock(&c->mu);
+		if (c->k)
+			conn_fork_lock(c->k);
+	}
 }
 
 static void fork_parent(void)
 {
-	for (brk_client *c = reg_head; c; c = c->reg_next)
+	for (brk_client *c = reg_head; c; c = c->reg_next) {
+		if (c->k)
+			conn_fork_unlock(c->k);
 		pthread_mutex_unlock(&c->mu);
+	}
 	pthread_mutex_unlock(&reg_mu);
 }
 
@@ -229,6 +235,8 @@ static void fork_child(void)
 {
 	wake.ready = false; /* the forking thread's own, possibly mid-use in the parent */
 	for (brk_client *c = reg_head; c; c = c->reg_next) {
+		if (c->k)
+			conn_fork_unlock(c->k);
 		forget_parent(c);
 		pthread_mutex_unlock(&c->mu);
 	}

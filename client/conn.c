@@ -694,6 +694,18 @@ void conn_drop(conn *k)
 	free(k);
 }
 
+void conn_fork_lock(conn *k)
+{
+	if (k->ssl)
+		pthread_mutex_lock(&k->tls_mu);
+}
+
+void conn_fork_unlock(conn *k)
+{
+	if (k->ssl)
+		pthread_mutex_unlock(&k->tls_mu);
+}
+
 bool conn_peer_gone(conn *k)
 {
 	struct pollfd p = {k->fd, POLLIN | POLLRDHUP, 0};

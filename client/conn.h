@@ -46,6 +46,11 @@ CALL_INTERNAL void conn_break(conn *k);
  * references (they belong to the parent's threads), writing nothing on the stream. */
 CALL_INTERNAL void conn_drop(conn *k);
 
+/* conn_fork_lock / conn_fork_unlock: around fork(), keep other threads out of k's TLS
+ * state, so that a child inherits it whole (and can free it). No-ops for plain streams. */
+CALL_INTERNAL void conn_fork_lock(conn *k);
+CALL_INTERNAL void conn_fork_unlock(conn *k);
+
 /* conn_peer_gone: whether the peer has closed or reset k, without waiting; for a
  * connection with nothing in flight. */
 CALL_INTERNAL bool conn_peer_gone(conn *k);

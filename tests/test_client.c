@@ -953,6 +953,39 @@ START_TEST(tls_verifies_the_server_by_name_and_by_ip)
 }
 END_TEST
 
+/* A child must not write on, or shut down, the TLS stream it inherited: the parent's
+ * session goes on over it. (The peer takes one connection: the child's own fails.) */
+START_TEST(a_forked_child_leaves_the_parents_tls_stream_alone)
+{
+	struct peer p;
+	char cert[160], key[160];
+	brk_client *x = NULL;
+	if (!have_certs)
+		return;
+	memset(&p, 0, sizeof p);
+	snprintf(cert, sizeof cert, "%s/good.pem", cert_dir);
+	snprintf(key, sizeof key, "%s/good.key", cert_dir);
+	peer_listen_tls(&p, "localhost", cert, key);
+	peer_run_thread(&p, rep0);
+	brk_options o = {.send_timeout = 0.3, .tls_ca = cert};
+	ck_assert_int_eq(brk_connect(p.url, &o, &x), BRK_OK);
+	ck_assert_int_eq(brk_ping(x), BRK_OK);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		in_child = true;
+		brk_err err = brk_ping(x);
+		brk_close(x);
+		_exit(err == BRK_ECONNECT ? 0 : 1);
+	}
+	ck_assert_int_eq(child_exit(pid), 0);
+	ck_assert_int_eq(brk_ping(x), BRK_OK);
+	ck_assert_uint_eq(json_array_size(p.seen), 3); /* hello, ping, ping: all the parent's */
+	brk_close(x);
+	peer_stop(&p);
+}
+END_TEST
+
 START_TEST(tls_takes_the_ca_from_the_environment)
 {
 	if (!have_certs)
@@ -995,6 +1028,7 @@ int main(void)
 	tcase_add_checked_fixture(tls, tls_setup, tls_teardown);
 	tcase_add_test(tls, tls_verifies_the_server_by_name_and_by_ip);
 	tcase_add_test(tls, tls_takes_the_ca_from_the_environment);
+	tcase_add_test(tls, a_forked_child_leaves_the_parents_tls_stream_alone);
 	suite_add_tcase(s, tls);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -986,6 +986,45 @@ START_TEST(a_forked_child_leaves_the_parents_tls_stream_alone)
 }
 END_TEST
 
+/* client_cert_try: a peer that demands a client certificate issued by "other"; the client
+ * presents cert "which" (NULL: none). */
+static brk_err client_cert_try(const char *which)
+{
+	struct peer p;
+	char cert[160], key[160], mine[160], mykey[160], their_ca[160];
+	brk_client *x = NULL;
+	memset(&p, 0, sizeof p);
+	snprintf(cert, sizeof cert, "%s/good.pem", cert_dir);
+	snprintf(key, sizeof key, "%s/good.key", cert_dir);
+	snprintf(their_ca, sizeof their_ca, "%s/other.pem", cert_dir);
+	snprintf(mine, sizeof mine, "%s/%s.pem", cert_dir, which ? which : "");
+	snprintf(mykey, sizeof mykey, "%s/%s.key", cert_dir, which ? which : "");
+	peer_listen_tls(&p, "localhost", cert, key);
+	SSL_CTX_set_verify(p.tls, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	ck_assert_int_eq(SSL_CTX_load_verify_locations(p.tls, their_ca, NULL), 1);
+	peer_run_thread(&p, rep0);
+	brk_options o = {.send_timeout = 2,
+			 .tls_ca = cert,
+			 .tls_cert = which ? mine : NULL,
+			 .tls_key = which ? mykey : NULL};
+	brk_err err = brk_connect(p.url, &o, &x);
+	if (err == BRK_OK)
+		ck_assert_int_eq(brk_ping(x), BRK_OK);
+	brk_close(x);
+	peer_stop(&p);
+	return err;
+}
+
+START_TEST(tls_presents_a_client_certificate_when_given_one)
+{
+	if (!have_certs)
+		return;
+	ck_assert_int_eq(client_cert_try("other"), BRK_OK);
+	ck_assert_int_eq(client_cert_try(NULL), BRK_ECONNECT);
+	ck_assert_int_eq(client_cert_try("good"), BRK_ECONNECT); /* not issued by "other" */
+}
+END_TEST
+
 START_TEST(tls_takes_the_ca_from_the_environment)
 {
 	if (!have_certs)
@@ -1028,6 +1067,7 @@ int main(void)
 	tcase_add_checked_fixture(tls, tls_setup, tls_teardown);
 	tcase_add_test(tls, tls_verifies_the_server_by_name_and_by_ip);
 	tcase_add_test(tls, tls_takes_the_ca_from_the_environment);
+	tcase_add_test(tls, tls_presents_a_client_certificate_when_given_one);
 	tcase_add_test(tls, a_forked_child_leaves_the_parents_tls_stream_alone);
 	suite_add_tcase(s, tls);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;

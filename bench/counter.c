@@ -2,7 +2,8 @@
  * atomic op), compare-and-set retries, Lock + get + set, and get + set with no lock (which
  * loses updates). Prints one JSON line per way: increments/s, and the final count against
  * the increments made. Usage: counter URL [PROCS] [SECONDS]
- * Each process is this program re-executed ("--child"), so it has an nng of its own. */
+ * Each process is this program re-executed ("--child"), so it starts with a connection and a
+ * session of its own, as a separately launched program would. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

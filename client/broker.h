@@ -1,7 +1,23 @@
 /* broker.h: libbroker, the C client of brokerd. The only header a program includes.
  *
- * Threads: a brk_client may be shared by any number of threads; each call is one request
- * (at most 64 are in flight per client; more callers wait their turn).
+ * Threads: a brk_client may be shared by any number of threads; each call is one request,
+ * written and answered on the calling thread (libbroker starts no thread of its own). Calls
+ * of several threads share the client's one connection (at most max_in_flight, 64 by
+ * default, are in flight at once; more callers wait their turn).
+ * Connections: ipc://PATH, tcp://HOST:PORT (an IPv4 address, [IPv6] or a host name) and
+ * tls+tcp://HOST:PORT (the server's certificate is always verified, and must name HOST).
+ * Reconnecting: when the connection breaks (brokerd restarted, a reset, a protocol error),
+ * the calls in flight fail with BRK_EIO (each may or may not have run) and the next call
+ * connects again, as a new session (see brk_session_id). If the old session held or awaited
+ * anything (it acquired a lock, rlock, semaphore or condition, passed a barrier, had
+ * unconfirmed queue items, or had a call in flight when the connection broke), the first
+ * call after the reconnect does not run and returns BRK_ESESSION ("session_lost"): what the
+ * program held is gone. Later calls run normally. A session that held nothing reconnects
+ * silently.
+ * fork(): a child process never uses its parent's connection. The first call of a child
+ * on an inherited client connects anew as a session of the child's own (its unconfirmed
+ * items stay the parent's); that call is not BRK_ESESSION. The parent's session is not
+ * affected by the child or its exit.
  * Errors: every call returns BRK_OK or a brk_err; brk_last_error() then gives the message
  * for the calling thread (the daemon's own text for errors it reported).
  * Ownership (jansson's rule): json_t * arguments are borrowed unless the contract says
@@ -30,8 +46,19 @@ typedef struct brk_client brk_client;
 
 typedef struct brk_options {
 	double reply_grace;  /* seconds a reply may take beyond the op's own timeout; default 30 */
-	double send_timeout; /* seconds to wait for a connection to send on; default 10 */
+	double send_timeout; /* seconds to connect, or to wait for room to send; default 10 */
 	int max_in_flight;   /* requests in flight at once, 1..64; default 64 */
+	/* interrupted: asked while a call that may wait (queue get/put/join, acquire, wait...)
+	 * is waiting: when a signal interrupts the wait and at least every 50 ms. Once it
+	 * returns true, libbroker asks brokerd to cancel the wait and goes on waiting for the
+	 * answer: BRK_ECANCELLED if the cancel won, else the call's real result (an item that
+	 * arrived first is not lost). NULL: never asked. Runs on the waiting thread. */
+	bool (*interrupted)(void *arg);
+	void *interrupt_arg;
+	/* TLS (tls+tcp://), PEM files; NULL: $BROKERD_TLS_CA, $BROKERD_TLS_CERT and
+	 * $BROKERD_TLS_KEY. Without a CA file the system's trust store verifies the server. A
+	 * client certificate is presented when cert is set (key: its key, if not in cert). */
+	const char *tls_ca, *tls_cert, *tls_key;
 } brk_options;
 
 /* brk_connect: connects to url (NULL: $BROKERD_URL, else the default address) and greets
@@ -45,7 +72,8 @@ void brk_close(brk_client *c);
  * thread, valid until its next call). */
 const char *brk_last_error(void);
 
-/* brk_session_id: the daemon's id for this client's session (as in "brokerctl sessions"). */
+/* brk_session_id: the daemon's id for this client's session (as in "brokerctl sessions");
+ * a new one after a reconnect, or in a fork()ed child once it made a call. */
 uint64_t brk_session_id(const brk_client *c);
 
 /* brk_max_message: the largest request the daemon accepts on this connection, in bytes.
@@ -59,7 +87,9 @@ size_t brk_max_message(const brk_client *c);
 json_t *brk_request_new(const char *op, const char *name, json_t *args);
 
 /* brk_call: sends request (borrowed) and waits for its reply. On BRK_OK *result (if not
- * NULL) is the reply's result; on an error reply the code is returned. */
+ * NULL) is the reply's result; on an error reply the code is returned. A request is never
+ * sent twice. The reply may take the op's own timeout plus reply_grace; a call that waited
+ * that long returns BRK_ENOREPLY (and a waiting op is cancelled in brokerd). */
 brk_err brk_call(brk_client *c, const json_t *request, json_t **result);
 
 /* brk_batch: runs the array of requests ops (borrowed) as one atomic batch: no other

@@ -1,5 +1,5 @@
-/* worker.c: a client process for black-box tests, started with exec so that it owns a
- * fresh nng (a forked copy of a process using nng has none of nng's threads).
+/* worker.c: a client process for black-box tests, started with exec so that it is a
+ * separate program with a connection and a session of its own.
  *   worker URL get NAME TIMEOUT       print the value; exit 0, or the brk_err number
  *   worker URL put NAME JSON TIMEOUT  exit 0, or the brk_err number
  *   worker URL join NAME TIMEOUT      exit 0, or the brk_err number

@@ -195,14 +195,14 @@ static char *all_agree(const char *url, const char *req, const char *want, bool 
 {
 	bool tls = !strncmp(url, "tls+tcp://", 10);
 	const char *ca = tls ? cert("ca.pem") : NULL;
-	const char *crt = client_cert ? cert("client.pem") : NULL,
-		   *key = client_cert ? cert("client.key") : NULL;
+	const char *crt = tls && client_cert ? cert("client.pem") : NULL,
+		   *key = tls && client_cert ? cert("client.key") : NULL;
 	struct sp_tls t = {ca, crt, key};
 	char *raw = via_raw(url, req, tls ? &t : NULL);
 	ck_assert_msg(raw != NULL, "%s: bare socket got no reply to %s", url, req);
 	if (want)
 		ck_assert_str_eq(raw, want);
-	char *lib = via_nng(url, req, ca, client_cert ? cert("client-both.pem") : NULL);
+	char *lib = via_nng(url, req, ca, tls && client_cert ? cert("client-both.pem") : NULL);
 	ck_assert_msg(lib != NULL, "%s: libnng got no reply to %s", url, req);
 	ck_assert_str_eq(lib, raw);
 	char *cat = via_nngcat(url, req, ca, crt, key);

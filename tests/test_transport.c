@@ -80,11 +80,11 @@ static void wait_settled(void)
 }
 
 /* assert_served_at_once: a new client on url is answered pong within 1 s. */
-static void assert_served_at_once(const char *url)
+static void assert_served_at_once_tls(const char *url, const struct sp_tls *tls)
 {
 	struct sp s;
 	double t0 = mono_ms();
-	ck_assert_msg(sp_dial(&s, url, NULL) == 0, "cannot connect to %s", url);
+	ck_assert_msg(sp_dial(&s, url, tls) == 0, "cannot connect to %s", url);
 	char *r = sp_call(&s, "{\"op\":\"ping\"}", 1000);
 	double took = mono_ms() - t0;
 	ck_assert_msg(r != NULL, "a new client on %s got no pong", url);
@@ -92,6 +92,11 @@ static void assert_served_at_once(const char *url)
 	ck_assert_msg(took < 1000, "a new client waited %.0f ms for pong", took);
 	free(r);
 	sp_close(&s);
+}
+
+static void assert_served_at_once(const char *url)
+{
+	assert_served_at_once_tls(url, NULL);
 }
 
 static void start(const char *const *extra)
@@ -127,12 +132,12 @@ static void teardown(void)
 /* doomed_client: what a child does before it is killed (mode 0..4): connect only; a partial
  * handshake; a handshake it never reads the answer to; a partial frame; a whole request
  * whose reply it is killed while waiting for. Then it waits to be killed. */
-static void doomed_client(const char *url, int mode, int i)
+static void doomed_client(const char *url, const struct sp_tls *tls, int mode, int i)
 {
 	struct sp s;
 	unsigned char hdr[13];
 	char req[128];
-	if (sp_connect(&s, url, NULL) != 0)
+	if (sp_connect(&s, url, tls) != 0)
 		_exit(1);
 	if (mode == 1)
 		sp_write(&s, SP_HELLO_REQ, 3);
@@ -149,9 +154,9 @@ static void doomed_client(const char *url, int mode, int i)
 		pause();
 }
 
-/* kill_storm: n clients of url, each SIGKILLed 0-2 ms after its fork (reaped 10 at a time,
- * so that deaths overlap). */
-static void kill_storm(const char *url, int n)
+/* kill_storm: n clients of url (tls: for tls+tcp), each SIGKILLed 0 to max_us microseconds
+ * after its fork (reaped 10 at a time, so that deaths overlap). */
+static void kill_storm(const char *url, const struct sp_tls *tls, int n, int max_us)
 {
 	enum { WAVE = 10 };
 	unsigned seed = (unsigned)getpid();
@@ -161,8 +166,8 @@ static void kill_storm(const char *url, int n)
 			pid[k] = fork();
 			ck_assert_int_ge(pid[k], 0);
 			if (pid[k] == 0)
-				doomed_client(url, (done + k) % 5, done + k);
-			nap_us(rand_r(&seed) % 2001);
+				doomed_client(url, tls, (done + k) % 5, done + k);
+			nap_us(rand_r(&seed) % (unsigned)(max_us + 1));
 			kill(pid[k], SIGKILL);
 		}
 		for (int k = 0; k < WAVE; k++)
@@ -172,7 +177,7 @@ static void kill_storm(const char *url, int n)
 
 START_TEST(clients_killed_while_connecting_leave_nothing_behind)
 {
-	kill_storm(d.url, 300);
+	kill_storm(d.url, NULL, 300, 2000);
 	wait_settled();
 	assert_served_at_once(d.url);
 	/* what got through was whole requests (mode 4: key % 5 == 4), each stored as sent */
@@ -192,9 +197,47 @@ END_TEST
 
 START_TEST(tcp_clients_killed_while_connecting_leave_nothing_behind)
 {
-	kill_storm(tcp_url, 100);
+	kill_storm(tcp_url, NULL, 100, 2000);
 	wait_settled();
 	assert_served_at_once(tcp_url);
+}
+END_TEST
+
+/* tls+tcp: a daemon with a TLS listener too (certificates from certs.sh) */
+static char tls_url[64], certs[80], cert_path[4][160];
+
+static void setup_tls(void)
+{
+	char cmd[256];
+	strcpy(certs, "/tmp/brokerd-certs-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(certs));
+	snprintf(cmd, sizeof cmd, "sh %s %s", CERTS_SH, certs);
+	ck_assert_int_eq(system(cmd), 0);
+	const char *files[] = {"server.pem", "server.key", "ca.pem"};
+	for (int i = 0; i < 3; i++)
+		snprintf(cert_path[i], sizeof cert_path[i], "%s/%s", certs, files[i]);
+	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", tcp_free_port());
+	const char *extra[] = {"--listen",    tls_url,	    "--tls-cert", cert_path[0],
+			       "--tls-key", cert_path[1], NULL};
+	start(extra);
+}
+
+static void teardown_tls(void)
+{
+	char cmd[160];
+	teardown();
+	snprintf(cmd, sizeof cmd, "rm -rf %s", certs);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(tls_clients_killed_mid_handshake_leave_nothing_behind)
+{
+	/* killed 0-5 ms in: most die inside the TLS handshake, some after it, in each of the
+	 * SP stages above */
+	struct sp_tls tls = {cert_path[2], NULL, NULL};
+	kill_storm(tls_url, &tls, 100, 5000);
+	wait_settled();
+	assert_served_at_once_tls(tls_url, &tls);
 }
 END_TEST
 
@@ -683,5 +726,10 @@ int main(void)
 	ADD(tc, tcp_requests_are_served_like_ipc_ones);
 	ADD(tc, an_oversized_request_gets_too_big_and_the_connection_stays_usable);
 	suite_add_tcase(s, tc);
+	TCase *tls = tcase_create("tls");
+	tcase_set_timeout(tls, 120);
+	tcase_add_checked_fixture(tls, setup_tls, teardown_tls);
+	ADD(tls, tls_clients_killed_mid_handshake_leave_nothing_behind);
+	suite_add_tcase(s, tls);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The Python peer of "brokerctl bench": multiprocessing.Manager doing the same ops.
 
+Usage: manager_bench.py [SECONDS [TESTS]] (TESTS: comma-separated, of get,set,queue).
 Prints one JSON object per test: ops_per_sec, p50_us and p99_us of single round trips,
 measured from one client process against the Manager's server process.
 """
@@ -30,6 +31,7 @@ def measure(name, op, seconds):
 
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3
+    only = sys.argv[2].split(",") if len(sys.argv) > 2 else None  # e.g. "get"
     manager = SyncManager()
     manager.start()
     d = manager.dict()
@@ -42,6 +44,8 @@ def main():
 
     for name, op in (("get", lambda: d.get("k")), ("set", lambda: d.__setitem__("k", "v")),
                      ("queue", put_get)):
+        if only and name not in only:
+            continue
         result = measure(name, op, seconds)
         if name == "queue":  # two round trips per iteration, as brokerctl counts them
             result["ops_per_sec"] *= 2

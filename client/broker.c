@@ -19,7 +19,7 @@
 #include "ops.h"
 #include "url.h"
 
-#define MAX_IN_FLIGHT 64     /* brokerd's nng transport queues at most 64 replies a pipe */
+#define MAX_IN_FLIGHT 64     /* calls in flight on one client at most (brk_options) */
 #define INTERRUPT_POLL_MS 50 /* how often a waiting call looks at brk_options.interrupted */
 #define BATCH_DELIVERY 16    /* replies decoded before they are handed out at once */
 

@@ -3,7 +3,12 @@
  * Threads: a brk_client may be shared by any number of threads; each call is one request,
  * written and answered on the calling thread (libbroker starts no thread of its own). Calls
  * of several threads share the client's one connection (at most max_in_flight, 64 by
- * default, are in flight at once; more callers wait their turn).
+ * default, are in flight at once; more callers wait their turn). Locks belong to a thread,
+ * as in Python's threading: each thread's lock, rlock, condition and semaphore requests
+ * carry its own owner id, so two threads sharing a client cannot both hold a Lock, re-enter
+ * each other's RLock or release each other's lock (BRK_ENOTOWNER); a Semaphore, as in
+ * Python, may be released by any thread. Everything is still released when the session
+ * ends.
  * Connections: ipc://PATH, tcp://HOST:PORT (an IPv4 address, [IPv6] or a host name) and
  * tls+tcp://HOST:PORT (the server's certificate is always verified, and must name HOST).
  * Reconnecting: when the connection breaks (brokerd restarted, a reset, a protocol error),
@@ -156,7 +161,7 @@ brk_err brk_lock_acquire(brk_client *c, const char *name, brk_lock_kind kind, do
  * on, and this client's next release gets BRK_ELEASE. */
 brk_err brk_lock_acquire_lease(brk_client *c, const char *name, brk_lock_kind kind, double timeout,
 			       double lease, bool *acquired, uint64_t *fence);
-/* brk_lock_release: releases once; BRK_ENOTOWNER if another session holds it, BRK_ENOTLOCKED
+/* brk_lock_release: releases once; BRK_ENOTOWNER if another session or thread holds it, BRK_ENOTLOCKED
  * if nobody does. */
 brk_err brk_lock_release(brk_client *c, const char *name, brk_lock_kind kind);
 brk_err brk_lock_locked(brk_client *c, const char *name, brk_lock_kind kind, bool *locked);

@@ -25,9 +25,8 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "wire.h"
 
-#define SP_REQ0 0x0030
-#define SP_REP0 0x0031
 #define MAX_FRAME ((uint64_t)1 << 31) /* a longer length is taken for a broken stream */
 #define READ_CHUNK 65536              /* room kept free for each read */
 #define KEEP_BUFFER (1u << 20)        /* a larger idle read buffer is given back */
@@ -68,20 +67,6 @@ int conn_ms_until(double deadline)
 		return -1;
 	double ms = ceil((deadline - conn_now()) * 1000);
 	return ms <= 0 ? 0 : ms > 1e9 ? 1000000000 : (int)ms;
-}
-
-static void put_be64(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 /* ---- addresses ---- */
@@ -414,15 +399,9 @@ static brk_err write_all(conn *k, struct iovec *iov, int n, double deadline, boo
 /* frame_header: the transport header plus the request id; returns its length. */
 static size_t frame_header(const conn *k, unsigned char *h, uint32_t id, size_t len)
 {
-	size_t n = 0;
-	if (k->scheme == SCHEME_IPC)
-		h[n++] = 0x01;
-	put_be64(h + n, (uint64_t)len + 4);
-	n += 8;
-	h[n++] = (unsigned char)(id >> 24);
-	h[n++] = (unsigned char)(id >> 16);
-	h[n++] = (unsigned char)(id >> 8);
-	h[n++] = (unsigned char)id;
+	size_t n = wire_header(h, k->scheme == SCHEME_IPC, (uint64_t)len + WIRE_ID_SIZE);
+	wire_put32(h + n, id);
+	n += WIRE_ID_SIZE;
 	return n;
 }
 
@@ -487,10 +466,10 @@ static bool make_room(conn *k, size_t want)
 /* pending_need: bytes free needed to hold the frame under way (at least a chunk). */
 static size_t pending_need(const conn *k)
 {
-	size_t have = k->rb_len - k->rb_off, hl = k->scheme == SCHEME_IPC ? 9 : 8;
+	size_t have = k->rb_len - k->rb_off, hl = wire_header_size(k->scheme == SCHEME_IPC);
 	if (have < hl)
 		return READ_CHUNK;
-	uint64_t flen = get_be64((const unsigned char *)k->rb + k->rb_off + hl - 8);
+	uint64_t flen = wire_get64((const unsigned char *)k->rb + k->rb_off + hl - WIRE_LEN_SIZE);
 	if (flen > MAX_FRAME || hl + flen <= have)
 		return READ_CHUNK;
 	size_t missing = (size_t)(hl + flen - have);
@@ -561,18 +540,17 @@ enum conn_recv conn_recv(conn *k, int ms)
 int conn_frame(conn *k, uint32_t *id, const char **body, size_t *len)
 {
 	const unsigned char *p = (const unsigned char *)k->rb + k->rb_off;
-	size_t have = k->rb_len - k->rb_off, hl = k->scheme == SCHEME_IPC ? 9 : 8;
+	size_t have = k->rb_len - k->rb_off, hl = wire_header_size(k->scheme == SCHEME_IPC);
 	if (have < hl)
 		return 0;
-	if (k->scheme == SCHEME_IPC && p[0] != 0x01)
+	if (k->scheme == SCHEME_IPC && p[0] != WIRE_IPC_MSG)
 		return -1;
-	uint64_t flen = get_be64(p + hl - 8);
-	if (flen < 4 || flen > MAX_FRAME || (have > hl && !(p[hl] & 0x80)))
+	uint64_t flen = wire_get64(p + hl - WIRE_LEN_SIZE);
+	if (flen < WIRE_ID_SIZE || flen > MAX_FRAME || (have > hl && !(p[hl] & 0x80)))
 		return -1; /* a reply's id has its top bit set */
 	if (have - hl < flen)
 		return 0;
-	*id = (uint32_t)p[hl] << 24 | (uint32_t)p[hl + 1] << 16 | (uint32_t)p[hl + 2] << 8 |
-	      p[hl + 3];
+	*id = wire_get32(p + hl);
 	*body = (const char *)p + hl + 4;
 	*len = (size_t)flen - 4;
 	k->rb_off += hl + (size_t)flen;
@@ -584,13 +562,13 @@ int conn_frame(conn *k, uint32_t *id, const char **body, size_t *len)
 /* sp_handshake: both sides send "\0SP\0", their protocol id and two zero bytes. */
 static brk_err sp_handshake(conn *k, const char *url, double deadline)
 {
-	unsigned char mine[8] = {0, 'S', 'P', 0, SP_REQ0 >> 8, SP_REQ0 & 0xff, 0, 0};
-	const unsigned char theirs[8] = {0, 'S', 'P', 0, SP_REP0 >> 8, SP_REP0 & 0xff, 0, 0};
+	uint8_t mine[WIRE_HANDSHAKE_LEN];
+	wire_handshake(mine, WIRE_PROTO_REQ);
 	struct iovec iov = {mine, sizeof mine};
 	bool sent;
 	if (write_all(k, &iov, 1, deadline, &sent))
 		return fail(BRK_ECONNECT, "cannot connect to %s: %s", url, brk_last_error());
-	while (k->rb_len < sizeof theirs) {
+	while (k->rb_len < WIRE_HANDSHAKE_LEN) {
 		int ms = conn_ms_until(deadline);
 		enum conn_recv r = ms == 0 ? CONN_NONE : conn_recv(k, ms);
 		if (r == CONN_CLOSED || (r == CONN_NONE && conn_now() >= deadline))
@@ -598,9 +576,9 @@ static brk_err sp_handshake(conn *k, const char *url, double deadline)
 				    r == CONN_CLOSED ? "closed during the handshake"
 						     : "no handshake in time");
 	}
-	if (memcmp(k->rb, theirs, sizeof theirs) != 0)
+	if (!wire_handshake_ok((const uint8_t *)k->rb, WIRE_PROTO_REP))
 		return fail(BRK_EPROTO, "%s is not a brokerd (REP0) endpoint", url);
-	k->rb_off = sizeof theirs;
+	k->rb_off = WIRE_HANDSHAKE_LEN;
 	return BRK_OK;
 }
 

@@ -18,15 +18,32 @@ json_t *proto_request_new(const char *op, const char *name, json_t *args)
 	return req;
 }
 
+/* Replies are built member by member: json_pack would parse its format on every reply. */
+
 json_t *proto_reply_ok_new(json_t *result)
 {
-	return json_pack("{s:b, s:o}", "ok", 1, "result", result ? result : json_null());
+	json_t *reply = json_object();
+	if (!result)
+		result = json_null();
+	if (!reply || json_object_set_new_nocheck(reply, "ok", json_true()) ||
+	    json_object_set_new_nocheck(reply, "result", result)) {
+		json_decref(reply);
+		return NULL;
+	}
+	return reply;
 }
 
 json_t *proto_reply_error(brk_err err, const char *message)
 {
-	return json_pack("{s:b, s:s, s:s}", "ok", 0, "error", brk_err_code(err), "message",
-			 message ? message : brk_strerror(err));
+	json_t *reply = json_object();
+	if (!reply || json_object_set_new_nocheck(reply, "ok", json_false()) ||
+	    json_object_set_new_nocheck(reply, "error", json_string(brk_err_code(err))) ||
+	    json_object_set_new(reply, "message",
+				json_string(message ? message : brk_strerror(err)))) {
+		json_decref(reply);
+		return NULL;
+	}
+	return reply;
 }
 
 brk_err proto_reply_parse(const json_t *reply, json_t **result, const char **message)

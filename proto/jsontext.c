@@ -268,13 +268,11 @@ static void put_eight(char *end, uint32_t v)
 	put_pair(end - 8, hi / 100);
 }
 
-/* dump_integer: writes i in decimal straight into the buffer, from its last digit back. */
-static int dump_integer(jt_buf *b, json_int_t i)
+/* write_integer: writes i in decimal from its last digit back; b has room for it. */
+static void write_integer(jt_buf *b, json_int_t i)
 {
 	uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
 	size_t n = decimal_digits(u) + (i < 0);
-	if (b->cap - b->len < n && jt_buf_reserve(b, n))
-		return -1;
 	char *end = b->data + b->len + n;
 	b->len += n;
 	if (i < 0)
@@ -285,6 +283,16 @@ static int dump_integer(jt_buf *b, json_int_t i)
 		end -= 8;
 	}
 	put_small(end, (uint32_t)u);
+}
+
+/* INTEGER_ROOM: the most bytes an integer and a separator before it take. */
+#define INTEGER_ROOM 21
+
+static int dump_integer(jt_buf *b, json_int_t i)
+{
+	if (b->cap - b->len < INTEGER_ROOM && jt_buf_reserve(b, INTEGER_ROOM))
+		return -1;
+	write_integer(b, i);
 	return 0;
 }
 
@@ -316,18 +324,25 @@ static int dump_real(jt_buf *b, double x)
 	return put(b, tmp, (size_t)n);
 }
 
+/* dump_array: the elements, with integers (the common bulk case) written in line. */
 static int dump_array(dumper *d, const json_t *v)
 {
 	size_t n = json_array_size(v);
-	if (put1(d->b, '['))
+	jt_buf *b = d->b;
+	if (put1(b, '['))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (i && put1(d->b, ','))
+		const json_t *e = json_array_get(v, i);
+		if (b->cap - b->len < INTEGER_ROOM && jt_buf_reserve(b, INTEGER_ROOM))
 			return -1;
-		if (dump_value(d, json_array_get(v, i)))
+		if (i)
+			b->data[b->len++] = ',';
+		if (json_is_integer(e))
+			write_integer(b, json_integer_value(e));
+		else if (dump_value(d, e))
 			return -1;
 	}
-	return put1(d->b, ']');
+	return put1(b, ']');
 }
 
 static int dump_object(dumper *d, const json_t *v)
@@ -407,7 +422,8 @@ typedef struct parser {
 } parser;
 
 /* fail: records the first error at offset at; always returns NULL. */
-static json_t *fail(parser *ps, const char *at, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static json_t *fail(parser *ps, const char *at,
+							  const char *fmt, ...)
 {
 	if (ps->err && !ps->err->text[0]) {
 		va_list ap;
@@ -608,6 +624,31 @@ static const char *skip_digits(const char *p, const char *end)
 	return p;
 }
 
+/* eight_digits: whether all eight bytes of w (as loaded from text) are ASCII digits. */
+static bool eight_digits(uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return ((w & 0xF0F0F0F0F0F0F0F0ULL) |
+		(((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
+	       0x3333333333333333ULL;
+#else
+	(void)w;
+	return false; /* the byte-at-a-time loop does it all */
+#endif
+}
+
+/* eight_digits_value: the number eight ASCII digits in w spell, first byte most
+ * significant, by combining pairs, then fours, then the two halves (simdjson's way). */
+static uint32_t eight_digits_value(uint64_t w)
+{
+	w -= 0x3030303030303030ULL;
+	w = w * 10 + (w >> 8);
+	w = ((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)) +
+	     ((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >>
+	    32;
+	return (uint32_t)w;
+}
+
 /* parse_fraction: moves past ".digits" and "e[+-]digits" when present; -1 when one is
  * present but has no digits. */
 static int parse_fraction(parser *ps)
@@ -638,6 +679,8 @@ static json_t *parse_number(parser *ps)
 	p += neg;
 	const char *digits = p;
 	uint64_t u = 0;
+	for (int chunk = 0; chunk < 2 && end - p >= 8 && eight_digits(load8(p)); chunk++, p += 8)
+		u = u * 100000000 + eight_digits_value(load8(p));
 	while (p < end && *p >= '0' && *p <= '9' && p - digits < 19)
 		u = u * 10 + (uint64_t)(*p++ - '0');
 	p = skip_digits(p, end);
@@ -702,7 +745,9 @@ static char *key_copy(parser *ps, const char *key, size_t len, char *small, size
 	return copy;
 }
 
-/* parse_member: one "key": value pair into object. */
+/* parse_member: one "key": value pair into object. A duplicate key shows as a size that
+ * did not grow (setting replaced the first value), which saves a second hash lookup per
+ * member; the object is then thrown away with the error. */
 static int parse_member(parser *ps, json_t *object)
 {
 	const char *s, *at = ps->p;
@@ -712,17 +757,18 @@ static int parse_member(parser *ps, json_t *object)
 		return fail(ps, ps->p, "string or '}' expected"), -1;
 	if (parse_string(ps, &s, &len))
 		return -1;
-	if (json_object_getn(object, s, len))
-		return fail(ps, at, "duplicate object key"), -1;
 	if (!expect(ps, ':'))
 		return fail(ps, ps->p, "':' expected"), -1;
 	char *key = key_copy(ps, s, len, small, sizeof small);
 	if (!key)
 		return fail(ps, at, "out of memory"), -1;
+	size_t size = json_object_size(object);
 	json_t *v = parse_value(ps);
 	int rc = v ? json_object_setn_new_nocheck(object, key, len, v) : -1;
 	if (v && rc)
 		fail(ps, at, "out of memory");
+	else if (v && json_object_size(object) == size)
+		rc = -1, fail(ps, at, "duplicate object key");
 	if (key != s && key != small)
 		free(key);
 	return rc;

@@ -199,6 +199,29 @@ START_TEST(random_values_match_jansson)
 }
 END_TEST
 
+/* mutate: changes one to three bytes of text[0..len) to bytes JSON text is sensitive to. */
+static void mutate(char *text, size_t len)
+{
+	static const char bytes[] = "\"\\{}[],:0-.eE+u \x00\x80\xc3\xed\xf4\x1fn";
+	for (unsigned k = 1 + pick(3); k > 0 && len > 0; k--)
+		text[pick((unsigned)len)] = bytes[pick(sizeof bytes - 1)];
+}
+
+START_TEST(mutated_texts_agree_with_jansson)
+{
+	rng_state = 0xD1B54A32D192ED03ULL + (uint64_t)_i;
+	for (int i = 0; i < 3000; i++) {
+		json_t *v = random_value(0, false);
+		char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		size_t len = strlen(text);
+		mutate(text, len);
+		check_load(text, len, false);
+		free(text);
+		json_decref(v);
+	}
+}
+END_TEST
+
 START_TEST(dump_exact_text)
 {
 	static const struct {
@@ -413,6 +436,16 @@ START_TEST(depth_limit)
 	check_load(over, strlen(over), true);
 	free(max);
 	free(over);
+	/* The documented difference: jansson counts the scalar in the innermost array as a
+	 * level too, so it refuses 2048 arrays around a number; jt_load counts arrays. */
+	char *scalar_ok = nested(2047, "1"), *scalar_deep = nested(2048, "1");
+	check_load(scalar_ok, strlen(scalar_ok), true);
+	ck_assert_ptr_null(json_loadb(scalar_deep, strlen(scalar_deep), JANSSON_LOAD_FLAGS, NULL));
+	v = jt_load(scalar_deep, strlen(scalar_deep), JT_LOAD_MAX_DEPTH, &err);
+	ck_assert_ptr_nonnull(v);
+	json_decref(v);
+	free(scalar_ok);
+	free(scalar_deep);
 }
 END_TEST
 
@@ -459,6 +492,7 @@ static Suite *jsontext_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, random_values_match_jansson, 0, 4);
+	tcase_add_loop_test(tc, mutated_texts_agree_with_jansson, 0, 4);
 	tcase_add_test(tc, dump_exact_text);
 	tcase_add_test(tc, dump_appends_and_fails_cleanly);
 	tcase_add_test(tc, load_types_and_values);

@@ -839,7 +839,7 @@ static json_t *parse_value(parser *ps)
 
 json_t *jt_load(const char *text, size_t len, int max_depth, jt_error *err)
 {
-	parser ps = {text, text, text + len, 0, max_depth, err, {0}};
+	parser ps = {text, text, text ? text + len : text, 0, max_depth, err, {0}};
 	if (max_depth < 1)
 		ps.max_depth = 1;
 	if (max_depth > JT_LOAD_MAX_DEPTH)
@@ -854,6 +854,8 @@ json_t *jt_load(const char *text, size_t len, int max_depth, jt_error *err)
 		json_decref(v);
 		v = fail(&ps, ps.p, "end of file expected");
 	}
+	if (!v)
+		fail(&ps, ps.p, "out of memory"); /* only when nothing more precise was said */
 	jt_buf_free(&ps.scratch);
 	return v;
 }

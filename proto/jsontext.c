@@ -86,11 +86,22 @@ static bool is_special(unsigned char c)
 	return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
 }
 
-/* skip_plain: the first byte at or after p (before end) that is_special, or end. */
+/* skip_plain: the first byte at or after p (before end) that is_special, or end. In a
+ * word with a special byte, the lowest flagged byte is the first special one (a false
+ * flag needs a borrow from a lower, truly special byte), so on little-endian machines
+ * its index is the mask's trailing zero count / 8. */
 static const char *skip_plain(const char *p, const char *end)
 {
-	while (end - p >= 8 && !special8(load8(p)))
-		p += 8;
+	for (; end - p >= 8; p += 8) {
+		uint64_t m = special8(load8(p));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3);
+#else
+		if (m)
+			break;
+#endif
+	}
 	while (p < end && !is_special((unsigned char)*p))
 		p++;
 	return p;

@@ -55,8 +55,7 @@ int jt_dump(const json_t *v, jt_buf *out);
  * jt_load(..., 2048, ...) accepts. Like jansson, one NUL byte right after a number or
  * true/false/null is skipped ("[1\0]" loads as [1]): jansson's lexer loses a byte it
  * reads ahead and ungets when that byte is NUL; matched so both accept the same texts.
- * Returns a new reference, or NULL with err (if not
- * NULL) set. */
+ * Returns a new reference, or NULL with err (if not NULL) set. */
 json_t *jt_load(const char *text, size_t len, int max_depth, jt_error *err);
 
 #endif

@@ -40,8 +40,7 @@ int main(int argc, char **argv)
 	while (now() < end) {
 		json_t *got = NULL;
 		if (brk_queue_put(c, q, v, BRK_FOREVER) != BRK_OK ||
-		    brk_queue_get(c, q, 0, &got) != BRK_OK ||
-		    json_string_length(got) != size) {
+		    brk_queue_get(c, q, 0, &got) != BRK_OK || json_string_length(got) != size) {
 			fprintf(stderr, "bigvalue: %s\n", brk_last_error());
 			return 1;
 		}

@@ -86,10 +86,10 @@ static void serve(int fd)
 	while ((m = next(&r, &len))) {
 		json_t *req = json_loadb((const char *)m + 4, len - 4, 0, NULL);
 		const char *op = json_string_value(json_object_get(req, "op"));
-		json_t *reply = op && !strcmp(op, "dict.get") && json_object_get(req, "key")
-					? json_pack("{s:b, s:s, s:i}", "ok", 1, "result", "v",
-						    "version", 1)
-					: json_pack("{s:b, s:s}", "ok", 0, "error", "bad_request");
+		json_t *reply =
+			op && !strcmp(op, "dict.get") && json_object_get(req, "key")
+				? json_pack("{s:b, s:s, s:i}", "ok", 1, "result", "v", "version", 1)
+				: json_pack("{s:b, s:s}", "ok", 0, "error", "bad_request");
 		char *text = json_dumps(reply, JSON_COMPACT);
 		if (frame(fd, id_of(m), text, strlen(text)))
 			_exit(1);
@@ -107,8 +107,8 @@ static void server_cost(pid_t pid, double *cpu, long *ctxsw)
 	unsigned long ut = 0, st = 0;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "r");
-	if (f && fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-			&st) != 2)
+	if (f &&
+	    fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		ut = st = 0;
 	if (f)
 		fclose(f);

@@ -96,8 +96,7 @@ static int start_tls(struct sp *s, const char *host, const struct sp_tls *tls)
 	struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
 	if (poll(&pfd, 1, 100) == 1) {
 		char c;
-		if (SSL_peek(s->ssl, &c, 1) <= 0 &&
-		    SSL_get_error(s->ssl, 0) != SSL_ERROR_WANT_READ)
+		if (SSL_peek(s->ssl, &c, 1) <= 0 && SSL_get_error(s->ssl, 0) != SSL_ERROR_WANT_READ)
 			return -1;
 	}
 	return 0;
@@ -142,8 +141,8 @@ int sp_write(struct sp *s, const void *buf, size_t len)
 {
 	const char *p = buf;
 	while (len > 0) {
-		ssize_t n = s->ssl ? SSL_write(s->ssl, p, (int)len)
-				   : send(s->fd, p, len, MSG_NOSIGNAL);
+		ssize_t n =
+			s->ssl ? SSL_write(s->ssl, p, (int)len) : send(s->fd, p, len, MSG_NOSIGNAL);
 		if (n <= 0) {
 			if (!s->ssl && n < 0 && errno == EINTR)
 				continue;

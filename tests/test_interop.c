@@ -22,11 +22,11 @@
 #include "run_suite.h"
 
 /* ADD: adds a test unless $TEST_ONLY names another one. */
-#define ADD(tc, t)                                                                             \
-	do {                                                                                   \
-		const char *only_ = getenv("TEST_ONLY");                                       \
-		if (!only_ || !strcmp(only_, #t))                                              \
-			tcase_add_test((tc), t);                                               \
+#define ADD(tc, t)                                       \
+	do {                                             \
+		const char *only_ = getenv("TEST_ONLY"); \
+		if (!only_ || !strcmp(only_, #t))        \
+			tcase_add_test((tc), t);         \
 	} while (0)
 
 static const char PONG[] = "{\"ok\":true,\"result\":\"pong\"}";
@@ -70,8 +70,8 @@ static void start(bool tls, bool client_ca)
 	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", tcp_free_port());
 	make_certs();
 	if (tls) {
-		const char *more[] = {"--listen", tls_url, "--tls-cert", cert("server.pem"),
-				      "--tls-key", cert("server.key")};
+		const char *more[] = {"--listen",         tls_url,     "--tls-cert",
+				      cert("server.pem"), "--tls-key", cert("server.key")};
 		for (size_t i = 0; i < sizeof more / sizeof *more; i++)
 			argv[n++] = more[i];
 	}
@@ -159,8 +159,8 @@ static char *via_nngcat(const char *url, const char *req, const char *ca, const 
 			const char *key)
 {
 	char out[65536];
-	char *argv[20] = {NNGCAT_BIN,	   "--req", "--dial", (char *)url, "--data", (char *)req,
-			  "--raw", "--recv-timeout", "5"};
+	char *argv[20] = {NNGCAT_BIN,  "--req", "--dial",         (char *)url, "--data",
+			  (char *)req, "--raw", "--recv-timeout", "5"};
 	int n = 9;
 	if (ca) {
 		argv[n++] = "--cacert";
@@ -307,7 +307,8 @@ START_TEST(libnng_contexts_get_replies_out_of_order_on_one_connection)
 		struct async_req get, ping[3];
 		char req[128];
 		ck_assert_int_eq(nng_req(&s, urls[u], NULL, NULL), 0);
-		snprintf(req, sizeof req, "{\"op\":\"queue.get\",\"name\":\"q%d\",\"timeout\":30}", u);
+		snprintf(req, sizeof req, "{\"op\":\"queue.get\",\"name\":\"q%d\",\"timeout\":30}",
+			 u);
 		nng_async_send(s, &get, req);
 		for (int i = 0; i < 3; i++)
 			nng_async_send(s, &ping[i], "{\"op\":\"ping\"}");
@@ -317,8 +318,8 @@ START_TEST(libnng_contexts_get_replies_out_of_order_on_one_connection)
 			free(r);
 		}
 		ck_assert_int_eq(get.stage, 1); /* sent, still parked */
-		snprintf(req, sizeof req, "{\"op\":\"queue.put\",\"name\":\"q%d\",\"value\":[%d]}", u,
-			 u);
+		snprintf(req, sizeof req, "{\"op\":\"queue.put\",\"name\":\"q%d\",\"value\":[%d]}",
+			 u, u);
 		char *put = via_raw(d.url, req, NULL);
 		ck_assert_str_eq(put, "{\"ok\":true,\"result\":null}");
 		free(put);
@@ -432,8 +433,8 @@ START_TEST(the_bare_tls_client_speaks_nngs_tls_framing)
 	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", tcp_free_port());
 	ck_assert_int_eq(nng_rep0_open(&rep), 0);
 	ck_assert_int_eq(nng_listener_create(&l, rep, tls_url), 0);
-	ck_assert_int_eq(nng_listener_set_string(l, NNG_OPT_TLS_CERT_KEY_FILE,
-						 cert("server-both.pem")), 0);
+	ck_assert_int_eq(
+		nng_listener_set_string(l, NNG_OPT_TLS_CERT_KEY_FILE, cert("server-both.pem")), 0);
 	ck_assert_int_eq(nng_listener_set_string(l, NNG_OPT_TLS_CA_FILE, cert("ca.pem")), 0);
 	ck_assert_int_eq(nng_listener_set_int(l, NNG_OPT_TLS_AUTH_MODE, NNG_TLS_AUTH_MODE_REQUIRED),
 			 0);

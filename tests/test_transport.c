@@ -23,11 +23,11 @@
 #include "run_suite.h"
 
 /* ADD: adds a test unless $TEST_ONLY names another one. */
-#define ADD(tc, t)                                                                             \
-	do {                                                                                   \
-		const char *only_ = getenv("TEST_ONLY");                                       \
-		if (!only_ || !strcmp(only_, #t))                                              \
-			tcase_add_test((tc), t);                                               \
+#define ADD(tc, t)                                       \
+	do {                                             \
+		const char *only_ = getenv("TEST_ONLY"); \
+		if (!only_ || !strcmp(only_, #t))        \
+			tcase_add_test((tc), t);         \
 	} while (0)
 
 static const char PONG[] = "{\"ok\":true,\"result\":\"pong\"}";
@@ -57,7 +57,8 @@ static json_t *call(struct sp *s, const char *req)
 static long info_sessions(void)
 {
 	json_t *r = call(&mon, "{\"op\":\"info\"}");
-	long n = (long)json_integer_value(json_object_get(json_object_get(r, "result"), "sessions"));
+	long n =
+		(long)json_integer_value(json_object_get(json_object_get(r, "result"), "sessions"));
 	json_decref(r);
 	return n;
 }
@@ -217,7 +218,7 @@ static void setup_tls(void)
 	for (int i = 0; i < 3; i++)
 		snprintf(cert_path[i], sizeof cert_path[i], "%s/%s", certs, files[i]);
 	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", tcp_free_port());
-	const char *extra[] = {"--listen",    tls_url,	    "--tls-cert", cert_path[0],
+	const char *extra[] = {"--listen",  tls_url,      "--tls-cert", cert_path[0],
 			       "--tls-key", cert_path[1], NULL};
 	start(extra);
 }
@@ -333,8 +334,8 @@ START_TEST(a_client_that_never_reads_cannot_grow_the_daemon_or_stall_others)
 	char set[1200], value[1025];
 	memset(value, 'v', 1024);
 	value[1024] = '\0';
-	snprintf(set, sizeof set, "{\"op\":\"dict.set\",\"name\":\"flood\",\"key\":\"k\",\"value\":\"%s\"}",
-		 value);
+	snprintf(set, sizeof set,
+		 "{\"op\":\"dict.set\",\"name\":\"flood\",\"key\":\"k\",\"value\":\"%s\"}", value);
 	json_decref(call(&mon, set));
 	long rss0 = proc_status_kb(d.pid, "VmRSS");
 	struct pinger p;
@@ -348,9 +349,8 @@ START_TEST(a_client_that_never_reads_cannot_grow_the_daemon_or_stall_others)
 		nap_us(1000); /* keep pinging while the daemon works through what it read */
 	pinger_stop(&p);
 	long grew_kb = p.rss_peak_kb - rss0;
-	fprintf(stderr,
-		"never-reads: sent %ld of %d, rss +%ld KiB, %ld pings, worst %.1f ms\n", sent,
-		N, grew_kb, p.pings, p.worst_ms);
+	fprintf(stderr, "never-reads: sent %ld of %d, rss +%ld KiB, %ld pings, worst %.1f ms\n",
+		sent, N, grew_kb, p.pings, p.worst_ms);
 	ck_assert_int_eq(p.failures, 0);
 	ck_assert_int_gt(p.pings, 200);
 	ck_assert_msg(grew_kb < 64 * 1024, "daemon grew %ld KiB", grew_kb);
@@ -418,8 +418,8 @@ START_TEST(a_long_reply_does_not_stall_pings)
 	pinger_stop(&p);
 	atomic_store(&rd.stop, true);
 	pthread_join(rd.thread, NULL);
-	fprintf(stderr, "long reply: %ld reads of %zu bytes, %ld pings, worst %.1f ms\n",
-		rd.reads, rd.bytes, p.pings, p.worst_ms);
+	fprintf(stderr, "long reply: %ld reads of %zu bytes, %ld pings, worst %.1f ms\n", rd.reads,
+		rd.bytes, p.pings, p.worst_ms);
 	ck_assert_msg(rd.bad == 0, "list.read: no reply within 10 s, or a wrong one");
 	ck_assert_int_ge(rd.reads, 3);
 	ck_assert_uint_gt(rd.bytes, (size_t)N * 6);
@@ -442,8 +442,10 @@ START_TEST(an_oversized_request_gets_too_big_and_the_connection_stays_usable)
 	for (int u = 0; u < 2; u++) {
 		struct sp s;
 		char big[2100];
-		int n = snprintf(big, sizeof big,
-				 "{\"op\":\"dict.set\",\"name\":\"d\",\"key\":\"k\",\"value\":\"%02000d\"}", 7);
+		int n = snprintf(
+			big, sizeof big,
+			"{\"op\":\"dict.set\",\"name\":\"d\",\"key\":\"k\",\"value\":\"%02000d\"}",
+			7);
 		ck_assert_int_eq(sp_dial(&s, urls[u], NULL), 0);
 		/* (nng, and so today's brokerd, reads the header and disconnects at once; the
 		 * body's write then fails) */

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "ilist.h"
+#include "jsontext.h"
 #include "log.h"
 #include "session.h"
 #include "wire.h"
@@ -55,39 +56,27 @@ static struct list dirty = {&dirty, &dirty};
 static struct event *flush_ev;
 
 /* The reply encoding buffer, reused: REPLY_HEADROOM bytes for the header, then JSON. */
-static char *scratch;
-static size_t scratch_len, scratch_cap;
+static jt_buf scratch;
 
 static void conn_close(struct conn *c, const char *why);
 
 /* ---- replies ---- */
 
-static int scratch_append(const char *buf, size_t len, void *arg)
-{
-	(void)arg;
-	if (scratch_len + len > scratch_cap) {
-		size_t cap = scratch_cap ? scratch_cap : 4096;
-		while (cap < scratch_len + len)
-			cap *= 2;
-		char *p = realloc(scratch, cap);
-		if (!p)
-			return -1;
-		scratch = p;
-		scratch_cap = cap;
-	}
-	memcpy(scratch + scratch_len, buf, len);
-	scratch_len += len;
-	return 0;
-}
-
 static void scratch_reset(void)
 {
-	scratch_len = 0;
-	if (scratch_cap > SCRATCH_KEEP) {
-		free(scratch);
-		scratch = NULL;
-		scratch_cap = 0;
-	}
+	scratch.len = 0;
+	if (scratch.cap > SCRATCH_KEEP)
+		jt_buf_free(&scratch);
+}
+
+/* encode: reply's text into scratch, after room for its frame header. 0 or -1. */
+static int encode(const json_t *reply)
+{
+	scratch.len = 0;
+	if (jt_buf_reserve(&scratch, REPLY_HEADROOM) != 0)
+		return -1;
+	scratch.len = REPLY_HEADROOM;
+	return jt_dump(reply, &scratch);
 }
 
 /* maybe_pause: stops reading from c while its unsent output is over the limit; on_write
@@ -115,12 +104,12 @@ static void mark_dirty(struct conn *c)
 /* send_frame: the reply in scratch (after its headroom), framed for request id. */
 static void send_frame(struct conn *c, uint32_t id)
 {
-	size_t body = scratch_len - REPLY_HEADROOM;
+	size_t body = scratch.len - REPLY_HEADROOM;
 	uint8_t head[REPLY_HEADROOM];
 	size_t n = wire_header(head, c->origin->kind == CONN_IPC, WIRE_ID_SIZE + body);
 	wire_put32(head + n, id);
 	n += WIRE_ID_SIZE;
-	char *start = scratch + REPLY_HEADROOM - n;
+	char *start = scratch.data + REPLY_HEADROOM - n;
 	memcpy(start, head, n);
 	if (evbuffer_add(bufferevent_get_output(c->bev), start, n + body) != 0)
 		log_error("out of memory queueing a reply; dropped");
@@ -143,9 +132,7 @@ static void send_reply(struct req *r, json_t *reply)
 	c->live--;
 	live_total--;
 	if (reply && !c->closed) {
-		scratch_len = REPLY_HEADROOM;
-		if (json_dump_callback(reply, scratch_append, NULL,
-				       JSON_COMPACT | JSON_ENCODE_ANY) == 0)
+		if (encode(reply) == 0)
 			send_frame(c, id);
 		else
 			log_error("cannot encode a reply (out of memory?); dropped");
@@ -523,9 +510,7 @@ void conn_close_all(void)
 	stopped = NULL;
 	while (!list_empty(&every_conn))
 		conn_close(list_entry(every_conn.next, struct conn, link), NULL);
-	free(scratch);
-	scratch = NULL;
-	scratch_len = scratch_cap = 0;
+	jt_buf_free(&scratch);
 	if (flush_ev)
 		event_free(flush_ev);
 	flush_ev = NULL;

@@ -6,6 +6,7 @@
 #include "dispatch.h"
 #include "envelope.h"
 #include "hmap.h"
+#include "jsontext.h"
 #include "log.h"
 #include "object.h"
 #include "ops.h"
@@ -295,17 +296,17 @@ static int run_batch(op_ctx *ctx)
 void dispatch_request(session *s, struct req *r, const char *body, size_t len)
 {
 	op_ctx ctx = {.sess = s, .req = r};
-	json_error_t jerr;
+	jt_error jerr;
 	s->requests++;
 	requests_total++;
 	if (shutting_down) {
 		dispatch_answer(r, BRK_ESHUTDOWN, NULL, "brokerd is shutting down", 0);
 		return;
 	}
-	json_t *args = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *args = jt_load(body, len, PROTO_PARSER_MAX_DEPTH, &jerr);
 	int rc;
 	if (!args)
-		rc = op_fail(&ctx, BRK_EBADREQ, "invalid JSON: %s at byte %d", jerr.text,
+		rc = op_fail(&ctx, BRK_EBADREQ, "invalid JSON: %s at byte %zu", jerr.text,
 			     jerr.position);
 	else
 		rc = run_one(&ctx, args);

@@ -5,6 +5,7 @@
 
 #include "op.h"
 #include "envelope.h"
+#include "jsontext.h"
 #include "jval.h"
 
 static struct jval_limits limits = {
@@ -178,25 +179,19 @@ static bool too_deep(const json_t *v, int room)
 
 enum over { FITS, TOO_DEEP, TOO_BIG };
 
-/* count_bytes: a dump callback that only counts, and stops the dump once past the limit:
- * measuring a value many times the limit costs no more than measuring the limit. */
-static int count_bytes(const char *buffer, size_t size, void *data)
-{
-	size_t *total = data;
-	(void)buffer;
-	*total += size;
-	return *total > limits.max_value ? -1 : 0;
-}
-
-/* over_limit: the limit v breaks, if any. */
+/* over_limit: the limit v breaks, if any. Its size is that of its text, written into a
+ * buffer kept for the next check (the loop thread is the only caller). */
 static enum over over_limit(const json_t *v)
 {
-	size_t size = 0;
+	static jt_buf text;
 	if (too_deep(v, limits.max_depth))
 		return TOO_DEEP;
-	if (json_dump_callback(v, count_bytes, &size, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
-		return TOO_BIG;
-	return size > limits.max_value ? TOO_BIG : FITS;
+	text.len = 0;
+	int rc = jt_dump(v, &text);
+	size_t size = text.len;
+	if (text.cap > 2 * limits.max_value)
+		jt_buf_free(&text); /* keep no more than a value that fits needs */
+	return rc != 0 || size > limits.max_value ? TOO_BIG : FITS;
 }
 
 static int limit_error(op_ctx *ctx, enum over over, const char *what)

@@ -16,6 +16,7 @@
 #include "call.h"
 #include "conn.h"
 #include "envelope.h"
+#include "jsontext.h"
 #include "ops.h"
 #include "url.h"
 
@@ -127,18 +128,14 @@ static uint64_t owner_of_thread(void)
 
 /* Request text is encoded into a buffer of the thread's, kept from call to call and freed
  * when the thread exits. */
-struct text {
-	char *p;
-	size_t len, cap;
-};
-
+/* The thread's request text buffer, reused by every call the thread makes. */
 static pthread_key_t text_key;
 static pthread_once_t text_once = PTHREAD_ONCE_INIT;
-static _Thread_local struct text *thread_text_buf;
+static _Thread_local jt_buf *thread_text_buf;
 
 static void text_free(void *t)
 {
-	free(((struct text *)t)->p);
+	jt_buf_free(t);
 	free(t);
 }
 
@@ -147,12 +144,12 @@ static void text_key_init(void)
 	pthread_key_create(&text_key, text_free);
 }
 
-static struct text *thread_text(void)
+static jt_buf *thread_text(void)
 {
 	if (thread_text_buf)
 		return thread_text_buf;
 	pthread_once(&text_once, text_key_init);
-	struct text *t = calloc(1, sizeof *t);
+	jt_buf *t = calloc(1, sizeof *t);
 	if (t && pthread_setspecific(text_key, t) != 0) {
 		free(t);
 		t = NULL;
@@ -160,20 +157,11 @@ static struct text *thread_text(void)
 	return thread_text_buf = t;
 }
 
-static int text_put(const char *buf, size_t size, void *data)
+static int text_put(jt_buf *t, const char *buf, size_t size)
 {
-	struct text *t = data;
-	if (t->cap - t->len < size) {
-		size_t cap = t->cap ? t->cap : 1024;
-		while (cap - t->len < size)
-			cap *= 2;
-		char *p = realloc(t->p, cap);
-		if (!p)
-			return -1;
-		t->p = p;
-		t->cap = cap;
-	}
-	memcpy(t->p + t->len, buf, size);
+	if (jt_buf_reserve(t, size) != 0)
+		return -1;
+	memcpy(t->data + t->len, buf, size);
 	t->len += size;
 	return 0;
 }
@@ -362,9 +350,9 @@ static bool is_batch(const json_t *request)
 /* encode: the request's text in the thread's buffer, with "owner" and "ack" added after
  * its own members (by text, so the caller's object is not copied). A batch's lock ops
  * carry owner themselves (in a copy of the batch). */
-static struct text *encode(const json_t *request, uint64_t owner, const json_t *acks)
+static jt_buf *encode(const json_t *request, uint64_t owner, const json_t *acks)
 {
-	struct text *t = thread_text();
+	jt_buf *t = thread_text();
 	json_t *copy = owner && is_batch(request) ? batch_with_owner(request, owner) : NULL;
 	char extra[40];
 	if (!t)
@@ -372,7 +360,7 @@ static struct text *encode(const json_t *request, uint64_t owner, const json_t *
 	if (is_batch(request))
 		owner = 0;
 	t->len = 0;
-	int rv = json_dump_callback(copy ? copy : request, text_put, t, JSON_COMPACT);
+	int rv = jt_dump(copy ? copy : request, t);
 	json_decref(copy);
 	if (rv != 0 || t->len < 2)
 		return NULL;
@@ -383,15 +371,15 @@ static struct text *encode(const json_t *request, uint64_t owner, const json_t *
 	if (owner) {
 		int n = snprintf(extra, sizeof extra, "%s\"owner\":%llu", sep,
 				 (unsigned long long)owner);
-		rv |= text_put(extra, (size_t)n, t);
+		rv |= text_put(t, extra, (size_t)n);
 		sep = ",";
 	}
 	if (acks) {
-		rv |= text_put(sep, strlen(sep), t);
-		rv |= text_put("\"ack\":", 6, t);
-		rv |= json_dump_callback(acks, text_put, t, JSON_COMPACT);
+		rv |= text_put(t, sep, strlen(sep));
+		rv |= text_put(t, "\"ack\":", 6);
+		rv |= jt_dump(acks, t);
 	}
-	rv |= text_put("}", 1, t);
+	rv |= text_put(t, "}", 1);
 	return rv ? NULL : t;
 }
 
@@ -414,7 +402,7 @@ static brk_err hello_reply(brk_client *c, conn *k, uint32_t id, json_t **reply)
 		if (f < 0)
 			return fail(BRK_EPROTO, "brokerd's greeting does not follow the framing");
 		if (f == 1 && got == id) {
-			*reply = json_loadb(body, len, 0, NULL);
+			*reply = jt_load(body, len, JT_LOAD_MAX_DEPTH, NULL);
 			return BRK_OK;
 		}
 		if (f == 1)
@@ -586,7 +574,7 @@ static brk_err enter(brk_client *c, struct call *me, const json_t *request, json
 static brk_err transmit(brk_client *c, struct call *me, const json_t *request, const json_t *acks,
 			bool *sent)
 {
-	struct text *t = encode(request, me->owner, acks);
+	jt_buf *t = encode(request, me->owner, acks);
 	*sent = false;
 	if (!t)
 		return fail(BRK_ENOMEM, "cannot encode the request");
@@ -594,7 +582,7 @@ static brk_err transmit(brk_client *c, struct call *me, const json_t *request, c
 		return fail(BRK_ETOOBIG,
 			    "request of %zu bytes is over brokerd's limit of %zu bytes", t->len,
 			    me->max_message);
-	brk_err err = conn_send(me->k, me->id, t->p, t->len, conn_now() + c->send_timeout, sent);
+	brk_err err = conn_send(me->k, me->id, t->data, t->len, conn_now() + c->send_timeout, sent);
 	me->deadline = conn_now() + me->wait;
 	if (err == BRK_EIO || (err && *sent)) {
 		pthread_mutex_lock(&c->mu);
@@ -649,7 +637,7 @@ static void read_replies(brk_client *c, struct call *me, int ms)
 		size_t len;
 		while (r == CONN_DATA && n < BATCH_DELIVERY &&
 		       (f = conn_frame(me->k, &got[n].id, &body, &len)) == 1)
-			got[n++].reply = json_loadb(body, len, 0, NULL);
+			got[n++].reply = jt_load(body, len, JT_LOAD_MAX_DEPTH, NULL);
 		pthread_mutex_lock(&c->mu);
 		for (int i = 0; i < n; i++)
 			deliver(c, got[i].id, got[i].reply);

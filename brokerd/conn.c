@@ -21,7 +21,7 @@
 
 #define FRAMES_PER_TURN 64              /* requests read in one go before others get a turn */
 #define READ_BUFFER ((size_t)256 << 10) /* input read ahead of the frame being read */
-#define SCRATCH_KEEP ((size_t)1 << 20)  /* a larger encoding buffer is freed after use */
+#define SCRATCH_KEEP ((size_t)4 << 20)  /* a larger encoding buffer is freed after use */
 #define REPLY_HEADROOM 16               /* >= type byte + length + request id */
 
 struct conn {

@@ -430,7 +430,7 @@ static int op_read(op_ctx *ctx)
 {
 	list_obj *l = NULL;
 	int rc = lookup(ctx, false, &l);
-	return rc ? rc : op_ok(ctx, l ? json_copy(l->items) : json_array());
+	return rc ? rc : l ? op_ok_container(ctx, l->items) : op_ok(ctx, json_array());
 }
 
 const struct op_def list_ops[] = {

@@ -100,7 +100,7 @@ static int op_read(op_ctx *ctx)
 {
 	ns_obj *ns = NULL;
 	int rc = lookup(ctx, false, &ns);
-	return rc ? rc : op_ok(ctx, ns ? json_copy(ns->attrs) : json_object());
+	return rc ? rc : ns ? op_ok_container(ctx, ns->attrs) : op_ok(ctx, json_object());
 }
 
 const struct op_def namespace_ops[] = {

@@ -21,3 +21,8 @@ int op_fail(op_ctx *ctx, brk_err err, const char *fmt, ...)
 	ctx->err = err;
 	return err;
 }
+
+int op_ok_container(op_ctx *ctx, json_t *stored)
+{
+	return op_ok(ctx, ctx->batched ? json_copy(stored) : json_incref(stored));
+}

@@ -59,6 +59,11 @@ struct op_def {
  * error) and returns 0 or that error. */
 int op_ok(op_ctx *ctx, json_t *result);
 
+/* op_ok_container: op_ok with a whole stored container (borrowed) as the result: the
+ * container itself when the reply is written at once, a shallow copy inside a batch, whose
+ * later ops may change the container before the batch's reply is written. */
+int op_ok_container(op_ctx *ctx, json_t *stored);
+
 /* op_fail: sets ctx's error and message and returns err. */
 int op_fail(op_ctx *ctx, brk_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

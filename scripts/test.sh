@@ -22,23 +22,31 @@ for flavour in release sanitize; do
 	passed=$((passed + $(cd "$dir" && ctest -N | sed -n 's/^Total Tests: //p')))
 done
 
-echo "== fuzz (request decoding and dispatch, ${FUZZ_SECONDS:=30} s)"
+# fuzz HARNESS WHAT [SEEDS...]: runs a libFuzzer harness for $FUZZ_SECONDS; any crash,
+# hang (an input that runs 10 s), leak or disagreement fails, with its input shown.
+fuzz() {
+	local harness=$1 what=$2 corpus
+	shift 2
+	echo "== fuzz ($what, $FUZZ_SECONDS s)"
+	cmake --build build-test-fuzz -j"$jobs" --target "$harness" >/dev/null
+	corpus=$(mktemp -d)
+	[ $# -gt 0 ] && cp "$@" "$corpus"/
+	if ! "build-test-fuzz/tests/$harness" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+		-max_len=4096 -dict=tests/fuzz.dict -artifact_prefix="$corpus/" "$corpus" \
+		>"$corpus/log" 2>&1; then
+		grep -vE '^#[0-9]' "$corpus/log" | tail -n 40
+		for a in "$corpus"/crash-* "$corpus"/timeout-* "$corpus"/leak-*; do
+			[ -e "$a" ] && { echo "input $a:"; od -c "$a" | head -n 20; }
+		done
+		exit 1
+	fi
+	tail -n 1 "$corpus/log"
+	rm -rf "$corpus"
+	passed=$((passed + 1))
+}
+: "${FUZZ_SECONDS:=30}"
 CC=clang cmake -S . -B build-test-fuzz -DBROKER_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-test-fuzz -j"$jobs" --target fuzz_dispatch >/dev/null
-corpus=$(mktemp -d)
-cp tests/fuzz-corpus/* "$corpus"/
-# -timeout: an input that runs 10 s is a hang, reported (with its input) as a failure.
-if ! build-test-fuzz/tests/fuzz_dispatch -max_total_time="$FUZZ_SECONDS" -timeout=10 \
-	-max_len=4096 -dict=tests/fuzz.dict -artifact_prefix="$corpus/" "$corpus" \
-	>"$corpus/log" 2>&1; then
-	grep -vE '^#[0-9]' "$corpus/log" | tail -n 40
-	for a in "$corpus"/crash-* "$corpus"/timeout-* "$corpus"/leak-*; do
-		[ -e "$a" ] && { echo "input $a:"; od -c "$a" | head -n 20; }
-	done
-	exit 1
-fi
-tail -n 1 "$corpus/log"
-rm -rf "$corpus"
-passed=$((passed + 1))
-# Reached only when everything passed (set -e); the fuzz run counts as one test.
+fuzz fuzz_dispatch "request decoding and dispatch" tests/fuzz-corpus/*
+fuzz fuzz_jsontext "JSON text against jansson" tests/fuzz-corpus/*
+# Reached only when everything passed (set -e); each fuzz run counts as one test.
 echo "tests: $passed passed, 0 failed"

@@ -23,6 +23,7 @@
 #define MAX_IN_FLIGHT 64     /* calls in flight on one client at most (brk_options) */
 #define INTERRUPT_POLL_MS 50 /* how often a waiting call looks at brk_options.interrupted */
 #define BATCH_DELIVERY 16    /* replies decoded before they are handed out at once */
+#define IDLE_CHECK 0.01      /* seconds idle after which a call first checks the peer is there */
 
 enum call_state { CALL_WAITING, CALL_DONE, CALL_FAILED, CALL_ABANDONED };
 
@@ -56,6 +57,7 @@ struct brk_client {
 	bool lost;       /* a session that held something is gone: say so once */
 	bool owners;     /* the daemon takes "owner" on lock ops */
 	pid_t pid;
+	double last_reply; /* conn_now() of the last reply: a busy connection is not probed */
 	uint64_t session;
 	size_t max_message;
 	json_t *unconfirmed; /* delivery ids received, to confirm with the next request */
@@ -187,6 +189,15 @@ static void init_room(brk_client *c)
 
 /* forget_parent: in a child, drops the parent's connection (writing nothing on it), its
  * calls and its unconfirmed deliveries; the next call connects anew. c->mu is held. */
+/* this_pid: the process's id, asked of the kernel once and again in each fork()ed child
+ * (fork_child), not on every call. */
+static pid_t cached_pid;
+
+static pid_t this_pid(void)
+{
+	return cached_pid ? cached_pid : (cached_pid = getpid());
+}
+
 static void forget_parent(brk_client *c)
 {
 	if (c->k)
@@ -196,7 +207,7 @@ static void forget_parent(brk_client *c)
 	c->reading = c->connecting = c->held = c->lost = false;
 	json_array_clear(c->unconfirmed);
 	init_room(c); /* its waiters were the parent's threads */
-	c->pid = getpid();
+	c->pid = this_pid();
 }
 
 static void fork_prepare(void)
@@ -221,6 +232,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	cached_pid = getpid();
 	wake.ready = false; /* the forking thread's own, possibly mid-use in the parent */
 	for (brk_client *c = reg_head; c; c = c->reg_next) {
 		if (c->k)
@@ -523,7 +535,8 @@ static brk_err ready(brk_client *c)
 			pthread_cond_wait(&c->room, &c->mu);
 			continue;
 		}
-		if (c->k && !c->nflight && conn_peer_gone(c->k))
+		if (c->k && !c->nflight && conn_now() - c->last_reply > IDLE_CHECK &&
+		    conn_peer_gone(c->k))
 			lose_conn(c, c->k); /* found idle and dead: nothing of ours was on it */
 		if (c->k)
 			return BRK_OK;
@@ -540,7 +553,7 @@ static brk_err enter(brk_client *c, struct call *me, const json_t *request, json
 	const char *op = json_string_value(json_object_get(request, "op"));
 	*acks = NULL;
 	pthread_mutex_lock(&c->mu);
-	if (c->pid != getpid())
+	if (c->pid != this_pid())
 		forget_parent(c); /* forked without our atfork handler having run */
 	brk_err err = ready(c);
 	if (!err && c->lost) {
@@ -725,8 +738,10 @@ static void retire(brk_client *c, struct call *me, const json_t *request, brk_er
 			c->flight[i] = c->flight[--c->nflight];
 			break;
 		}
-	if (me->k == c->k && err == BRK_OK)
+	if (me->k == c->k && err == BRK_OK) {
 		note_reply(c, request, me->reply);
+		c->last_reply = conn_now();
+	}
 	if (me->k == c->k && err == BRK_ENOREPLY && me->blocks)
 		c->held = true; /* an abandoned wait may yet be granted */
 	if (me->k == c->k && err && acks)
@@ -860,7 +875,7 @@ static brk_client *client_new(const char *url, const brk_options *o)
 	c->interrupted = o ? o->interrupted : NULL;
 	c->interrupt_arg = o ? o->interrupt_arg : NULL;
 	c->max_message = PROTO_DEFAULT_MAX_MESSAGE;
-	c->pid = getpid();
+	c->pid = this_pid();
 	if (!c->unconfirmed || !c->url) {
 		client_free(c);
 		return NULL;
@@ -895,7 +910,7 @@ void brk_close(brk_client *c)
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->mu);
-	bool ack = c->k && c->pid == getpid() && json_array_size(c->unconfirmed);
+	bool ack = c->k && c->pid == this_pid() && json_array_size(c->unconfirmed);
 	pthread_mutex_unlock(&c->mu);
 	if (ack) {
 		/* Confirm the last items received; best effort, so briefly. */
@@ -903,7 +918,7 @@ void brk_close(brk_client *c)
 		call_new(c, BRK_OP_ACK, NULL, NULL, NULL);
 	}
 	registry_remove(c);
-	if (c->k && c->pid == getpid())
+	if (c->k && c->pid == this_pid())
 		conn_release(c->k);
 	else if (c->k)
 		conn_drop(c->k); /* a child that forked without our handler: not ours to shut */

@@ -22,6 +22,7 @@
 #define FRAMES_PER_TURN 64              /* requests read in one go before others get a turn */
 #define READ_BUFFER ((size_t)256 << 10) /* input read ahead of the frame being read */
 #define SCRATCH_KEEP ((size_t)4 << 20)  /* a larger encoding buffer is freed after use */
+#define HAND_OVER ((size_t)256 << 10)   /* a reply this large is queued without a copy */
 #define REPLY_HEADROOM 16               /* >= type byte + length + request id */
 
 struct conn {
@@ -101,6 +102,24 @@ static void mark_dirty(struct conn *c)
 	list_push_back(&dirty, &c->dirty_link);
 }
 
+static void free_scratch(const void *data, size_t len, void *buf)
+{
+	(void)data, (void)len;
+	free(buf);
+}
+
+/* queue_frame: appends the frame at start (in scratch) to out: copied when small; a large
+ * one is handed over whole, saving a copy, and the next reply gets a new scratch. */
+static int queue_frame(struct evbuffer *out, const char *start, size_t len)
+{
+	if (len < HAND_OVER)
+		return evbuffer_add(out, start, len);
+	if (evbuffer_add_reference(out, start, len, free_scratch, scratch.data) != 0)
+		return -1;
+	scratch = (jt_buf){0};
+	return 0;
+}
+
 /* send_frame: the reply in scratch (after its headroom), framed for request id. */
 static void send_frame(struct conn *c, uint32_t id)
 {
@@ -111,7 +130,7 @@ static void send_frame(struct conn *c, uint32_t id)
 	n += WIRE_ID_SIZE;
 	char *start = scratch.data + REPLY_HEADROOM - n;
 	memcpy(start, head, n);
-	if (evbuffer_add(bufferevent_get_output(c->bev), start, n + body) != 0)
+	if (queue_frame(bufferevent_get_output(c->bev), start, n + body) != 0)
 		log_error("out of memory queueing a reply; dropped");
 	mark_dirty(c);
 	maybe_pause(c);

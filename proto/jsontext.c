@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---- buffer ---- */
 
@@ -92,6 +95,21 @@ static bool is_special(unsigned char c)
  * its index is the mask's trailing zero count / 8. */
 static const char *skip_plain(const char *p, const char *end)
 {
+#ifdef __SSE2__
+	/* Sixteen bytes at a time: a signed compare with 0x20 flags control characters and
+	 * non-ASCII bytes (negative as signed) at once. */
+	const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(0x20);
+	for (; end - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i hit = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+			_mm_cmplt_epi8(v, space));
+		int m = _mm_movemask_epi8(hit);
+		if (m)
+			return p + __builtin_ctz((unsigned)m);
+	}
+#endif
 	for (; end - p >= 8; p += 8) {
 		uint64_t m = special8(load8(p));
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__

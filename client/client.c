@@ -23,6 +23,7 @@
 #define MAX_IN_FLIGHT 64     /* calls in flight on one client at most (brk_options) */
 #define INTERRUPT_POLL_MS 50 /* how often a waiting call looks at brk_options.interrupted */
 #define BATCH_DELIVERY 16    /* replies decoded before they are handed out at once */
+#define TEXT_KEEP (4u << 20) /* a larger request buffer is given back after its call */
 #define IDLE_CHECK 0.01      /* seconds idle after which a call first checks the peer is there */
 
 enum call_state { CALL_WAITING, CALL_DONE, CALL_FAILED, CALL_ABANDONED };
@@ -596,6 +597,8 @@ static brk_err transmit(brk_client *c, struct call *me, const json_t *request, c
 			    "request of %zu bytes is over brokerd's limit of %zu bytes", t->len,
 			    me->max_message);
 	brk_err err = conn_send(me->k, me->id, t->data, t->len, conn_now() + c->send_timeout, sent);
+	if (t->cap > TEXT_KEEP)
+		jt_buf_free(t); /* a thread keeps no more than an ordinary request needs */
 	me->deadline = conn_now() + me->wait;
 	if (err == BRK_EIO || (err && *sent)) {
 		pthread_mutex_lock(&c->mu);

@@ -29,7 +29,7 @@
 
 #define MAX_FRAME ((uint64_t)1 << 31) /* a longer length is taken for a broken stream */
 #define READ_CHUNK 65536              /* room kept free for each read */
-#define KEEP_BUFFER (1u << 20)        /* a larger idle read buffer is given back */
+#define KEEP_BUFFER (4u << 20)        /* a larger idle read buffer is given back */
 
 enum scheme { SCHEME_IPC, SCHEME_TCP, SCHEME_TLS };
 

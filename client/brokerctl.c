@@ -55,6 +55,8 @@ static const char usage[] =
 	"\n"
 	"VALUE and KEY are JSON; a word that is not valid JSON is taken as a string\n"
 	"(so 42 is a number and '\"42\"' a string). Put -- before a negative number.\n"
+	"tls+tcp:// addresses take the CA, and a client certificate and key if the daemon asks\n"
+	"for one, from $BROKERD_TLS_CA, $BROKERD_TLS_CERT and $BROKERD_TLS_KEY (PEM files).\n"
 	"Exit status: 0 ok, 1 brokerd answered with an error, 2 usage, 3 cannot connect.\n";
 
 int ctl_usage(const char *msg)

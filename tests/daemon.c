@@ -36,8 +36,7 @@ void daemon_start(struct daemon *d, const char *const *extra)
 
 pid_t spawn(char *const argv[])
 {
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
+	pid_t pid = test_fork();
 	if (pid == 0) {
 		execv(argv[0], argv);
 		_exit(127);
@@ -135,8 +134,7 @@ int run_tool(char *const argv[], char *out, size_t size)
 {
 	int fds[2];
 	ck_assert_int_eq(pipe(fds), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
+	pid_t pid = test_fork();
 	if (pid == 0) {
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
@@ -166,8 +164,7 @@ pid_t spawn_worker(const struct daemon *d, int *out, ...)
 	argv[n] = NULL;
 	if (out)
 		ck_assert_int_eq(pipe(fds), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
+	pid_t pid = test_fork();
 	if (pid == 0) {
 		if (out) {
 			dup2(fds[1], STDOUT_FILENO);
@@ -181,5 +178,13 @@ pid_t spawn_worker(const struct daemon *d, int *out, ...)
 		close(fds[1]);
 		*out = fds[0];
 	}
+	return pid;
+}
+
+pid_t test_fork(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		ck_abort_msg("fork: %s", strerror(errno));
 	return pid;
 }

@@ -44,6 +44,12 @@ void daemon_shut(struct daemon *d, brk_client *c);
  * value of an integer field. */
 long stat_count(brk_client *c, const char *name, const char *field);
 
+/* test_fork: fork() for a test. Check passes results through a file the test process and its
+ * children share, and every passing ck_assert writes to it: a child that asserts anything
+ * interleaves its writes with the parent's and corrupts the results. So the check of fork's
+ * result happens in the parent only; the child (0 returned) must not call Check at all. */
+pid_t test_fork(void);
+
 /* wait_stat: waits (up to 10 s) until stat_count(name, field) == want. */
 void wait_stat(brk_client *c, const char *name, const char *field, long want);
 

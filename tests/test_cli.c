@@ -135,7 +135,7 @@ START_TEST(locks_from_the_shell)
 {
 	int fds[2];
 	ck_assert_int_eq(pipe(fds), 0);
-	pid_t holder = fork();
+	pid_t holder = test_fork();
 	if (holder == 0) {
 		dup2(fds[1], STDOUT_FILENO);
 		execl(BROKERCTL_BIN, BROKERCTL_BIN, "--url", d.url, "lock", "acquire", "L",
@@ -422,7 +422,7 @@ START_TEST(systemd_readiness_is_announced)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	struct timeval tv = {10, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	pid_t pid = fork();
+	pid_t pid = test_fork();
 	if (pid == 0) {
 		setenv("NOTIFY_SOCKET", sa.sun_path, 1);
 		execl(BROKERD_BIN, BROKERD_BIN, "--listen", url, "--log-level", "error",

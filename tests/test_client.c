@@ -126,8 +126,7 @@ START_TEST(forked_children_get_sessions_of_their_own)
 	atomic_store(&busy_stop, false);
 	ck_assert_int_eq(pthread_create(&t, NULL, busy, c), 0);
 	for (int i = 0; i < CHILDREN; i++) {
-		pids[i] = fork();
-		ck_assert_int_ge(pids[i], 0);
+		pids[i] = test_fork();
 		if (pids[i] == 0) {
 			in_child = true;
 			close(fds[0]);
@@ -174,8 +173,7 @@ START_TEST(a_child_drops_the_parents_unconfirmed_items)
 	ck_assert_int_eq(brk_queue_get(c, "q", 0, &got),
 			 BRK_OK); /* unconfirmed until the next call */
 	json_decref(got);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
+	pid_t pid = test_fork();
 	if (pid == 0) {
 		/* acking the parent's delivery here would confirm nothing (another session); the
 		 * child's calls must simply work */
@@ -1094,8 +1092,7 @@ START_TEST(a_forked_child_leaves_the_parents_tls_stream_alone)
 	brk_options o = {.send_timeout = 0.3, .tls_ca = cert};
 	ck_assert_int_eq(brk_connect(p.url, &o, &x), BRK_OK);
 	ck_assert_int_eq(brk_ping(x), BRK_OK);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
+	pid_t pid = test_fork();
 	if (pid == 0) {
 		in_child = true;
 		brk_err err = brk_ping(x);

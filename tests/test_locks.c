@@ -341,7 +341,7 @@ START_TEST(a_hung_holder_loses_its_lock_when_the_lease_lapses)
 	int fds[2];
 	char line[128] = {0};
 	ck_assert_int_eq(pipe(fds), 0);
-	pid_t hung = fork(); /* holds for 1 s on a 0.2 s lease, then tries to release */
+	pid_t hung = test_fork(); /* holds for 1 s on a 0.2 s lease, then tries to release */
 	if (hung == 0) {
 		dup2(fds[1], STDOUT_FILENO);
 		execl(BROKERCTL_BIN, BROKERCTL_BIN, "--url", d.url, "lock", "acquire", "L",

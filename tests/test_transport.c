@@ -164,8 +164,7 @@ static void kill_storm(const char *url, const struct sp_tls *tls, int n, int max
 	for (int done = 0; done < n; done += WAVE) {
 		pid_t pid[WAVE];
 		for (int k = 0; k < WAVE; k++) {
-			pid[k] = fork();
-			ck_assert_int_ge(pid[k], 0);
+			pid[k] = test_fork();
 			if (pid[k] == 0)
 				doomed_client(url, tls, (done + k) % 5, done + k);
 			nap_us(rand_r(&seed) % (unsigned)(max_us + 1));

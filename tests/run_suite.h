@@ -3,6 +3,16 @@
 #define TEST_RUN_SUITE_H
 
 #include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ADD: adds a test unless $TEST_ONLY names another one. */
+#define ADD(tc, t)                                       \
+	do {                                             \
+		const char *only_ = getenv("TEST_ONLY"); \
+		if (!only_ || !strcmp(only_, #t))        \
+			tcase_add_test((tc), t);         \
+	} while (0)
 
 /* run_suite: runs suite (and frees it) and returns the number of failed tests. */
 static inline int run_suite(Suite *suite)

@@ -21,14 +21,6 @@
 #include "rawsp.h"
 #include "run_suite.h"
 
-/* ADD: adds a test unless $TEST_ONLY names another one. */
-#define ADD(tc, t)                                       \
-	do {                                             \
-		const char *only_ = getenv("TEST_ONLY"); \
-		if (!only_ || !strcmp(only_, #t))        \
-			tcase_add_test((tc), t);         \
-	} while (0)
-
 static const char PONG[] = "{\"ok\":true,\"result\":\"pong\"}";
 
 static struct daemon d;

@@ -603,6 +603,8 @@ static brk_err transmit(brk_client *c, struct call *me, const json_t *request, c
 	if (err == BRK_EIO || (err && *sent)) {
 		pthread_mutex_lock(&c->mu);
 		me->maybe_sent = *sent;
+		if (json_array_size(acks) > 0)
+			c->held = true; /* it carried the session's unconfirmed items */
 		lose_conn(c, me->k);
 		pthread_mutex_unlock(&c->mu);
 	}

@@ -1,0 +1,87 @@
+"""test_threads.py: many threads sharing one client, and locks owned per thread."""
+import threading
+
+import pytest
+
+from brokerd import errors
+
+THREADS = 8
+CALLS = 500
+
+
+def test_threads_share_one_client(client):
+    failures = []
+    d = client.dict("shared")
+    start = threading.Barrier(THREADS)
+
+    def work(t):
+        try:
+            q = client.Queue("q%d" % t)
+            start.wait()
+            for i in range(CALLS):
+                kind = i % 4
+                if kind == 0:
+                    d["t%d-%d" % (t, i)] = [t, i]
+                elif kind == 1:
+                    assert d["t%d-%d" % (t, i - 1)] == [t, i - 1]
+                elif kind == 2:
+                    q.put({"t": t, "i": i})
+                else:
+                    assert q.get(timeout=5) == {"t": t, "i": i - 1}
+        except Exception as e:  # reported in the main thread
+            failures.append((t, repr(e)))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert failures == []
+    assert len(d) == THREADS * CALLS // 4
+    for t in range(THREADS):
+        assert client.Queue("q%d" % t).qsize() == 0
+
+
+def test_blocked_getters_do_not_block_others(client):
+    got = []
+    q = client.Queue("slow")
+    th = threading.Thread(target=lambda: got.append(q.get(timeout=10)))
+    th.start()
+    from conftest import wait_until
+    wait_until(lambda: len(client.call("stat", "slow")["getters"]) == 1)
+    for i in range(50):
+        assert client.ping() == "pong"
+    q.put("x")
+    th.join()
+    assert got == ["x"]
+
+
+def test_lock_belongs_to_its_thread(client):
+    lock = client.Lock("owned")
+    assert lock.acquire()
+    result = {}
+
+    def other():
+        result["acquired"] = lock.acquire(blocking=False)
+        try:
+            lock.release()
+        except RuntimeError as e:
+            result["release"] = e
+
+    th = threading.Thread(target=other)
+    th.start()
+    th.join()
+    assert result["acquired"] is False
+    assert isinstance(result["release"], errors.NotOwner)
+    assert lock.locked()
+    lock.release()
+    assert not lock.locked()
+    with lock:
+        assert lock.acquire(timeout=0.05) is False  # a Lock is not re-entrant
+    r = client.RLock("rl")
+    with r:
+        with r:
+            assert r.locked()
+    assert not r.locked()
+    with pytest.raises(ValueError):
+        lock.acquire(blocking=False, timeout=1)

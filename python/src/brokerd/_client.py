@@ -258,9 +258,9 @@ class Client:
     def _transmit(self, call, body):
         try:
             call.k.send(call.id, body, self.timeout)
-        except IOFailure:
+        except IOFailure as e:
             with self._mu:
-                call.maybe_sent = call.k.broken  # a frame cut short broke it
+                call.maybe_sent = getattr(e, "sent", True)
                 self._lose_conn(call.k)
             raise
 

@@ -118,7 +118,9 @@ class Conn:
             try:
                 n, events = self._try_send(view)
             except (OSError, ValueError) as e:
-                raise IOFailure("cannot send to brokerd: %s" % e) from None
+                err = IOFailure("cannot send to brokerd: %s" % e)
+                err.sent = sent_any
+                raise err from None
             if n:
                 sent_any = True
                 view = view[n:]
@@ -129,8 +131,9 @@ class Conn:
             if events == select.POLLIN:  # TLS wants to read while another thread receives
                 until = min(deadline, time.monotonic() + 0.01)
             if not _wait_fd(self.fd, events, until) and time.monotonic() >= deadline:
-                raise IOFailure("cannot send to brokerd: timed out"
-                                + ("" if not sent_any else " mid-message"))
+                err = IOFailure("cannot send to brokerd: timed out")
+                err.sent = sent_any
+                raise err
 
     def _try_recv(self):
         """_try_recv: bytes read (b"" at end of stream), or None with the events to wait for."""
@@ -155,8 +158,9 @@ class Conn:
         with self._send_mu:
             try:
                 self._write_all(head + body, time.monotonic() + timeout)
-            except IOFailure:
-                self.break_()
+            except IOFailure as e:
+                if getattr(e, "sent", True):
+                    self.break_()  # half a frame on the stream: nothing after it would parse
                 raise
 
     def _frame(self):

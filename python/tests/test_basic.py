@@ -220,3 +220,30 @@ def test_tls_client_certificate(workdir, pki):
             assert c.ping() == "pong"
     finally:
         d.stop()
+
+
+def test_close_confirms_the_last_item(daemon):
+    c = brokerd.connect(daemon.url)
+    q = c.Queue("last")
+    q.put("a")
+    q.put("b")
+    assert q.get() == "a"
+    c.close()
+    with brokerd.connect(daemon.url) as other:
+        assert other.Queue("last").get(block=False) == "b"
+        with pytest.raises(queue.Empty):
+            other.Queue("last").get(block=False)
+    with pytest.raises(errors.BrokerError):
+        c.ping()
+
+
+def test_unconfirmed_item_goes_back_when_the_session_ends(daemon):
+    c = brokerd.connect(daemon.url)
+    q = c.Queue("back")
+    q.put("x")
+    assert q.get() == "x"
+    c._k.close()  # the session ends without confirming
+    with brokerd.connect(daemon.url) as other:
+        from conftest import wait_until
+        wait_until(lambda: other.Queue("back").qsize() == 1)
+        assert other.Queue("back").get(block=False) == "x"

@@ -150,7 +150,7 @@ def test_interrupt_losing_the_race_keeps_the_item(client, daemon, monkeypatch):
     def late_cancel(call):
         other.Queue("race").put("won")
         wait_until(lambda: other.call("stat", "race")["getters"] == [])
-        real_cancel(call)
+        return real_cancel(call)
 
     monkeypatch.setattr(client, "_send_cancel", late_cancel)
     try:

@@ -10,7 +10,7 @@ import time
 import weakref
 
 from . import _wire
-from .errors import (BrokerError, Cancelled, IOFailure, NoReply, ProtocolError, SessionLost,
+from .errors import (BrokerError, IOFailure, NoReply, ProtocolError, SessionLost,
                      TooBig, error_for)
 
 MAX_IN_FLIGHT = 64
@@ -30,6 +30,18 @@ OWNER_PREFIXES = ("lock.", "rlock.", "condition.", "semaphore.")
 WAITING, DONE, FAILED, ABANDONED = range(4)
 
 _live = weakref.WeakSet()  # every open client, so that a fork()ed child resets them
+_by_url = weakref.WeakValueDictionary()  # url -> an open client, for unpickled handles
+_by_url_mu = threading.Lock()
+
+
+def client_for(url):
+    """client_for: an open client of this process for url (the first one made for it, in a
+    fork()ed child the inherited one, which reconnects), connecting if there is none."""
+    with _by_url_mu:
+        c = _by_url.get(url)
+    if c is None or c._closed:
+        c = Client(url)
+    return c
 
 
 def _after_fork_in_child():
@@ -83,7 +95,8 @@ def _holds(op, env):
 
 
 class _Call:
-    __slots__ = ("id", "state", "reply", "blocks", "maybe_sent", "k", "deadline", "op")
+    __slots__ = ("id", "state", "reply", "blocks", "maybe_sent", "k", "deadline", "op",
+                 "progress", "size")
 
     def __init__(self, rid, k, op, blocks, wait):
         self.id = rid
@@ -93,6 +106,8 @@ class _Call:
         self.state = WAITING
         self.reply = None
         self.maybe_sent = True
+        self.progress = [0]  # bytes of the request gone out
+        self.size = None     # the frame's length, once it went out whole
         self.deadline = None if wait is None else time.monotonic() + wait
 
 
@@ -114,6 +129,10 @@ class Client:
         _live.add(self)
         with self._mu:
             self._reconnect()
+        with _by_url_mu:
+            old = _by_url.get(url)
+            if old is None or old._closed:
+                _by_url[url] = self
 
     def _init_state(self):
         self._mu = threading.Lock()
@@ -192,7 +211,13 @@ class Client:
         self._lost |= self._held or awaited or bool(self._unconfirmed)
         self._k = None
         k.break_()
+        self._close_if_unused(k)
         self._cv.notify_all()
+
+    def _close_if_unused(self, k):
+        """_close_if_unused: closes the lost connection k once no call is on it. _mu held."""
+        if k is not self._k and not any(c.k is k for c in self._flight.values()):
+            k.close()
 
     def _ready(self):
         """_ready: waits for a flight slot and a live connection (making one if need be)."""
@@ -257,7 +282,7 @@ class Client:
 
     def _transmit(self, call, body):
         try:
-            call.k.send(call.id, body, self.timeout)
+            call.size = call.k.send(call.id, body, self.timeout, call.progress)
         except IOFailure as e:
             with self._mu:
                 call.maybe_sent = getattr(e, "sent", True)
@@ -317,6 +342,8 @@ class Client:
         with self._mu:
             self._flight.pop(call.id, None)
             current = call.k is self._k
+            if not current:
+                self._close_if_unused(call.k)
             if current and ok and call.state == DONE:
                 self._note_reply(request, call.reply)
             if current and call.state == ABANDONED and call.blocks:
@@ -340,33 +367,60 @@ class Client:
             self._held |= _holds(one_op, env)
 
     def _send_cancel(self, call):
-        """_send_cancel: asks brokerd to withdraw call's parked wait; its reply has an id
-        nobody waits for and is dropped."""
+        """_send_cancel: asks brokerd to withdraw call's parked wait; the cancel's own call in
+        flight (to wait for), or None if it could not be sent."""
         body = ('{"op":"cancel","request":%d}' % call.id).encode()
+        with self._mu:
+            if call.k is not self._k:
+                return None
+            cancel = _Call(self._new_id(), call.k, "cancel", False, REPLY_GRACE)
+            self._flight[cancel.id] = cancel
         try:
-            call.k.send(self._new_id(), body, self.timeout)
+            call.k.send(cancel.id, body, self.timeout)
         except IOFailure:
-            pass
+            self._drop_call(cancel)
+            return None
+        return cancel
+
+    def _drop_call(self, call):
+        with self._mu:
+            self._flight.pop(call.id, None)
+            self._cv.notify_all()
 
     def _interrupted(self, call, intr):
         """_interrupted: the caller was interrupted (intr, e.g. KeyboardInterrupt) while
-        waiting for call. See Client.call for what is returned or raised."""
+        sending or waiting for call. See Client.call for what is returned or raised.
+        brokerd answers requests in the order it reads them, and a cancelled request before
+        the cancel, so once the cancel is answered the call's own reply is in, unless the
+        call never reached brokerd."""
         with self._mu:
-            state = call.state
-        if not call.blocks or state == FAILED:
+            if call.k.broken:  # the connection broke, or the interruption cut the request
+                call.maybe_sent = call.maybe_sent and call.progress[0] > 0
+                self._abandon_locked(call)
+                self._lose_conn(call.k)
+                raise intr
+        if not call.blocks:
             self._abandon(call)
             raise intr
-        if state == WAITING:
-            self._send_cancel(call)
+        cancel = self._send_cancel(call) if call.state == WAITING else None
+        answered = False
+        if cancel is not None:
             try:
-                state = self._await(call, time.monotonic() + CANCEL_GRACE)
+                answered = self._await(cancel, time.monotonic() + CANCEL_GRACE) == DONE
+                if answered:
+                    self._await(call, time.monotonic() + 0.5)  # normally in already
             except BaseException:
-                state = WAITING
-            if state == WAITING:  # no answer: end the session rather than leave it waiting
-                with self._mu:
-                    self._abandon_locked(call)
-                    self._lose_conn(call.k)
-                raise intr
+                answered = False
+            finally:
+                self._drop_call(cancel)
+        with self._mu:
+            state = call.state
+            if state == WAITING and not answered:
+                # no answer: end the session rather than leave a wait behind
+                self._abandon_locked(call)
+                self._lose_conn(call.k)
+            elif state == WAITING:
+                self._abandon_locked(call)  # it never reached brokerd
         reply = call.reply
         if state == DONE and isinstance(reply, dict) and reply.get("ok") is True:
             return reply  # the data came first: keep it (the interruption came too late)
@@ -390,9 +444,11 @@ class Client:
             ok = False
             try:
                 body = self._encode(request, acks)
-                self._transmit(call, body)
                 try:
+                    self._transmit(call, body)
                     state = self._await(call)
+                except (IOFailure, TooBig):
+                    raise
                 except BaseException as intr:
                     reply = self._interrupted(call, intr)
                     ok = True
@@ -405,7 +461,9 @@ class Client:
                                     "may not have run)")
                 self._abandon(call)
                 if call.blocks:
-                    self._send_cancel(call)
+                    cancel = self._send_cancel(call)  # its answer is not awaited
+                    if cancel is not None:
+                        self._drop_call(cancel)
                 raise NoReply("no reply from brokerd in time")
             except IOFailure:
                 # found dead before any of the request went out: it never ran
@@ -522,4 +580,4 @@ def _result(reply, op):
     raise error_for(code if isinstance(code, str) else "protocol_error", msg)
 
 
-__all__ = ["Client", "check_json", "Cancelled"]
+__all__ = ["Client", "check_json", "client_for"]

@@ -1,24 +1,12 @@
 """_proxies.py: Python-shaped handles on brokerd objects: Queue (as queue.Queue), Dict (a
 MutableMapping), Lock and RLock (as threading's). A handle pickles as (url, name, type) and
 finds its client again in the receiving process (one client per url per process)."""
-import threading
 import uuid
 from collections.abc import MutableMapping
 
-from ._client import Client
+from ._client import client_for
 
 _MISSING = object()
-_clients = {}  # url -> Client of this process (a fork()ed child reconnects on first use)
-_clients_mu = threading.Lock()
-
-
-def client_for(url):
-    """client_for: the process's shared client for url, connecting on first use."""
-    with _clients_mu:
-        c = _clients.get(url)
-        if c is None or c._closed:
-            c = _clients[url] = Client(url)
-        return c
 
 
 def _rebuild(url, kind, name, settings):

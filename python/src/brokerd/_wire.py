@@ -111,9 +111,11 @@ class Conn:
         except (ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
             return 0, select.POLLOUT
 
-    def _write_all(self, data, deadline):
+    def _write_all(self, data, deadline, progress=None):
+        """_write_all: writes data by deadline; progress[0] counts the bytes gone out."""
         view = memoryview(data)
         sent_any = False
+        progress = progress if progress is not None else [0]
         while view:
             try:
                 n, events = self._try_send(view)
@@ -122,6 +124,7 @@ class Conn:
                 err.sent = sent_any
                 raise err from None
             if n:
+                progress[0] += n
                 sent_any = True
                 view = view[n:]
                 continue
@@ -149,19 +152,27 @@ class Conn:
 
     # ---- framing ----
 
-    def send(self, rid, body, timeout):
-        """send: one request with id rid (top bit set) and JSON bytes body. A frame cut short
-        breaks the connection (nothing after it would parse)."""
+    def send(self, rid, body, timeout, progress=None):
+        """send: one request with id rid (top bit set) and JSON bytes body; progress[0]
+        (optional) counts its bytes gone out, also when an exception (an interruption)
+        ends the send. A frame cut short breaks the connection (nothing after it would
+        parse)."""
         n = len(body) + 4
-        head = (struct.pack(">BQI", IPC_MSG, n, rid) if self.ipc
-                else struct.pack(">QI", n, rid))
+        frame = (struct.pack(">BQI", IPC_MSG, n, rid) if self.ipc
+                 else struct.pack(">QI", n, rid)) + body
+        progress = progress if progress is not None else [0]
         with self._send_mu:
             try:
-                self._write_all(head + body, time.monotonic() + timeout)
+                self._write_all(frame, time.monotonic() + timeout, progress)
             except IOFailure as e:
                 if getattr(e, "sent", True):
                     self.break_()  # half a frame on the stream: nothing after it would parse
                 raise
+            except BaseException:
+                if 0 < progress[0] < len(frame):
+                    self.break_()
+                raise
+        return len(frame)
 
     def _frame(self):
         """_frame: (id, body) of the first whole frame in the buffer, or None."""

@@ -299,42 +299,44 @@ class Client:
         elif isinstance(reply, dict) and "delivery" in reply:
             self._held = True  # an abandoned call's item: the session holds it, unconfirmed
 
-    def _read_replies(self, k, timeout):
-        """_read_replies: as the reader, waits up to timeout for replies on k and hands them
-        out. _mu is held on entry and exit, released while reading."""
-        self._reading = True
-        self._mu.release()
-        frames, broke = [], False
-        try:
-            frames = k.recv_frames(timeout)
-        except (IOFailure, ProtocolError):
-            broke = True
-        finally:
-            self._mu.acquire()
-            self._reading = False
-            for rid, body in frames:
-                self._deliver(rid, body)
-            if frames:
-                self._last_reply = time.monotonic()
-            if broke:
-                self._lose_conn(k)
-            self._cv.notify_all()
+    def _handle_frames(self, k, frames, broke):
+        """_handle_frames: hands out the replies a reader got on k; _mu is held."""
+        self._reading = False
+        for rid, body in frames:
+            self._deliver(rid, body)
+        if frames:
+            self._last_reply = time.monotonic()
+        if broke:
+            self._lose_conn(k)
+        self._cv.notify_all()
 
     def _await(self, call, until=None):
         """_await: waits for call's reply (until its deadline, or until the monotonic time
-        until), reading for everyone while nobody else does."""
-        with self._mu:
-            while call.state == WAITING:
-                end = call.deadline if until is None else until
-                left = None if end is None else end - time.monotonic()
-                if left is not None and left <= 0:
-                    break
-                slice_ = READ_SLICE if left is None else min(left, READ_SLICE)
-                if not self._reading:
-                    self._read_replies(call.k, slice_)
-                else:
-                    self._cv.wait(slice_)
-            return call.state
+        until), reading for everyone while nobody else does. Interruptible: whoever reads
+        gives the role back on the way out, with what it read."""
+        while True:
+            reader = False
+            frames, broke = [], False
+            try:
+                with self._mu:
+                    if call.state != WAITING:
+                        return call.state
+                    end = call.deadline if until is None else until
+                    left = None if end is None else end - time.monotonic()
+                    if left is not None and left <= 0:
+                        return call.state
+                    slice_ = READ_SLICE if left is None else min(left, READ_SLICE)
+                    if self._reading:
+                        self._cv.wait(slice_)
+                        continue
+                    self._reading = reader = True
+                frames = call.k.recv_frames(slice_)
+            except (IOFailure, ProtocolError):
+                broke = True
+            finally:
+                if reader:
+                    with self._mu:
+                        self._handle_frames(call.k, frames, broke)
 
     def _retire(self, call, request, ok, acks):
         """_retire: takes call off the flight list and notes what its reply means for the

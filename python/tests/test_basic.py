@@ -247,3 +247,31 @@ def test_unconfirmed_item_goes_back_when_the_session_ends(daemon):
         from conftest import wait_until
         wait_until(lambda: other.Queue("back").qsize() == 1)
         assert other.Queue("back").get(block=False) == "x"
+
+
+def test_tls_fork_leaves_the_parents_stream_alone(workdir, pki):
+    import os
+    port = free_port()
+    d = Daemon(workdir, ["-l", "tls+tcp://127.0.0.1:%d" % port,
+                         "--tls-cert", pki + "/server.pem", "--tls-key",
+                         pki + "/server.key"]).start()
+    try:
+        c = brokerd.connect("tls+tcp://127.0.0.1:%d" % port, tls_ca=pki + "/ca.pem")
+        assert c.ping() == "pong"
+        parent = c.session
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                c.ping()
+                c.dict("tls-fork")["child"] = c.session
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        assert c.ping() == "pong" and c.session == parent
+        assert c.dict("tls-fork")["child"] != parent
+        c.close()
+    finally:
+        d.stop()

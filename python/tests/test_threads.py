@@ -85,3 +85,47 @@ def test_lock_belongs_to_its_thread(client):
     assert not r.locked()
     with pytest.raises(ValueError):
         lock.acquire(blocking=False, timeout=1)
+
+
+def test_more_waiters_than_flight_slots(client, daemon):
+    """70 threads park a get each: 64 go out at once, the others wait for a slot."""
+    import brokerd
+    from conftest import wait_until
+    n = 70
+    got = []
+    q = client.Queue("many")
+
+    def getter():
+        got.append(q.get(timeout=30))
+
+    threads = [threading.Thread(target=getter) for _ in range(n)]
+    for t in threads:
+        t.start()
+    with brokerd.connect(daemon.url) as other:
+        wait_until(lambda: len(other.call("stat", "many")["getters"]) == 64)
+        for i in range(n):
+            other.Queue("many").put(i)
+        for t in threads:
+            t.join(30)
+        assert sorted(got) == list(range(n))
+        assert other.call("stat", "many")["getters"] == []
+
+
+def test_batch_lock_ops_carry_the_thread_owner(client):
+    envs = client.call("batch", ops=[{"op": "lock.acquire", "name": "bl", "block": False},
+                                     {"op": "lock.locked", "name": "bl"}])
+    assert envs[0]["ok"] and envs[0]["result"]["acquired"] is True
+    assert envs[1]["result"] is True
+    errs = []
+
+    def other():
+        try:
+            client.Lock("bl").release()
+        except RuntimeError as e:
+            errs.append(e.code)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert errs == ["not_owner"]
+    client.Lock("bl").release()

@@ -155,6 +155,7 @@ class Client:
         parent's threads may have held them. The next call connects as a new session."""
         k = self._k
         self._init_state()
+        self.session = None  # until the child's first call connects
         if k is not None:
             k.drop()
 

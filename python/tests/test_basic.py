@@ -275,3 +275,17 @@ def test_tls_fork_leaves_the_parents_stream_alone(workdir, pki):
         c.close()
     finally:
         d.stop()
+
+
+def test_queue_handles_attach_and_timeouts(client):
+    q = client.Queue("bounded", maxsize=2)
+    assert client.Queue("bounded").maxsize == 0  # attaches without re-creating
+    client.Queue("bounded").put(1)
+    client.Queue("bounded").put(2)
+    assert q.full()
+    with pytest.raises(errors.Exists):
+        client.Queue("bounded", maxsize=5)
+    with pytest.raises(ValueError):
+        q.get(timeout=-1)
+    import threading
+    assert q.get(timeout=threading.TIMEOUT_MAX) == 1  # no limit, not bad_argument

@@ -112,8 +112,14 @@ def test_proxies_pickle(client):
 def interrupt_main_when(predicate):
     main = threading.main_thread().ident
 
+    def quiet():
+        try:
+            return predicate()
+        except errors.BrokerError:
+            return False
+
     def run():
-        wait_until(predicate)
+        wait_until(quiet)
         signal.pthread_kill(main, signal.SIGINT)
 
     t = threading.Thread(target=run)
@@ -123,11 +129,12 @@ def interrupt_main_when(predicate):
 
 def test_keyboard_interrupt_during_get_loses_nothing(client, daemon):
     q = client.Queue("ki")
+    assert q.qsize() == 0  # creates it, for stat
     other = brokerd.connect(daemon.url)
     try:
         t = interrupt_main_when(lambda: len(other.call("stat", "ki")["getters"]) == 1)
         with pytest.raises(KeyboardInterrupt):
-            q.get()
+            q.get(timeout=30)
         t.join()
         assert other.call("stat", "ki")["getters"] == []
         other.Queue("ki").put("item")
@@ -144,6 +151,7 @@ def test_keyboard_interrupt_during_get_loses_nothing(client, daemon):
 def test_interrupt_losing_the_race_keeps_the_item(client, daemon, monkeypatch):
     """The item reaches the getter before its cancel: the get returns it."""
     q = client.Queue("race")
+    assert q.qsize() == 0
     other = brokerd.connect(daemon.url)
     real_cancel = client._send_cancel
 
@@ -155,7 +163,7 @@ def test_interrupt_losing_the_race_keeps_the_item(client, daemon, monkeypatch):
     monkeypatch.setattr(client, "_send_cancel", late_cancel)
     try:
         t = interrupt_main_when(lambda: len(other.call("stat", "race")["getters"]) == 1)
-        assert q.get() == "won"
+        assert q.get(timeout=30) == "won"
         t.join()
         client.ping()  # confirms it
         assert session_holding(client, client.session) == []
@@ -170,7 +178,7 @@ def test_keyboard_interrupt_during_lock_acquire(client, daemon):
         assert other.Lock("busy").acquire()
         t = interrupt_main_when(lambda: len(other.call("stat", "busy")["waiting"]) == 1)
         with pytest.raises(KeyboardInterrupt):
-            client.Lock("busy").acquire()
+            client.Lock("busy").acquire(timeout=30)
         t.join()
         other.Lock("busy").release()
         assert not other.Lock("busy").locked()  # the cancelled waiter was not granted
@@ -198,11 +206,12 @@ def test_quiet_reconnect_when_nothing_was_held(client, daemon):
 
 def test_calls_in_flight_fail_when_the_connection_breaks(client, daemon):
     q = client.Queue("never")
+    assert q.qsize() == 0
     failure = []
 
     def getter():
         try:
-            q.get()
+            q.get(timeout=30)
         except BaseException as e:
             failure.append(e)
 

@@ -45,6 +45,7 @@ def test_threads_share_one_client(client):
 def test_blocked_getters_do_not_block_others(client):
     got = []
     q = client.Queue("slow")
+    assert q.qsize() == 0
     th = threading.Thread(target=lambda: got.append(q.get(timeout=10)))
     th.start()
     from conftest import wait_until
@@ -94,6 +95,7 @@ def test_more_waiters_than_flight_slots(client, daemon):
     n = 70
     got = []
     q = client.Queue("many")
+    assert q.qsize() == 0
 
     def getter():
         got.append(q.get(timeout=30))

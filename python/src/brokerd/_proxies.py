@@ -7,6 +7,7 @@ from collections.abc import MutableMapping
 from ._client import client_for
 
 _MISSING = object()
+MAX_TIMEOUT = 1e8
 
 
 def _rebuild(url, kind, name, settings):
@@ -55,6 +56,8 @@ def _wait_args(block, timeout):
         return {}
     if timeout < 0:
         raise ValueError("'timeout' must be a non-negative number")
+    if timeout > MAX_TIMEOUT:
+        return {}  # brokerd's limit is about three years: longer is no limit
     return {"timeout": timeout}
 
 
@@ -66,9 +69,14 @@ class Queue(_Proxy):
     _kind = "queue"
 
     def __init__(self, client, name=None, maxsize=0, kind="fifo"):
+        """A handle on queue name (None: a new unique name). With a maxsize or kind other
+        than the defaults it creates the queue (Exists if it exists with other settings);
+        with the defaults it attaches to the queue as it is (every queue op creates an
+        unbounded FIFO queue when the name is free)."""
         super().__init__(client, name)
         self.maxsize = maxsize
-        self._call("queue.create", kind=kind, maxsize=maxsize)
+        if maxsize > 0 or kind != "fifo":
+            self._call("queue.create", kind=kind, maxsize=maxsize)
 
     def _settings(self, settings):
         self.maxsize = settings

@@ -227,3 +227,19 @@ def test_calls_in_flight_fail_when_the_connection_breaks(client, daemon):
     with pytest.raises(errors.SessionLost):
         client.ping()
     assert client.ping() == "pong"
+
+
+def test_session_lost_for_unconfirmed_items(client, daemon):
+    q = client.Queue("unconf")
+    q.put(1)
+    assert q.get() == 1  # confirmed only with the next request, which never reaches it
+    daemon.restart()
+    with pytest.raises(errors.SessionLost):
+        client.ping()
+    assert client.ping() == "pong"
+
+
+def test_unpickled_handle_uses_the_process_client(client):
+    import pickle
+    again = pickle.loads(pickle.dumps(client.dict("same")))
+    assert again._client is client

@@ -96,7 +96,7 @@ def _holds(op, env):
 
 class _Call:
     __slots__ = ("id", "state", "reply", "blocks", "maybe_sent", "k", "deadline", "op",
-                 "progress", "size")
+                 "progress", "size", "acks")
 
     def __init__(self, rid, k, op, blocks, wait):
         self.id = rid
@@ -108,6 +108,7 @@ class _Call:
         self.maybe_sent = True
         self.progress = [0]  # bytes of the request gone out
         self.size = None     # the frame's length, once it went out whole
+        self.acks = None     # deliveries this request confirms
         self.deadline = None if wait is None else time.monotonic() + wait
 
 
@@ -206,6 +207,8 @@ class Client:
             return
         awaited = False
         for call in self._flight.values():
+            if call.k is k and call.state != DONE:
+                awaited |= bool(call.acks)  # items it was to confirm: maybe held till now
             if call.k is k and call.state == WAITING:
                 awaited |= call.maybe_sent
                 call.state = FAILED
@@ -266,6 +269,7 @@ class Client:
         acks = None
         if self._unconfirmed and "ack" not in request:
             acks, self._unconfirmed = self._unconfirmed, []
+            call.acks = acks
         return call, acks
 
     def _encode(self, request, acks):

@@ -131,3 +131,29 @@ def test_batch_lock_ops_carry_the_thread_owner(client):
     t.join()
     assert errs == ["not_owner"]
     client.Lock("bl").release()
+
+
+def test_semaphore_and_event(client):
+    sem = client.BoundedSemaphore(2, name="sem")
+    assert sem.acquire() and sem.acquire(timeout=0.05)
+    assert sem.acquire(blocking=False) is False and sem.value() == 0
+    sem.release()  # any thread may release, as in Python
+    t = threading.Thread(target=sem.release)
+    t.start()
+    t.join()
+    assert sem.value() == 2
+    with pytest.raises(ValueError) as ei:
+        sem.release()
+    assert ei.value.code == "value_error"
+    ev = client.Event("ev")
+    assert ev.is_set() is False and ev.wait(0.05) is False
+    waited = []
+    t = threading.Thread(target=lambda: waited.append(ev.wait(10)))
+    t.start()
+    from conftest import wait_until
+    wait_until(lambda: len(client.call("stat", "ev")["waiting"]) == 1)
+    ev.set()
+    t.join()
+    assert waited == [True] and ev.is_set()
+    ev.clear()
+    assert not ev.is_set()

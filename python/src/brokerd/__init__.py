@@ -9,7 +9,7 @@ and more for processes (proto/PROTOCOL.md). Standard library only; values are JS
 """
 from . import errors
 from ._client import Client, check_json
-from ._proxies import Dict, Lock, Queue, RLock
+from ._proxies import Dict, Event, Lock, Queue, RLock, Semaphore
 from ._wire import default_url
 from .errors import *  # noqa: F401,F403 - the exception classes
 
@@ -23,5 +23,6 @@ def connect(url=None, timeout=10.0, tls_ca=None, tls_cert=None, tls_key=None):
     return Client(url or default_url(), timeout, tls_ca, tls_cert, tls_key)
 
 
-__all__ = ["connect", "Client", "Queue", "Dict", "Lock", "RLock", "check_json",
+__all__ = ["connect", "Client", "Queue", "Dict", "Lock", "RLock", "Semaphore", "Event",
+           "check_json",
            "default_url", "errors"] + errors.__all__

@@ -557,6 +557,18 @@ class Client:
         from ._proxies import RLock
         return RLock(self, name)
 
+    def Semaphore(self, value=1, name=None):
+        from ._proxies import Semaphore
+        return Semaphore(self, name, value)
+
+    def BoundedSemaphore(self, value=1, name=None):
+        from ._proxies import Semaphore
+        return Semaphore(self, name, value, bounded=True)
+
+    def Event(self, name=None):
+        from ._proxies import Event
+        return Event(self, name)
+
 
 def _with_owner(request):
     op = request["op"]

@@ -217,4 +217,60 @@ class RLock(Lock):
     _prefix = "rlock."
 
 
-_KINDS = {"queue": Queue, "dict": Dict, "lock": Lock, "rlock": RLock}
+class Semaphore(_Proxy):
+    """A brokerd Semaphore (bounded: BoundedSemaphore). Permits are held by the process's
+    session and come back if it ends; any thread may release, as in Python."""
+
+    _kind = "semaphore"
+
+    def __init__(self, client, name=None, value=1, bounded=False):
+        super().__init__(client, name)
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        self._call("semaphore.create", value=value, bounded=bounded)
+
+    def acquire(self, blocking=True, timeout=None):
+        if not blocking and timeout is not None:
+            raise ValueError("can't specify timeout for non-blocking acquire")
+        r = self._call("semaphore.acquire", **_wait_args(blocking, timeout))
+        return bool(r.get("acquired"))
+
+    __enter__ = acquire
+
+    def release(self, n=1):
+        if n < 1:
+            raise ValueError("n must be one or more")
+        self._call("semaphore.release", n=n)
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def value(self):
+        return self._call("semaphore.value")
+
+
+class Event(_Proxy):
+    """A brokerd Event, as threading.Event."""
+
+    _kind = "event"
+
+    def is_set(self):
+        return self._call("event.is_set")
+
+    def set(self):
+        self._call("event.set")
+
+    def clear(self):
+        self._call("event.clear")
+
+    def wait(self, timeout=None):
+        args = {}
+        if timeout is not None:
+            timeout = max(timeout, 0)
+            if timeout <= MAX_TIMEOUT:
+                args["timeout"] = timeout
+        return self._call("event.wait", **args)
+
+
+_KINDS = {"queue": Queue, "dict": Dict, "lock": Lock, "rlock": RLock,
+          "semaphore": Semaphore, "event": Event}

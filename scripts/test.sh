@@ -20,6 +20,11 @@ for flavour in release sanitize; do
 	echo "== test ($flavour)"
 	(cd "$dir" && ctest --output-on-failure --timeout 300)
 	passed=$((passed + $(cd "$dir" && ctest -N | sed -n 's/^Total Tests: //p')))
+	echo "== python client (pytest, against this build's brokerd)"
+	log=$(mktemp)
+	(cd python && BROKERD_BIN="$PWD/../$dir/brokerd" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests) | tee "$log"
+	passed=$((passed + $(sed -n 's/^\([0-9]*\) passed.*/\1/p' "$log" | tail -n 1)))
+	rm -f "$log"
 done
 
 # fuzz HARNESS WHAT [SEEDS...]: runs a libFuzzer harness for $FUZZ_SECONDS; any crash,

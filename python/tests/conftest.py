@@ -69,14 +69,19 @@ class Daemon:
                 return
 
     def stop(self):
+        """SIGTERMs a running daemon and returns its exit status (None if none was running).
+        0 means a clean exit: brokerd checks that every request it received was answered."""
+        rc = None
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                rc = self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                rc = "hung"
         self.proc = None
+        return rc
 
     def restart(self):
         self.stop()
@@ -95,7 +100,8 @@ def workdir():
 def daemon(workdir):
     d = Daemon(workdir).start()
     yield d
-    d.stop()
+    rc = d.stop()
+    assert rc in (0, None), "brokerd exited with %s" % rc
 
 
 @pytest.fixture

@@ -1,0 +1,28 @@
+"""brokerd: the Python client of brokerd, a daemon that hosts named queues, dicts, locks
+and more for processes (proto/PROTOCOL.md). Standard library only; values are JSON.
+
+    import brokerd
+    c = brokerd.connect()            # $BROKERD_URL or the default address
+    q = c.Queue("jobs"); q.put({"id": 1}); q.get()
+    d = c.dict("config"); d["mode"] = "fast"
+    with c.Lock("deploy"): ...
+"""
+from . import errors
+from ._client import Client, check_json
+from ._proxies import Dict, Event, Lock, Queue, RLock, Semaphore
+from ._wire import default_url
+from .errors import *  # noqa: F401,F403 - the exception classes
+
+__version__ = "0.1.0"
+
+
+def connect(url=None, timeout=10.0, tls_ca=None, tls_cert=None, tls_key=None):
+    """connect: a Client of brokerd at url (None: $BROKERD_URL, else the default address),
+    greeted with hello. timeout: seconds to connect and to send. TLS files default to
+    $BROKERD_TLS_CA, $BROKERD_TLS_CERT and $BROKERD_TLS_KEY."""
+    return Client(url or default_url(), timeout, tls_ca, tls_cert, tls_key)
+
+
+__all__ = ["connect", "Client", "Queue", "Dict", "Lock", "RLock", "Semaphore", "Event",
+           "check_json",
+           "default_url", "errors"] + errors.__all__

@@ -1,0 +1,318 @@
+"""_wire.py: brokerd's transport (PROTOCOL.md "Wire format"): connecting over ipc, tcp or
+tls+tcp, the SP handshake, and framing. No thread of its own: callers do the I/O, one
+sender at a time and one reader at a time (the client sees to the latter)."""
+import os
+import select
+import socket
+import ssl
+import struct
+import threading
+import time
+
+from .errors import ConnectFailed, Invalid, IOFailure, ProtocolError
+
+HANDSHAKE_REQ = b"\x00SP\x00\x00\x30\x00\x00"
+HANDSHAKE_REP = b"\x00SP\x00\x00\x31\x00\x00"
+IPC_MSG = 0x01
+MAX_FRAME = 1 << 31  # a longer length is taken for a broken stream
+READ_CHUNK = 65536
+
+
+def default_url():
+    """default_url: $BROKERD_URL, else the default address of PROTOCOL.md "Addresses"."""
+    url = os.environ.get("BROKERD_URL")
+    if url:
+        return url
+    if os.geteuid() == 0:
+        return "ipc:///run/brokerd/brokerd.sock"
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return "ipc://%s/brokerd.sock" % xdg
+    return "ipc:///tmp/brokerd-%d.sock" % os.getuid()
+
+
+def parse_url(url):
+    """parse_url: (scheme, path_or_host, port) of url; Invalid for anything else."""
+    for scheme in ("ipc", "tcp", "tls+tcp"):
+        prefix = scheme + "://"
+        if not url.startswith(prefix):
+            continue
+        rest = url[len(prefix):]
+        if scheme == "ipc":
+            if not rest:
+                raise Invalid("bad address %s: want ipc://PATH" % url)
+            return scheme, rest, None
+        if rest.startswith("["):
+            host, sep, port = rest[1:].partition("]:")
+            if not sep:
+                raise Invalid("bad address %s: want [IPv6]:PORT" % url)
+        else:
+            host, sep, port = rest.rpartition(":")
+            if not sep or not host:
+                raise Invalid("bad address %s: want HOST:PORT" % url)
+        if not port.isdigit():
+            raise Invalid("bad port in %s" % url)
+        return scheme, host, int(port)
+    raise Invalid("unknown address scheme in %r: use ipc://PATH, tcp://HOST:PORT or "
+                  "tls+tcp://HOST:PORT" % url)
+
+
+def _setting(given, env):
+    value = given if given is not None else os.environ.get(env)
+    return value or None
+
+
+def _tls_context(ca, cert, key):
+    ca = _setting(ca, "BROKERD_TLS_CA")
+    cert = _setting(cert, "BROKERD_TLS_CERT")
+    key = _setting(key, "BROKERD_TLS_KEY")
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = True  # also matches an IP address against the IP entries
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def _wait_fd(fd, events, deadline):
+    """_wait_fd: polls fd until ready (True) or deadline (False); deadline None: forever."""
+    p = select.poll()
+    p.register(fd, events)
+    ms = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000) + 1)
+    return bool(p.poll(ms))
+
+
+class Conn:
+    """One connection to brokerd. send() may be called by any thread; recv_frames() by one
+    thread at a time."""
+
+    def __init__(self, sock, ipc, tls):
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.ipc = ipc
+        self.tls = tls
+        self.broken = False
+        self._send_mu = threading.Lock()
+        self._tls_mu = threading.Lock()  # an SSL object takes one call at a time
+        self._rb = bytearray()
+
+    # ---- raw I/O on a non-blocking socket ----
+
+    def _try_send(self, view):
+        """_try_send: bytes written, or 0 with the poll events to wait for."""
+        try:
+            if self.tls:
+                with self._tls_mu:
+                    return self.sock.send(view), 0
+            return self.sock.send(view), 0
+        except ssl.SSLWantReadError:
+            return 0, select.POLLIN
+        except (ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
+            return 0, select.POLLOUT
+
+    def _write_all(self, data, deadline, progress=None):
+        """_write_all: writes data by deadline; progress[0] counts the bytes gone out."""
+        view = memoryview(data)
+        sent_any = False
+        progress = progress if progress is not None else [0]
+        while view:
+            try:
+                n, events = self._try_send(view)
+            except (OSError, ValueError) as e:
+                err = IOFailure("cannot send to brokerd: %s" % e)
+                err.sent = sent_any
+                raise err from None
+            if n:
+                progress[0] += n
+                sent_any = True
+                view = view[n:]
+                continue
+            if self.broken:
+                raise IOFailure("cannot send to brokerd: the connection is closed")
+            until = deadline
+            if events == select.POLLIN:  # TLS wants to read while another thread receives
+                until = min(deadline, time.monotonic() + 0.01)
+            if not _wait_fd(self.fd, events, until) and time.monotonic() >= deadline:
+                err = IOFailure("cannot send to brokerd: timed out")
+                err.sent = sent_any
+                raise err
+
+    def _try_recv(self):
+        """_try_recv: bytes read (b"" at end of stream), or None with the events to wait for."""
+        try:
+            if self.tls:
+                with self._tls_mu:
+                    return self.sock.recv(READ_CHUNK), 0
+            return self.sock.recv(READ_CHUNK), 0
+        except ssl.SSLWantWriteError:
+            return None, select.POLLOUT
+        except (ssl.SSLWantReadError, BlockingIOError, InterruptedError):
+            return None, select.POLLIN
+
+    # ---- framing ----
+
+    def send(self, rid, body, timeout, progress=None):
+        """send: one request with id rid (top bit set) and JSON bytes body; progress[0]
+        (optional) counts its bytes gone out, also when an exception (an interruption)
+        ends the send. A frame cut short breaks the connection (nothing after it would
+        parse)."""
+        n = len(body) + 4
+        frame = (struct.pack(">BQI", IPC_MSG, n, rid) if self.ipc
+                 else struct.pack(">QI", n, rid)) + body
+        progress = progress if progress is not None else [0]
+        with self._send_mu:
+            try:
+                self._write_all(frame, time.monotonic() + timeout, progress)
+            except IOFailure as e:
+                if getattr(e, "sent", True):
+                    self.break_()  # half a frame on the stream: nothing after it would parse
+                raise
+            except BaseException:
+                if 0 < progress[0] < len(frame):
+                    self.break_()
+                raise
+        return len(frame)
+
+    def _frame(self):
+        """_frame: (id, body) of the first whole frame in the buffer, or None."""
+        rb = self._rb
+        hl = 9 if self.ipc else 8
+        if len(rb) < hl:
+            return None
+        if self.ipc and rb[0] != IPC_MSG:
+            raise ProtocolError("brokerd's reply does not follow the ipc framing")
+        (flen,) = struct.unpack_from(">Q", rb, hl - 8)
+        if flen < 4 or flen > MAX_FRAME or (len(rb) > hl and not rb[hl] & 0x80):
+            raise ProtocolError("brokerd's reply does not follow the framing")
+        if len(rb) - hl < flen:
+            return None
+        (rid,) = struct.unpack_from(">I", rb, hl)
+        body = bytes(rb[hl + 4:hl + flen])
+        del rb[:hl + flen]
+        return rid, body
+
+    def recv_frames(self, timeout):
+        """recv_frames: the whole frames that arrive within timeout seconds (None: no limit),
+        possibly none. IOFailure when the stream ended, ProtocolError when it is not framed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            frames = []
+            f = self._frame()
+            while f:
+                frames.append(f)
+                f = self._frame()
+            if frames:
+                return frames
+            if self.broken:
+                raise IOFailure("the connection to brokerd is closed")
+            try:
+                data, events = self._try_recv()
+            except (OSError, ValueError) as e:
+                raise IOFailure("lost the connection to brokerd: %s" % e) from None
+            if data:
+                self._rb += data
+                continue
+            if data == b"":
+                raise IOFailure("brokerd closed the connection")
+            if not _wait_fd(self.fd, events, deadline) and deadline is not None \
+                    and time.monotonic() >= deadline:
+                return []
+
+    # ---- lifetime ----
+
+    def break_(self):
+        """break_: ends the stream for both sides; readers and senders fail."""
+        if not self.broken:
+            self.broken = True
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.broken = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def drop(self):
+        """drop: in a fork()ed child: closes the inherited descriptor and nothing else (no
+        shutdown, no TLS close_notify: the stream is the parent's)."""
+        self.broken = True
+        try:
+            fd = self.sock.detach()
+        except (OSError, AttributeError, ValueError):
+            fd = self.fd
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+    def peer_gone(self):
+        """peer_gone: whether an idle connection was closed or reset by brokerd."""
+        if self.broken:
+            return True
+        p = select.poll()
+        p.register(self.fd, select.POLLIN | getattr(select, "POLLRDHUP", 0))
+        bad = select.POLLHUP | select.POLLERR | getattr(select, "POLLRDHUP", 0)
+        return any(ev & bad for _, ev in p.poll(0))
+
+
+def _dial(scheme, host, port, deadline, url):
+    if scheme == "ipc":
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.settimeout(max(deadline - time.monotonic(), 0.001))
+            s.connect(host)
+        except OSError as e:
+            s.close()
+            raise ConnectFailed("cannot connect to %s: %s" % (url, e)) from None
+        return s
+    try:
+        s = socket.create_connection((host, port), max(deadline - time.monotonic(), 0.001))
+    except OSError as e:
+        raise ConnectFailed("cannot connect to %s: %s" % (url, e)) from None
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def open_conn(url, timeout, tls_ca=None, tls_cert=None, tls_key=None):
+    """open_conn: a Conn to url, handshake done; ConnectFailed, Invalid or ProtocolError."""
+    scheme, host, port = parse_url(url)
+    deadline = time.monotonic() + timeout
+    s = _dial(scheme, host, port, deadline, url)
+    try:
+        if scheme == "tls+tcp":
+            try:
+                ctx = _tls_context(tls_ca, tls_cert, tls_key)
+                s.settimeout(max(deadline - time.monotonic(), 0.001))
+                s = ctx.wrap_socket(s, server_hostname=host)
+            except (OSError, ssl.SSLError, ssl.CertificateError) as e:
+                raise ConnectFailed("TLS to %s: %s" % (url, e)) from None
+        s.setblocking(False)
+        k = Conn(s, scheme == "ipc", scheme == "tls+tcp")
+        _handshake(k, url, deadline)
+        return k
+    except BaseException:
+        s.close()
+        raise
+
+
+def _handshake(k, url, deadline):
+    try:
+        k._write_all(HANDSHAKE_REQ, deadline)
+        while len(k._rb) < len(HANDSHAKE_REP):
+            data, events = k._try_recv()
+            if data == b"":
+                raise ConnectFailed("cannot connect to %s: closed during the handshake" % url)
+            if data:
+                k._rb += data
+            elif not _wait_fd(k.fd, events, deadline) and time.monotonic() >= deadline:
+                raise ConnectFailed("cannot connect to %s: no handshake in time" % url)
+    except (IOFailure, OSError) as e:
+        raise ConnectFailed("cannot connect to %s: %s" % (url, e)) from None
+    if bytes(k._rb[:8]) != HANDSHAKE_REP:
+        raise ProtocolError("%s is not a brokerd (REP0) endpoint" % url)
+    del k._rb[:8]

@@ -278,8 +278,8 @@ static int read_frame(struct conn *c, struct evbuffer *in)
 		return 0;
 	}
 	const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)(head + len));
-	uint32_t id = wire_get32(msg + head);
-	if (!msg || !(id & WIRE_ID_LAST)) {
+	uint32_t id = msg ? wire_get32(msg + head) : 0;
+	if (!(id & WIRE_ID_LAST)) {
 		conn_close(c, msg ? "a request id without its top bit" : "out of memory");
 		return -1;
 	}

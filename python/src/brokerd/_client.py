@@ -569,6 +569,23 @@ class Client:
         from ._proxies import Event
         return Event(self, name)
 
+    def Value(self, name=None, typecode_or_type="i", value=None):
+        """Value: a Value handle (value.create; value None: the type's zero)."""
+        from ._proxies import Value, _MISSING
+        return Value(self, name, typecode_or_type, _MISSING if value is None else value)
+
+    def list(self, name=None, seq=()):
+        from ._proxies import List
+        return List(self, name, seq)
+
+    def Namespace(self, name=None, **kw):
+        from ._proxies import Namespace
+        return Namespace(self, name, **kw)
+
+    def Array(self, name=None, typecode="i", size_or_seq=0):
+        from ._proxies import Array
+        return Array(self, name, typecode, size_or_seq)
+
 
 def _with_owner(request):
     op = request["op"]

@@ -569,6 +569,25 @@ class Client:
         from ._proxies import Event
         return Event(self, name)
 
+    def JoinableQueue(self, name=None, maxsize=0):
+        """JoinableQueue: a FIFO queue (every brokerd queue has task_done and join)."""
+        return self.Queue(name, maxsize)
+
+    def LifoQueue(self, name=None, maxsize=0):
+        return self.Queue(name, maxsize, "lifo")
+
+    def PriorityQueue(self, name=None, maxsize=0):
+        from ._proxies import PriorityQueue
+        return PriorityQueue(self, name, maxsize)
+
+    def Condition(self, name=None, lock=None):
+        from ._proxies import Condition
+        return Condition(self, name, lock)
+
+    def Barrier(self, name=None, parties=None, timeout=None):
+        from ._proxies import Barrier
+        return Barrier(self, name, parties, timeout)
+
     def Value(self, name=None, typecode_or_type="i", value=None):
         """Value: a Value handle (value.create; value None: the type's zero)."""
         from ._proxies import Value, _MISSING

@@ -273,6 +273,150 @@ class Event(_Proxy):
         return self._call("event.wait", **args)
 
 
+class PriorityQueue(Queue):
+    """A brokerd priority queue as queue.PriorityQueue: put((priority, value)) is queue.put
+    with "priority" the item's first element (a number; an item that is a number is its own
+    priority) and "value" the whole item; get returns the item as a tuple. Lower priorities
+    come out first, FIFO among equals (brokerd compares priorities only, not the rest)."""
+
+    _kind = "priorityqueue"
+
+    def __init__(self, client, name=None, maxsize=0):
+        Queue.__init__(self, client, name, maxsize, "priority")
+
+    def put(self, item, block=True, timeout=None):
+        if isinstance(item, (tuple, list)) and item:
+            priority = item[0]
+        else:
+            priority = item
+        if isinstance(priority, bool) or not isinstance(priority, (int, float)):
+            raise TypeError("a priority must be a number, not %s" % type(priority).__name__)
+        self._call("queue.put", value=item, priority=priority, **_wait_args(block, timeout))
+
+    def get(self, block=True, timeout=None):
+        item = Queue.get(self, block, timeout)
+        return tuple(item) if isinstance(item, list) else item
+
+
+class Condition(_Proxy):
+    """A brokerd Condition (threading.Condition) bound to a named Lock or RLock: acquire,
+    release, wait, notify and notify_all are condition.*; wait_for loops on the client, as
+    Python's. Held per thread, like the lock."""
+
+    _kind = "condition"
+
+    def __init__(self, client, name=None, lock=None):
+        """condition.create on lock: a Lock or RLock handle, a lock's name, or None for a new
+        RLock (as Python's default)."""
+        super().__init__(client, name)
+        if lock is None:
+            lock = _fresh_name(None)
+            client.call("rlock.locked", lock)  # creates it as an RLock
+        elif not isinstance(lock, str):
+            lock = lock.name
+        self._call("condition.create", lock=lock)
+
+    def acquire(self, blocking=True, timeout=-1):
+        if not blocking and timeout != -1:
+            raise ValueError("can't specify a timeout for a non-blocking call")
+        if timeout < 0 and timeout != -1:
+            raise ValueError("timeout value must be a non-negative number")
+        args = _wait_args(blocking, None if timeout == -1 else timeout)
+        return bool(self._call("condition.acquire", **args).get("acquired"))
+
+    __enter__ = acquire
+
+    def release(self):
+        self._call("condition.release")
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def wait(self, timeout=None):
+        """wait: condition.wait; True if notified, False on timeout (the lock is held
+        again either way). RuntimeError without the lock."""
+        args = {}
+        if timeout is not None:
+            timeout = max(timeout, 0)
+            if timeout <= MAX_TIMEOUT:
+                args["timeout"] = timeout
+        return bool(self._call("condition.wait", **args).get("notified"))
+
+    def wait_for(self, predicate, timeout=None):
+        """wait_for: Python's loop: wait until predicate() is true or the time is up; the
+        predicate's last result."""
+        endtime = None
+        waittime = timeout
+        result = predicate()
+        while not result:
+            if waittime is not None:
+                if endtime is None:
+                    endtime = time.monotonic() + waittime
+                else:
+                    waittime = endtime - time.monotonic()
+                    if waittime <= 0:
+                        break
+            self.wait(waittime)
+            result = predicate()
+        return result
+
+    def notify(self, n=1):
+        """notify: condition.notify; the number of waiters woken."""
+        return self._call("condition.notify", n=n)
+
+    def notify_all(self):
+        return self._call("condition.notify_all")
+
+
+class Barrier(_Proxy):
+    """A brokerd Barrier (threading.Barrier, without an action): wait, abort and reset are
+    barrier.*; a broken barrier raises threading.BrokenBarrierError. parties, n_waiting
+    and broken come from stat."""
+
+    _kind = "barrier"
+
+    def __init__(self, client, name=None, parties=None, timeout=None):
+        """barrier.create with parties and the default timeout (Exists if the barrier exists
+        with other settings)."""
+        super().__init__(client, name)
+        if parties is None:
+            raise TypeError("Barrier needs parties")
+        args = {"parties": parties}
+        if timeout is not None:
+            args["timeout"] = timeout
+        self._call("barrier.create", **args)
+
+    def wait(self, timeout=None):
+        """wait: barrier.wait; this party's arrival index (0 to parties - 1)."""
+        args = {}
+        if timeout is not None:
+            timeout = max(timeout, 0)
+            if timeout <= MAX_TIMEOUT:
+                args["timeout"] = timeout
+        return self._call("barrier.wait", **args)
+
+    def abort(self):
+        self._call("barrier.abort")
+
+    def reset(self):
+        self._call("barrier.reset")
+
+    def _stat(self, field):
+        return self._client.call("stat", self.name)[field]
+
+    @property
+    def parties(self):
+        return self._stat("parties")
+
+    @property
+    def n_waiting(self):
+        return self._stat("n_waiting")
+
+    @property
+    def broken(self):
+        return self._stat("broken")
+
+
 # ---- shared state: values, lists, namespaces, arrays ----
 
 _VALUE_TYPES = {int: "int", float: "float", bool: "bool", str: "str"}
@@ -528,4 +672,5 @@ class Namespace:
 
 _KINDS = {"queue": Queue, "dict": Dict, "lock": Lock, "rlock": RLock,
           "semaphore": Semaphore, "event": Event, "value": Value, "list": List,
-          "array": Array, "namespace": Namespace}
+          "array": Array, "namespace": Namespace, "priorityqueue": PriorityQueue,
+          "condition": Condition, "barrier": Barrier}

@@ -174,3 +174,10 @@ def test_array_handle(client):
     assert again.name == "ints" and again[:] == [0, 3, 0]
     assert client.Array(None, "i", 1).name != client.Array(None, "i", 1).name
     assert a.index(3) == 1 and a.count(0) == 2  # Sequence's, as a list's
+
+
+def test_list_index_types_match_python(client):
+    local, remote = [1, 2, 3], client.list("idx", [1, 2, 3])
+    for op in (lambda l: l[True], lambda l: l[False:True], lambda l: l[1.0],
+               lambda l: l.insert("0", 1), lambda l: l.pop(True)):
+        same(remote, local, op)

@@ -1,6 +1,9 @@
-"""_proxies.py: Python-shaped handles on brokerd objects: Queue (as queue.Queue), Dict (a
-MutableMapping), Lock and RLock (as threading's). A handle pickles as (url, name, type) and
-finds its client again in the receiving process (one client per url per process)."""
+"""_proxies.py: Python-shaped handles on brokerd objects: Queue and PriorityQueue (as
+queue's), Dict (a MutableMapping), Lock, RLock, Semaphore, Event, Condition and Barrier (as
+threading's), Value and Array (as multiprocessing's), List (a MutableSequence) and
+Namespace. A handle pickles as (url, name, type) and finds its client again in the
+receiving process (one client per url per process)."""
+import operator
 import time
 import uuid
 from collections.abc import MutableMapping, MutableSequence, Sequence
@@ -442,10 +445,17 @@ def _value_type(typecode_or_type):
 def _sel(key):
     """_sel: the "index" or "slice" argument for a Python index or slice."""
     if isinstance(key, slice):
-        return {"slice": [key.start, key.stop, key.step]}
-    if isinstance(key, bool) or not hasattr(key, "__index__"):
-        raise TypeError("indices must be integers or slices, not %s" % type(key).__name__)
-    return {"index": key.__index__()}
+        return {"slice": [_index_or_none(key.start), _index_or_none(key.stop),
+                          _index_or_none(key.step)]}
+    try:
+        return {"index": operator.index(key)}
+    except TypeError:
+        raise TypeError("indices must be integers or slices, not %s"
+                        % type(key).__name__) from None
+
+
+def _index_or_none(i):
+    return None if i is None else operator.index(i)
 
 
 class Value(_Proxy):
@@ -538,7 +548,7 @@ class List(_Proxy, MutableSequence):
         return self
 
     def insert(self, index, value):
-        self._call("list.insert", index=index.__index__(), value=value)
+        self._call("list.insert", index=operator.index(index), value=value)
 
     def append(self, value):
         self._call("list.append", value=value)
@@ -549,7 +559,7 @@ class List(_Proxy, MutableSequence):
             self._call("list.extend", items=items)
 
     def pop(self, index=-1):
-        return self._call("list.pop", index=index.__index__())
+        return self._call("list.pop", index=operator.index(index))
 
     def remove(self, value):
         self._call("list.remove", value=value)
@@ -557,9 +567,9 @@ class List(_Proxy, MutableSequence):
     def index(self, value, start=None, stop=None):
         args = {}
         if start is not None:
-            args["start"] = start.__index__()
+            args["start"] = operator.index(start)
         if stop is not None:
-            args["stop"] = stop.__index__()
+            args["stop"] = operator.index(stop)
         return self._call("list.index", value=value, **args)
 
     def count(self, value):
@@ -613,7 +623,7 @@ class Array(_Proxy, Sequence):
 
     def add(self, index, n=1):
         """add: array.add; the element's new value."""
-        return self._call("array.add", index=index.__index__(), delta=n)
+        return self._call("array.add", index=operator.index(index), delta=n)
 
     def read(self):
         return self._call("array.read")

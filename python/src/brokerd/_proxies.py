@@ -501,9 +501,6 @@ class Value(_Proxy):
         """getset: value.getset; the value replaced."""
         return self._call("value.getset", value=new)
 
-    def __repr__(self):
-        return "<brokerd value %r at %s>" % (self.name, self._client.url)
-
 
 class List(_Proxy, MutableSequence):
     """A brokerd list as a MutableSequence (Python's list): indexes and slices map to
@@ -542,10 +539,6 @@ class List(_Proxy, MutableSequence):
 
     def __contains__(self, value):
         return self._call("list.contains", value=value)
-
-    def __iadd__(self, values):
-        self.extend(values)
-        return self
 
     def insert(self, index, value):
         self._call("list.insert", index=operator.index(index), value=value)

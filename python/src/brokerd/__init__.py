@@ -9,7 +9,8 @@ and more for processes (proto/PROTOCOL.md). Standard library only; values are JS
 """
 from . import errors
 from ._client import Client, check_json
-from ._proxies import Dict, Event, Lock, Queue, RLock, Semaphore
+from ._proxies import (Array, Barrier, Condition, Dict, Event, List, Lock, Namespace,
+                       PriorityQueue, Queue, RLock, Semaphore, Value)
 from ._wire import default_url
 from .errors import *  # noqa: F401,F403 - the exception classes
 
@@ -24,5 +25,6 @@ def connect(url=None, timeout=10.0, tls_ca=None, tls_cert=None, tls_key=None):
 
 
 __all__ = ["connect", "Client", "Queue", "Dict", "Lock", "RLock", "Semaphore", "Event",
+           "Value", "List", "Namespace", "Array", "PriorityQueue", "Condition", "Barrier",
            "check_json",
            "default_url", "errors"] + errors.__all__

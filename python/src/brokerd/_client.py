@@ -569,6 +569,42 @@ class Client:
         from ._proxies import Event
         return Event(self, name)
 
+    def JoinableQueue(self, name=None, maxsize=0):
+        """JoinableQueue: a FIFO queue (every brokerd queue has task_done and join)."""
+        return self.Queue(name, maxsize)
+
+    def LifoQueue(self, name=None, maxsize=0):
+        return self.Queue(name, maxsize, "lifo")
+
+    def PriorityQueue(self, name=None, maxsize=0):
+        from ._proxies import PriorityQueue
+        return PriorityQueue(self, name, maxsize)
+
+    def Condition(self, name=None, lock=None):
+        from ._proxies import Condition
+        return Condition(self, name, lock)
+
+    def Barrier(self, name=None, parties=None, timeout=None):
+        from ._proxies import Barrier
+        return Barrier(self, name, parties, timeout)
+
+    def Value(self, name=None, typecode_or_type="i", value=None):
+        """Value: a Value handle (value.create; value None: the type's zero)."""
+        from ._proxies import Value, _MISSING
+        return Value(self, name, typecode_or_type, _MISSING if value is None else value)
+
+    def list(self, name=None, seq=()):
+        from ._proxies import List
+        return List(self, name, seq)
+
+    def Namespace(self, name=None, **kw):
+        from ._proxies import Namespace
+        return Namespace(self, name, **kw)
+
+    def Array(self, name=None, typecode="i", size_or_seq=0):
+        from ._proxies import Array
+        return Array(self, name, typecode, size_or_seq)
+
 
 def _with_owner(request):
     op = request["op"]

@@ -1,8 +1,12 @@
-"""_proxies.py: Python-shaped handles on brokerd objects: Queue (as queue.Queue), Dict (a
-MutableMapping), Lock and RLock (as threading's). A handle pickles as (url, name, type) and
-finds its client again in the receiving process (one client per url per process)."""
+"""_proxies.py: Python-shaped handles on brokerd objects: Queue and PriorityQueue (as
+queue's), Dict (a MutableMapping), Lock, RLock, Semaphore, Event, Condition and Barrier (as
+threading's), Value and Array (as multiprocessing's), List (a MutableSequence) and
+Namespace. A handle pickles as (url, name, type) and finds its client again in the
+receiving process (one client per url per process)."""
+import operator
+import time
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, MutableSequence, Sequence
 
 from ._client import client_for
 
@@ -272,5 +276,404 @@ class Event(_Proxy):
         return self._call("event.wait", **args)
 
 
+class PriorityQueue(Queue):
+    """A brokerd priority queue as queue.PriorityQueue: put((priority, value)) is queue.put
+    with "priority" the item's first element (a number; an item that is a number is its own
+    priority) and "value" the whole item; get returns the item as a tuple. Lower priorities
+    come out first, FIFO among equals (brokerd compares priorities only, not the rest)."""
+
+    _kind = "priorityqueue"
+
+    def __init__(self, client, name=None, maxsize=0):
+        Queue.__init__(self, client, name, maxsize, "priority")
+
+    def put(self, item, block=True, timeout=None):
+        if isinstance(item, (tuple, list)) and item:
+            priority = item[0]
+        else:
+            priority = item
+        if isinstance(priority, bool) or not isinstance(priority, (int, float)):
+            raise TypeError("a priority must be a number, not %s" % type(priority).__name__)
+        self._call("queue.put", value=item, priority=priority, **_wait_args(block, timeout))
+
+    def get(self, block=True, timeout=None):
+        item = Queue.get(self, block, timeout)
+        return tuple(item) if isinstance(item, list) else item
+
+
+class Condition(_Proxy):
+    """A brokerd Condition (threading.Condition) bound to a named Lock or RLock: acquire,
+    release, wait, notify and notify_all are condition.*; wait_for loops on the client, as
+    Python's. Held per thread, like the lock."""
+
+    _kind = "condition"
+
+    def __init__(self, client, name=None, lock=None):
+        """condition.create on lock: a Lock or RLock handle, a lock's name, or None for a new
+        RLock (as Python's default)."""
+        super().__init__(client, name)
+        if lock is None:
+            lock = _fresh_name(None)
+            client.call("rlock.locked", lock)  # creates it as an RLock
+        elif not isinstance(lock, str):
+            lock = lock.name
+        self._call("condition.create", lock=lock)
+
+    def acquire(self, blocking=True, timeout=-1):
+        if not blocking and timeout != -1:
+            raise ValueError("can't specify a timeout for a non-blocking call")
+        if timeout < 0 and timeout != -1:
+            raise ValueError("timeout value must be a non-negative number")
+        args = _wait_args(blocking, None if timeout == -1 else timeout)
+        return bool(self._call("condition.acquire", **args).get("acquired"))
+
+    __enter__ = acquire
+
+    def release(self):
+        self._call("condition.release")
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def wait(self, timeout=None):
+        """wait: condition.wait; True if notified, False on timeout (the lock is held
+        again either way). RuntimeError without the lock."""
+        args = {}
+        if timeout is not None:
+            timeout = max(timeout, 0)
+            if timeout <= MAX_TIMEOUT:
+                args["timeout"] = timeout
+        return bool(self._call("condition.wait", **args).get("notified"))
+
+    def wait_for(self, predicate, timeout=None):
+        """wait_for: Python's loop: wait until predicate() is true or the time is up; the
+        predicate's last result."""
+        endtime = None
+        waittime = timeout
+        result = predicate()
+        while not result:
+            if waittime is not None:
+                if endtime is None:
+                    endtime = time.monotonic() + waittime
+                else:
+                    waittime = endtime - time.monotonic()
+                    if waittime <= 0:
+                        break
+            self.wait(waittime)
+            result = predicate()
+        return result
+
+    def notify(self, n=1):
+        """notify: condition.notify; the number of waiters woken."""
+        return self._call("condition.notify", n=n)
+
+    def notify_all(self):
+        return self._call("condition.notify_all")
+
+
+class Barrier(_Proxy):
+    """A brokerd Barrier (threading.Barrier, without an action): wait, abort and reset are
+    barrier.*; a broken barrier raises threading.BrokenBarrierError. parties, n_waiting
+    and broken come from stat."""
+
+    _kind = "barrier"
+
+    def __init__(self, client, name=None, parties=None, timeout=None):
+        """barrier.create with parties and the default timeout (Exists if the barrier exists
+        with other settings)."""
+        super().__init__(client, name)
+        if parties is None:
+            raise TypeError("Barrier needs parties")
+        args = {"parties": parties}
+        if timeout is not None:
+            args["timeout"] = timeout
+        self._call("barrier.create", **args)
+
+    def wait(self, timeout=None):
+        """wait: barrier.wait; this party's arrival index (0 to parties - 1)."""
+        args = {}
+        if timeout is not None:
+            timeout = max(timeout, 0)
+            if timeout <= MAX_TIMEOUT:
+                args["timeout"] = timeout
+        return self._call("barrier.wait", **args)
+
+    def abort(self):
+        self._call("barrier.abort")
+
+    def reset(self):
+        self._call("barrier.reset")
+
+    def _stat(self, field):
+        return self._client.call("stat", self.name)[field]
+
+    @property
+    def parties(self):
+        return self._stat("parties")
+
+    @property
+    def n_waiting(self):
+        return self._stat("n_waiting")
+
+    @property
+    def broken(self):
+        return self._stat("broken")
+
+
+# ---- shared state: values, lists, namespaces, arrays ----
+
+_VALUE_TYPES = {int: "int", float: "float", bool: "bool", str: "str"}
+for _c in "bBhHiIlLqQ":
+    _VALUE_TYPES[_c] = "int"
+for _c in "fd":
+    _VALUE_TYPES[_c] = "float"
+_VALUE_TYPES["?"] = "bool"
+_VALUE_TYPES["u"] = "str"
+_VALUE_TYPES.update({"int": "int", "float": "float", "bool": "bool", "str": "str"})
+
+
+def _value_type(typecode_or_type):
+    """_value_type: brokerd's value type for a ctypes/array typecode or a Python type:
+    integer codes (b B h H i I l L q Q) and int -> "int" (signed 64-bit); 'f', 'd' and
+    float -> "float"; '?' and bool -> "bool"; 'u' and str -> "str"."""
+    try:
+        return _VALUE_TYPES[typecode_or_type]
+    except (KeyError, TypeError):
+        raise TypeError("no brokerd value type for %r" % (typecode_or_type,)) from None
+
+
+def _sel(key):
+    """_sel: the "index" or "slice" argument for a Python index or slice."""
+    if isinstance(key, slice):
+        return {"slice": [_index_or_none(key.start), _index_or_none(key.stop),
+                          _index_or_none(key.step)]}
+    try:
+        return {"index": operator.index(key)}
+    except TypeError:
+        raise TypeError("indices must be integers or slices, not %s"
+                        % type(key).__name__) from None
+
+
+def _index_or_none(i):
+    return None if i is None else operator.index(i)
+
+
+class Value(_Proxy):
+    """A brokerd value (multiprocessing.Value): .value is value.get/value.set; add, cas and
+    getset are value.add/cas/getset. Its type is fixed at creation and checked by brokerd
+    (type_error: TypeError). No lock: every op is atomic in brokerd."""
+
+    _kind = "value"
+
+    def __init__(self, client, name=None, typecode_or_type="i", value=_MISSING):
+        """value.create with the type of typecode_or_type (see _value_type) and value
+        (default: the type's zero); an existing value of that type is left as it is."""
+        super().__init__(client, name)
+        args = {"type": _value_type(typecode_or_type)}
+        if value is not _MISSING:
+            args["value"] = value
+        self._call("value.create", **args)
+
+    @property
+    def value(self):
+        return self._call("value.get")
+
+    @value.setter
+    def value(self, v):
+        self._call("value.set", value=v)
+
+    def get(self):
+        return self._call("value.get")
+
+    def set(self, v):
+        self._call("value.set", value=v)
+
+    def add(self, n=1):
+        """add: value.add; the new value."""
+        return self._call("value.add", delta=n)
+
+    def cas(self, expected, new):
+        """cas: value.cas; (swapped, the value afterwards)."""
+        r = self._call("value.cas", expected=expected, value=new)
+        return bool(r.get("swapped")), r.get("value")
+
+    def getset(self, new):
+        """getset: value.getset; the value replaced."""
+        return self._call("value.getset", value=new)
+
+
+class List(_Proxy, MutableSequence):
+    """A brokerd list as a MutableSequence (Python's list): indexes and slices map to
+    list.get/set/delete with "index" or "slice"; iteration is one list.read. sort takes
+    reverse only (brokerd never runs client code: no key)."""
+
+    _kind = "list"
+
+    def __init__(self, client, name=None, seq=()):
+        """A handle on list name; with seq, list.create holding seq's items (a list that
+        exists is left as it is)."""
+        super().__init__(client, name)
+        items = list(seq)
+        if items:
+            self._call("list.create", items=items)
+
+    def __getitem__(self, key):
+        return self._call("list.get", **_sel(key))
+
+    def __setitem__(self, key, value):
+        if isinstance(key, slice):
+            value = list(value)
+        self._call("list.set", value=value, **_sel(key))
+
+    def __delitem__(self, key):
+        self._call("list.delete", **_sel(key))
+
+    def __len__(self):
+        return self._call("list.len")
+
+    def __iter__(self):
+        return iter(self._call("list.read"))
+
+    def __reversed__(self):
+        return reversed(self._call("list.read"))
+
+    def __contains__(self, value):
+        return self._call("list.contains", value=value)
+
+    def insert(self, index, value):
+        self._call("list.insert", index=operator.index(index), value=value)
+
+    def append(self, value):
+        self._call("list.append", value=value)
+
+    def extend(self, values):
+        items = list(values)
+        if items:
+            self._call("list.extend", items=items)
+
+    def pop(self, index=-1):
+        return self._call("list.pop", index=operator.index(index))
+
+    def remove(self, value):
+        self._call("list.remove", value=value)
+
+    def index(self, value, start=None, stop=None):
+        args = {}
+        if start is not None:
+            args["start"] = operator.index(start)
+        if stop is not None:
+            args["stop"] = operator.index(stop)
+        return self._call("list.index", value=value, **args)
+
+    def count(self, value):
+        return self._call("list.count", value=value)
+
+    def reverse(self):
+        self._call("list.reverse")
+
+    def sort(self, *, reverse=False):
+        self._call("list.sort", reverse=bool(reverse))
+
+    def clear(self):
+        self._call("list.clear")
+
+    def copy(self):
+        return self._call("list.read")
+
+
+class Array(_Proxy, Sequence):
+    """A brokerd array (multiprocessing.Array): a fixed number of ints (typecodes b B h H
+    i I l L q Q, or int) or floats ('f', 'd', or float). Indexes and slices map to
+    array.get/array.set; iteration is one array.read; add(i, n) is array.add."""
+
+    _kind = "array"
+
+    def __init__(self, client, name=None, typecode="i", size_or_seq=0):
+        """array.create with length size_or_seq (zeros) or items size_or_seq; an existing
+        array of that type and length is left as it is (Exists otherwise)."""
+        super().__init__(client, name)
+        kind = _value_type(typecode)
+        if kind not in ("int", "float"):
+            raise TypeError("a brokerd array holds ints or floats, not %r" % (typecode,))
+        if isinstance(size_or_seq, int):
+            self._call("array.create", type=kind, length=size_or_seq)
+        else:
+            self._call("array.create", type=kind, items=list(size_or_seq))
+
+    def __getitem__(self, key):
+        return self._call("array.get", **_sel(key))
+
+    def __setitem__(self, key, value):
+        if isinstance(key, slice):
+            value = list(value)
+        self._call("array.set", value=value, **_sel(key))
+
+    def __len__(self):
+        return self._call("array.len")
+
+    def __iter__(self):
+        return iter(self._call("array.read"))
+
+    def add(self, index, n=1):
+        """add: array.add; the element's new value."""
+        return self._call("array.add", index=operator.index(index), delta=n)
+
+    def read(self):
+        return self._call("array.read")
+
+
+class Namespace:
+    """A brokerd namespace (multiprocessing's Namespace): attribute get/set/delete are
+    namespace.get/set/delete (AttributeError when absent); _asdict() is namespace.read.
+    Names starting with "_" are the handle's own; its object name is ._name."""
+
+    _kind = "namespace"
+
+    def __init__(self, client, name=None, **kw):
+        object.__setattr__(self, "_client", client)
+        object.__setattr__(self, "_name", _fresh_name(name))
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+    @classmethod
+    def _attach(cls, client, name, settings):
+        return cls(client, name)
+
+    def __reduce__(self):
+        return (_rebuild, (self._client.url, self._kind, self._name, None))
+
+    def _call(self, op, **args):
+        return self._client.call(op, self._name, **args)
+
+    def __getattr__(self, attr):
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return self._call("namespace.get", attr=attr)
+
+    def __setattr__(self, attr, value):
+        if attr.startswith("_"):
+            object.__setattr__(self, attr, value)
+        else:
+            self._call("namespace.set", attr=attr, value=value)
+
+    def __delattr__(self, attr):
+        if attr.startswith("_"):
+            object.__delattr__(self, attr)
+        else:
+            self._call("namespace.delete", attr=attr)
+
+    def _asdict(self):
+        return self._call("namespace.read")
+
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)) | set(self._call("namespace.attrs")))
+
+    def __repr__(self):
+        items = ", ".join("%s=%r" % kv for kv in self._asdict().items())
+        return "Namespace(%s)" % items
+
+
 _KINDS = {"queue": Queue, "dict": Dict, "lock": Lock, "rlock": RLock,
-          "semaphore": Semaphore, "event": Event}
+          "semaphore": Semaphore, "event": Event, "value": Value, "list": List,
+          "array": Array, "namespace": Namespace, "priorityqueue": PriorityQueue,
+          "condition": Condition, "barrier": Barrier}

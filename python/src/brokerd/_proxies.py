@@ -22,6 +22,15 @@ def _fresh_name(name):
     return name if name is not None else "py-" + uuid.uuid4().hex
 
 
+def _timeout_args(timeout):
+    """{"timeout": t} for a wait of at most t seconds; {} (no limit) for None or beyond
+    brokerd's largest timeout."""
+    if timeout is None:
+        return {}
+    timeout = max(timeout, 0)
+    return {"timeout": timeout} if timeout <= MAX_TIMEOUT else {}
+
+
 class _Proxy:
     _kind = None
 
@@ -268,12 +277,7 @@ class Event(_Proxy):
         self._call("event.clear")
 
     def wait(self, timeout=None):
-        args = {}
-        if timeout is not None:
-            timeout = max(timeout, 0)
-            if timeout <= MAX_TIMEOUT:
-                args["timeout"] = timeout
-        return self._call("event.wait", **args)
+        return self._call("event.wait", **_timeout_args(timeout))
 
 
 class PriorityQueue(Queue):
@@ -338,12 +342,7 @@ class Condition(_Proxy):
     def wait(self, timeout=None):
         """wait: condition.wait; True if notified, False on timeout (the lock is held
         again either way). RuntimeError without the lock."""
-        args = {}
-        if timeout is not None:
-            timeout = max(timeout, 0)
-            if timeout <= MAX_TIMEOUT:
-                args["timeout"] = timeout
-        return bool(self._call("condition.wait", **args).get("notified"))
+        return bool(self._call("condition.wait", **_timeout_args(timeout)).get("notified"))
 
     def wait_for(self, predicate, timeout=None):
         """wait_for: Python's loop: wait until predicate() is true or the time is up; the
@@ -391,12 +390,7 @@ class Barrier(_Proxy):
 
     def wait(self, timeout=None):
         """wait: barrier.wait; this party's arrival index (0 to parties - 1)."""
-        args = {}
-        if timeout is not None:
-            timeout = max(timeout, 0)
-            if timeout <= MAX_TIMEOUT:
-                args["timeout"] = timeout
-        return self._call("barrier.wait", **args)
+        return self._call("barrier.wait", **_timeout_args(timeout))
 
     def abort(self):
         self._call("barrier.abort")

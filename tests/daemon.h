@@ -44,6 +44,9 @@ void daemon_shut(struct daemon *d, brk_client *c);
  * value of an integer field. */
 long stat_count(brk_client *c, const char *name, const char *field);
 
+/* free_tcp_port: a loopback TCP port nobody listens on right now. */
+int free_tcp_port(void);
+
 /* test_fork: fork() for a test. Check passes results through a file the test process and its
  * children share, and every passing ck_assert writes to it: a child that asserts anything
  * interleaves its writes with the parent's and corrupts the results. So the check of fork's

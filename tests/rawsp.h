@@ -67,10 +67,6 @@ bool sp_closed(struct sp *s, int timeout_ms);
 /* sp_close: closes s (idempotent). */
 void sp_close(struct sp *s);
 
-/* tcp_free_port: a 127.0.0.1 TCP port that was free a moment ago (bound to port 0, read
- * back, released). */
-int tcp_free_port(void);
-
 /* proc_fds: the number of open descriptors of pid (entries of /proc/PID/fd). */
 int proc_fds(pid_t pid);
 

@@ -372,18 +372,6 @@ START_TEST(default_ipc_socket_is_private)
 }
 END_TEST
 
-/* free_tcp_port: a loopback port nobody listens on right now. */
-static int free_tcp_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 START_TEST(one_daemon_listens_on_ipc_and_tcp_at_once)
 {
 	char ipc[160], tcp[64];

@@ -371,21 +371,10 @@ END_TEST
 
 /* ---- addresses ---- */
 
-static int free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 START_TEST(tcp_addresses_by_ip_and_by_name)
 {
 	char listen[64], url[64];
-	int port = free_port();
+	int port = free_tcp_port();
 	char listen6[64];
 	snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", port);
 	snprintf(listen6, sizeof listen6, "tcp://[::1]:%d", port);
@@ -419,7 +408,7 @@ START_TEST(bad_addresses_are_reported)
 	ck_assert_int_eq(brk_connect("http://example.org/", NULL, &x), BRK_EINVAL);
 	ck_assert_ptr_nonnull(strstr(brk_last_error(), "unknown address scheme"));
 	ck_assert_int_eq(brk_connect("tcp://127.0.0.1", NULL, &x), BRK_EINVAL);
-	snprintf(url, sizeof url, "tcp://127.0.0.1:%d", free_port());
+	snprintf(url, sizeof url, "tcp://127.0.0.1:%d", free_tcp_port());
 	ck_assert_int_eq(brk_connect(url, NULL, &x), BRK_ECONNECT);
 	ck_assert_ptr_nonnull(strstr(brk_last_error(), url));
 	ck_assert_ptr_nonnull(strstr(brk_last_error(), "refused"));
@@ -433,7 +422,7 @@ END_TEST
 START_TEST(tls_against_a_plain_listener_does_not_connect)
 {
 	char listen[64], url[64];
-	int port = free_port();
+	int port = free_tcp_port();
 	snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", port);
 	const char *const extra[] = {"--listen", listen, NULL};
 	daemon_shut(&d, c);

@@ -58,8 +58,8 @@ static void start(bool tls, bool client_ca)
 {
 	const char *argv[16] = {"--listen", tcp_url};
 	int n = 2;
-	snprintf(tcp_url, sizeof tcp_url, "tcp://127.0.0.1:%d", tcp_free_port());
-	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", tcp_free_port());
+	snprintf(tcp_url, sizeof tcp_url, "tcp://127.0.0.1:%d", free_tcp_port());
+	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", free_tcp_port());
 	make_certs();
 	if (tls) {
 		const char *more[] = {"--listen",         tls_url,     "--tls-cert",
@@ -422,7 +422,7 @@ START_TEST(the_bare_tls_client_speaks_nngs_tls_framing)
 	nng_listener l;
 	pthread_t th;
 	make_certs();
-	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", tcp_free_port());
+	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", free_tcp_port());
 	ck_assert_int_eq(nng_rep0_open(&rep), 0);
 	ck_assert_int_eq(nng_listener_create(&l, rep, tls_url), 0);
 	ck_assert_int_eq(

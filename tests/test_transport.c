@@ -96,7 +96,7 @@ static void start(const char *const *extra)
 {
 	const char *argv[16] = {"--listen", tcp_url};
 	int n = 2;
-	snprintf(tcp_url, sizeof tcp_url, "tcp://127.0.0.1:%d", tcp_free_port());
+	snprintf(tcp_url, sizeof tcp_url, "tcp://127.0.0.1:%d", free_tcp_port());
 	for (; extra && *extra; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
@@ -208,7 +208,7 @@ static void setup_tls(void)
 	const char *files[] = {"server.pem", "server.key", "ca.pem"};
 	for (int i = 0; i < 3; i++)
 		snprintf(cert_path[i], sizeof cert_path[i], "%s/%s", certs, files[i]);
-	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", tcp_free_port());
+	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", free_tcp_port());
 	const char *extra[] = {"--listen",  tls_url,      "--tls-cert", cert_path[0],
 			       "--tls-key", cert_path[1], NULL};
 	start(extra);

@@ -202,3 +202,10 @@ int free_tcp_port(void)
 	close(fd);
 	return ntohs(sa.sin_port);
 }
+
+double test_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

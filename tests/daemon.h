@@ -44,6 +44,9 @@ void daemon_shut(struct daemon *d, brk_client *c);
  * value of an integer field. */
 long stat_count(brk_client *c, const char *name, const char *field);
 
+/* test_now: a monotonic clock, in seconds. */
+double test_now(void);
+
 /* free_tcp_port: a loopback TCP port nobody listens on right now. */
 int free_tcp_port(void);
 

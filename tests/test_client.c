@@ -35,13 +35,6 @@ static void teardown(void)
 	daemon_shut(&d, c);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static json_t *holder_session(brk_client *x, const char *lock)
 {
 	json_t *st = NULL;
@@ -245,7 +238,7 @@ START_TEST(threads_share_one_client_and_each_gets_its_own_replies)
 	struct mixer m[THREADS];
 	pthread_t t[THREADS];
 	uint64_t session = brk_session_id(c);
-	double t0 = now();
+	double t0 = test_now();
 	for (int i = 0; i < THREADS; i++) {
 		m[i] = (struct mixer){i, 0};
 		ck_assert_int_eq(pthread_create(&t[i], NULL, mixed_calls, &m[i]), 0);
@@ -255,7 +248,7 @@ START_TEST(threads_share_one_client_and_each_gets_its_own_replies)
 		ck_assert_msg(m[i].failures == 0, "thread %d: %d wrong replies", i, m[i].failures);
 	}
 	fprintf(stderr, "%d threads x %d calls on one client: %.2f s\n", THREADS, CALLS,
-		now() - t0);
+		test_now() - t0);
 	ck_assert_uint_eq(brk_session_id(c), session);
 	size_t len = 0;
 	ck_assert_int_eq(brk_dict_len(c, "shared", &len), BRK_OK);
@@ -444,7 +437,7 @@ static double interrupt_at;
 static bool after_deadline(void *arg)
 {
 	(void)arg;
-	return now() >= interrupt_at;
+	return test_now() >= interrupt_at;
 }
 
 static brk_client *interruptible(void)
@@ -461,10 +454,10 @@ START_TEST(an_interrupted_get_is_cancelled)
 {
 	brk_client *x = interruptible();
 	json_t *v = NULL;
-	double t0 = now();
+	double t0 = test_now();
 	interrupt_at = t0 + 0.1;
 	ck_assert_int_eq(brk_queue_get(x, "q", 30, &v), BRK_ECANCELLED);
-	double took = now() - t0;
+	double took = test_now() - t0;
 	ck_assert_msg(took >= 0.1 && took < 0.3, "cancelled after %.3f s", took);
 	wait_stat(c, "q", "getters", 0);
 	brk_close(x);
@@ -861,10 +854,10 @@ START_TEST(an_interrupted_get_sends_cancel_and_returns_cancelled)
 	json_t *v = NULL;
 	peer_start(&p, rep0);
 	ck_assert_int_eq(brk_connect(p.url, &o, &x), BRK_OK);
-	double t0 = now();
+	double t0 = test_now();
 	interrupt_at = t0 + 0.1;
 	ck_assert_int_eq(brk_queue_get(x, "q", 30, &v), BRK_ECANCELLED);
-	double took = now() - t0;
+	double took = test_now() - t0;
 	ck_assert_msg(took >= 0.1 && took < 0.3, "cancelled after %.3f s", took);
 	json_t *get = peer_find(&p, "queue.get", 0), *cancel = peer_find(&p, "cancel", 0);
 	ck_assert_ptr_nonnull(cancel);
@@ -885,9 +878,9 @@ START_TEST(a_wait_past_its_deadline_is_cancelled_and_abandoned)
 	json_t *v = NULL;
 	peer_start(&p, rep0);
 	ck_assert_int_eq(brk_connect(p.url, &o, &x), BRK_OK);
-	double t0 = now();
+	double t0 = test_now();
 	ck_assert_int_eq(brk_queue_get(x, "q", 0.1, &v), BRK_ENOREPLY);
-	double took = now() - t0;
+	double took = test_now() - t0;
 	ck_assert_msg(took >= 0.3 && took < 1, "gave up after %.3f s", took);
 	ck_assert_int_eq(brk_ping(x), BRK_OK); /* the late "cancelled" reply is dropped */
 	ck_assert_ptr_nonnull(peer_find(&p, "cancel", 0));
@@ -934,10 +927,10 @@ START_TEST(a_signal_during_a_wait_reaches_the_hook_at_once)
 	ck_assert_int_eq(brk_connect(p.url, &o, &x), BRK_OK);
 	sigaction(SIGALRM, &sa, NULL);
 	alarmed = 0;
-	double t0 = now();
+	double t0 = test_now();
 	setitimer(ITIMER_REAL, &it, NULL);
 	ck_assert_int_eq(brk_queue_get(x, "q", BRK_FOREVER, &v), BRK_ECANCELLED);
-	double took = now() - t0;
+	double took = test_now() - t0;
 	/* the hook's 50 ms rounds alone would answer at 150 ms */
 	ck_assert_msg(took >= 0.12 && took < 0.2, "cancelled after %.3f s", took);
 	fprintf(stderr, "SIGALRM at 120 ms: cancelled after %.1f ms\n", took * 1000);

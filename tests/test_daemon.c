@@ -30,13 +30,6 @@ static void teardown(void)
 	daemon_shut(&d, c);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void put_int(const char *name, long v)
 {
 	json_t *j = json_integer(v);
@@ -101,16 +94,16 @@ END_TEST
 START_TEST(timeouts_end_waits_after_not_before)
 {
 	json_t *v = NULL;
-	double t0 = now();
+	double t0 = test_now();
 	ck_assert_int_eq(brk_queue_get(c, "empty", 0.3, &v), BRK_EEMPTY);
-	double waited = now() - t0;
+	double waited = test_now() - t0;
 	ck_assert_msg(waited >= 0.3 && waited < 5, "get waited %.3f s", waited);
 	ck_assert_int_eq(brk_queue_create(c, "one", BRK_FIFO, 1), BRK_OK);
 	put_int("one", 1);
 	json_t *two = json_integer(2);
-	t0 = now();
+	t0 = test_now();
 	ck_assert_int_eq(brk_queue_put(c, "one", two, 0.3), BRK_EFULL);
-	waited = now() - t0;
+	waited = test_now() - t0;
 	ck_assert_msg(waited >= 0.3 && waited < 5, "put waited %.3f s", waited);
 	ck_assert_int_eq(brk_queue_put(c, "one", two, 0), BRK_EFULL);
 	ck_assert_int_eq(brk_queue_get(c, "empty", 0, &v), BRK_EEMPTY);

@@ -537,7 +537,7 @@ START_TEST(malformed_frames_close_the_connection_without_harm)
 	 * other than 01. (nng's rep0, today's brokerd, does the same.) Everyone else is
 	 * served, and the connection's descriptor is freed. */
 	struct sp s;
-	unsigned char hdr[16];
+	unsigned char hdr[32];
 	const char *what[] = {"length 0", "2 bytes", "id without top bit", "ipc type byte 02"};
 	for (int kind = 0; kind < 4; kind++) {
 		ck_assert_int_eq(sp_dial(&s, d.url, NULL), 0);
@@ -558,9 +558,11 @@ START_TEST(malformed_frames_close_the_connection_without_harm)
 			memcpy(hdr + n, "\x80\0\0\5", 4);
 			n += 4;
 		}
+		if (kind >= 2) { /* one write: the daemon may close as soon as it sees the id */
+			memcpy(hdr + n, "{\"op\":\"ping\"}", 13);
+			n += 13;
+		}
 		ck_assert_int_eq(sp_write(&s, hdr, n), 0);
-		if (kind >= 2)
-			ck_assert_int_eq(sp_write(&s, "{\"op\":\"ping\"}", 13), 0);
 		enum outcome seen = reply_or_close(&s);
 		ck_assert_msg(seen == CLOSED, "%s: %s, want the connection closed", what[kind],
 			      outcome_name[seen]);

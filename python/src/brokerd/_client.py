@@ -2,9 +2,11 @@
 request and waits for its reply on the calling thread; one waiting caller at a time reads
 and hands each reply to the caller whose request id it carries (leader/follower, as
 libbroker's client/client.c). No thread of its own."""
+import atexit
 import itertools
 import json
 import os
+import sys
 import threading
 import time
 import weakref
@@ -14,6 +16,7 @@ from .errors import (BrokerError, IOFailure, NoReply, ProtocolError, SessionLost
                      TooBig, error_for)
 
 MAX_IN_FLIGHT = 64
+MAX_BATCH = 4096      # ops per batch (PROTOCOL.md "Limits")
 REPLY_GRACE = 30.0    # seconds a reply may take beyond the op's own timeout
 CANCEL_GRACE = 5.0    # seconds an interrupted call waits for the answer to its cancel
 IDLE_CHECK = 0.01     # seconds idle after which a call first checks the peer is there
@@ -47,6 +50,36 @@ def client_for(url):
 def _after_fork_in_child():
     for c in list(_live):
         c._forget_parent()
+
+
+def _close_all():
+    """_close_all: closes this process's clients as it exits, so that the items it got are
+    confirmed (not put back for another consumer) and its unnamed objects deleted."""
+    for c in list(_live):
+        if c._pid == os.getpid():
+            try:
+                c.close()
+            except Exception:  # exiting: nothing more can be done
+                pass
+
+
+_exit_hooked_pid = None
+
+
+def _hook_exit():
+    """_hook_exit: once per process, makes it run _close_all as it exits: atexit for a
+    normal exit, and multiprocessing's own exit path for its children (they leave with
+    os._exit, which skips atexit; their finalizer registry starts empty)."""
+    global _exit_hooked_pid
+    if _exit_hooked_pid == os.getpid():
+        return
+    _exit_hooked_pid = os.getpid()
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:
+        mp_util.Finalize(None, _close_all, exitpriority=0)
+
+
+atexit.register(_close_all)
 
 
 if hasattr(os, "register_at_fork"):
@@ -147,6 +180,8 @@ class Client:
         self._unconfirmed = []
         self._last_reply = 0.0
         self._pid = os.getpid()
+        self._anonymous = []  # names this process made up for unnamed objects (see close)
+        self._batching = threading.local()
 
     # ---- fork ----
 
@@ -181,6 +216,7 @@ class Client:
             self._mu.acquire()
             self._connecting = False
             self._cv.notify_all()
+        _hook_exit()
         self._k = k
         self.hello = hello
         self.session = hello.get("session")
@@ -498,6 +534,12 @@ class Client:
         interruption is raised. A call that cannot wait is not cancelled: the interruption
         is raised at once and a late reply is dropped (an item it carried stays
         unconfirmed and goes back to its queue when the session ends)."""
+        return self._run(op, name, args)
+
+    def _run(self, op, name, args, then=None, track=None):
+        """_run: call's work; then(result) post-processes the result and track (a handle)
+        notes the version the reply carries. Inside a batch (Client.batch) the request is
+        queued and a Pending is returned instead."""
         if not isinstance(op, str):
             raise TypeError("op must be a str, not %s" % type(op).__name__)
         request = {"op": op}
@@ -507,7 +549,12 @@ class Client:
             request["name"] = name
         for key, value in args.items():
             request[key] = check_json(value, "argument %r" % key)
-        return _result(self._round_trip(request), op)
+        queued = getattr(self._batching, "ops", None)
+        if queued is not None:
+            pending = Pending(op, then, track)
+            queued.append((request, pending))
+            return pending
+        return _finish(self._round_trip(request), op, then, track)
 
     def ping(self):
         return self.call("ping")
@@ -518,7 +565,10 @@ class Client:
         with self._mu:
             mine = self._pid == os.getpid()
             ack = self._k is not None and mine and bool(self._unconfirmed)
-        if ack and not self._closed:
+            anonymous, self._anonymous = self._anonymous, []
+        if mine and anonymous and not self._closed:
+            self._delete(anonymous)
+        elif ack and not self._closed:
             try:
                 self.call("ack")
             except (BrokerError, OSError):
@@ -533,21 +583,104 @@ class Client:
                 k.drop()
         _live.discard(self)
 
+    shutdown = close  # multiprocessing's Manager name; brokerd itself keeps running
+
+    def _delete(self, names):
+        """_delete: deletes the objects named (in batches; errors ignored: the client is
+        closing, and another process may have deleted them)."""
+        for at in range(0, len(names), MAX_BATCH):
+            ops = [{"op": "del", "name": n} for n in names[at:at + MAX_BATCH]]
+            try:
+                _result(self._round_trip({"op": "batch", "ops": ops}), "batch")
+            except (BrokerError, OSError):
+                return
+
+    def _note_anonymous(self, name):
+        with self._mu:
+            self._anonymous.append(name)
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
 
+    def batch(self):
+        """batch: a context manager that sends the ops made in its block (by this thread,
+        through this client's handles) as one atomic batch when the block ends; see Batch."""
+        return Batch(self)
+
     # ---- typed helpers (see _proxies.py) ----
+    #
+    # Each takes the object's name first, as brokerd's objects are named: m.Queue("jobs"),
+    # m.Value("hits", "i", 0). Called as multiprocessing's Manager is, without a name
+    # (m.Queue(), m.Value("i", 0), m.Semaphore(5), m.Barrier(3), m.dict({"a": 1})), each
+    # makes an object with a new unique name, deleted when this client closes (the end of
+    # the process, or close()), as a Manager's objects live as long as the Manager.
+    # name= also works, except for dict and Namespace, whose keywords are their contents.
 
-    def Queue(self, name=None, maxsize=0, kind="fifo"):
+    def Queue(self, *args, **kw):
+        """Queue(name=None, maxsize=0), or Manager's Queue(maxsize=0)."""
         from ._proxies import Queue
-        return Queue(self, name, maxsize, kind)
+        name, rest = _named(args, kw, _is_number)
+        return Queue(self, name, *rest, **kw)
 
-    def dict(self, name=None):
+    def JoinableQueue(self, *args, **kw):
+        """JoinableQueue: a FIFO queue (every brokerd queue has task_done and join)."""
+        return self.Queue(*args, **kw)
+
+    def LifoQueue(self, *args, **kw):
+        from ._proxies import Queue
+        name, rest = _named(args, kw, _is_number)
+        return Queue(self, name, *rest, kind="lifo", **kw)
+
+    def PriorityQueue(self, *args, **kw):
+        from ._proxies import PriorityQueue
+        name, rest = _named(args, kw, _is_number)
+        return PriorityQueue(self, name, *rest, **kw)
+
+    def dict(self, *args, **kw):
+        """dict(name=None, mapping_or_pairs=(), **kw), or Manager's dict(mapping, **kw): a
+        Dict, updated with the mapping and the keywords."""
         from ._proxies import Dict
-        return Dict(self, name)
+        name, rest = _named(args, {}, lambda a: not isinstance(a[0], str))
+        d = Dict(self, name)
+        if rest or kw:
+            d.update(*rest, **kw)
+        return d
+
+    def list(self, *args, **kw):
+        """list(name=None, seq=()), or Manager's list(seq)."""
+        from ._proxies import List
+        name, rest = _named(args, kw, lambda a: not isinstance(a[0], str))
+        return List(self, name, *rest, **kw)
+
+    def Namespace(self, *args, **kw):
+        """Namespace(name=None, **attributes)."""
+        from ._proxies import Namespace
+        name, rest = _named(args, {}, lambda a: False)
+        if rest:
+            raise TypeError("Namespace takes a name and keyword attributes")
+        return Namespace(self, name, **kw)
+
+    def Value(self, *args, **kw):
+        """Value(name=None, typecode_or_type="i", value=None), or Manager's
+        Value(typecode, value, lock=True) (lock is ignored: every op is atomic)."""
+        from ._proxies import Value, _MISSING
+        kw.pop("lock", None)
+        name, rest = _named(args, kw, _typecode_first)
+        rest = list(rest) + [None] * (2 - len(rest))
+        typecode, value = kw.pop("typecode_or_type", rest[0] or "i"), kw.pop("value", rest[1])
+        _no_more(kw, "Value")
+        return Value(self, name, typecode, _MISSING if value is None else value)
+
+    def Array(self, *args, **kw):
+        """Array(name=None, typecode="i", size_or_seq=0), or Manager's
+        Array(typecode, sequence_or_size, lock=True)."""
+        from ._proxies import Array
+        kw.pop("lock", None)
+        name, rest = _named(args, kw, _typecode_first)
+        return Array(self, name, *rest, **kw)
 
     def Lock(self, name=None):
         from ._proxies import Lock
@@ -557,53 +690,69 @@ class Client:
         from ._proxies import RLock
         return RLock(self, name)
 
-    def Semaphore(self, value=1, name=None):
+    def Semaphore(self, *args, **kw):
+        """Semaphore(name=None, value=1), or Manager's Semaphore(value=1)."""
         from ._proxies import Semaphore
-        return Semaphore(self, name, value)
+        name, rest = _named(args, kw, _is_number)
+        return Semaphore(self, name, *rest, **kw)
 
-    def BoundedSemaphore(self, value=1, name=None):
+    def BoundedSemaphore(self, *args, **kw):
         from ._proxies import Semaphore
-        return Semaphore(self, name, value, bounded=True)
+        name, rest = _named(args, kw, _is_number)
+        return Semaphore(self, name, *rest, bounded=True, **kw)
 
     def Event(self, name=None):
         from ._proxies import Event
         return Event(self, name)
 
-    def JoinableQueue(self, name=None, maxsize=0):
-        """JoinableQueue: a FIFO queue (every brokerd queue has task_done and join)."""
-        return self.Queue(name, maxsize)
-
-    def LifoQueue(self, name=None, maxsize=0):
-        return self.Queue(name, maxsize, "lifo")
-
-    def PriorityQueue(self, name=None, maxsize=0):
-        from ._proxies import PriorityQueue
-        return PriorityQueue(self, name, maxsize)
-
-    def Condition(self, name=None, lock=None):
+    def Condition(self, *args, **kw):
+        """Condition(name=None, lock=None), or Manager's Condition(lock=None)."""
         from ._proxies import Condition
-        return Condition(self, name, lock)
+        name, rest = _named(args, kw, lambda a: not isinstance(a[0], str))
+        return Condition(self, name, *rest, **kw)
 
-    def Barrier(self, name=None, parties=None, timeout=None):
+    def Barrier(self, *args, **kw):
+        """Barrier(name=None, parties, timeout=None), or Manager's Barrier(parties,
+        action=None, timeout=None) (an action cannot run in brokerd: TypeError)."""
         from ._proxies import Barrier
-        return Barrier(self, name, parties, timeout)
+        if kw.pop("action", None) is not None:
+            raise TypeError("brokerd runs no client code: a Barrier takes no action")
+        if args and _is_number(args):  # Manager's (parties, action=None, timeout=None)
+            if len(args) > 1 and args[1] is not None:
+                raise TypeError("brokerd runs no client code: a Barrier takes no action")
+            args = (None, args[0]) + tuple(args[2:3]) + tuple(args[3:])
+        name, rest = _named(args, kw, _is_number)
+        return Barrier(self, name, *rest, **kw)
 
-    def Value(self, name=None, typecode_or_type="i", value=None):
-        """Value: a Value handle (value.create; value None: the type's zero)."""
-        from ._proxies import Value, _MISSING
-        return Value(self, name, typecode_or_type, _MISSING if value is None else value)
 
-    def list(self, name=None, seq=()):
-        from ._proxies import List
-        return List(self, name, seq)
+def _is_number(args):
+    return isinstance(args[0], (int, float)) and not isinstance(args[0], bool)
 
-    def Namespace(self, name=None, **kw):
-        from ._proxies import Namespace
-        return Namespace(self, name, **kw)
 
-    def Array(self, name=None, typecode="i", size_or_seq=0):
-        from ._proxies import Array
-        return Array(self, name, typecode, size_or_seq)
+def _typecode_first(args):
+    """_typecode_first: whether Value/Array args are Manager's (typecode, ...): the first is
+    a typecode or type and the second (if any) is not."""
+    from ._proxies import _VALUE_TYPES
+
+    def code(a):
+        return isinstance(a, (str, type)) and a in _VALUE_TYPES
+    return code(args[0]) and not (len(args) > 1 and code(args[1]))
+
+
+def _named(args, kw, manager_style):
+    """_named: (name, other positional arguments) of a typed helper's call: name= if given,
+    else the first argument unless manager_style(args) says the call is Manager's (no
+    name: None, so the handle makes one up)."""
+    if "name" in kw:
+        return kw.pop("name"), args
+    if args and (args[0] is None or not manager_style(args)):
+        return args[0], args[1:]
+    return None, args
+
+
+def _no_more(kw, what):
+    if kw:
+        raise TypeError("%s got an unexpected keyword argument %r" % (what, next(iter(kw))))
 
 
 def _with_owner(request):
@@ -635,4 +784,117 @@ def _result(reply, op):
     raise error_for(code if isinstance(code, str) else "protocol_error", msg)
 
 
-__all__ = ["Client", "check_json", "client_for"]
+def _finish(reply, op, then, track):
+    """_finish: the result of reply to op (raising its error), after track noted the
+    version it carries and then(result) post-processed it."""
+    if track is not None and isinstance(reply, dict):
+        version = reply.get("version")
+        if isinstance(version, int):
+            track._seen.version = version
+    result = _result(reply, op)
+    return then(result) if then is not None else result
+
+
+class Pending:
+    """The result of an op made inside a batch: .value once the batch has run (raising the
+    op's error if it failed), and .version for ops on shared state."""
+
+    __slots__ = ("op", "_then", "_track", "_done", "_value", "_error", "version")
+
+    def __init__(self, op, then, track):
+        self.op = op
+        self._then = then
+        self._track = track
+        self._done = False
+        self._value = self._error = self.version = None
+
+    def _settle(self, reply):
+        self._done = True
+        if isinstance(reply, dict) and isinstance(reply.get("version"), int):
+            self.version = reply["version"]
+        try:
+            self._value = _finish(reply, self.op, self._then, self._track)
+        except BrokerError as e:
+            self._error = e
+        return self._error
+
+    def _fail(self, error):
+        self._done = True
+        self._error = error
+
+    @property
+    def value(self):
+        if not self._done:
+            raise RuntimeError("a batched op's result is known once its batch has run")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def __bool__(self):
+        raise TypeError("a batched op's result has no truth value: use .value after "
+                        "the batch")
+
+    def __repr__(self):
+        if not self._done:
+            return "<brokerd pending %s>" % self.op
+        if self._error is not None:
+            return "<brokerd %s failed: %s>" % (self.op, self._error)
+        return "<brokerd %s: %r>" % (self.op, self._value)
+
+
+class Batch:
+    """with client.batch() as b: ops made in the block by this thread return Pending
+    results and are sent together when the block ends, as one atomic request
+    (PROTOCOL.md "Batches": no other client's op runs between them, and each op succeeds
+    or fails on its own). Ops that may wait must say block=False (brokerd refuses the whole
+    batch otherwise). When the block ends:
+    - if brokerd refused the whole batch (a malformed op, a failed version condition:
+      Conflict), nothing ran and that error is raised;
+    - otherwise every op ran; each Pending holds its value or error, and the first op
+      error is raised (its .index tells which op) after all are filled in.
+    An exception inside the block sends nothing. Batches do not nest; b.results lists the
+    Pending results in order."""
+
+    def __init__(self, client):
+        self._client = client
+        self._ops = []
+
+    @property
+    def results(self):
+        return [p for _, p in self._ops]
+
+    def __enter__(self):
+        local = self._client._batching
+        if getattr(local, "ops", None) is not None:
+            raise RuntimeError("brokerd batches do not nest")
+        self._ops = []
+        local.ops = self._ops
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._client._batching.ops = None
+        if exc_type is None:
+            self._send()
+        return False
+
+    def _send(self):
+        if not self._ops:
+            return
+        request = {"op": "batch", "ops": [r for r, _ in self._ops]}
+        try:
+            replies = _result(self._client._round_trip(request), "batch")
+        except BrokerError as e:
+            for _, p in self._ops:
+                p._fail(e)
+            raise
+        first = None
+        for i, ((_, p), reply) in enumerate(zip(self._ops, replies)):
+            error = p._settle(reply)
+            if error is not None and first is None:
+                error.index = i
+                first = error
+        if first is not None:
+            raise first
+
+
+__all__ = ["Batch", "Client", "Pending", "check_json", "client_for"]

@@ -4,6 +4,7 @@ threading's), Value and Array (as multiprocessing's), List (a MutableSequence) a
 Namespace. A handle pickles as (url, name, type) and finds its client again in the
 receiving process (one client per url per process)."""
 import operator
+import threading
 import time
 import uuid
 from collections.abc import MutableMapping, MutableSequence, Sequence
@@ -33,10 +34,13 @@ def _timeout_args(timeout):
 
 class _Proxy:
     _kind = None
+    _track = False  # whether replies' versions are noted (shared state)
 
     def __init__(self, client, name):
         self._client = client
         self.name = _fresh_name(name)
+        if name is None:
+            client._note_anonymous(self.name)
 
     @classmethod
     def _attach(cls, client, name, settings):
@@ -57,8 +61,98 @@ class _Proxy:
     def __repr__(self):
         return "<brokerd %s %r at %s>" % (self._kind, self.name, self._client.url)
 
-    def _call(self, op, **args):
-        return self._client.call(op, self.name, **args)
+    def _call(self, op, _then=None, **args):
+        return self._client._run(op, self.name, args, _then, None)
+
+    def stat(self):
+        """stat: brokerd's stat of the object (a dict: type, size, waiters, created and the
+        type's own fields, PROTOCOL.md "Daemon")."""
+        return self._call("stat")
+
+
+class _Shared(_Proxy):
+    """Shared state (dict, list, value, array): every reply carries the object's version
+    (PROTOCOL.md "Versions"); .version is the one this thread's last op on this handle
+    saw, and if_version(v) is a handle whose writes run only at version v."""
+
+    _track = True
+
+    def __init__(self, client, name):
+        super().__init__(client, name)
+        self._seen = threading.local()
+        self._if_version = None
+
+    @classmethod
+    def _attach(cls, client, name, settings):
+        self = cls.__new__(cls)
+        _Shared.__init__(self, client, name)
+        self._settings(settings)
+        return self
+
+    def _call(self, op, _then=None, **args):
+        if self._if_version is not None and op in WRITE_OPS:
+            args["version"] = self._if_version
+        return self._client._run(op, self.name, args, _then, self)
+
+    @property
+    def version(self):
+        """version: the object's version as this thread's last op on this handle saw it
+        (read it together with the data); before any op, brokerd's current one (0: the
+        object does not exist)."""
+        return _version_of(self, self.stat)
+
+    def if_version(self, version):
+        """if_version: this handle with every write made conditional: it runs only if the
+        object is still at version (0: only if it does not exist yet), else raises
+        brokerd.Conflict and changes nothing. Reads are unconditional."""
+        return _view(self, "_if_version", version)
+
+
+def _version_of(handle, stat):
+    v = getattr(handle._seen, "version", None)
+    return v if v is not None else stat().get("version", 0)
+
+
+def _view(handle, attr, version):
+    """_view: a copy of handle (the same client, name and seen versions) with attr set to
+    version, the condition of its writes."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise ValueError("a version is an integer >= 0")
+    view = object.__new__(type(handle))
+    view.__dict__.update(handle.__dict__)
+    object.__setattr__(view, attr, version)
+    return view
+
+
+# the shared-state ops that write, and so take "version" (PROTOCOL.md "Versions")
+WRITE_OPS = frozenset(
+    ["dict." + op for op in ("set", "delete", "pop", "popitem", "setdefault", "update",
+                             "clear", "incr", "cas")]
+    + ["list." + op for op in ("create", "append", "extend", "insert", "pop", "remove",
+                               "reverse", "sort", "set", "delete", "clear")]
+    + ["value." + op for op in ("create", "set", "add", "cas", "getset")]
+    + ["array." + op for op in ("create", "set", "add")]
+    + ["namespace.set", "namespace.delete"])
+
+
+def _tuples(pairs):
+    return [tuple(kv) for kv in pairs]
+
+
+def _tuple_if_list(item):
+    return tuple(item) if isinstance(item, list) else item
+
+
+def _acquired(r):
+    return bool(r.get("acquired"))
+
+
+def _notified(r):
+    return bool(r.get("notified"))
+
+
+def _swapped(r):
+    return bool(r.get("swapped")), r.get("value")
 
 
 def _wait_args(block, timeout):
@@ -125,7 +219,7 @@ class Queue(_Proxy):
         self._call("queue.join")
 
 
-class Dict(_Proxy, MutableMapping):
+class Dict(_Shared, MutableMapping):
     """A brokerd dict as a MutableMapping. Keys are JSON scalars (str, int, float, bool,
     None), values any JSON. keys()/values()/items() return lists read at once."""
 
@@ -159,7 +253,7 @@ class Dict(_Proxy, MutableMapping):
         return self._call("dict.values")
 
     def items(self):
-        return [tuple(kv) for kv in self._call("dict.items")]
+        return self._call("dict.items", _then=_tuples)
 
     def pop(self, key, default=_MISSING):
         if default is _MISSING:
@@ -167,7 +261,7 @@ class Dict(_Proxy, MutableMapping):
         return self._call("dict.pop", key=key, default=default)
 
     def popitem(self):
-        return tuple(self._call("dict.popitem"))
+        return self._call("dict.popitem", _then=tuple)
 
     def setdefault(self, key, default=None):
         return self._call("dict.setdefault", key=key, default=default)
@@ -208,8 +302,7 @@ class Lock(_Proxy):
         if timeout < 0 and timeout != -1:
             raise ValueError("timeout value must be a non-negative number")
         args = _wait_args(blocking, None if timeout == -1 else timeout)
-        r = self._call(self._prefix + "acquire", **args)
-        return bool(r.get("acquired"))
+        return self._call(self._prefix + "acquire", _then=_acquired, **args)
 
     __enter__ = acquire
 
@@ -245,8 +338,7 @@ class Semaphore(_Proxy):
     def acquire(self, blocking=True, timeout=None):
         if not blocking and timeout is not None:
             raise ValueError("can't specify timeout for non-blocking acquire")
-        r = self._call("semaphore.acquire", **_wait_args(blocking, timeout))
-        return bool(r.get("acquired"))
+        return self._call("semaphore.acquire", _then=_acquired, **_wait_args(blocking, timeout))
 
     __enter__ = acquire
 
@@ -301,8 +393,8 @@ class PriorityQueue(Queue):
         self._call("queue.put", value=item, priority=priority, **_wait_args(block, timeout))
 
     def get(self, block=True, timeout=None):
-        item = Queue.get(self, block, timeout)
-        return tuple(item) if isinstance(item, list) else item
+        return self._call("queue.get", _then=_tuple_if_list, confirm=True,
+                          **_wait_args(block, timeout))
 
 
 class Condition(_Proxy):
@@ -319,6 +411,7 @@ class Condition(_Proxy):
         if lock is None:
             lock = _fresh_name(None)
             client.call("rlock.locked", lock)  # creates it as an RLock
+            client._note_anonymous(lock)
         elif not isinstance(lock, str):
             lock = lock.name
         self._call("condition.create", lock=lock)
@@ -329,7 +422,7 @@ class Condition(_Proxy):
         if timeout < 0 and timeout != -1:
             raise ValueError("timeout value must be a non-negative number")
         args = _wait_args(blocking, None if timeout == -1 else timeout)
-        return bool(self._call("condition.acquire", **args).get("acquired"))
+        return self._call("condition.acquire", _then=_acquired, **args)
 
     __enter__ = acquire
 
@@ -342,7 +435,7 @@ class Condition(_Proxy):
     def wait(self, timeout=None):
         """wait: condition.wait; True if notified, False on timeout (the lock is held
         again either way). RuntimeError without the lock."""
-        return bool(self._call("condition.wait", **_timeout_args(timeout)).get("notified"))
+        return self._call("condition.wait", _then=_notified, **_timeout_args(timeout))
 
     def wait_for(self, predicate, timeout=None):
         """wait_for: Python's loop: wait until predicate() is true or the time is up; the
@@ -399,7 +492,7 @@ class Barrier(_Proxy):
         self._call("barrier.reset")
 
     def _stat(self, field):
-        return self._client.call("stat", self.name)[field]
+        return self._call("stat", _then=operator.itemgetter(field))
 
     @property
     def parties(self):
@@ -452,7 +545,7 @@ def _index_or_none(i):
     return None if i is None else operator.index(i)
 
 
-class Value(_Proxy):
+class Value(_Shared):
     """A brokerd value (multiprocessing.Value): .value is value.get/value.set; add, cas and
     getset are value.add/cas/getset. Its type is fixed at creation and checked by brokerd
     (type_error: TypeError). No lock: every op is atomic in brokerd."""
@@ -488,15 +581,14 @@ class Value(_Proxy):
 
     def cas(self, expected, new):
         """cas: value.cas; (swapped, the value afterwards)."""
-        r = self._call("value.cas", expected=expected, value=new)
-        return bool(r.get("swapped")), r.get("value")
+        return self._call("value.cas", _then=_swapped, expected=expected, value=new)
 
     def getset(self, new):
         """getset: value.getset; the value replaced."""
         return self._call("value.getset", value=new)
 
 
-class List(_Proxy, MutableSequence):
+class List(_Shared, MutableSequence):
     """A brokerd list as a MutableSequence (Python's list): indexes and slices map to
     list.get/set/delete with "index" or "slice"; iteration is one list.read. sort takes
     reverse only (brokerd never runs client code: no key)."""
@@ -575,7 +667,7 @@ class List(_Proxy, MutableSequence):
         return self._call("list.read")
 
 
-class Array(_Proxy, Sequence):
+class Array(_Shared, Sequence):
     """A brokerd array (multiprocessing.Array): a fixed number of ints (typecodes b B h H
     i I l L q Q, or int) or floats ('f', 'd', or float). Indexes and slices map to
     array.get/array.set; iteration is one array.read; add(i, n) is array.add."""
@@ -619,13 +711,20 @@ class Array(_Proxy, Sequence):
 class Namespace:
     """A brokerd namespace (multiprocessing's Namespace): attribute get/set/delete are
     namespace.get/set/delete (AttributeError when absent); _asdict() is namespace.read.
-    Names starting with "_" are the handle's own; its object name is ._name."""
+    Names starting with "_" are the handle's own, so that no attribute is hidden: its
+    object name is ._name, and ._version, ._if_version(v) and ._stat() are the .version,
+    .if_version(v) and .stat() of the other shared-state handles."""
 
     _kind = "namespace"
+    _track = True
 
     def __init__(self, client, name=None, **kw):
         object.__setattr__(self, "_client", client)
         object.__setattr__(self, "_name", _fresh_name(name))
+        object.__setattr__(self, "_seen", threading.local())
+        object.__setattr__(self, "_cond", None)
+        if name is None:
+            client._note_anonymous(self._name)
         for k, v in kw.items():
             setattr(self, k, v)
 
@@ -636,8 +735,20 @@ class Namespace:
     def __reduce__(self):
         return (_rebuild, (self._client.url, self._kind, self._name, None))
 
-    def _call(self, op, **args):
-        return self._client.call(op, self._name, **args)
+    def _call(self, op, _then=None, **args):
+        if self._cond is not None and op in WRITE_OPS:
+            args["version"] = self._cond
+        return self._client._run(op, self._name, args, _then, self)
+
+    @property
+    def _version(self):
+        return _version_of(self, self._stat)
+
+    def _if_version(self, version):
+        return _view(self, "_cond", version)
+
+    def _stat(self):
+        return self._call("stat")
 
     def __getattr__(self, attr):
         if attr.startswith("_"):

@@ -12,7 +12,7 @@ import time
 import weakref
 
 from . import _wire
-from .errors import (BrokerError, IOFailure, NoReply, ProtocolError, SessionLost,
+from .errors import (BrokerError, Invalid, IOFailure, NoReply, ProtocolError, SessionLost,
                      TooBig, error_for)
 
 MAX_IN_FLIGHT = 64
@@ -32,7 +32,10 @@ OWNER_PREFIXES = ("lock.", "rlock.", "condition.", "semaphore.")
 
 WAITING, DONE, FAILED, ABANDONED = range(4)
 
-_live = weakref.WeakSet()  # every open client, so that a fork()ed child resets them
+# every open client: a fork()ed child resets them, and the process closes them as it exits
+# (a client dropped without close() stays open until then, so that what it got is
+# confirmed and its unnamed objects deleted at the end, never lost half-way)
+_live = set()
 _by_url = weakref.WeakValueDictionary()  # url -> an open client, for unpickled handles
 _by_url_mu = threading.Lock()
 
@@ -63,20 +66,30 @@ def _close_all():
                 pass
 
 
-_exit_hooked_pid = None
+class _ExitHook:
+    """Registered with multiprocessing.util.register_after_fork: a child process of
+    multiprocessing empties its finalizers before running its target, then runs these."""
+
+
+_exit_hook = None
 
 
 def _hook_exit():
-    """_hook_exit: once per process, makes it run _close_all as it exits: atexit for a
-    normal exit, and multiprocessing's own exit path for its children (they leave with
-    os._exit, which skips atexit; their finalizer registry starts empty)."""
-    global _exit_hooked_pid
-    if _exit_hooked_pid == os.getpid():
-        return
-    _exit_hooked_pid = os.getpid()
+    """_hook_exit: makes the process run _close_all as it exits: atexit for a normal exit
+    (registered below), and multiprocessing's own exit path for its children, which leave
+    with os._exit (skipping atexit): a finalizer, registered again in each child (whatever
+    its start method) as the child starts, after it emptied the finalizers it had."""
+    global _exit_hook
     mp_util = sys.modules.get("multiprocessing.util")
-    if mp_util is not None:
-        mp_util.Finalize(None, _close_all, exitpriority=0)
+    if mp_util is None or _exit_hook is not None:
+        return
+    _exit_hook = _ExitHook()
+    _finalize_at_exit(_exit_hook)
+    mp_util.register_after_fork(_exit_hook, _finalize_at_exit)
+
+
+def _finalize_at_exit(_):
+    sys.modules["multiprocessing.util"].Finalize(None, _close_all, exitpriority=0)
 
 
 atexit.register(_close_all)
@@ -282,7 +295,7 @@ class Client:
             self._forget_parent()  # forked without the at-fork hook
         with self._mu:
             if self._closed:
-                raise BrokerError("the client is closed", "invalid")
+                raise Invalid("the client is closed")
             return self._enter_locked(request, op)
 
     def _enter_locked(self, request, op):

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import MutableMapping, MutableSequence, Sequence
 
 from ._client import client_for
+from .errors import NotFound
 
 _MISSING = object()
 MAX_TIMEOUT = 1e8
@@ -110,7 +111,12 @@ class _Shared(_Proxy):
 
 def _version_of(handle, stat):
     v = getattr(handle._seen, "version", None)
-    return v if v is not None else stat().get("version", 0)
+    if v is not None:
+        return v
+    try:
+        return stat().get("version", 0)
+    except NotFound:
+        return 0  # a missing object is at version 0
 
 
 def _view(handle, attr, version):
@@ -176,13 +182,13 @@ class Queue(_Proxy):
     _kind = "queue"
 
     def __init__(self, client, name=None, maxsize=0, kind="fifo"):
-        """A handle on queue name (None: a new unique name). With a maxsize or kind other
-        than the defaults it creates the queue (Exists if it exists with other settings);
-        with the defaults it attaches to the queue as it is (every queue op creates an
-        unbounded FIFO queue when the name is free)."""
+        """A handle on queue name (None: a new queue with a unique name). With a maxsize or
+        kind other than the defaults it creates the queue (Exists if it exists with other
+        settings); with the defaults it attaches to the queue as it is (every queue op
+        creates an unbounded FIFO queue when the name is free)."""
         super().__init__(client, name)
         self.maxsize = maxsize
-        if maxsize > 0 or kind != "fifo":
+        if maxsize > 0 or kind != "fifo" or name is None:
             self._call("queue.create", kind=kind, maxsize=maxsize)
 
     def _settings(self, settings):
@@ -192,10 +198,10 @@ class Queue(_Proxy):
         return self.maxsize
 
     def put(self, item, block=True, timeout=None):
-        self._call("queue.put", value=item, **_wait_args(block, timeout))
+        return self._call("queue.put", value=item, **_wait_args(block, timeout))
 
     def put_nowait(self, item):
-        self.put(item, False)
+        return self.put(item, False)
 
     def get(self, block=True, timeout=None):
         return self._call("queue.get", confirm=True, **_wait_args(block, timeout))
@@ -213,10 +219,10 @@ class Queue(_Proxy):
         return self._call("queue.full")
 
     def task_done(self):
-        self._call("queue.task_done")
+        return self._call("queue.task_done")
 
     def join(self):
-        self._call("queue.join")
+        return self._call("queue.join")
 
 
 class Dict(_Shared, MutableMapping):
@@ -229,10 +235,10 @@ class Dict(_Shared, MutableMapping):
         return self._call("dict.get", key=key)
 
     def __setitem__(self, key, value):
-        self._call("dict.set", key=key, value=value)
+        return self._call("dict.set", key=key, value=value)
 
     def __delitem__(self, key):
-        self._call("dict.delete", key=key)
+        return self._call("dict.delete", key=key)
 
     def __len__(self):
         return self._call("dict.len")
@@ -273,10 +279,10 @@ class Dict(_Shared, MutableMapping):
             pairs = [list(kv) for kv in other]
         pairs.extend([k, v] for k, v in kw.items())
         if pairs:
-            self._call("dict.update", items=pairs)
+            return self._call("dict.update", items=pairs)
 
     def clear(self):
-        self._call("dict.clear")
+        return self._call("dict.clear")
 
     def copy(self):
         return dict(self.items())
@@ -294,7 +300,9 @@ class Lock(_Proxy):
     _prefix = "lock."
 
     def __init__(self, client, name=None):
+        """A handle on the lock name, created (as this kind) if it does not exist."""
         super().__init__(client, name)
+        self._call(self._prefix + "locked")
 
     def acquire(self, blocking=True, timeout=-1):
         if not blocking and timeout != -1:
@@ -307,7 +315,7 @@ class Lock(_Proxy):
     __enter__ = acquire
 
     def release(self):
-        self._call(self._prefix + "release")
+        return self._call(self._prefix + "release")
 
     def __exit__(self, *exc):
         self.release()
@@ -345,7 +353,7 @@ class Semaphore(_Proxy):
     def release(self, n=1):
         if n < 1:
             raise ValueError("n must be one or more")
-        self._call("semaphore.release", n=n)
+        return self._call("semaphore.release", n=n)
 
     def __exit__(self, *exc):
         self.release()
@@ -359,14 +367,19 @@ class Event(_Proxy):
 
     _kind = "event"
 
+    def __init__(self, client, name=None):
+        """A handle on the event name, created (not set) if it does not exist."""
+        super().__init__(client, name)
+        self._call("event.is_set")
+
     def is_set(self):
         return self._call("event.is_set")
 
     def set(self):
-        self._call("event.set")
+        return self._call("event.set")
 
     def clear(self):
-        self._call("event.clear")
+        return self._call("event.clear")
 
     def wait(self, timeout=None):
         return self._call("event.wait", **_timeout_args(timeout))
@@ -390,7 +403,7 @@ class PriorityQueue(Queue):
             priority = item
         if isinstance(priority, bool) or not isinstance(priority, (int, float)):
             raise TypeError("a priority must be a number, not %s" % type(priority).__name__)
-        self._call("queue.put", value=item, priority=priority, **_wait_args(block, timeout))
+        return self._call("queue.put", value=item, priority=priority, **_wait_args(block, timeout))
 
     def get(self, block=True, timeout=None):
         return self._call("queue.get", _then=_tuple_if_list, confirm=True,
@@ -427,7 +440,7 @@ class Condition(_Proxy):
     __enter__ = acquire
 
     def release(self):
-        self._call("condition.release")
+        return self._call("condition.release")
 
     def __exit__(self, *exc):
         self.release()
@@ -486,10 +499,10 @@ class Barrier(_Proxy):
         return self._call("barrier.wait", **_timeout_args(timeout))
 
     def abort(self):
-        self._call("barrier.abort")
+        return self._call("barrier.abort")
 
     def reset(self):
-        self._call("barrier.reset")
+        return self._call("barrier.reset")
 
     def _stat(self, field):
         return self._call("stat", _then=operator.itemgetter(field))
@@ -573,7 +586,7 @@ class Value(_Shared):
         return self._call("value.get")
 
     def set(self, v):
-        self._call("value.set", value=v)
+        return self._call("value.set", value=v)
 
     def add(self, n=1):
         """add: value.add; the new value."""
@@ -609,10 +622,10 @@ class List(_Shared, MutableSequence):
     def __setitem__(self, key, value):
         if isinstance(key, slice):
             value = list(value)
-        self._call("list.set", value=value, **_sel(key))
+        return self._call("list.set", value=value, **_sel(key))
 
     def __delitem__(self, key):
-        self._call("list.delete", **_sel(key))
+        return self._call("list.delete", **_sel(key))
 
     def __len__(self):
         return self._call("list.len")
@@ -627,21 +640,21 @@ class List(_Shared, MutableSequence):
         return self._call("list.contains", value=value)
 
     def insert(self, index, value):
-        self._call("list.insert", index=operator.index(index), value=value)
+        return self._call("list.insert", index=operator.index(index), value=value)
 
     def append(self, value):
-        self._call("list.append", value=value)
+        return self._call("list.append", value=value)
 
     def extend(self, values):
         items = list(values)
         if items:
-            self._call("list.extend", items=items)
+            return self._call("list.extend", items=items)
 
     def pop(self, index=-1):
         return self._call("list.pop", index=operator.index(index))
 
     def remove(self, value):
-        self._call("list.remove", value=value)
+        return self._call("list.remove", value=value)
 
     def index(self, value, start=None, stop=None):
         args = {}
@@ -655,13 +668,13 @@ class List(_Shared, MutableSequence):
         return self._call("list.count", value=value)
 
     def reverse(self):
-        self._call("list.reverse")
+        return self._call("list.reverse")
 
     def sort(self, *, reverse=False):
-        self._call("list.sort", reverse=bool(reverse))
+        return self._call("list.sort", reverse=bool(reverse))
 
     def clear(self):
-        self._call("list.clear")
+        return self._call("list.clear")
 
     def copy(self):
         return self._call("list.read")
@@ -692,7 +705,7 @@ class Array(_Shared, Sequence):
     def __setitem__(self, key, value):
         if isinstance(key, slice):
             value = list(value)
-        self._call("array.set", value=value, **_sel(key))
+        return self._call("array.set", value=value, **_sel(key))
 
     def __len__(self):
         return self._call("array.len")
@@ -759,13 +772,13 @@ class Namespace:
         if attr.startswith("_"):
             object.__setattr__(self, attr, value)
         else:
-            self._call("namespace.set", attr=attr, value=value)
+            return self._call("namespace.set", attr=attr, value=value)
 
     def __delattr__(self, attr):
         if attr.startswith("_"):
             object.__delattr__(self, attr)
         else:
-            self._call("namespace.delete", attr=attr)
+            return self._call("namespace.delete", attr=attr)
 
     def _asdict(self):
         return self._call("namespace.read")

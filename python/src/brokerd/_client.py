@@ -5,6 +5,8 @@ libbroker's client/client.c). No thread of its own."""
 import atexit
 import itertools
 import json
+import json.encoder
+import json.scanner
 import os
 import sys
 import threading
@@ -29,6 +31,7 @@ BLOCKING_OPS = frozenset((
 ACQUIRES = frozenset(("lock.acquire", "rlock.acquire", "semaphore.acquire",
                       "condition.acquire"))
 OWNER_PREFIXES = ("lock.", "rlock.", "condition.", "semaphore.")
+_NOTED = ACQUIRES | {"condition.wait", "barrier.wait", "batch"}  # see _note_reply
 
 WAITING, DONE, FAILED, ABANDONED = range(4)
 
@@ -119,6 +122,11 @@ def check_json(value, where="value"):
                     % (where, type(value).__name__))
 
 
+_getpid = os.getpid
+_monotonic = time.monotonic
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def _owner_of_thread():
     return threading.get_ident() & OWNER_MASK
 
@@ -155,7 +163,7 @@ class _Call:
         self.progress = [0]  # bytes of the request gone out
         self.size = None     # the frame's length, once it went out whole
         self.acks = None     # deliveries this request confirms
-        self.deadline = None if wait is None else time.monotonic() + wait
+        self.deadline = None if wait is None else _monotonic() + wait
 
 
 class Client:
@@ -184,6 +192,7 @@ class Client:
     def _init_state(self):
         self._mu = threading.Lock()
         self._cv = threading.Condition(self._mu)
+        self._sleepers = 0  # threads in _cv.wait: notify only when there are any
         self._flight = {}
         self._reading = False
         self._connecting = False
@@ -194,7 +203,20 @@ class Client:
         self._last_reply = 0.0
         self._pid = os.getpid()
         self._anonymous = []  # names this process made up for unnamed objects (see close)
-        self._batching = threading.local()
+        self._batching = threading.local()  # .ops: this thread's open batch
+        self._batches = 0  # batches open in all threads: _batching is looked at if any
+
+    def _sleep(self, timeout=None):
+        """_sleep: waits on _cv (with _mu held) for a _wake or the timeout."""
+        self._sleepers += 1
+        try:
+            self._cv.wait(timeout)
+        finally:
+            self._sleepers -= 1
+
+    def _wake(self):
+        if self._sleepers:
+            self._cv.notify_all()
 
     # ---- fork ----
 
@@ -228,7 +250,7 @@ class Client:
         finally:
             self._mu.acquire()
             self._connecting = False
-            self._cv.notify_all()
+            self._wake()
         _hook_exit()
         self._k = k
         self.hello = hello
@@ -265,7 +287,7 @@ class Client:
         self._k = None
         k.break_()
         self._close_if_unused(k)
-        self._cv.notify_all()
+        self._wake()
 
     def _close_if_unused(self, k):
         """_close_if_unused: closes the lost connection k once no call is on it. _mu held."""
@@ -276,7 +298,7 @@ class Client:
         """_ready: waits for a flight slot and a live connection (making one if need be)."""
         while True:
             if self._connecting or len(self._flight) >= MAX_IN_FLIGHT:
-                self._cv.wait()
+                self._sleep()
                 continue
             k = self._k
             if (k is not None and not self._flight
@@ -291,12 +313,21 @@ class Client:
     def _enter(self, request):
         """_enter: a new _Call in flight on a live connection, and the deliveries to confirm."""
         op = request["op"]
-        if self._pid != os.getpid():
+        if self._pid != _getpid():
             self._forget_parent()  # forked without the at-fork hook
         with self._mu:
             if self._closed:
                 raise Invalid("the client is closed")
-            return self._enter_locked(request, op)
+            if (self._k is None or self._flight or self._connecting or self._lost
+                    or self._unconfirmed or op in BLOCKING_OPS
+                    or _monotonic() - self._last_reply > IDLE_CHECK):
+                return self._enter_locked(request, op)
+            # the common case, as _enter_locked would make it: nothing in flight, a
+            # connection in use a moment ago, a request that cannot wait
+            rid = 0x80000000 | (next(self._ids) & 0x7FFFFFFF)  # as _new_id
+            call = _Call(rid, self._k, op, False, REPLY_GRACE)
+            self._flight[rid] = call
+            return call, None
 
     def _enter_locked(self, request, op):
         self._ready()
@@ -323,12 +354,12 @@ class Client:
 
     def _encode(self, request, acks):
         req = request
-        if self.owners:
+        if self.owners and (request["op"].startswith(OWNER_PREFIXES)
+                            or request["op"] == "batch"):
             req = _with_owner(req)
         if acks:
             req = dict(req, ack=acks)
-        body = json.dumps(req, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False).encode("utf-8")
+        body = _encode_json(req).encode("utf-8")
         if len(body) > self.max_message:
             raise TooBig("request of %d bytes is over brokerd's limit of %d bytes"
                          % (len(body), self.max_message))
@@ -356,13 +387,20 @@ class Client:
     def _handle_frames(self, k, frames, broke):
         """_handle_frames: hands out the replies a reader got on k; _mu is held."""
         self._reading = False
+        flight = self._flight
         for rid, body in frames:
-            self._deliver(rid, body)
+            call = flight.get(rid)
+            if call is not None and call.state == WAITING:
+                call.reply = _decode(body)
+                call.state = DONE
+            else:
+                self._deliver(rid, body)
         if frames:
-            self._last_reply = time.monotonic()
+            self._last_reply = _monotonic()
         if broke:
             self._lose_conn(k)
-        self._cv.notify_all()
+        if self._sleepers:
+            self._cv.notify_all()
 
     def _await(self, call, until=None):
         """_await: waits for call's reply (until its deadline, or until the monotonic time
@@ -376,12 +414,12 @@ class Client:
                     if call.state != WAITING:
                         return call.state
                     end = call.deadline if until is None else until
-                    left = None if end is None else end - time.monotonic()
+                    left = None if end is None else end - _monotonic()
                     if left is not None and left <= 0:
                         return call.state
                     slice_ = READ_SLICE if left is None else min(left, READ_SLICE)
                     if self._reading:
-                        self._cv.wait(slice_)
+                        self._sleep(slice_)
                         continue
                     self._reading = reader = True
                 frames = call.k.recv_frames(slice_)
@@ -391,6 +429,8 @@ class Client:
                 if reader:
                     with self._mu:
                         self._handle_frames(call.k, frames, broke)
+            if call.state != WAITING:
+                return call.state
 
     def _retire(self, call, request, ok, acks):
         """_retire: takes call off the flight list and notes what its reply means for the
@@ -400,13 +440,16 @@ class Client:
             current = call.k is self._k
             if not current:
                 self._close_if_unused(call.k)
-            if current and ok and call.state == DONE:
-                self._note_reply(request, call.reply)
+            reply = call.reply
+            if current and ok and call.state == DONE and type(reply) is dict and (
+                    call.op in _NOTED or "delivery" in reply):
+                self._note_reply(request, reply)
             if current and call.state == ABANDONED and call.blocks:
                 self._held = True  # an abandoned wait may yet be granted
             if current and not ok and acks:
                 self._unconfirmed.extend(acks)  # confirming twice is harmless
-            self._cv.notify_all()
+            if self._sleepers:
+                self._cv.notify_all()
 
     def _note_reply(self, request, reply):
         op = request["op"]
@@ -441,7 +484,7 @@ class Client:
     def _drop_call(self, call):
         with self._mu:
             self._flight.pop(call.id, None)
-            self._cv.notify_all()
+            self._wake()
 
     def _interrupted(self, call, intr):
         """_interrupted: the caller was interrupted (intr, e.g. KeyboardInterrupt) while
@@ -561,8 +604,9 @@ class Client:
                 raise TypeError("name must be a str, not %s" % type(name).__name__)
             request["name"] = name
         for key, value in args.items():
-            request[key] = check_json(value, "argument %r" % key)
-        queued = getattr(self._batching, "ops", None)
+            request[key] = value if type(value) in _SCALARS else check_json(
+                value, "argument %r" % key)
+        queued = getattr(self._batching, "ops", None) if self._batches else None
         if queued is not None:
             pending = Pending(op, then, track)
             queued.append((request, pending))
@@ -768,6 +812,28 @@ def _no_more(kw, what):
         raise TypeError("%s got an unexpected keyword argument %r" % (what, next(iter(kw))))
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _c_encoder():
+    """_c_encoder: a function of a value to its compact JSON text, as _ENCODER.encode
+    gives, made once: the C encoder that encode makes anew on each call, where Python has
+    it (CPython 3.9 to 3.13 take these arguments); else encode."""
+    try:
+        make = json.encoder.c_make_encoder
+        encode = make(None, None, json.encoder.encode_basestring, None, ":", ",",
+                      False, False, False)
+        if "".join(encode({"a": [1, 2.5, None, True, "\u00e9"]}, 0)) != \
+                '{"a":[1,2.5,null,true,"\u00e9"]}':
+            raise ValueError("unexpected output")
+    except (AttributeError, TypeError, ValueError):
+        return _ENCODER.encode
+    return lambda value: "".join(encode(value, 0))
+
+
+_encode_json = _c_encoder()
+
+
 def _with_owner(request):
     op = request["op"]
     if _takes_owner(op) and "owner" not in request:
@@ -780,10 +846,17 @@ def _with_owner(request):
     return request
 
 
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+
+
 def _decode(body):
+    """_decode: the JSON value of a reply body (brokerd's replies are compact: one scanner
+    call), or None if it is not JSON."""
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        text = body.decode("utf-8")
+        value, end = _scan(text, 0)
+        return value if end == len(text) else json.loads(text)
+    except (UnicodeDecodeError, ValueError, StopIteration):
         return None
 
 
@@ -800,10 +873,14 @@ def _result(reply, op):
 def _finish(reply, op, then, track):
     """_finish: the result of reply to op (raising its error), after track noted the
     version it carries and then(result) post-processed it."""
-    if track is not None and isinstance(reply, dict):
-        version = reply.get("version")
-        if isinstance(version, int):
-            track._seen.version = version
+    if type(reply) is dict:
+        if track is not None:
+            version = reply.get("version")
+            if type(version) is int:
+                track._seen.version = version
+        if reply.get("ok") is True:
+            result = reply.get("result")
+            return then(result) if then is not None else result
     result = _result(reply, op)
     return then(result) if then is not None else result
 
@@ -882,10 +959,14 @@ class Batch:
             raise RuntimeError("brokerd batches do not nest")
         self._ops = []
         local.ops = self._ops
+        with self._client._mu:
+            self._client._batches += 1
         return self
 
     def __exit__(self, exc_type, exc, tb):
         self._client._batching.ops = None
+        with self._client._mu:
+            self._client._batches -= 1
         if exc_type is None:
             self._send()
         return False

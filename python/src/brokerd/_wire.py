@@ -16,6 +16,8 @@ HANDSHAKE_REP = b"\x00SP\x00\x00\x31\x00\x00"
 IPC_MSG = 0x01
 MAX_FRAME = 1 << 31  # a longer length is taken for a broken stream
 READ_CHUNK = 65536
+_unpack_q = struct.Struct(">Q").unpack_from
+_unpack_i = struct.Struct(">I").unpack_from
 
 
 def default_url():
@@ -93,11 +95,16 @@ class Conn:
         self.ipc = ipc
         self.tls = tls
         self.broken = False
+        self._rcvtimeo = None  # SO_RCVTIMEO last set (plain sockets)
         self._send_mu = threading.Lock()
         self._tls_mu = threading.Lock()  # an SSL object takes one call at a time
         self._rb = bytearray()
 
-    # ---- raw I/O on a non-blocking socket ----
+    # ---- raw I/O ----
+    #
+    # A TLS socket is non-blocking: each call tries, then polls. A plain socket is in
+    # blocking mode, as libbroker's: a send never waits (MSG_DONTWAIT, then poll), and a
+    # reader blocks in recv under SO_RCVTIMEO, one system call per reply.
 
     def _try_send(self, view):
         """_try_send: bytes written, or 0 with the poll events to wait for."""
@@ -105,7 +112,7 @@ class Conn:
             if self.tls:
                 with self._tls_mu:
                     return self.sock.send(view), 0
-            return self.sock.send(view), 0
+            return self.sock.send(view, socket.MSG_DONTWAIT), 0
         except ssl.SSLWantReadError:
             return 0, select.POLLIN
         except (ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
@@ -144,7 +151,7 @@ class Conn:
             if self.tls:
                 with self._tls_mu:
                     return self.sock.recv(READ_CHUNK), 0
-            return self.sock.recv(READ_CHUNK), 0
+            return self.sock.recv(READ_CHUNK, socket.MSG_DONTWAIT), 0
         except ssl.SSLWantWriteError:
             return None, select.POLLOUT
         except (ssl.SSLWantReadError, BlockingIOError, InterruptedError):
@@ -160,54 +167,74 @@ class Conn:
         n = len(body) + 4
         frame = (struct.pack(">BQI", IPC_MSG, n, rid) if self.ipc
                  else struct.pack(">QI", n, rid)) + body
+        size = len(frame)
         progress = progress if progress is not None else [0]
         with self._send_mu:
             try:
-                self._write_all(frame, time.monotonic() + timeout, progress)
+                if not self.tls and not self.broken:  # usually all of it goes at once
+                    try:
+                        progress[0] = self.sock.send(frame, socket.MSG_DONTWAIT)
+                    except OSError:
+                        pass  # full, or broken: _write_all waits or tells
+                    if progress[0] == size:
+                        return size
+                self._write_all(memoryview(frame)[progress[0]:], time.monotonic() + timeout,
+                                progress)
             except IOFailure as e:
+                if progress[0]:
+                    e.sent = True
                 if getattr(e, "sent", True):
                     self.break_()  # half a frame on the stream: nothing after it would parse
                 raise
             except BaseException:
-                if 0 < progress[0] < len(frame):
+                if 0 < progress[0] < size:
                     self.break_()
                 raise
-        return len(frame)
+        return size
 
-    def _frame(self):
-        """_frame: (id, body) of the first whole frame in the buffer, or None."""
+    def _frames(self):
+        """_frames: the (id, body) of each whole frame at the head of the buffer, taken
+        out of it."""
         rb = self._rb
         hl = 9 if self.ipc else 8
-        if len(rb) < hl:
-            return None
-        if self.ipc and rb[0] != IPC_MSG:
-            raise ProtocolError("brokerd's reply does not follow the ipc framing")
-        (flen,) = struct.unpack_from(">Q", rb, hl - 8)
-        if flen < 4 or flen > MAX_FRAME or (len(rb) > hl and not rb[hl] & 0x80):
-            raise ProtocolError("brokerd's reply does not follow the framing")
-        if len(rb) - hl < flen:
-            return None
-        (rid,) = struct.unpack_from(">I", rb, hl)
-        body = bytes(rb[hl + 4:hl + flen])
-        del rb[:hl + flen]
-        return rid, body
+        frames = []
+        at = 0
+        while len(rb) - at >= hl:
+            if self.ipc and rb[at] != IPC_MSG:
+                raise ProtocolError("brokerd's reply does not follow the ipc framing")
+            (flen,) = _unpack_q(rb, at + hl - 8)
+            if flen < 4 or flen > MAX_FRAME or (len(rb) > at + hl and not rb[at + hl] & 0x80):
+                raise ProtocolError("brokerd's reply does not follow the framing")
+            if len(rb) - at - hl < flen:
+                break
+            (rid,) = _unpack_i(rb, at + hl)
+            frames.append((rid, bytes(rb[at + hl + 4:at + hl + flen])))
+            at += hl + flen
+        if at:
+            del rb[:at]
+        return frames
 
     def recv_frames(self, timeout):
         """recv_frames: the whole frames that arrive within timeout seconds (None: no limit),
         possibly none. IOFailure when the stream ended, ProtocolError when it is not framed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            frames = []
-            f = self._frame()
-            while f:
-                frames.append(f)
-                f = self._frame()
+            frames = self._frames() if self._rb else None
             if frames:
                 return frames
             if self.broken:
                 raise IOFailure("the connection to brokerd is closed")
             try:
-                data, events = self._try_recv()
+                if not self.tls and not self._rb and timeout == self._rcvtimeo:
+                    events = 0  # the usual case: _recv_blocking without its set-up
+                    try:
+                        data = self.sock.recv(READ_CHUNK)
+                    except BlockingIOError:
+                        data = None
+                elif self.tls:
+                    data, events = self._try_recv()
+                else:
+                    data, events = self._recv_blocking(timeout, deadline), 0
             except (OSError, ValueError) as e:
                 raise IOFailure("lost the connection to brokerd: %s" % e) from None
             if data:
@@ -215,9 +242,30 @@ class Conn:
                 continue
             if data == b"":
                 raise IOFailure("brokerd closed the connection")
-            if not _wait_fd(self.fd, events, deadline) and deadline is not None \
+            if events and not _wait_fd(self.fd, events, deadline) and deadline is not None \
                     and time.monotonic() >= deadline:
                 return []
+            if not events and deadline is not None and time.monotonic() >= deadline:
+                return []
+
+    def _recv_blocking(self, timeout, deadline):
+        """_recv_blocking: bytes read from a plain socket, waiting until deadline (None:
+        forever), timeout seconds from the start; None when the time is up."""
+        if deadline is None:
+            wait = 0.0
+        elif not self._rb:
+            wait = max(timeout, 0.001)  # usually as last time: no setsockopt
+        else:
+            wait = max(deadline - time.monotonic(), 0.001)  # the rest of a frame
+        if wait != self._rcvtimeo:
+            sec = int(wait)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                                 struct.pack("ll", sec, int((wait - sec) * 1e6)))
+            self._rcvtimeo = wait
+        try:
+            return self.sock.recv(READ_CHUNK)
+        except BlockingIOError:  # SO_RCVTIMEO passed
+            return None
 
     # ---- lifetime ----
 
@@ -294,6 +342,8 @@ def open_conn(url, timeout, tls_ca=None, tls_cert=None, tls_key=None):
         s.setblocking(False)
         k = Conn(s, scheme == "ipc", scheme == "tls+tcp")
         _handshake(k, url, deadline)
+        if not k.tls:
+            s.setblocking(True)  # see "raw I/O" in Conn
         return k
     except BaseException:
         s.close()

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "delivery.h"
 #include "dispatch.h"
 #include "envelope.h"
 #include "hmap.h"
@@ -10,7 +11,6 @@
 #include "log.h"
 #include "object.h"
 #include "ops.h"
-#include "queue.h"
 #include "session.h"
 
 static hmap index_by_name; /* op name -> const struct op_def * */

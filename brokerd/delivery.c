@@ -17,7 +17,7 @@ static void delivery_free(struct delivery *d)
 static void give_back(struct delivery *d)
 {
 	object *o = obj_find(d->object);
-	if (!o || o->cls != d->from->cls)
+	if (!o || o->serial != d->serial)
 		log_warn("an unconfirmed item of '%s' could not go back: the %s is gone", d->object,
 			 d->from->cls->name);
 	else if (d->from->give_back(o, d) != 0)
@@ -50,6 +50,8 @@ struct delivery *delivery_new(size_t size, const struct delivery_origin *from, c
 		log_error("out of memory tracking a delivery");
 		return NULL;
 	}
+	object *o = obj_find(name);
+	d->serial = o ? o->serial : 0;
 	d->h.cls = &delivery_class;
 	d->from = from;
 	d->value = json_incref(value);

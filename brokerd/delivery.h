@@ -28,8 +28,9 @@ struct delivery_origin {
 struct delivery {
 	struct holding h;
 	const struct delivery_origin *from;
-	char *object;  /* by name: the object may be deleted meanwhile */
-	json_t *value; /* the item (owned) */
+	char *object;    /* by name: the object may be deleted meanwhile */
+	uint64_t serial; /* and its serial: one made again under that name is another */
+	json_t *value;   /* the item (owned) */
 };
 
 /* The holding class of every delivery: what an "ack" confirms. */

@@ -318,7 +318,7 @@ static void settle(struct pipe *p, int y)
 {
 	struct end *x = &p->end[y];
 	char text[PROTO_MAX_NAME + 96];
-	waiter *w;
+	waiter *w = NULL;
 	if (p->settling)
 		return; /* a waiter withdrawn inside the loop below: the loop goes on */
 	p->settling = true;
@@ -560,7 +560,7 @@ static int op_open(op_ctx *ctx)
 /* park_send: the message waits for room, behind the sends parked before it. */
 static int park_send(op_ctx *ctx, struct pipe *p, int y, const struct msg *m, double timeout)
 {
-	waiter *w;
+	waiter *w = NULL;
 	if (timeout == 0)
 		return op_fail(ctx, BRK_EFULL, "pipe '%s' is full toward end %s", p->name,
 			       end_name(y));
@@ -627,7 +627,7 @@ static int op_recv(op_ctx *ctx)
 	bool confirm;
 	int y, want = MSG_ANY;
 	size_t maxlength = SIZE_MAX;
-	waiter *w;
+	waiter *w = NULL;
 	int rc = arg_wait(ctx, &timeout);
 	if (rc || (rc = arg_opt_bool(ctx, "confirm", false, &confirm)) ||
 	    (rc = recv_args(ctx, &want, &maxlength)) || (rc = lookup(ctx, true, &p, &y)))
@@ -658,7 +658,7 @@ static int op_poll(op_ctx *ctx)
 	struct pipe *p;
 	double timeout;
 	int y;
-	waiter *w;
+	waiter *w = NULL;
 	int rc = arg_wait(ctx, &timeout);
 	if (rc || (rc = lookup(ctx, true, &p, &y)))
 		return rc;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "delivery.h"
 #include "dispatch.h"
 #include "envelope.h"
 #include "hmap.h"
@@ -10,7 +11,6 @@
 #include "log.h"
 #include "object.h"
 #include "ops.h"
-#include "queue.h"
 #include "session.h"
 
 static hmap index_by_name; /* op name -> const struct op_def * */
@@ -44,6 +44,7 @@ void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive, dispatch_id_f
 	index_table(namespace_ops);
 	index_table(value_ops);
 	index_table(array_ops);
+	index_table(pipe_ops);
 	hmap_insert(&index_by_name, batch_op.name, strlen(batch_op.name), (void *)&batch_op);
 	send_hook = send;
 	alive_hook = alive;

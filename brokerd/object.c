@@ -8,6 +8,7 @@
 #include "object.h"
 
 static hmap objects; /* name -> object, in creation order */
+static uint64_t last_serial;
 
 void obj_init(void)
 {
@@ -63,6 +64,7 @@ static object *create(op_ctx *ctx, const struct obj_class *cls)
 	}
 	o->cls = cls;
 	o->created = clock_wall();
+	o->serial = ++last_serial;
 	o->impl = cls->create(ctx, o->name);
 	if (o->impl && hmap_insert(&objects, o->name, strlen(o->name), o))
 		return o;

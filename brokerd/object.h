@@ -34,6 +34,7 @@ typedef struct object {
 	const struct obj_class *cls;
 	void *impl;
 	double created;   /* wall clock */
+	uint64_t serial;  /* daemon-wide creation count: one made again under its name differs */
 	uint64_t version; /* of shared state: the daemon's change counter at its last write */
 } object;
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "delivery.h"
 #include "dispatch.h"
 #include "log.h"
 #include "ops.h"
@@ -147,76 +148,47 @@ static bool is_full(const queue *q)
 	return q->maxsize && q->count >= q->maxsize;
 }
 
-/* ---- waiters ---- */
-
 /* ---- deliveries to confirm ---- */
 
-/* An item handed to a getter that promised to confirm it ("confirm": true). The session
- * holds it until the confirmation; if the session ends first, the item goes back. */
-struct delivery {
-	struct holding h;
-	char *queue; /* by name: the queue may be deleted meanwhile */
-	struct qitem item;
+/* An item handed to a getter that promised to confirm it ("confirm": true); where it was
+ * is kept so that it can go back there. */
+struct qdelivery {
+	struct delivery d;
+	double priority;
+	uint64_t seq;
 };
 
 static void give(waiter *getter, const char *queue_name, struct qitem it);
+static int give_back(object *o, const struct delivery *d);
 
-/* requeue: an unconfirmed item returns to its queue, to a live getter first. */
-static void requeue(const char *name, struct qitem it)
+static const struct delivery_origin from_queue = {&queue_class, give_back};
+
+/* give_back: an unconfirmed item returns to its queue, to a live getter first. */
+static int give_back(object *o, const struct delivery *d)
 {
-	object *o = obj_find(name);
-	queue *q = o && o->cls == &queue_class ? o->impl : NULL;
-	waiter *g = q ? wait_first_live(&q->getters) : NULL;
-	if (g) {
-		give(g, name, it);
-		json_decref(it.value);
-	} else if (!q || unpop(q, it) != 0) {
-		log_warn("an unconfirmed item of '%s' could not go back: %s", name,
-			 q ? "out of memory" : "the queue is gone");
-		json_decref(it.value);
-	}
+	const struct qdelivery *qd = (const struct qdelivery *)d;
+	queue *q = o->impl;
+	struct qitem it = {json_incref(d->value), qd->priority, qd->seq};
+	waiter *g = wait_first_live(&q->getters);
+	if (g)
+		give(g, o->name, it);
+	else if (unpop(q, it) == 0)
+		return 0;
+	json_decref(it.value);
+	return g ? 0 : -1;
 }
 
-static json_t *delivery_describe_new(const struct holding *h)
-{
-	const struct delivery *d = (const struct delivery *)h;
-	return json_pack("{s:s, s:s, s:I}", "kind", "delivery", "object", d->queue, "id",
-			 (json_int_t)h->id);
-}
-
-static void delivery_release(struct holding *h, bool session_ended)
-{
-	struct delivery *d = (struct delivery *)h;
-	if (session_ended)
-		requeue(d->queue, d->item);
-	else
-		json_decref(d->item.value);
-	free(d->queue);
-	free(d);
-}
-
-const struct holding_class delivery_class = {"delivery", delivery_release, delivery_describe_new};
-
-/* track: s holds a copy of it until confirmed; returns the delivery id (0 when out of
- * memory: the item is then delivered unconfirmed). */
+/* track: s holds it until confirmed; returns the delivery id (0 when out of memory: the
+ * item is then delivered unconfirmed). */
 static uint64_t track(session *s, const char *queue_name, struct qitem it)
 {
-	struct delivery *d = calloc(1, sizeof *d);
-	uint64_t id = 0;
-	if (d && (d->queue = strdup(queue_name))) {
-		d->item = it;
-		d->h.cls = &delivery_class;
-		id = sess_hold(s, &d->h);
-	}
-	if (!id) {
-		log_error("out of memory tracking a delivery");
-		if (d)
-			free(d->queue);
-		free(d);
+	struct qdelivery *qd =
+		(struct qdelivery *)delivery_new(sizeof *qd, &from_queue, queue_name, it.value);
+	if (!qd)
 		return 0;
-	}
-	json_incref(it.value);
-	return id;
+	qd->priority = it.priority;
+	qd->seq = it.seq;
+	return delivery_track(s, &qd->d);
 }
 
 /* give: completes a parked getter with it (borrowed). */

@@ -5,11 +5,6 @@
 
 #include "object.h"
 
-#include "session.h"
-
 extern const struct obj_class queue_class;
-
-/* An item delivered to a getter that must confirm it (PROTOCOL.md "Confirmed delivery"). */
-extern const struct holding_class delivery_class;
 
 #endif

@@ -58,6 +58,7 @@ static void unhold(struct holding *h)
 
 void sess_close(session *s)
 {
+	s->closing = true;
 	while (!list_empty(&s->waiters))
 		wait_withdraw(list_entry(s->waiters.next, waiter, sess_link));
 	while (!list_empty(&s->holdings)) { /* newest first: taken items go back in order */

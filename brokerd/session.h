@@ -45,6 +45,7 @@ typedef struct session {
 	struct list holdings; /* struct holding.sess_link, oldest first */
 	hmap holding_index;   /* holding id -> struct holding, so a confirmation is O(1) */
 	uint64_t next_holding;
+	bool closing; /* sess_close is releasing it: nothing more is handed to it */
 } session;
 
 /* sess_init / sess_fini: the session table; fini closes every remaining session. */

@@ -154,7 +154,7 @@ void wait_cancel(waiter *w)
 
 bool wait_alive(const waiter *w)
 {
-	return dispatch_alive(w->req);
+	return !w->sess->closing && dispatch_alive(w->req);
 }
 
 waiter *wait_first(struct list *waiters)

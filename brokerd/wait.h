@@ -45,6 +45,9 @@ struct waiter {
 	double lease;      /* a parked lock acquire's lease, seconds (0: none) */
 	uint64_t owner;    /* a parked lock/semaphore/condition request's owner in its session */
 	bool confirm;      /* a parked get whose item must be confirmed (PROTOCOL.md "ack") */
+	size_t size;       /* a parked pipe.send's message size in bytes */
+	size_t maxlength;  /* a parked pipe.recv's largest message (SIZE_MAX: any) */
+	int kind;          /* a parked pipe.send's message kind, or the kind a pipe.recv takes */
 	uint64_t delivery; /* set with the item handed to a confirming getter */
 	bool indexed;      /* in its session's waiter_index (not when its id was in use) */
 };
@@ -80,7 +83,8 @@ waiter *wait_find_request(struct session *s, uint32_t id);
  * (on_withdraw runs), taking nothing, and is answered cancelled (PROTOCOL.md "Cancel"). */
 void wait_cancel(waiter *w);
 
-/* wait_alive: false when w's client is known to be gone, so an item is not handed to it. */
+/* wait_alive: false when w's client is known to be gone, or its session is closing, so an
+ * item is not handed to it. */
 bool wait_alive(const waiter *w);
 
 /* wait_first: the oldest waiter on an object list (obj_link), or NULL. */

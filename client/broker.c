@@ -1,10 +1,11 @@
-/* broker.c: libbroker's op calls for the daemon, queues and synchronization objects; each
+/* broker.c: libbroker's op calls for the daemon, queues, pipes and synchronization objects; each
  * builds its request and makes it through brk_call (client.c). Shared state is shared.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "broker.h"
 #include "call.h"
 #include "envelope.h"
@@ -353,4 +354,134 @@ brk_err brk_barrier_abort(brk_client *c, const char *name)
 brk_err brk_barrier_reset(brk_client *c, const char *name)
 {
 	return call_new(c, BRK_OP_BARRIER_RESET, name, NULL, NULL);
+}
+
+/* ---- pipes ---- */
+
+static json_t *pipe_args(brk_pipe_end end)
+{
+	return json_pack("{s:s}", "end", end == BRK_PIPE_B ? "b" : "a");
+}
+
+static bool bad_end(brk_pipe_end end)
+{
+	return (unsigned)end > BRK_PIPE_B;
+}
+
+brk_err brk_pipe_create(brk_client *c, const char *name, bool duplex, long maxmsgs, long maxbytes)
+{
+	json_t *args = json_pack("{s:b}", "duplex", duplex);
+	if (args && maxmsgs > 0)
+		json_object_set_new(args, "maxmsgs", json_integer((json_int_t)maxmsgs));
+	if (args && maxbytes > 0)
+		json_object_set_new(args, "maxbytes", json_integer((json_int_t)maxbytes));
+	return call_new(c, BRK_OP_PIPE_CREATE, name, args, NULL);
+}
+
+brk_err brk_pipe_open(brk_client *c, const char *name, brk_pipe_end end)
+{
+	if (bad_end(end))
+		return fail(BRK_EINVAL, "unknown pipe end %d", (int)end);
+	return call_new(c, BRK_OP_PIPE_OPEN, name, pipe_args(end), NULL);
+}
+
+brk_err brk_pipe_send(brk_client *c, const char *name, brk_pipe_end end, const json_t *value,
+		      double timeout)
+{
+	json_t *args = pipe_args(end);
+	if (bad_end(end) || !value) {
+		json_decref(args);
+		return fail(BRK_EINVAL, "brk_pipe_send needs an end and a value");
+	}
+	if (args)
+		json_object_set(args, "value", (json_t *)value);
+	return call_new(c, BRK_OP_PIPE_SEND, name, wait_args(args, timeout), NULL);
+}
+
+brk_err brk_pipe_send_bytes(brk_client *c, const char *name, brk_pipe_end end, const void *data,
+			    size_t len, double timeout)
+{
+	size_t n = b64_encoded_len(len);
+	char *text = bad_end(end) || (!data && len) ? NULL : malloc(n + 1);
+	if (!text)
+		return fail(bad_end(end) || (!data && len) ? BRK_EINVAL : BRK_ENOMEM, NULL);
+	b64_encode(data, len, text);
+	json_t *args = pipe_args(end);
+	if (args)
+		json_object_set_new(args, "bytes", json_stringn_nocheck(text, n));
+	free(text);
+	return call_new(c, BRK_OP_PIPE_SEND, name, wait_args(args, timeout), NULL);
+}
+
+/* pipe_recv: pipe.recv at end taking as, at most maxlength bytes; *message is its result
+ * ({"value": V} or {"bytes": B64}). */
+static brk_err pipe_recv(brk_client *c, const char *name, brk_pipe_end end, const char *as,
+			 size_t maxlength, double timeout, json_t **message)
+{
+	if (bad_end(end))
+		return fail(BRK_EINVAL, "unknown pipe end %d", (int)end);
+	json_t *args = pipe_args(end);
+	if (args)
+		json_object_set_new(args, "as", json_string(as));
+	if (args && json_object_set_new(args, "confirm", json_true()) == 0 && maxlength != SIZE_MAX)
+		json_object_set_new(args, "maxlength", json_integer((json_int_t)maxlength));
+	brk_err err = call_new(c, BRK_OP_PIPE_RECV, name, wait_args(args, timeout), message);
+	if (err == BRK_OK && !json_object_get(*message, as)) {
+		json_decref(*message);
+		err = fail(BRK_EPROTO, "pipe.recv: expected {\"%s\": ...}", as);
+	}
+	return err;
+}
+
+brk_err brk_pipe_recv(brk_client *c, const char *name, brk_pipe_end end, double timeout,
+		      json_t **value)
+{
+	json_t *m = NULL;
+	brk_err err = pipe_recv(c, name, end, "value", SIZE_MAX, timeout, &m);
+	if (err == BRK_OK)
+		*value = json_incref(json_object_get(m, "value"));
+	json_decref(m);
+	return err;
+}
+
+brk_err brk_pipe_recv_bytes(brk_client *c, const char *name, brk_pipe_end end, size_t maxlength,
+			    double timeout, void **data, size_t *len)
+{
+	json_t *m = NULL;
+	brk_err err = pipe_recv(c, name, end, "bytes", maxlength, timeout, &m);
+	json_t *b64 = json_object_get(m, "bytes");
+	size_t n = 0;
+	if (err == BRK_OK && b64_check(json_string_value(b64), json_string_length(b64), &n) != 0)
+		err = fail(BRK_EPROTO, "pipe.recv: the bytes are not base64");
+	unsigned char *out = err == BRK_OK ? malloc(n + 1) : NULL;
+	if (err == BRK_OK && !out)
+		err = fail(BRK_ENOMEM, NULL);
+	if (err == BRK_OK) {
+		b64_decode(json_string_value(b64), json_string_length(b64), out);
+		out[n] = '\0';
+		*data = out;
+		*len = n;
+	}
+	json_decref(m);
+	return err;
+}
+
+brk_err brk_pipe_poll(brk_client *c, const char *name, brk_pipe_end end, double timeout,
+		      bool *ready)
+{
+	json_t *args = timeout_args(timeout);
+	if (bad_end(end)) {
+		json_decref(args);
+		return fail(BRK_EINVAL, "unknown pipe end %d", (int)end);
+	}
+	if (args)
+		json_object_set_new(args, "end", json_string(end == BRK_PIPE_B ? "b" : "a"));
+	return call_bool(c, BRK_OP_PIPE_POLL, name, args, ready);
+}
+
+brk_err brk_pipe_close(brk_client *c, const char *name, brk_pipe_end end)
+{
+	if (bad_end(end))
+		return fail(BRK_EINVAL, "unknown pipe end %d", (int)end);
+	return call_new(c, BRK_OP_PIPE_CLOSE, name, pipe_args(end), NULL);
 }

@@ -14,8 +14,8 @@
  * Reconnecting: when the connection breaks (brokerd restarted, a reset, a protocol error),
  * the calls in flight fail with BRK_EIO (each may or may not have run) and the next call
  * connects again, as a new session (see brk_session_id). If the old session held or awaited
- * anything (it acquired a lock, rlock, semaphore or condition, passed a barrier, had
- * unconfirmed queue items, or had a call in flight when the connection broke), the first
+ * anything (it acquired a lock, rlock, semaphore or condition, passed a barrier, held a pipe
+ * end, had unconfirmed items, or had a call in flight when the connection broke), the first
  * call after the reconnect does not run and returns BRK_ESESSION ("session_lost"): what the
  * program held is gone. Later calls run normally. A session that held nothing reconnects
  * silently.
@@ -143,6 +143,56 @@ brk_err brk_queue_full(brk_client *c, const char *name, bool *full);
 brk_err brk_queue_task_done(brk_client *c, const char *name);
 /* brk_queue_join: waits until every item put is done; BRK_ETIMEOUT after timeout. */
 brk_err brk_queue_join(brk_client *c, const char *name, double timeout);
+
+/* ---- pipes ----
+ * A pipe (PROTOCOL.md "Pipes") has two ends, BRK_PIPE_A and BRK_PIPE_B; each end is held by
+ * at most one session, and a message sent from one end waits for the other to receive it,
+ * in order. A duplex pipe sends and receives at both ends; a one-way pipe receives at A and
+ * sends from B (Python's Pipe(False)), and the other uses give BRK_EWRONGEND. An end is
+ * opened by brk_pipe_open or by this client's first send, recv or poll on it; another
+ * session's end gives BRK_EHELD. When this client closes an end, or its process dies, the
+ * other end's sends fail with BRK_EBROKENPIPE at once and its receives get what is left,
+ * then BRK_EEOF. A closed end is used again only after brk_pipe_open (else BRK_ECLOSED),
+ * by any client: a restarted receiver takes the end over. Pipe calls on a missing name
+ * create a duplex pipe with the default bounds. */
+
+typedef enum brk_pipe_end { BRK_PIPE_A, BRK_PIPE_B } brk_pipe_end;
+
+#define BRK_ANY_LENGTH SIZE_MAX /* brk_pipe_recv_bytes: no maxlength */
+
+/* brk_pipe_create: creates a pipe, duplex or one-way, each direction holding at most maxmsgs
+ * messages and maxbytes bytes (<= 0: the defaults, 1000 messages and 16 MiB). The same
+ * settings again are fine; others give BRK_EEXISTS. */
+brk_err brk_pipe_create(brk_client *c, const char *name, bool duplex, long maxmsgs, long maxbytes);
+/* brk_pipe_open: this client's session takes end (opening it again if it was closed). */
+brk_err brk_pipe_open(brk_client *c, const char *name, brk_pipe_end end);
+/* brk_pipe_send: sends value (any JSON) from end; when the other end's inbox is full waits
+ * up to timeout, then BRK_EFULL. BRK_EBROKENPIPE when the other end is closed. */
+brk_err brk_pipe_send(brk_client *c, const char *name, brk_pipe_end end, const json_t *value,
+		      double timeout);
+/* brk_pipe_send_bytes: the same for len bytes of data (sent as base64). */
+brk_err brk_pipe_send_bytes(brk_client *c, const char *name, brk_pipe_end end, const void *data,
+			    size_t len, double timeout);
+/* brk_pipe_recv: receives the next message at end into *value, waiting up to timeout
+ * (then BRK_EEMPTY); BRK_EEOF once the other end is closed and nothing is left. A bytes
+ * message is not taken: BRK_ETYPE, and it stays for brk_pipe_recv_bytes. Confirmed as
+ * brk_queue_get's items are: should the process die before its next call, the message goes
+ * back to the front of the pipe for the end's next holder. */
+brk_err brk_pipe_recv(brk_client *c, const char *name, brk_pipe_end end, double timeout,
+		      json_t **value);
+/* brk_pipe_recv_bytes: as brk_pipe_recv, for a message of at most maxlength bytes
+ * (BRK_ANY_LENGTH: any); a longer one gives BRK_ETOOLONG and stays in the pipe. *data is
+ * malloc'ed (the caller frees it; a NUL follows its *len bytes). A JSON value comes as its
+ * compact JSON text. */
+brk_err brk_pipe_recv_bytes(brk_client *c, const char *name, brk_pipe_end end, size_t maxlength,
+			    double timeout, void **data, size_t *len);
+/* brk_pipe_poll: whether a message or EOF is ready at end, waiting up to timeout for one;
+ * takes nothing. */
+brk_err brk_pipe_poll(brk_client *c, const char *name, brk_pipe_end end, double timeout,
+		      bool *ready);
+/* brk_pipe_close: closes end (this client's, or one nobody holds); closing it again does
+ * nothing. BRK_EHELD when another session holds it. */
+brk_err brk_pipe_close(brk_client *c, const char *name, brk_pipe_end end);
 
 /* ---- locks ----
  * A lock is held by this client's session: if the process dies or the client is closed,

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "brokerctl.h"
 #include "envelope.h"
 #include "ops.h"
@@ -35,7 +36,14 @@ static const char usage[] =
 	"  value add NAME DELTA            add atomically; prints the new value\n"
 	"  read NAME                       the whole content of a dict (as [key, value] pairs),\n"
 	"                                  list, namespace, value or array; --json adds its\n"
-	"                                  type and version"
+	"                                  type and version\n"
+	"  pipe create NAME [--one-way] [--maxmsgs N] [--maxbytes N]\n"
+	"  pipe send NAME a|b VALUE [--timeout S]\n"
+	"  pipe recv NAME a|b [--timeout S] waits forever without --timeout; prints a value as\n"
+	"                                  JSON, bytes as they are; exit 1 at EOF\n"
+	"  pipe close NAME a|b             close an end nobody holds\n"
+	"                                  (send and recv hold the end while brokerctl runs:\n"
+	"                                  its exit closes it, as a process closing a FIFO)\n"
 	"  lock acquire NAME [--rlock] [--timeout S] [--hold S] [--lease S]\n"
 	"                                  hold a lock until Ctrl-C (brokerd releases it when\n"
 	"                                  brokerctl exits), or for S seconds with --hold\n"
@@ -165,12 +173,44 @@ static int cmd_info(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	return show(ctl, err, info);
 }
 
+/* end_text: one end of a pipe's stat for people: "open by session 3 (pid 812); 2
+ * messages (14 bytes) to receive; parked: 1 recv, 0 poll, 0 send". */
+static json_t *end_text(const json_t *end)
+{
+	char text[512], who[128] = "";
+	const json_t *holder = json_object_get(end, "holder");
+	const json_t *pid = json_object_get(holder, "pid");
+	long long session = (long long)json_integer_value(json_object_get(holder, "session"));
+	if (json_is_object(holder) && pid)
+		snprintf(who, sizeof who, " by session %lld (pid %lld)", session,
+			 (long long)json_integer_value(pid));
+	else if (json_is_object(holder))
+		snprintf(who, sizeof who, " by session %lld (%s)", session,
+			 json_string_value(json_object_get(holder, "peer")));
+	snprintf(
+		text, sizeof text,
+		"%s%s; %lld messages (%lld bytes) to receive; parked: %zu recv, %zu poll, %zu send",
+		json_string_value(json_object_get(end, "state")), who,
+		(long long)json_integer_value(json_object_get(end, "buffered")),
+		(long long)json_integer_value(json_object_get(end, "bytes")),
+		json_array_size(json_object_get(end, "receivers")),
+		json_array_size(json_object_get(end, "pollers")),
+		json_array_size(json_object_get(end, "senders")));
+	return json_string(text);
+}
+
 static int cmd_stat(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
 	json_t *st = NULL;
 	if (!want_args(argc, 2, 2))
 		return ctl_usage("usage: stat NAME");
 	brk_err err = brk_stat(c, argv[1], &st);
+	json_t *ends = json_object_get(st, "ends");
+	if (err == BRK_OK && !ctl->json && json_is_object(ends)) { /* a pipe: one line an end */
+		json_object_set_new(st, "end a", end_text(json_object_get(ends, "a")));
+		json_object_set_new(st, "end b", end_text(json_object_get(ends, "b")));
+		json_object_del(st, "ends");
+	}
 	return show(ctl, err, st);
 }
 
@@ -626,6 +666,118 @@ static int cmd_barrier(brk_client *c, const struct ctl *ctl, int argc, char **ar
 	return reply_status(err);
 }
 
+/* ---- pipes ---- */
+
+/* end_of: a pipe end named on the command line, or -1. */
+static int end_of(const char *word)
+{
+	return !strcmp(word, "a") ? BRK_PIPE_A : !strcmp(word, "b") ? BRK_PIPE_B : -1;
+}
+
+/* reopen: brokerctl takes over an end a process closed (PROTOCOL.md "Reopening"), as a
+ * shell opens a FIFO another writer closed. */
+static brk_err reopen(brk_client *c, const char *name, int end)
+{
+	return brk_pipe_open(c, name, (brk_pipe_end)end);
+}
+
+static int cmd_pipe_create(brk_client *c, int argc, char **argv)
+{
+	static const struct option opts[] = {{"one-way", no_argument, NULL, 'o'},
+					     {"maxmsgs", required_argument, NULL, 'm'},
+					     {"maxbytes", required_argument, NULL, 'b'},
+					     {NULL, 0, NULL, 0}};
+	double maxmsgs = 0, maxbytes = 0;
+	bool duplex = true;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (ch == 'o')
+			duplex = false;
+		else if ((ch != 'm' || parse_number(optarg, "--maxmsgs", &maxmsgs) != 0) &&
+			 (ch != 'b' || parse_number(optarg, "--maxbytes", &maxbytes) != 0))
+			return EXIT_USAGE;
+	if (argc - optind != 1)
+		return ctl_usage(
+			"usage: pipe create NAME [--one-way] [--maxmsgs N] [--maxbytes N]");
+	return reply_status(
+		brk_pipe_create(c, argv[optind], duplex, (long)maxmsgs, (long)maxbytes));
+}
+
+static int cmd_pipe_send(brk_client *c, int argc, char **argv)
+{
+	double timeout;
+	if (timeout_option(argc, argv, &timeout) != 0)
+		return EXIT_USAGE;
+	int end = argc - optind == 3 ? end_of(argv[optind + 1]) : -1;
+	if (end < 0)
+		return ctl_usage("usage: pipe send NAME a|b VALUE [--timeout S]");
+	json_t *value = parse_value(argv[optind + 2]);
+	brk_err err = brk_pipe_send(c, argv[optind], (brk_pipe_end)end, value, timeout);
+	if (err == BRK_ECLOSED && reopen(c, argv[optind], end) == BRK_OK)
+		err = brk_pipe_send(c, argv[optind], (brk_pipe_end)end, value, timeout);
+	json_decref(value);
+	return reply_status(err);
+}
+
+/* print_message: a received message: a value as a JSON line, bytes as they are (--json:
+ * the message as brokerd sent it, {"value": V} or {"bytes": BASE64}). */
+static void print_message(const struct ctl *ctl, const json_t *message)
+{
+	json_t *bytes = json_object_get(message, "bytes");
+	if (ctl->json || !bytes) {
+		print_json(ctl->json ? message : json_object_get(message, "value"));
+		return;
+	}
+	size_t n = 0, len = json_string_length(bytes);
+	unsigned char *data =
+		b64_check(json_string_value(bytes), len, &n) == 0 ? malloc(n + 1) : NULL;
+	if (data) {
+		b64_decode(json_string_value(bytes), len, data);
+		fwrite(data, 1, n, stdout);
+	}
+	free(data);
+}
+
+static int cmd_pipe_recv(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	double timeout;
+	if (timeout_option(argc, argv, &timeout) != 0)
+		return EXIT_USAGE;
+	int end = argc - optind == 2 ? end_of(argv[optind + 1]) : -1;
+	if (end < 0)
+		return ctl_usage("usage: pipe recv NAME a|b [--timeout S]");
+	const char *name = argv[optind];
+	json_t *args = json_pack("{s:s, s:b}", "end", argv[optind + 1], "confirm", 1),
+	       *message = NULL;
+	if (args && timeout == 0)
+		json_object_set_new(args, "block", json_false());
+	else if (args && timeout > 0)
+		json_object_set_new(args, "timeout", json_real(timeout));
+	json_t *req = brk_request_new(BRK_OP_PIPE_RECV, name, args);
+	brk_err err = brk_call(c, req, &message);
+	if (err == BRK_ECLOSED && reopen(c, name, end) == BRK_OK)
+		err = brk_call(c, req, &message);
+	if (err == BRK_OK)
+		print_message(ctl, message);
+	json_decref(message);
+	json_decref(req);
+	return reply_status(err);
+}
+
+static int cmd_pipe(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	const char *verb = argc >= 2 ? argv[1] : "";
+	if (!strcmp(verb, "create"))
+		return cmd_pipe_create(c, argc - 1, argv + 1);
+	if (!strcmp(verb, "send"))
+		return cmd_pipe_send(c, argc - 1, argv + 1);
+	if (!strcmp(verb, "recv"))
+		return cmd_pipe_recv(c, ctl, argc - 1, argv + 1);
+	if (!strcmp(verb, "close") && argc == 4 && end_of(argv[3]) >= 0)
+		return reply_status(brk_pipe_close(c, argv[2], (brk_pipe_end)end_of(argv[3])));
+	return ctl_usage("usage: pipe create|send|recv|close NAME a|b ...");
+}
+
 /* cmd_call: the raw protocol: the full reply envelope is printed either way. */
 static int cmd_call(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
@@ -663,6 +815,7 @@ static const struct command commands[] = {
 	{"read", cmd_read},       {"lock", cmd_lock},
 	{"event", cmd_event},     {"semaphore", cmd_semaphore},
 	{"barrier", cmd_barrier}, {"call", cmd_call},
+	{"pipe", cmd_pipe},
 };
 
 static int run(const struct ctl *ctl, int argc, char **argv)

@@ -274,6 +274,23 @@ static void registry_remove(brk_client *c)
 
 /* ---- what a reply means for the session ---- */
 
+/* opens_pipe_end: whether reply to op means the session holds a pipe end: any pipe op but
+ * create and close opens its end before it can succeed or fail for want of a message, of
+ * room or of a peer. */
+static bool opens_pipe_end(const char *op, const json_t *reply)
+{
+	static const char *const after_open[] = {
+		"empty", "full", "eof", "broken_pipe", "too_long", "type_error", "cancelled"};
+	const char *code = json_string_value(json_object_get(reply, "error"));
+	if (strncmp(op, "pipe.", 5) || !strcmp(op, BRK_OP_PIPE_CREATE) ||
+	    !strcmp(op, BRK_OP_PIPE_CLOSE))
+		return false;
+	for (size_t i = 0; code && i < sizeof after_open / sizeof *after_open; i++)
+		if (!strcmp(code, after_open[i]))
+			return true;
+	return json_is_true(json_object_get(reply, "ok"));
+}
+
 /* op_holds: whether reply (an envelope) to op leaves the session holding or having passed
  * something that a lost session takes away. */
 static bool op_holds(const char *op, const json_t *reply)
@@ -281,6 +298,8 @@ static bool op_holds(const char *op, const json_t *reply)
 	static const char *const acquires[] = {BRK_OP_LOCK_ACQUIRE, BRK_OP_RLOCK_ACQUIRE,
 					       BRK_OP_SEM_ACQUIRE, BRK_OP_COND_ACQUIRE};
 	json_t *r;
+	if (op && opens_pipe_end(op, reply))
+		return true;
 	if (!op || proto_reply_parse(reply, &r, NULL) != BRK_OK)
 		return false;
 	if (!strcmp(op, BRK_OP_COND_WAIT) || !strcmp(op, BRK_OP_BARRIER_WAIT))

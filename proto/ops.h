@@ -110,6 +110,13 @@
 #define BRK_OP_ARRAY_LEN "array.len"
 #define BRK_OP_ARRAY_READ "array.read"
 
+#define BRK_OP_PIPE_CREATE "pipe.create"
+#define BRK_OP_PIPE_OPEN "pipe.open"
+#define BRK_OP_PIPE_SEND "pipe.send"
+#define BRK_OP_PIPE_RECV "pipe.recv"
+#define BRK_OP_PIPE_POLL "pipe.poll"
+#define BRK_OP_PIPE_CLOSE "pipe.close"
+
 /* proto_op_blocks: whether op may wait (park) in the daemon. Such ops wait unless the
  * request says "block": false or "timeout": 0, and a batch may hold them only so. */
 bool proto_op_blocks(const char *op);

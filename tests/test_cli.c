@@ -192,6 +192,47 @@ START_TEST(raw_calls_print_the_reply)
 }
 END_TEST
 
+START_TEST(pipes_from_the_shell)
+{
+	ck_assert_int_eq(ctl("pipe", "create", "p", "--one-way", "--maxmsgs", "2"), 0);
+	ck_assert_int_eq(ctl("pipe", "send", "p", "a", "1"), 1); /* a only receives */
+	ck_assert_int_eq(ctl("pipe", "send", "p", "b", "{\"n\":1}"), 0);
+	ck_assert_int_eq(ctl("pipe", "send", "p", "b", "--", "-5"), 0);
+	ck_assert_int_eq(ctl("pipe", "send", "p", "b", "x", "--timeout", "0"), 1); /* full */
+	ck_assert_int_eq(ctl("stat", "p"), 0);
+	/* each brokerctl held b while it ran; its exit closed b */
+	ck_assert_ptr_nonnull(strstr(out, "end a        unopened; 2 messages (9 bytes) to receive; "
+					  "parked: 0 recv, 0 poll, 0 send\n"));
+	ck_assert_ptr_nonnull(strstr(out, "end b        closed; 0 messages"));
+	ck_assert_int_eq(ctl("pipe", "recv", "p", "a"), 0);
+	ck_assert_str_eq(out, "{\"n\":1}\n");
+	ck_assert_int_eq(ctl("pipe", "recv", "p", "a", "--timeout", "0"), 0);
+	ck_assert_str_eq(out, "-5\n");
+	ck_assert_int_eq(ctl("pipe", "recv", "p", "a", "--timeout", "0"), 1); /* eof */
+	ck_assert_int_eq(ctl("pipe", "close", "p", "a"), 0);
+	ck_assert_int_eq(
+		ctl("call", "pipe.send", "{\"name\":\"q\",\"end\":\"a\",\"bytes\":\"aGkK\"}"), 0);
+	ck_assert_int_eq(
+		ctl("call", "pipe.send", "{\"name\":\"q\",\"end\":\"a\",\"bytes\":\"aGkK\"}"),
+		1); /* a closed: brokerctl call does not open it again */
+	ck_assert_int_eq(ctl("pipe", "recv", "q", "b"), 0);
+	ck_assert_str_eq(out, "hi\n");
+	ck_assert_int_eq(ctl("pipe", "send", "q", "a", "[1]"), 1); /* b closed: broken_pipe */
+	ck_assert_int_eq(ctl("pipe", "send", "r", "a", "[1]"), 0);
+	ck_assert_int_eq(ctl("--json", "pipe", "recv", "r", "b"), 0);
+	ck_assert_str_eq(out, "{\"value\":[1]}\n");
+	ck_assert_int_eq(ctl("pipe", "recv", "q", "c"), 2);
+	ck_assert_int_eq(ctl("pipe", "send", "q", "a"), 2);
+	ck_assert_int_eq(ctl("pipe", "close", "q"), 2);
+	ck_assert_int_eq(ctl("pipe", "recv", "q", "b", "--timeout", "soon"), 2);
+	ck_assert_int_eq(ctl("--json", "stat", "q"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"ends\":{\"a\":{\"state\":\"closed\""));
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--help", NULL}), 0);
+	ck_assert_ptr_nonnull(strstr(out, "  pipe send NAME a|b VALUE [--timeout S]\n"));
+	ck_assert_ptr_nonnull(strstr(out, "type and version\n  pipe create"));
+}
+END_TEST
+
 START_TEST(usage_and_connection_errors)
 {
 	ck_assert_int_eq(ctl("frobnicate"), 2);
@@ -448,6 +489,7 @@ int main(void)
 	tcase_add_test(tc, shared_state_from_the_shell);
 	tcase_add_test(tc, locks_from_the_shell);
 	tcase_add_test(tc, raw_calls_print_the_reply);
+	tcase_add_test(tc, pipes_from_the_shell);
 	tcase_add_test(tc, usage_and_connection_errors);
 	tcase_add_test(tc, bench_reports_every_test);
 	tcase_add_test(tc, brokerd_command_line);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "check_util.h"
 #include "dict.h"
 #include "envelope.h"
@@ -122,11 +123,38 @@ START_TEST(default_url_follows_environment)
 }
 END_TEST
 
+START_TEST(base64_round_trips_and_is_strict)
+{
+	unsigned char data[300], back[300];
+	char text[400];
+	size_t n;
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (unsigned char)(255 - i);
+	for (size_t len = 0; len <= sizeof data; len += len < 8 ? 1 : 73) {
+		size_t tlen = b64_encoded_len(len);
+		b64_encode(data, len, text);
+		ck_assert_int_eq(b64_check(text, tlen, &n), 0);
+		ck_assert_uint_eq(n, len);
+		b64_decode(text, tlen, back);
+		ck_assert_mem_eq(back, data, len);
+	}
+	b64_encode("hi\n", 3, text);
+	ck_assert_mem_eq(text, "aGkK", 4);
+	b64_encode("\xfb\xff", 2, text);
+	ck_assert_mem_eq(text, "+/8=", 4);
+	const char *bad[] = {
+		"A", "AB", "ABC", "A===", "====", "AB=C", "AB-_", "AB C", "QQ==QQ==", "QQ==\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ck_assert_msg(b64_check(bad[i], strlen(bad[i]), &n) != 0, "%s", bad[i]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("proto");
 	TCase *tc = tcase_create("proto");
 	tcase_add_test(tc, error_codes_round_trip);
+	tcase_add_test(tc, base64_round_trips_and_is_strict);
 	tcase_add_test(tc, request_envelope);
 	tcase_add_test(tc, reply_envelope);
 	tcase_add_test(tc, dict_keys_follow_python_equality);

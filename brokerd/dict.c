@@ -41,7 +41,7 @@ char *dict_key_canon(const json_t *key, char *buf, size_t size, size_t *len)
 	case JSON_REAL: {
 		double d = json_real_value(key);
 		tag = 'n';
-		if (d == floor(d) && fabs(d) < 9.2e18)
+		if (d == floor(d) && d >= -0x1p63 && d < 0x1p63) /* an int64 key may equal it */
 			n = (size_t)snprintf(num, sizeof num, "%lld", (long long)d);
 		else
 			n = (size_t)snprintf(num, sizeof num, "%.17g", d);

@@ -68,8 +68,11 @@ int seq_slice(op_ctx *ctx, size_t len, struct seq_slice *out)
 	json_int_t step = json_is_integer(st) ? json_integer_value(st) : 1;
 	if (step == 0)
 		return op_fail(ctx, BRK_EVALUE, "slice step cannot be zero");
-	if (step < -(json_int_t)len - 1 || step > (json_int_t)len + 1)
-		step = step < 0 ? -(json_int_t)len - 1 : (json_int_t)len + 1; /* same positions */
+	/* a step beyond the length picks the same positions as len + 1 (at least 2, so that an
+	 * extended slice stays one: it takes exactly as many items as it has positions) */
+	json_int_t cap = len + 1 < 2 ? 2 : (json_int_t)len + 1;
+	if (step < -cap || step > cap)
+		step = step < 0 ? -cap : cap;
 	long l = (long)len;
 	long start = bound(json_array_get(s, 0), l, (long)step, step < 0 ? l - 1 : 0);
 	long stop = bound(json_array_get(s, 1), l, (long)step, step < 0 ? -1 : l);

@@ -6,7 +6,7 @@ instance of Python's exception type; and afterwards both must hold the same cont
 
 Ops are Python source ("d.pop('a', None)", "del l[1:3]") run with eval/exec on each object, so
 a failure names the op. Documented deviations (PROTOCOL.md, the handles' docstrings) are
-tested as documented; known bugs are xfail(strict=True).
+tested as documented.
 
 The random runs take their seeds from $BROKERD_DIFF_SEED when set (a failure prints the seed
 and the op's index), else from a fixed list."""
@@ -231,9 +231,6 @@ def test_dict_random_ops_match_python(client, seed):
         same(remote, local, src, "d", dict_items, where="seed %d, op %d: " % (seed, i))
 
 
-@pytest.mark.xfail(strict=True, reason="daemon bug: dict_key_canon (brokerd/dict.c) writes "
-                   "an integral float as an integer only when |f| < 9.2e18, so an int key "
-                   "k with 9.2e18 <= |k| <= 2**63 and float(k) == k is a different key")
 def test_dict_int_and_equal_float_are_one_key_near_2_63(client):
     for k in (2 ** 63 - 1024, -2 ** 63, -(2 ** 63 - 2 ** 20)):
         remote, local = client.dict(), {}
@@ -242,9 +239,6 @@ def test_dict_int_and_equal_float_are_one_key_near_2_63(client):
             same(remote, local, src, "d", dict_items)
 
 
-@pytest.mark.xfail(strict=True, reason="a list, tuple or dict key raises BadArgument "
-                   "(bad_argument), not the TypeError Python raises for a key that cannot "
-                   "be one (and check_json raises for a value that cannot be sent)")
 def test_dict_non_scalar_key_is_a_type_error(client):
     d = client.dict()
     with pytest.raises(TypeError):
@@ -255,17 +249,12 @@ def test_dict_non_scalar_key_is_a_type_error(client):
         d.get({"a": 1})
 
 
-@pytest.mark.xfail(strict=True, reason="dict.update with a pair of the wrong length raises "
-                   "BadArgument (bad_argument), not Python's ValueError")
 def test_dict_update_with_a_bad_pair_is_a_value_error(client):
     remote, local = client.dict(), {}
     for src in ("d.update([(1, 2, 3)])", "d.update([('a',)])", "d.update(['abc'])"):
         same(remote, local, src, "d", dict_items)
 
 
-@pytest.mark.xfail(strict=True, reason="an int beyond signed 64 bits is sent as is and "
-                   "brokerd answers bad_request ('invalid JSON: too big integer'): a "
-                   "BrokerError that is neither ValueError nor OverflowError")
 def test_int_beyond_64_bits_is_an_overflow_or_value_error(client):
     d = client.dict()
     with pytest.raises((OverflowError, ValueError)):
@@ -389,9 +378,6 @@ def list_op(rng, pool, size):
     i = rng.choice([0, 1, 2, -1, -2, 3, 5, -6, 9, size, -size, size - 1])
     b = lambda: rng.choice([None, 0, 1, 2, 3, -1, -2, -3, 5, 8, -8, 100])  # noqa: E731
     bounds = (b(), b(), rng.choice([None, None, 1, 2, -1, -2, 3, 0]))
-    if size == 0 and (bounds[2] or 0) > 1:
-        # see test_extended_slice_of_an_empty_list_takes_only_nothing (xfail)
-        bounds = bounds[:2] + (-bounds[2],)
     s = slice_src(*bounds)
     items = [rng.choice(pool) for _ in range(rng.randint(0, 4))]
     grow = 1 if size < 30 else 0
@@ -473,9 +459,6 @@ def test_list_random_ops_match_python(client, seed, pool):
         same(remote, local, src, "l", list, where=where)
 
 
-@pytest.mark.xfail(strict=True, reason="client: a slice bound, an index or an index() "
-                   "bound beyond signed 64 bits is sent as is; brokerd answers bad_request "
-                   "(BrokerError) where Python clamps the bound or raises IndexError")
 def test_list_bounds_beyond_64_bits_match_python(client):
     big = 2 ** 70
     for src in ("l[0:%d]" % big, "l[-%d:]" % big, "l[::%d]" % big, "l.index(3, 0, %d)" % big,
@@ -485,9 +468,6 @@ def test_list_bounds_beyond_64_bits_match_python(client):
         same(remote, local, src, "l", list)
 
 
-@pytest.mark.xfail(strict=True, reason="daemon bug: seq_slice (brokerd/seq.c) clamps the "
-                   "step to len + 1, which on an empty list turns a step of 2 or more into "
-                   "1, so list.set takes any number of items where Python raises ValueError")
 def test_extended_slice_of_an_empty_list_takes_only_nothing(client):
     for src in ("l[::2] = [1]", "l[0:0:3] = [1, 2]", "l[5:9:2] = ['x']"):
         same(client.list(), [], src, "l", list)
@@ -574,9 +554,6 @@ def test_bounded_queue_blocks_a_putter_as_python(client):
         assert canon(got[0]) == canon(got[1])
 
 
-@pytest.mark.xfail(strict=True, reason="client: put(item, timeout=-1) on an unbounded queue "
-                   "raises ValueError; Python's Queue.put ignores the timeout when maxsize "
-                   "<= 0 (it checks it only when it may have to wait)")
 def test_put_with_a_negative_timeout_on_an_unbounded_queue(client):
     for kind in ("Queue", "LifoQueue", "PriorityQueue"):
         same(getattr(client, kind)(None, 0), getattr(queue, kind)(0),
@@ -677,8 +654,6 @@ def test_array_slice_type_error_is_atomic(client):
     assert local[:] == [9, 2, 3] and remote[:] == [1, 2, 3]
 
 
-@pytest.mark.xfail(strict=True, reason="client: assigning a non-iterable to an Array slice "
-                   "raises TypeError (list(value)); multiprocessing.Array raises ValueError")
 def test_array_slice_of_a_non_iterable_matches_multiprocessing(client):
     same(client.Array(None, "i", 3), multiprocessing.Array("i", 3), "a[0:2] = 5", "a",
          lambda a: a[:])

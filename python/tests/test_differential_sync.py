@@ -150,8 +150,6 @@ def test_bounded_semaphore_of_0_documented_deviation(client):
             fn()
 
 
-@pytest.mark.xfail(strict=True, reason="client: Semaphore.acquire(timeout=-1) raises "
-                   "ValueError; threading.Semaphore takes a negative timeout as 0")
 def test_semaphore_negative_timeout_matches_threading(client):
     for kind in ("Semaphore", "BoundedSemaphore"):
         remote, local = getattr(client, kind)(None, 1), getattr(threading, kind)(1)
@@ -281,10 +279,6 @@ def test_condition_wait_restores_the_rlock_count(client):
                             src)
 
 
-@pytest.mark.xfail(strict=True, reason="client: Condition(None, client.RLock()) on an RLock "
-                   "handle not yet used creates its lock as a plain Lock (condition.create), "
-                   "so the condition is not re-entrant and the RLock handle then fails with "
-                   "WrongType")
 def test_condition_on_an_rlock_handle(client):
     rlock = client.RLock()
     remote = client.Condition(None, rlock)
@@ -294,9 +288,6 @@ def test_condition_on_an_rlock_handle(client):
     assert rlock.acquire(False) is True
 
 
-@pytest.mark.xfail(strict=True, reason="Condition.notify(-1) raises BadArgument "
-                   "(bad_argument: 'n' must be 0 or more); threading's notify(-1) wakes "
-                   "nobody")
 def test_condition_notify_negative_matches_threading(client):
     remote, local = client.Condition(), threading.Condition()
     for src in ("c.acquire()", "c.notify(-1) or None", "c.release()"):

@@ -105,7 +105,11 @@ if hasattr(os, "register_at_fork"):
 def check_json(value, where="value"):
     """check_json: value as JSON-ready data (tuples become lists); TypeError naming the type
     of anything that is not None, bool, int, float, str, list, tuple or a dict with str
-    keys. Never pickles."""
+    keys, OverflowError for an int beyond signed 64 bits. Never pickles."""
+    if isinstance(value, int) and not isinstance(value, bool) and \
+            not INT_MIN <= value <= INT_MAX:
+        raise OverflowError("brokerd's integers are signed 64-bit: %d in %s is out of range"
+                            % (value, where))
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
@@ -124,7 +128,8 @@ def check_json(value, where="value"):
 
 _getpid = os.getpid
 _monotonic = time.monotonic
-_SCALARS = frozenset((str, int, float, bool, type(None)))
+_SCALARS = frozenset((str, float, bool, type(None)))  # int: see check_json
+INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1  # brokerd's integers: signed 64-bit
 
 
 def _owner_of_thread():
@@ -604,7 +609,9 @@ class Client:
                 raise TypeError("name must be a str, not %s" % type(name).__name__)
             request["name"] = name
         for key, value in args.items():
-            request[key] = value if type(value) in _SCALARS else check_json(
+            t = type(value)
+            request[key] = value if t in _SCALARS or (
+                t is int and INT_MIN <= value <= INT_MAX) else check_json(
                 value, "argument %r" % key)
         queued = getattr(self._batching, "ops", None) if self._batches else None
         if queued is not None:

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import MutableMapping, MutableSequence, Sequence
 
-from ._client import client_for
+from ._client import INT_MAX, INT_MIN, client_for
 from .errors import NotFound
 
 _MISSING = object()
@@ -141,6 +141,32 @@ WRITE_OPS = frozenset(
     + ["namespace.set", "namespace.delete"])
 
 
+_KEY_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
+def _key(key):
+    """_key: key, if it can be a brokerd dict key (a JSON scalar); else TypeError, as Python
+    gives for a key that is not hashable."""
+    if type(key) not in _KEY_TYPES and not isinstance(key, (str, int, float)):
+        raise TypeError("a brokerd dict key is str, int, float, bool or None, not %s"
+                        % type(key).__name__)
+    return key
+
+
+def _pair(kv, i):
+    """_pair: [key, value] of the i-th element given to Dict.update, as dict.update wants
+    it: a sequence of two."""
+    try:
+        kv = list(kv)
+    except TypeError:
+        raise TypeError("cannot convert dictionary update sequence element #%d to a "
+                        "sequence" % i) from None
+    if len(kv) != 2:
+        raise ValueError("dictionary update sequence element #%d has length %d; 2 is "
+                         "required" % (i, len(kv)))
+    return [_key(kv[0]), kv[1]]
+
+
 def _tuples(pairs):
     return [tuple(kv) for kv in pairs]
 
@@ -198,6 +224,8 @@ class Queue(_Proxy):
         return self.maxsize
 
     def put(self, item, block=True, timeout=None):
+        if self.maxsize <= 0 and timeout is not None and timeout < 0:
+            timeout = None  # as queue.Queue: an unbounded put never waits
         return self._call("queue.put", value=item, **_wait_args(block, timeout))
 
     def put_nowait(self, item):
@@ -232,13 +260,14 @@ class Dict(_Shared, MutableMapping):
     _kind = "dict"
 
     def __getitem__(self, key):
-        return self._call("dict.get", key=key)
+        return self._call("dict.get", key=key if type(key) in _KEY_TYPES else _key(key))
 
     def __setitem__(self, key, value):
-        return self._call("dict.set", key=key, value=value)
+        return self._call("dict.set", key=key if type(key) in _KEY_TYPES else _key(key),
+                          value=value)
 
     def __delitem__(self, key):
-        return self._call("dict.delete", key=key)
+        return self._call("dict.delete", key=_key(key))
 
     def __len__(self):
         return self._call("dict.len")
@@ -247,10 +276,10 @@ class Dict(_Shared, MutableMapping):
         return iter(self._call("dict.keys"))
 
     def __contains__(self, key):
-        return self._call("dict.contains", key=key)
+        return self._call("dict.contains", key=_key(key))
 
     def get(self, key, default=None):
-        return self._call("dict.get", key=key, default=default)
+        return self._call("dict.get", key=_key(key), default=default)
 
     def keys(self):
         return self._call("dict.keys")
@@ -263,20 +292,20 @@ class Dict(_Shared, MutableMapping):
 
     def pop(self, key, default=_MISSING):
         if default is _MISSING:
-            return self._call("dict.pop", key=key)
-        return self._call("dict.pop", key=key, default=default)
+            return self._call("dict.pop", key=_key(key))
+        return self._call("dict.pop", key=_key(key), default=default)
 
     def popitem(self):
         return self._call("dict.popitem", _then=tuple)
 
     def setdefault(self, key, default=None):
-        return self._call("dict.setdefault", key=key, default=default)
+        return self._call("dict.setdefault", key=_key(key), default=default)
 
     def update(self, other=(), **kw):
         if hasattr(other, "keys"):
-            pairs = [[k, other[k]] for k in other.keys()]
+            pairs = [[_key(k), other[k]] for k in other.keys()]
         else:
-            pairs = [list(kv) for kv in other]
+            pairs = [_pair(kv, i) for i, kv in enumerate(other)]
         pairs.extend([k, v] for k, v in kw.items())
         if pairs:
             return self._call("dict.update", items=pairs)
@@ -288,7 +317,7 @@ class Dict(_Shared, MutableMapping):
         return dict(self.items())
 
     def incr(self, key, by=1):
-        return self._call("dict.incr", key=key, by=by)
+        return self._call("dict.incr", key=_key(key), by=by)
 
 
 class Lock(_Proxy):
@@ -346,6 +375,8 @@ class Semaphore(_Proxy):
     def acquire(self, blocking=True, timeout=None):
         if not blocking and timeout is not None:
             raise ValueError("can't specify timeout for non-blocking acquire")
+        if timeout is not None and timeout < 0:
+            timeout = 0  # as threading.Semaphore
         return self._call("semaphore.acquire", _then=_acquired, **_wait_args(blocking, timeout))
 
     __enter__ = acquire
@@ -403,6 +434,8 @@ class PriorityQueue(Queue):
             priority = item
         if isinstance(priority, bool) or not isinstance(priority, (int, float)):
             raise TypeError("a priority must be a number, not %s" % type(priority).__name__)
+        if self.maxsize <= 0 and timeout is not None and timeout < 0:
+            timeout = None
         return self._call("queue.put", value=item, priority=priority, **_wait_args(block, timeout))
 
     def get(self, block=True, timeout=None):
@@ -470,7 +503,7 @@ class Condition(_Proxy):
 
     def notify(self, n=1):
         """notify: condition.notify; the number of waiters woken."""
-        return self._call("condition.notify", n=n)
+        return self._call("condition.notify", n=max(n, 0))  # n < 1 wakes nobody
 
     def notify_all(self):
         return self._call("condition.notify_all")
@@ -548,14 +581,29 @@ def _sel(key):
         return {"slice": [_index_or_none(key.start), _index_or_none(key.stop),
                           _index_or_none(key.step)]}
     try:
-        return {"index": operator.index(key)}
+        return {"index": _position(key)}
     except TypeError:
         raise TypeError("indices must be integers or slices, not %s"
                         % type(key).__name__) from None
 
 
 def _index_or_none(i):
-    return None if i is None else operator.index(i)
+    """_index_or_none: a slice bound as brokerd takes it (signed 64-bit: a bound beyond
+    selects what the largest one does, as Python's slices clamp)."""
+    return None if i is None else _clamp(operator.index(i))
+
+
+def _clamp(i):
+    return INT_MIN if i < INT_MIN else INT_MAX if i > INT_MAX else i
+
+
+def _position(i, what="index"):
+    """_position: an index as brokerd takes it; IndexError for one beyond 64 bits (no
+    sequence is that long)."""
+    i = operator.index(i)
+    if not INT_MIN <= i <= INT_MAX:
+        raise IndexError("%s out of range" % what)
+    return i
 
 
 class Value(_Shared):
@@ -640,7 +688,7 @@ class List(_Shared, MutableSequence):
         return self._call("list.contains", value=value)
 
     def insert(self, index, value):
-        return self._call("list.insert", index=operator.index(index), value=value)
+        return self._call("list.insert", index=_clamp(operator.index(index)), value=value)
 
     def append(self, value):
         return self._call("list.append", value=value)
@@ -651,7 +699,7 @@ class List(_Shared, MutableSequence):
             return self._call("list.extend", items=items)
 
     def pop(self, index=-1):
-        return self._call("list.pop", index=operator.index(index))
+        return self._call("list.pop", index=_position(index, "pop index"))
 
     def remove(self, value):
         return self._call("list.remove", value=value)
@@ -659,9 +707,9 @@ class List(_Shared, MutableSequence):
     def index(self, value, start=None, stop=None):
         args = {}
         if start is not None:
-            args["start"] = operator.index(start)
+            args["start"] = _clamp(operator.index(start))
         if stop is not None:
-            args["stop"] = operator.index(stop)
+            args["stop"] = _clamp(operator.index(stop))
         return self._call("list.index", value=value, **args)
 
     def count(self, value):
@@ -704,7 +752,10 @@ class Array(_Shared, Sequence):
 
     def __setitem__(self, key, value):
         if isinstance(key, slice):
-            value = list(value)
+            try:
+                value = list(value)
+            except TypeError:
+                raise ValueError("Can only assign sequence of same size") from None
         return self._call("array.set", value=value, **_sel(key))
 
     def __len__(self):

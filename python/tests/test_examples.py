@@ -56,6 +56,10 @@ EXPECTED = {
         "wait() indexes: [0, 1, 2]",
         "arrived when each went on: [3, 3, 3]",
     ],
+    "pipe.py": [
+        "end of pipe",
+        "received: [0, 1, 2, 3, 4]",
+    ],
     "tickets.py": [
         "tickets left: 0",
         "tickets sold: 50",

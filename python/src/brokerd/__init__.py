@@ -6,10 +6,12 @@ and more for processes (proto/PROTOCOL.md). Standard library only; values are JS
     q = c.Queue("jobs"); q.put({"id": 1}); q.get()
     d = c.dict("config"); d["mode"] = "fast"
     with c.Lock("deploy"): ...
+    a, b = c.Pipe("chat")            # two ends; hand b to another process
 """
 from . import errors
 from ._client import Client, check_json
-from ._proxies import (Array, Barrier, Condition, Dict, Event, List, Lock, Namespace,
+from ._client import Batch, Pending
+from ._proxies import (Array, Barrier, Condition, Dict, Event, List, Lock, Namespace, PipeEnd,
                        PriorityQueue, Queue, RLock, Semaphore, Value)
 from ._wire import default_url
 from .errors import *  # noqa: F401,F403 - the exception classes
@@ -26,5 +28,6 @@ def connect(url=None, timeout=10.0, tls_ca=None, tls_cert=None, tls_key=None):
 
 __all__ = ["connect", "Client", "Queue", "Dict", "Lock", "RLock", "Semaphore", "Event",
            "Value", "List", "Namespace", "Array", "PriorityQueue", "Condition", "Barrier",
+           "PipeEnd", "Batch", "Pending",
            "check_json",
            "default_url", "errors"] + errors.__all__

@@ -27,7 +27,8 @@ OWNER_MASK = (1 << 53) - 1
 
 BLOCKING_OPS = frozenset((
     "queue.get", "queue.put", "queue.join", "lock.acquire", "rlock.acquire",
-    "semaphore.acquire", "event.wait", "barrier.wait", "condition.acquire", "condition.wait"))
+    "semaphore.acquire", "event.wait", "barrier.wait", "condition.acquire", "condition.wait",
+    "pipe.send", "pipe.recv", "pipe.poll"))
 ACQUIRES = frozenset(("lock.acquire", "rlock.acquire", "semaphore.acquire",
                       "condition.acquire"))
 OWNER_PREFIXES = ("lock.", "rlock.", "condition.", "semaphore.")
@@ -774,6 +775,15 @@ class Client:
         from ._proxies import Condition
         name, rest = _named(args, kw, lambda a: not isinstance(a[0], str))
         return Condition(self, name, *rest, **kw)
+
+    def Pipe(self, name=None, duplex=True, maxmsgs=None, maxbytes=None):
+        """Pipe: the two ends (a, b) of the pipe name (None: a new pipe with a unique name),
+        created with these settings (brokerd.Exists if it exists with others). With
+        duplex=False, a only receives and b only sends, as multiprocessing.Pipe(False)
+        returns (reader, writer). maxmsgs and maxbytes bound each direction (default 1,000
+        messages and 16 MiB). See PipeEnd."""
+        from ._proxies import make_pipe
+        return make_pipe(self, name, duplex, maxmsgs, maxbytes)
 
     def Barrier(self, *args, **kw):
         """Barrier(name=None, parties, timeout=None), or Manager's Barrier(parties,

@@ -3,6 +3,7 @@ queue's), Dict (a MutableMapping), Lock, RLock, Semaphore, Event, Condition and 
 threading's), Value and Array (as multiprocessing's), List (a MutableSequence) and
 Namespace. A handle pickles as (url, name, type) and finds its client again in the
 receiving process (one client per url per process)."""
+import base64
 import operator
 import threading
 import time
@@ -10,7 +11,9 @@ import uuid
 from collections.abc import MutableMapping, MutableSequence, Sequence
 
 from ._client import INT_MAX, INT_MIN, client_for
-from .errors import NotFound
+from multiprocessing import BufferTooShort
+
+from .errors import NotFound, PipeClosed, TooLong
 
 _MISSING = object()
 MAX_TIMEOUT = 1e8
@@ -842,7 +845,141 @@ class Namespace:
         return "Namespace(%s)" % items
 
 
+# ---- pipes ----
+
+class PipeEnd(_Proxy):
+    """One end ("a" or "b") of a brokerd pipe, with multiprocessing.connection.Connection's
+    methods (PROTOCOL.md "Pipes"). The end is taken by the session that first uses it, so
+    passing it to a child process hands the end to the child. recv() raises EOFError
+    (brokerd.EndOfPipe) once the other end is closed and everything it sent was received;
+    send() toward a closed end raises BrokenPipeError. Unlike Python's, messages are JSON
+    values (send/recv) or bytes (send_bytes/recv_bytes), recv and send take a timeout
+    (brokerd.Empty / brokerd.Full when it passes), and a message longer than recv_bytes'
+    maxlength raises brokerd.TooLong (an OSError) and stays in the pipe."""
+
+    _kind = "pipe_end"
+
+    def __init__(self, client, name, end, duplex):
+        super().__init__(client, name)
+        self.end = end
+        self.duplex = duplex
+        self._closed = False
+
+    @classmethod
+    def _attach(cls, client, name, settings):
+        end, duplex = settings
+        self = cls.__new__(cls)
+        _Proxy.__init__(self, client, name)
+        self.end, self.duplex, self._closed = end, duplex, False
+        return self
+
+    def _state(self):
+        return (self.end, self.duplex)
+
+    def __repr__(self):
+        return "<brokerd pipe %r end %s at %s>" % (self.name, self.end, self._client.url)
+
+    @property
+    def closed(self):
+        return self._closed
+
+    @property
+    def readable(self):
+        return self.duplex or self.end == "a"
+
+    @property
+    def writable(self):
+        return self.duplex or self.end == "b"
+
+    def _op(self, op, then=None, **args):
+        if self._closed:
+            raise PipeClosed("handle is closed")
+        return self._call(op, _then=then, end=self.end, **args)
+
+    def send(self, obj, timeout=None):
+        """send: obj (JSON) to the other end; waits while its inbox is full (brokerd.Full
+        when timeout passes first)."""
+        return self._op("pipe.send", value=obj, **_timeout_args(timeout))
+
+    def send_bytes(self, buf, offset=0, size=None, timeout=None):
+        """send_bytes: the bytes of buf (any bytes-like object) from offset, size of them."""
+        view = memoryview(buf).cast("B")
+        if offset < 0 or offset > len(view):
+            raise ValueError("offset is out of bounds")
+        if size is None:
+            size = len(view) - offset
+        elif size < 0 or offset + size > len(view):
+            raise ValueError("size is out of bounds" if size >= 0 else "size is negative")
+        data = base64.b64encode(view[offset:offset + size]).decode("ascii")
+        return self._op("pipe.send", bytes=data, **_timeout_args(timeout))
+
+    def recv(self, timeout=None):
+        """recv: the next message (a value, or bytes if sent by send_bytes); EOFError once
+        the other end is closed and the pipe is drained; brokerd.Empty if timeout passed."""
+        return self._op("pipe.recv", then=_message, confirm=True, **_timeout_args(timeout))
+
+    def recv_bytes(self, maxlength=None, timeout=None):
+        """recv_bytes: the next message as bytes (a value as its JSON text); brokerd.TooLong
+        (an OSError) if it is longer than maxlength: the message stays in the pipe."""
+        if maxlength is not None and maxlength < 0:
+            raise ValueError("negative maxlength")
+        return self._op("pipe.recv", then=_message, confirm=True, maxlength=maxlength,
+                        **{"as": "bytes"}, **_timeout_args(timeout))
+
+    def recv_bytes_into(self, buf, offset=0):
+        """recv_bytes_into: the next message written into buf (a writable buffer) at offset;
+        its length. multiprocessing.BufferTooShort if it does not fit (it stays)."""
+        view = memoryview(buf).cast("B")
+        if offset < 0 or offset > len(view):
+            raise ValueError("offset out of bounds")
+        try:
+            data = self.recv_bytes(len(view) - offset)
+        except TooLong:
+            raise BufferTooShort("the next message is longer than the buffer; it stays "
+                                 "in the pipe") from None
+        view[offset:offset + len(data)] = data
+        return len(data)
+
+    def poll(self, timeout=0.0):
+        """poll: whether a message or EOF is ready to receive, within timeout seconds
+        (0: now; None: wait until one is)."""
+        return self._op("pipe.poll", **({} if timeout is None else _timeout_args(timeout)))
+
+    def close(self):
+        """close: closes this end; the other end receives what is left, then EOFError."""
+        if not self._closed:
+            self._closed = True
+            self._call("pipe.close", end=self.end)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _message(r):
+    """_message: a pipe.recv result as Python's: the value, or the bytes."""
+    if "bytes" in r:
+        return base64.b64decode(r["bytes"])
+    return r.get("value")
+
+
+def make_pipe(client, name=None, duplex=True, maxmsgs=None, maxbytes=None):
+    """make_pipe: the two ends (a, b) of pipe name (None: a new one), created with the
+    settings given (Exists if it exists with other settings). With duplex=False, a only
+    receives and b only sends, as Pipe(False) returns (reader, writer)."""
+    pipe = PipeEnd(client, name, "a", duplex)  # an unnamed pipe is noted for deletion
+    args = {"duplex": bool(duplex)}
+    if maxmsgs is not None:
+        args["maxmsgs"] = maxmsgs
+    if maxbytes is not None:
+        args["maxbytes"] = maxbytes
+    client.call("pipe.create", pipe.name, **args)
+    return pipe, PipeEnd._attach(client, pipe.name, ("b", duplex))
+
+
 _KINDS = {"queue": Queue, "dict": Dict, "lock": Lock, "rlock": RLock,
           "semaphore": Semaphore, "event": Event, "value": Value, "list": List,
           "array": Array, "namespace": Namespace, "priorityqueue": PriorityQueue,
-          "condition": Condition, "barrier": Barrier}
+          "condition": Condition, "barrier": Barrier, "pipe_end": PipeEnd}

@@ -61,6 +61,16 @@ NotLocked = _define("NotLocked", "not_locked", RuntimeError)
 LeaseExpired = _define("LeaseExpired", "lease_expired", RuntimeError)
 BrokenBarrier = _define("BrokenBarrier", "broken_barrier", threading.BrokenBarrierError)
 Cancelled = _define("Cancelled", "cancelled")
+EndOfPipe = _define("EndOfPipe", "eof", EOFError,
+                    doc="the other end of the pipe is closed and everything it sent was received")
+BrokenPipe = _define("BrokenPipe", "broken_pipe", BrokenPipeError)
+EndHeld = _define("EndHeld", "end_held", OSError, doc="the pipe end is held by another session")
+PipeClosed = _define("PipeClosed", "closed", OSError, doc="the pipe end is closed")
+WrongEnd = _define("WrongEnd", "wrong_end", OSError,
+                   doc="sending on the reading end, or receiving on the writing end, of a "
+                       "one-way pipe")
+TooLong = _define("TooLong", "too_long", OSError,
+                  doc="the next message is longer than maxlength; it stays in the pipe")
 Internal = _define("Internal", "internal")
 
 # client side: never on the wire

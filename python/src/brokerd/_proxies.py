@@ -597,13 +597,14 @@ def _index_or_none(i):
 
 
 def _clamp(i):
+    i = int(i)  # before 3.10, operator.index(True) is True: send 1
     return INT_MIN if i < INT_MIN else INT_MAX if i > INT_MAX else i
 
 
 def _position(i, what="index"):
     """_position: an index as brokerd takes it; IndexError for one beyond 64 bits (no
     sequence is that long)."""
-    i = operator.index(i)
+    i = int(operator.index(i))
     if not INT_MIN <= i <= INT_MAX:
         raise IndexError("%s out of range" % what)
     return i
@@ -769,7 +770,7 @@ class Array(_Shared, Sequence):
 
     def add(self, index, n=1):
         """add: array.add; the element's new value."""
-        return self._call("array.add", index=operator.index(index), delta=n)
+        return self._call("array.add", index=_position(index), delta=n)
 
     def read(self):
         return self._call("array.read")

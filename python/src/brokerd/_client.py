@@ -14,6 +14,7 @@ import time
 import weakref
 
 from . import _wire
+from ._wire import SPIN
 from .errors import (BrokerError, Invalid, IOFailure, NoReply, ProtocolError, SessionLost,
                      TooBig, error_for)
 
@@ -428,7 +429,7 @@ class Client:
                         self._sleep(slice_)
                         continue
                     self._reading = reader = True
-                frames = call.k.recv_frames(slice_)
+                frames = call.k.recv_frames(slice_, SPIN > 0)
             except (IOFailure, ProtocolError):
                 broke = True
             finally:

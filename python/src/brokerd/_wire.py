@@ -16,6 +16,10 @@ HANDSHAKE_REP = b"\x00SP\x00\x00\x31\x00\x00"
 IPC_MSG = 0x01
 MAX_FRAME = 1 << 31  # a longer length is taken for a broken stream
 READ_CHUNK = 65536
+# how long a reader polls for a reply due at once before it sleeps (see Conn._spin);
+# $BROKERD_SPIN_US sets it in microseconds, 0 turns it off
+SPIN = float(os.environ.get("BROKERD_SPIN_US") or 50) / 1e6
+_perf = time.perf_counter
 _unpack_q = struct.Struct(">Q").unpack_from
 _unpack_i = struct.Struct(">I").unpack_from
 
@@ -96,6 +100,8 @@ class Conn:
         self.tls = tls
         self.broken = False
         self._rcvtimeo = None  # SO_RCVTIMEO last set (plain sockets)
+        self._spin_skip = 0  # replies to await asleep before spinning again (_spin)
+        self._spin_backoff = 1
         self._send_mu = threading.Lock()
         self._tls_mu = threading.Lock()  # an SSL object takes one call at a time
         self._rb = bytearray()
@@ -214,9 +220,10 @@ class Conn:
             del rb[:at]
         return frames
 
-    def recv_frames(self, timeout):
+    def recv_frames(self, timeout, spin=False):
         """recv_frames: the whole frames that arrive within timeout seconds (None: no limit),
-        possibly none. IOFailure when the stream ended, ProtocolError when it is not framed."""
+        possibly none. IOFailure when the stream ended, ProtocolError when it is not framed.
+        spin: a reply is due at once (see _spin)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             frames = self._frames() if self._rb else None
@@ -225,7 +232,12 @@ class Conn:
             if self.broken:
                 raise IOFailure("the connection to brokerd is closed")
             try:
-                if not self.tls and not self._rb and timeout == self._rcvtimeo:
+                if spin and not self.tls and not self._rb:
+                    spin = False
+                    data, events = self._spin(), 0
+                    if data is None:
+                        continue
+                elif not self.tls and not self._rb and timeout == self._rcvtimeo:
                     events = 0  # the usual case: _recv_blocking without its set-up
                     try:
                         data = self.sock.recv(READ_CHUNK)
@@ -247,6 +259,28 @@ class Conn:
                 return []
             if not events and deadline is not None and time.monotonic() >= deadline:
                 return []
+
+    def _spin(self):
+        """_spin: bytes that arrive within SPIN seconds, read without sleeping, or None.
+        A reply to a request that cannot wait in brokerd usually comes within tens of
+        microseconds, and waking a sleeping reader costs as much again; so the reader
+        polls for it first. After a miss, the next 1, 2, 4 ... 64 replies are awaited
+        asleep (a busy machine or a slow brokerd costs little), and a hit resets that."""
+        if self._spin_skip:
+            self._spin_skip -= 1
+            return None
+        recv, end = self.sock.recv, _perf() + SPIN
+        while True:
+            try:
+                data = recv(READ_CHUNK, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                if _perf() < end:
+                    continue
+                self._spin_skip = self._spin_backoff
+                self._spin_backoff = min(2 * self._spin_backoff, 64)
+                return None
+            self._spin_backoff = 1
+            return data
 
     def _recv_blocking(self, timeout, deadline):
         """_recv_blocking: bytes read from a plain socket, waiting until deadline (None:

@@ -3,6 +3,7 @@ unnamed objects live as long as the client that made them; a process that exits
 normally confirms the items it got."""
 import multiprocessing
 import os
+import signal
 
 import pytest
 
@@ -131,7 +132,7 @@ def test_a_killed_child_gives_back_what_it_got(client):
         try:
             q.get(timeout=10)
             os.write(w, b"x")
-            os.pause()  # wait to be killed
+            signal.pause()  # wait to be killed
         finally:
             os._exit(0)
     os.read(r, 1)
@@ -166,3 +167,22 @@ def test_shutdown_closes_the_client(daemon):
     m.shutdown()
     with pytest.raises(brokerd.Invalid):
         m.ping()
+
+
+def test_sigkill_of_a_child_holding_a_lock_releases_it(client):
+    lock = client.Lock()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            lock.acquire()
+            os.write(w, b"x")
+            signal.pause()  # holds the lock until killed
+        finally:
+            os._exit(0)
+    os.read(r, 1)
+    assert lock.locked() and not lock.acquire(False)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    assert lock.acquire(timeout=10)  # released by brokerd when the child's session ended
+    lock.release()

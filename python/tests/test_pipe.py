@@ -119,7 +119,7 @@ def sends_and_waits(end, count):
     for i in range(count):
         end.send(i)
     end.send("sent")
-    os.pause()
+    signal.pause()
 
 
 def test_sigkill_of_the_holder_gives_eof_after_the_buffered_messages(client):

@@ -16,6 +16,7 @@
 #include "jsontext.h"
 #include "ops.h"
 #include "pipe.h"
+#include "ring.h"
 #include "session.h"
 #include "wait.h"
 
@@ -99,18 +100,10 @@ static struct msg *at(struct inbox *in, size_t i)
 
 static int reserve(struct inbox *in)
 {
-	if (in->count < in->cap)
-		return 0;
-	size_t cap = in->cap ? in->cap * 2 : 8;
-	struct msg *ring = malloc(cap * sizeof *ring);
+	struct msg *ring = ring_grow(in->ring, sizeof *ring, &in->cap, &in->head, in->count, 8);
 	if (!ring)
 		return -1;
-	for (size_t i = 0; i < in->count; i++)
-		ring[i] = *at(in, i);
-	free(in->ring);
 	in->ring = ring;
-	in->cap = cap;
-	in->head = 0;
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "ops.h"
 #include "queue.h"
+#include "ring.h"
 #include "session.h"
 #include "wait.h"
 
@@ -45,18 +46,10 @@ static struct qitem *slot(queue *q, size_t i)
 
 static int reserve(queue *q)
 {
-	if (q->count < q->cap)
-		return 0;
-	size_t cap = q->cap ? q->cap * 2 : 16;
-	struct qitem *items = malloc(cap * sizeof *items);
+	struct qitem *items = ring_grow(q->items, sizeof *items, &q->cap, &q->head, q->count, 16);
 	if (!items)
 		return -1;
-	for (size_t i = 0; i < q->count; i++)
-		items[i] = *slot(q, i);
-	free(q->items);
 	q->items = items;
-	q->cap = cap;
-	q->head = 0;
 	return 0;
 }
 

@@ -632,7 +632,8 @@ class Client:
             mine = self._pid == os.getpid()
             ack = self._k is not None and mine and bool(self._unconfirmed)
             anonymous, self._anonymous = self._anonymous, []
-        if mine and anonymous and not self._closed:
+            live = self._k is not None  # else the session is over: no reconnecting to close
+        if mine and live and anonymous and not self._closed:
             self._delete(anonymous)
         elif ack and not self._closed:
             try:

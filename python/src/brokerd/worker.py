@@ -13,6 +13,7 @@ import argparse
 import importlib
 import multiprocessing
 import multiprocessing.connection
+import signal
 import sys
 
 import brokerd
@@ -48,8 +49,8 @@ def serve(pool, funcs, url=None, maxtasks=None, client=None):
             try:
                 task = c.call("pool.work", pool, funcs=list(table))
             except BrokerError as e:
-                if e.code in ("closed", "terminated"):
-                    return True
+                if e.code in ("closed", "terminated", "shutting_down"):
+                    return True  # the pool, or brokerd, tells its workers to stop
                 raise
             answer(c, pool, task, table[task["func"]])
             served += 1
@@ -69,6 +70,7 @@ def answer(c, pool, task, fn):
 
 
 def _child(pool, funcs, url, maxtasks):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.exit(STOPPED if serve(pool, funcs, url, maxtasks) else 0)
 
 
@@ -83,6 +85,12 @@ def run(pool, funcs, processes=1, maxtasks=None, url=None):
         p.start()
         procs.append(p)
 
+    def stop(signum, frame):
+        for p in procs:
+            p.terminate()  # each exits at once; brokerd gives its task to another worker
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
     for _ in range(processes):
         start()
     while procs:

@@ -46,8 +46,9 @@ struct task {
 	bool held;            /* run is in a session */
 	double since;         /* wall clock: when its current run began */
 	struct deadline overdue;
-	json_t *outcome; /* once done: {"task", "ok", ...} */
-	uint64_t mark;   /* pool.result's duplicate check */
+	json_t *outcome;     /* once done: {"task", "ok", ...} */
+	uint64_t mark;       /* pool.result's duplicate check */
+	uint64_t awaited_by; /* the ticket of the parked pool.result awaiting it (0: none) */
 };
 
 struct pool {
@@ -59,6 +60,7 @@ struct pool {
 	struct list queue; /* queued tasks, next first */
 	size_t running, done;
 	uint64_t next_id, completed, failed;
+	uint64_t tickets;                       /* parked pool.result requests so far */
 	struct list workers, fetchers, joiners; /* parked pool.work, pool.result, pool.join */
 };
 
@@ -156,69 +158,47 @@ static json_t *collect_new(struct pool *p, const json_t *ids, const session *s)
 	return out;
 }
 
-/* count_ready: how many of ids are ready for s; *lost: how many are no task of s any more
- * (fetched by another request meanwhile). */
-static size_t count_ready(struct pool *p, const json_t *ids, const session *s, size_t *lost)
+/* count_ready: how many of ids (tasks of one session, checked) are done. */
+static size_t count_ready(struct pool *p, const json_t *ids)
 {
 	size_t n = 0, i;
 	json_t *id;
-	*lost = 0;
-	json_array_foreach (ids, i, id) {
-		struct task *t = task_find(p, (uint64_t)json_integer_value(id));
-		if (!t || !t->owned || t->owner.sess != s)
-			++*lost;
-		else if (t->state == T_DONE)
-			n++;
-	}
+	json_array_foreach (ids, i, id)
+		n += task_find(p, (uint64_t)json_integer_value(id))->state == T_DONE;
 	return n;
 }
 
-/* try_fetch: answers the parked pool.result w if what it waits for is ready (w->kind: 1
- * any, 0 all). */
-static void try_fetch(struct pool *p, waiter *w)
+/* fetcher_of: the parked pool.result whose ticket is ticket, or NULL (it left). */
+static waiter *fetcher_of(struct pool *p, uint64_t ticket)
 {
-	size_t lost, n = count_ready(p, w->item, w->sess, &lost);
-	if (lost) {
-		wait_complete(w, BRK_ENOTFOUND, NULL, "a task it waited for was fetched elsewhere");
+	for (struct list *n = p->fetchers.next; ticket && n != &p->fetchers; n = n->next) {
+		waiter *w = list_entry(n, waiter, obj_link);
+		if (w->ticket == ticket)
+			return w;
+	}
+	return NULL;
+}
+
+/* notify_fetcher: t is done: the parked pool.result awaiting it, if any, counts it, and is
+ * answered once it has what it waits for (w->kind: 1 any, 0 all). O(1) but for the
+ * answer, so that a map of n tasks costs O(n). */
+static void notify_fetcher(struct pool *p, struct task *t)
+{
+	waiter *w = fetcher_of(p, t->awaited_by);
+	t->awaited_by = 0;
+	if (!w)
+		return;
+	if (!wait_alive(w)) {
+		wait_withdraw(w);
 		return;
 	}
-	if (n == 0 || (!w->kind && n < json_array_size(w->item)))
+	if (--w->size > 0 && !w->kind)
 		return;
 	json_t *out = collect_new(p, w->item, w->sess);
 	if (out)
 		wait_complete(w, BRK_OK, out, NULL);
 	else
 		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
-}
-
-static bool names(const json_t *ids, uint64_t id)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach (ids, i, v)
-		if ((uint64_t)json_integer_value(v) == id)
-			return true;
-	return false;
-}
-
-/* notify_fetchers: t is done: its submitter's parked pool.result that names it may go. */
-static void notify_fetchers(struct pool *p, struct task *t)
-{
-	const session *owner = t->owner.sess;
-	uint64_t id = t->id; /* t is freed once fetched */
-	struct list *n = p->fetchers.next;
-	while (n != &p->fetchers) {
-		waiter *w = list_entry(n, waiter, obj_link);
-		n = n->next;
-		if (w->sess != owner)
-			continue;
-		if (!wait_alive(w)) {
-			wait_withdraw(w);
-			continue;
-		}
-		if (names(w->item, id))
-			try_fetch(p, w); /* a later one that names t too finds it gone */
-	}
 }
 
 /* finish: t (queued, or no longer running) is done with outcome (stolen). A task whose
@@ -237,7 +217,7 @@ static void finish(struct task *t, json_t *outcome)
 	if (!t->owned || !outcome)
 		task_free(t);
 	else
-		notify_fetchers(p, t);
+		notify_fetcher(p, t);
 	settle_drained(p);
 }
 
@@ -507,6 +487,10 @@ static int ids_arg(op_ctx *ctx, struct pool *p, json_t **ids)
 		if (t->mark == stamp)
 			return op_fail(ctx, BRK_EBADARG, "tasks[%zu]: task %lld is named twice", i,
 				       (long long)t->id);
+		if (fetcher_of(p, t->awaited_by))
+			return op_fail(ctx, BRK_EBADARG,
+				       "tasks[%zu]: task %lld is awaited by another pool.result", i,
+				       (long long)t->id);
 		t->mark = stamp;
 	}
 	return 0;
@@ -627,30 +611,44 @@ static int op_submit(op_ctx *ctx)
 	return op_ok(ctx, ids);
 }
 
+/* park_fetch: ctx's pool.result waits for the tasks of ids not done yet (n of them). */
+static int park_fetch(op_ctx *ctx, struct pool *p, json_t *ids, bool any, size_t n, double timeout)
+{
+	waiter *w = NULL;
+	size_t i;
+	json_t *id;
+	int rc = park(ctx, &p->fetchers, BRK_OP_POOL_RESULT, timeout, BRK_ETIMEOUT, &w);
+	if (rc != OP_PARKED)
+		return rc;
+	w->item = json_incref(ids);
+	w->kind = any;
+	w->size = n;
+	w->ticket = ++p->tickets;
+	json_array_foreach (ids, i, id) {
+		struct task *t = task_find(p, (uint64_t)json_integer_value(id));
+		if (t->state != T_DONE)
+			t->awaited_by = w->ticket;
+	}
+	return rc;
+}
+
 static int op_result(op_ctx *ctx)
 {
 	struct pool *p;
 	json_t *ids;
 	double timeout;
 	bool any;
-	size_t lost;
-	waiter *w = NULL;
 	int rc = arg_wait(ctx, &timeout);
 	if (rc || (rc = arg_opt_bool(ctx, "any", false, &any)) || (rc = lookup(ctx, false, &p)) ||
 	    (rc = ids_arg(ctx, p, &ids)))
 		return rc;
-	size_t n = count_ready(p, ids, ctx->sess, &lost);
-	if (n == json_array_size(ids) || (any && n > 0))
+	size_t n = count_ready(p, ids), want = json_array_size(ids);
+	if (n == want || (any && n > 0))
 		return op_ok(ctx, collect_new(p, ids, ctx->sess));
 	if (timeout == 0)
 		return op_fail(ctx, BRK_ETIMEOUT, "%zu of the %zu tasks are done in pool '%s'", n,
-			       json_array_size(ids), p->name);
-	rc = park(ctx, &p->fetchers, BRK_OP_POOL_RESULT, timeout, BRK_ETIMEOUT, &w);
-	if (rc == OP_PARKED) {
-		w->item = json_incref(ids);
-		w->kind = any;
-	}
-	return rc;
+			       want, p->name);
+	return park_fetch(ctx, p, ids, any, want - n, timeout);
 }
 
 /* next_for: the first queued task a worker serving funcs can take. */

@@ -13,6 +13,7 @@ import argparse
 import importlib
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import sys
 
@@ -78,17 +79,26 @@ def run(pool, funcs, processes=1, maxtasks=None, url=None):
     """run: keeps `processes` worker processes serving pool until the pool stops them."""
     for f in funcs:
         load(f)  # a name that cannot be served: fail now, not in every child
-    procs = []
+    procs, stopping = [], []
 
     def start():
         p = multiprocessing.Process(target=_child, args=(pool, funcs, url, maxtasks))
         p.start()
         procs.append(p)
+        if stopping:
+            p.kill()  # SIGTERM came while it was being started
+
+    parent = os.getpid()
 
     def stop(signum, frame):
-        for p in procs:
-            p.terminate()  # each exits at once; brokerd gives its task to another worker
-        sys.exit(128 + signum)
+        """SIGTERM: the worker processes are killed at once (brokerd gives a task one held
+        to another worker). SIGKILL, as a signal that reaches a child during its fork is
+        lost (CPython drops signals pending there)."""
+        if os.getpid() != parent:  # a child before it reset the handler
+            os._exit(128 + signum)
+        stopping.append(signum)
+        for p in list(procs):
+            p.kill()
 
     signal.signal(signal.SIGTERM, stop)
     for _ in range(processes):
@@ -98,8 +108,10 @@ def run(pool, funcs, processes=1, maxtasks=None, url=None):
         for p in [p for p in procs if not p.is_alive()]:
             procs.remove(p)
             p.join()
-            if p.exitcode != STOPPED:
+            if p.exitcode != STOPPED and not stopping:
                 start()  # recycled (maxtasksperchild) or died: replace it
+    if stopping:
+        sys.exit(128 + stopping[0])
 
 
 def main(argv=None):

@@ -2,7 +2,8 @@
 # bench/pool.sh: empty-task throughput (tasks/s) of a brokerd pool of 4 worker processes
 # (bench/pool_bench.c: libbroker's apply_async and map, brk_worker_run) against Python's
 # multiprocessing.Pool(4) (bench/pool_mp.py), with 1 and 8 submitters, one task per request
-# ("single") and maps of 1000 ("batched"). Each round runs all eight in turn; prints each
+# ("single"), maps of 1000 one task an item ("batched") and maps of 1000 in chunks of 63
+# calls, Python's own chunksize for them ("chunked"). Each round runs all eight in turn; prints each
 # round, then the medians and the ratios (brokerd / Python).
 # Usage: bench/pool.sh [ROUNDS] [TASKS]   (defaults 3 and 10000 per submitter)
 set -euo pipefail
@@ -20,7 +21,7 @@ for _ in $(seq 500); do
 	sleep 0.01
 done
 rate() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["tasks_per_sec"])'; }
-cases="1:single 8:single 1:batched 8:batched"
+cases="1:single 8:single 1:batched 8:batched 1:chunked 8:chunked"
 echo "round case brokerd_tasks_s python_tasks_s"
 for r in $(seq "$rounds"); do
 	for c in $cases; do

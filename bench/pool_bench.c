@@ -2,8 +2,9 @@
  * (brk_worker_run) serving a function that returns null, and SUBMITTERS processes each
  * running TASKS tasks, either one pool.submit per task ("single": apply_async of each,
  * then a get of each) or maps of 1000 tasks ("batched": one pool.submit and one
- * pool.result per 1000). Prints one JSON line: {"tasks_per_sec", ...}.
- * Usage: pool_bench URL SUBMITTERS single|batched TASKS */
+ * pool.result per 1000; "chunked": the same with Python's chunksize for such a map, 63
+ * calls a task). Prints one JSON line: {"tasks_per_sec", ...}.
+ * Usage: pool_bench URL SUBMITTERS single|batched|chunked TASKS */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #define WORKERS 4
 #define CHUNK 1000
+#define PY_CHUNKSIZE 63 /* Python's Pool.map of 1000 items on 4 processes: ceil(1000 / 16) */
 
 static double now(void)
 {
@@ -47,15 +49,16 @@ static int single(brk_client *c, const char *pool, long n)
 	return rs ? 0 : 1;
 }
 
-/* batched: maps of CHUNK tasks. */
-static int batched(brk_client *c, const char *pool, long n)
+/* batched: maps of CHUNK items, one task each or, with chunksize > 1, that many calls a
+ * task. */
+static int batched(brk_client *c, const char *pool, long n, long chunksize)
 {
 	json_t *items = json_array();
 	for (long i = 0; i < CHUNK; i++)
 		json_array_append_new(items, json_null());
 	for (long done = 0; done < n; done += CHUNK) {
 		json_t *values = NULL;
-		if (brk_pool_map(c, pool, "noop", items, false, BRK_FOREVER, &values))
+		if (brk_pool_map(c, pool, "noop", items, false, chunksize, BRK_FOREVER, &values))
 			return 1;
 		json_decref(values);
 	}
@@ -63,7 +66,7 @@ static int batched(brk_client *c, const char *pool, long n)
 	return 0;
 }
 
-static pid_t submitter(const char *url, const char *pool, bool batch, long n)
+static pid_t submitter(const char *url, const char *pool, const char *mode, long n)
 {
 	pid_t pid = fork();
 	if (pid != 0)
@@ -71,18 +74,20 @@ static pid_t submitter(const char *url, const char *pool, bool batch, long n)
 	brk_client *c = NULL;
 	if (brk_connect(url, NULL, &c))
 		_exit(1);
-	_exit(batch ? batched(c, pool, n) : single(c, pool, n));
+	if (!strcmp(mode, "single"))
+		_exit(single(c, pool, n));
+	_exit(batched(c, pool, n, strcmp(mode, "chunked") ? 1 : PY_CHUNKSIZE));
 }
 
 int main(int argc, char **argv)
 {
 	if (argc != 5) {
-		fprintf(stderr, "usage: pool_bench URL SUBMITTERS single|batched TASKS\n");
+		fprintf(stderr, "usage: pool_bench URL SUBMITTERS single|batched|chunked TASKS\n");
 		return 2;
 	}
 	const char *url = argv[1];
 	int subs = atoi(argv[2]);
-	bool batch = strcmp(argv[3], "batched") == 0;
+	const char *mode = argv[3];
 	long n = atol(argv[4]);
 	char pool[64];
 	snprintf(pool, sizeof pool, "bench:pool:%d", (int)getpid());
@@ -110,7 +115,7 @@ int main(int argc, char **argv)
 	pid_t pids[256];
 	subs = subs < 1 ? 1 : subs > 256 ? 256 : subs;
 	for (int i = 0; i < subs; i++)
-		pids[i] = submitter(url, pool, batch, n);
+		pids[i] = submitter(url, pool, mode, n);
 	for (int i = 0; i < subs; i++)
 		failed |= waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
 			  WEXITSTATUS(status);
@@ -121,7 +126,6 @@ int main(int argc, char **argv)
 	brk_close(c);
 	printf("{\"tasks_per_sec\": %.0f, \"tasks\": %ld, \"submitters\": %d, \"mode\": \"%s\", "
 	       "\"workers\": %d, \"seconds\": %.3f}\n",
-	       (double)n * subs / secs, n * subs, subs, batch ? "batched" : "single", WORKERS,
-	       secs);
+	       (double)n * subs / secs, n * subs, subs, mode, WORKERS, secs);
 	return failed;
 }

@@ -1,8 +1,8 @@
 """pool_mp.py: Python's multiprocessing.Pool(4) running empty tasks, as bench/pool_bench.c
 does with a brokerd pool: SUBMITTERS threads of the parent (Pool has one parent) each run
-TASKS tasks, "single" (apply_async of each, then a get of each) or "batched" (map of 1000
-items at a time, Pool's own chunking). Prints one JSON line: {"tasks_per_sec", ...}.
-Usage: python3 bench/pool_mp.py SUBMITTERS single|batched TASKS"""
+TASKS tasks, "single" (apply_async of each, then a get of each) or "batched" and
+"chunked" (both: map of 1000 items at a time, with Pool's own chunking). Prints one JSON line: {"tasks_per_sec", ...}.
+Usage: python3 bench/pool_mp.py SUBMITTERS single|batched|chunked TASKS"""
 import json
 import multiprocessing as mp
 import sys
@@ -28,7 +28,7 @@ def batched(pool, n):
 
 def main():
     subs, mode, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    run = batched if mode == "batched" else single
+    run = single if mode == "single" else batched  # "chunked": map chunks anyway
     with mp.get_context("fork").Pool(4) as pool:
         pool.map(noop, range(4))  # the workers are up
         threads = [threading.Thread(target=run, args=(pool, n)) for _ in range(subs)]

@@ -36,6 +36,7 @@ struct task {
 	struct pool *p;
 	char *func;
 	json_t *args, *kwargs;
+	json_t *chunk;     /* NULL, or the args of each call of a chunked task */
 	double deadline;   /* seconds a run may take; negative: no limit */
 	unsigned attempts; /* runs begun */
 	enum task_state state;
@@ -101,6 +102,7 @@ static void task_free(struct task *t)
 	free(t->func);
 	json_decref(t->args);
 	json_decref(t->kwargs);
+	json_decref(t->chunk);
 	json_decref(t->outcome);
 	free(t);
 }
@@ -261,9 +263,12 @@ static void overdue(struct deadline *d)
 static json_t *begin(struct task *t, session *s)
 {
 	struct pool *p = t->p;
-	json_t *work = json_pack("{s:I, s:s, s:O, s:O, s:I}", "task", (json_int_t)t->id, "func",
-				 t->func, "args", t->args, "kwargs", t->kwargs, "attempt",
-				 (json_int_t)t->attempts + 1);
+	json_t *work = t->chunk ? json_pack("{s:I, s:s, s:O, s:I}", "task", (json_int_t)t->id,
+					    "func", t->func, "chunk", t->chunk, "attempt",
+					    (json_int_t)t->attempts + 1)
+				: json_pack("{s:I, s:s, s:O, s:O, s:I}", "task", (json_int_t)t->id,
+					    "func", t->func, "args", t->args, "kwargs", t->kwargs,
+					    "attempt", (json_int_t)t->attempts + 1);
 	t->run.cls = &run_class;
 	if (!work || !sess_hold(s, &t->run)) {
 		json_decref(work);
@@ -393,6 +398,17 @@ static bool is_name(const json_t *s)
 	       json_string_length(s) <= PROTO_MAX_NAME;
 }
 
+/* chunk_ok: a task's "chunk": a non-empty array of args arrays, one call each. */
+static bool chunk_ok(const json_t *chunk)
+{
+	size_t i;
+	json_t *args;
+	bool good = json_is_array(chunk) && json_array_size(chunk) > 0;
+	json_array_foreach (good ? chunk : NULL, i, args)
+		good = good && json_is_array(args);
+	return good;
+}
+
 /* task_check: one element of pool.submit's "tasks". 0 or bad_argument. */
 static int task_check(op_ctx *ctx, size_t i, const json_t *spec)
 {
@@ -403,8 +419,15 @@ static int task_check(op_ctx *ctx, size_t i, const json_t *spec)
 			       "tasks[%zu] must be an object with \"func\", a string of 1 to %d "
 			       "bytes",
 			       i, PROTO_MAX_NAME);
+	json_t *chunk = json_object_get(spec, "chunk");
+	if (chunk && (json_object_get(spec, "args") || json_object_get(spec, "kwargs")))
+		return op_fail(ctx, BRK_EBADARG,
+			       "tasks[%zu]: a task takes \"chunk\" or \"args\" and \"kwargs\", "
+			       "not both",
+			       i);
 	json_object_foreach ((json_t *)spec, key, v) {
 		bool good = !strcmp(key, "func") || (!strcmp(key, "args") && json_is_array(v)) ||
+			    (!strcmp(key, "chunk") && chunk_ok(v)) ||
 			    (!strcmp(key, "kwargs") && json_is_object(v)) ||
 			    (!strcmp(key, "deadline") &&
 			     (json_is_null(v) || (json_is_number(v) && json_number_value(v) > 0 &&
@@ -412,8 +435,9 @@ static int task_check(op_ctx *ctx, size_t i, const json_t *spec)
 		if (!good)
 			return op_fail(ctx, BRK_EBADARG,
 				       "tasks[%zu].%.64s: a task takes \"func\", \"args\" (an "
-				       "array), \"kwargs\" (an object) and \"deadline\" (seconds "
-				       "over 0 up to %g, or null)",
+				       "array), \"kwargs\" (an object) or \"chunk\" (a non-empty "
+				       "array of args arrays), and \"deadline\" (seconds over 0 up "
+				       "to %g, or null)",
 				       i, key, PROTO_MAX_TIMEOUT);
 	}
 	return 0;
@@ -565,6 +589,7 @@ static struct task *task_new(op_ctx *ctx, struct pool *p, const json_t *spec)
 	t->id = ++p->next_id;
 	t->args = args ? json_incref(args) : json_array();
 	t->kwargs = kwargs ? json_incref(kwargs) : json_object();
+	t->chunk = json_incref(json_object_get(spec, "chunk"));
 	t->deadline = json_is_number(deadline) ? json_number_value(deadline) : -1;
 	t->owner.cls = &owner_class;
 	list_init(&t->link);
@@ -579,6 +604,7 @@ static struct task *task_new(op_ctx *ctx, struct pool *p, const json_t *spec)
 	}
 	json_decref(t->args);
 	json_decref(t->kwargs);
+	json_decref(t->chunk);
 	free(t->func);
 	free(t);
 	return NULL;

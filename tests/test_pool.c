@@ -184,18 +184,28 @@ START_TEST(map_keeps_input_order_and_collect_returns_every_result_once)
 	json_t *items = json_array(), *values = NULL;
 	for (int i = 0; i < 200; i++)
 		json_array_append_new(items, json_integer(i));
-	ck_assert_int_eq(brk_pool_map(c, "p", "square", items, false, 30, &values), BRK_OK);
+	ck_assert_int_eq(brk_pool_map(c, "p", "square", items, false, 0, 30, &values), BRK_OK);
 	ck_assert_uint_eq(json_array_size(values), 200);
 	for (int i = 0; i < 200; i++)
 		ck_assert_int_eq(json_integer_value(json_array_get(values, i)), i * i);
 	json_decref(values);
 	/* starmap */
 	json_t *pairs = J("[[2,3],[4,5],[6,7]]");
-	ck_assert_int_eq(brk_pool_map(c, "p", "mul", pairs, true, 30, &values), BRK_OK);
+	ck_assert_int_eq(brk_pool_map(c, "p", "mul", pairs, true, 0, 30, &values), BRK_OK);
 	json_t *want = J("[6,20,42]");
 	ck_assert(json_equal(values, want));
-	json_decref(want);
 	json_decref(values);
+	/* chunked: fewer tasks, the same results in the same order */
+	ck_assert_int_eq(brk_pool_map(c, "p", "mul", pairs, true, 2, 30, &values), BRK_OK);
+	ck_assert(json_equal(values, want));
+	json_decref(values);
+	ck_assert_int_eq(brk_pool_map(c, "p", "square", items, false, 7, 30, &values), BRK_OK);
+	ck_assert_uint_eq(json_array_size(values), 200);
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(json_integer_value(json_array_get(values, i)), i * i);
+	json_decref(values);
+	ck_assert_int_eq(stat_count(c, "p", "completed"), 200 + 3 + 2 + 29);
+	json_decref(want);
 	json_decref(pairs);
 	/* imap_unordered: collect until all are in, each once */
 	brk_result **rs = NULL;
@@ -258,8 +268,10 @@ START_TEST(a_worker_error_reaches_get_with_its_type_and_message)
 	brk_result_free(r);
 	/* map raises the first error */
 	json_t *items = J("[1,2]");
-	ck_assert_int_eq(brk_pool_map(c, "p", "refuse", items, false, 30, &v), BRK_ETASK);
+	ck_assert_int_eq(brk_pool_map(c, "p", "refuse", items, false, 0, 30, &v), BRK_ETASK);
 	ck_assert_str_eq(brk_last_error(), "ValueError: bad 1");
+	ck_assert_int_eq(brk_pool_map(c, "p", "refuse", items, false, 2, 30, &v), BRK_ETASK);
+	ck_assert_str_eq(brk_last_error(), "ValueError: bad 1"); /* a chunk fails as a whole */
 	json_decref(items);
 	/* a function no worker serves waits, and stat shows it */
 	ck_assert_int_eq(

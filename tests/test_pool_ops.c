@@ -74,6 +74,16 @@ START_TEST(create_settings_and_bad_input)
 		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','extra':1}]}",
 		 "!bad_argument"},
 		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f'},7]}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[1]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':{}}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[[1]],'args':[]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[[1]],'kwargs':{}}]}",
+		 "!bad_argument"},
 		{"{'op':'pool.work','name':'x'}", "!bad_argument"},
 		{"{'op':'pool.work','name':'x','funcs':[]}", "!bad_argument"},
 		{"{'op':'pool.work','name':'x','funcs':'f'}", "!bad_argument"},
@@ -145,6 +155,16 @@ START_TEST(a_task_goes_to_a_worker_and_its_result_back)
 	ck_assert_int_eq(stat_int("completed"), 1);
 	ck_assert_int_eq(stat_int("failed"), 1);
 	ck_assert_int_eq(stat_int("results"), 0);
+	/* a chunked task carries the args of each call; its result is the worker's */
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"add\","
+		  "\"chunk\":[[1],[2,3]],\"deadline\":5}]}",
+		  "[3]");
+	r = h_call(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"add\"]}");
+	ck_assert(h_same(r, "{\"task\":3,\"func\":\"add\",\"chunk\":[[1],[2,3]],\"attempt\":1}"));
+	done(w1, 3, "\"result\":[1,5]", "true");
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[3]}",
+		  "[{\"task\":3,\"ok\":true,\"result\":[1,5]}]");
 }
 END_TEST
 

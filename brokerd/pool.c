@@ -476,10 +476,10 @@ static int funcs_arg(op_ctx *ctx, json_t **funcs)
 	return 0;
 }
 
-/* task_arg: pool.done's "task", an id. */
-static int task_arg(op_ctx *ctx, uint64_t *id)
+/* task_arg: the "task" of an answer (pool.done's arguments, or pool.work's "done"), an id. */
+static int task_arg(op_ctx *ctx, const json_t *from, uint64_t *id)
 {
-	json_t *v = json_object_get(ctx->args, "task");
+	json_t *v = json_object_get(from, "task");
 	if (!json_is_integer(v) || json_integer_value(v) < 1)
 		return op_fail(ctx, BRK_EBADARG,
 			       "argument 'task' must be a task id (an integer >= 1)");
@@ -520,15 +520,18 @@ static int ids_arg(op_ctx *ctx, struct pool *p, json_t **ids)
 	return 0;
 }
 
-/* answer_arg: pool.done's outcome: exactly one of "result" (any JSON) and "error"
- * ({"type", "message"}, strings). *outcome: a new outcome for task id. */
-static int answer_arg(op_ctx *ctx, uint64_t id, json_t **outcome)
+/* answer_arg: an answer's task and outcome (pool.done's arguments, or pool.work's "done"):
+ * "task", and exactly one of "result" (any JSON) and "error" ({"type", "message"},
+ * strings). *outcome: a new outcome for task *id. */
+static int answer_arg(op_ctx *ctx, const json_t *from, uint64_t *id, json_t **outcome)
 {
-	json_t *result = json_object_get(ctx->args, "result");
-	json_t *error = json_object_get(ctx->args, "error");
+	json_t *result = json_object_get(from, "result");
+	json_t *error = json_object_get(from, "error");
 	json_t *type = json_object_get(error, "type"), *msg = json_object_get(error, "message");
+	if (task_arg(ctx, from, id))
+		return ctx->err;
 	if (!result == !error)
-		return op_fail(ctx, BRK_EBADARG, "pool.done takes one of 'result' and 'error'");
+		return op_fail(ctx, BRK_EBADARG, "an answer takes one of 'result' and 'error'");
 	if (error && (!json_is_object(error) || json_object_size(error) != 2 || !is_name(type) ||
 		      !json_is_string(msg)))
 		return op_fail(ctx, BRK_EBADARG,
@@ -536,13 +539,41 @@ static int answer_arg(op_ctx *ctx, uint64_t id, json_t **outcome)
 			       "\"message\": a string}",
 			       PROTO_MAX_NAME);
 	if (result)
-		*outcome = json_pack("{s:I, s:b, s:O}", "task", (json_int_t)id, "ok", 1, "result",
+		*outcome = json_pack("{s:I, s:b, s:O}", "task", (json_int_t)*id, "ok", 1, "result",
 				     result);
 	else
 		*outcome =
-			json_pack("{s:I, s:b, s:s, s:O, s:O}", "task", (json_int_t)id, "ok", 0,
+			json_pack("{s:I, s:b, s:s, s:O, s:O}", "task", (json_int_t)*id, "ok", 0,
 				  "error", brk_err_code(BRK_ETASK), "type", type, "message", msg);
 	return *outcome ? 0 : op_fail(ctx, BRK_EINTERNAL, "out of memory");
+}
+
+/* done_arg: pool.work's optional "done": an answer, {"task", "result" | "error"}; *outcome
+ * stays NULL when absent. */
+static int done_arg(op_ctx *ctx, uint64_t *id, json_t **outcome)
+{
+	json_t *done = json_object_get(ctx->args, "done");
+	if (!done)
+		return 0;
+	if (!json_is_object(done) || json_object_size(done) != 2)
+		return op_fail(ctx, BRK_EBADARG,
+			       "argument 'done' must be {\"task\": ID, \"result\": R} or "
+			       "{\"task\": ID, \"error\": {\"type\", \"message\"}}");
+	return answer_arg(ctx, done, id, outcome);
+}
+
+/* take_answer: session s answers task id of p with outcome (stolen): true when s held the
+ * task, false when the answer is discarded (late: timed out, terminated, not its task). */
+static bool take_answer(struct pool *p, const session *s, uint64_t id, json_t *outcome)
+{
+	struct task *t = task_find(p, id);
+	if (!t || !t->held || t->run.sess != s) {
+		json_decref(outcome);
+		return false;
+	}
+	stop_running(t);
+	finish(t, outcome);
+	return true;
 }
 
 /* ---- ops ---- */
@@ -691,12 +722,18 @@ static struct task *next_for(struct pool *p, const json_t *funcs)
 static int op_work(op_ctx *ctx)
 {
 	struct pool *p;
-	json_t *funcs;
+	json_t *funcs, *outcome = NULL;
 	double timeout;
+	uint64_t id = 0;
 	waiter *w = NULL;
 	int rc = funcs_arg(ctx, &funcs);
-	if (rc || (rc = arg_wait(ctx, &timeout)) || (rc = lookup(ctx, true, &p)))
+	if (rc || (rc = arg_wait(ctx, &timeout)) || (rc = done_arg(ctx, &id, &outcome)) ||
+	    (rc = lookup(ctx, true, &p))) {
+		json_decref(outcome);
 		return rc;
+	}
+	if (outcome)
+		take_answer(p, ctx->sess, id, outcome); /* first, as a pool.done would */
 	if (p->state == POOL_TERMINATED)
 		return op_fail(ctx, BRK_ETERMINATED, "pool '%s' was terminated", p->name);
 	struct task *t = next_for(p, funcs);
@@ -721,19 +758,12 @@ static int op_done(op_ctx *ctx)
 	struct pool *p;
 	uint64_t id = 0;
 	json_t *outcome = NULL;
-	int rc = task_arg(ctx, &id);
-	if (rc || (rc = answer_arg(ctx, id, &outcome)) || (rc = lookup(ctx, false, &p))) {
+	int rc = answer_arg(ctx, ctx->args, &id, &outcome);
+	if (rc || (rc = lookup(ctx, false, &p))) {
 		json_decref(outcome);
 		return rc;
 	}
-	struct task *t = task_find(p, id);
-	if (!t || !t->held || t->run.sess != ctx->sess) {
-		json_decref(outcome); /* late: timed out, terminated, or given to another */
-		return op_ok(ctx, json_false());
-	}
-	stop_running(t);
-	finish(t, outcome);
-	return op_ok(ctx, json_true());
+	return op_ok(ctx, json_boolean(take_answer(p, ctx->sess, id, outcome)));
 }
 
 static int op_close(op_ctx *ctx)
@@ -795,7 +825,7 @@ const struct op_def pool_ops[] = {
 	{BRK_OP_POOL_CREATE, op_create, OPF_NAME, "max_attempts,max_tasks"},
 	{BRK_OP_POOL_SUBMIT, op_submit, OPF_NAME, "tasks"},
 	{BRK_OP_POOL_RESULT, op_result, OPF_NAME, "tasks,any,block,timeout"},
-	{BRK_OP_POOL_WORK, op_work, OPF_NAME, "funcs,block,timeout"},
+	{BRK_OP_POOL_WORK, op_work, OPF_NAME, "funcs,done,block,timeout"},
 	{BRK_OP_POOL_DONE, op_done, OPF_NAME, "task,result,error"},
 	{BRK_OP_POOL_CLOSE, op_close, OPF_NAME, ""},
 	{BRK_OP_POOL_TERMINATE, op_terminate, OPF_NAME, ""},

@@ -36,6 +36,7 @@ struct task {
 	struct pool *p;
 	char *func;
 	json_t *args, *kwargs;
+	json_t *chunk;     /* NULL, or the args of each call of a chunked task */
 	double deadline;   /* seconds a run may take; negative: no limit */
 	unsigned attempts; /* runs begun */
 	enum task_state state;
@@ -101,6 +102,7 @@ static void task_free(struct task *t)
 	free(t->func);
 	json_decref(t->args);
 	json_decref(t->kwargs);
+	json_decref(t->chunk);
 	json_decref(t->outcome);
 	free(t);
 }
@@ -261,9 +263,12 @@ static void overdue(struct deadline *d)
 static json_t *begin(struct task *t, session *s)
 {
 	struct pool *p = t->p;
-	json_t *work = json_pack("{s:I, s:s, s:O, s:O, s:I}", "task", (json_int_t)t->id, "func",
-				 t->func, "args", t->args, "kwargs", t->kwargs, "attempt",
-				 (json_int_t)t->attempts + 1);
+	json_t *work = t->chunk ? json_pack("{s:I, s:s, s:O, s:I}", "task", (json_int_t)t->id,
+					    "func", t->func, "chunk", t->chunk, "attempt",
+					    (json_int_t)t->attempts + 1)
+				: json_pack("{s:I, s:s, s:O, s:O, s:I}", "task", (json_int_t)t->id,
+					    "func", t->func, "args", t->args, "kwargs", t->kwargs,
+					    "attempt", (json_int_t)t->attempts + 1);
 	t->run.cls = &run_class;
 	if (!work || !sess_hold(s, &t->run)) {
 		json_decref(work);
@@ -393,6 +398,17 @@ static bool is_name(const json_t *s)
 	       json_string_length(s) <= PROTO_MAX_NAME;
 }
 
+/* chunk_ok: a task's "chunk": a non-empty array of args arrays, one call each. */
+static bool chunk_ok(const json_t *chunk)
+{
+	size_t i;
+	json_t *args;
+	bool good = json_is_array(chunk) && json_array_size(chunk) > 0;
+	json_array_foreach (good ? chunk : NULL, i, args)
+		good = good && json_is_array(args);
+	return good;
+}
+
 /* task_check: one element of pool.submit's "tasks". 0 or bad_argument. */
 static int task_check(op_ctx *ctx, size_t i, const json_t *spec)
 {
@@ -403,8 +419,15 @@ static int task_check(op_ctx *ctx, size_t i, const json_t *spec)
 			       "tasks[%zu] must be an object with \"func\", a string of 1 to %d "
 			       "bytes",
 			       i, PROTO_MAX_NAME);
+	json_t *chunk = json_object_get(spec, "chunk");
+	if (chunk && (json_object_get(spec, "args") || json_object_get(spec, "kwargs")))
+		return op_fail(ctx, BRK_EBADARG,
+			       "tasks[%zu]: a task takes \"chunk\" or \"args\" and \"kwargs\", "
+			       "not both",
+			       i);
 	json_object_foreach ((json_t *)spec, key, v) {
 		bool good = !strcmp(key, "func") || (!strcmp(key, "args") && json_is_array(v)) ||
+			    (!strcmp(key, "chunk") && chunk_ok(v)) ||
 			    (!strcmp(key, "kwargs") && json_is_object(v)) ||
 			    (!strcmp(key, "deadline") &&
 			     (json_is_null(v) || (json_is_number(v) && json_number_value(v) > 0 &&
@@ -412,8 +435,9 @@ static int task_check(op_ctx *ctx, size_t i, const json_t *spec)
 		if (!good)
 			return op_fail(ctx, BRK_EBADARG,
 				       "tasks[%zu].%.64s: a task takes \"func\", \"args\" (an "
-				       "array), \"kwargs\" (an object) and \"deadline\" (seconds "
-				       "over 0 up to %g, or null)",
+				       "array), \"kwargs\" (an object) or \"chunk\" (a non-empty "
+				       "array of args arrays), and \"deadline\" (seconds over 0 up "
+				       "to %g, or null)",
 				       i, key, PROTO_MAX_TIMEOUT);
 	}
 	return 0;
@@ -452,10 +476,10 @@ static int funcs_arg(op_ctx *ctx, json_t **funcs)
 	return 0;
 }
 
-/* task_arg: pool.done's "task", an id. */
-static int task_arg(op_ctx *ctx, uint64_t *id)
+/* task_arg: the "task" of an answer (pool.done's arguments, or pool.work's "done"), an id. */
+static int task_arg(op_ctx *ctx, const json_t *from, uint64_t *id)
 {
-	json_t *v = json_object_get(ctx->args, "task");
+	json_t *v = json_object_get(from, "task");
 	if (!json_is_integer(v) || json_integer_value(v) < 1)
 		return op_fail(ctx, BRK_EBADARG,
 			       "argument 'task' must be a task id (an integer >= 1)");
@@ -496,15 +520,18 @@ static int ids_arg(op_ctx *ctx, struct pool *p, json_t **ids)
 	return 0;
 }
 
-/* answer_arg: pool.done's outcome: exactly one of "result" (any JSON) and "error"
- * ({"type", "message"}, strings). *outcome: a new outcome for task id. */
-static int answer_arg(op_ctx *ctx, uint64_t id, json_t **outcome)
+/* answer_arg: an answer's task and outcome (pool.done's arguments, or pool.work's "done"):
+ * "task", and exactly one of "result" (any JSON) and "error" ({"type", "message"},
+ * strings). *outcome: a new outcome for task *id. */
+static int answer_arg(op_ctx *ctx, const json_t *from, uint64_t *id, json_t **outcome)
 {
-	json_t *result = json_object_get(ctx->args, "result");
-	json_t *error = json_object_get(ctx->args, "error");
+	json_t *result = json_object_get(from, "result");
+	json_t *error = json_object_get(from, "error");
 	json_t *type = json_object_get(error, "type"), *msg = json_object_get(error, "message");
+	if (task_arg(ctx, from, id))
+		return ctx->err;
 	if (!result == !error)
-		return op_fail(ctx, BRK_EBADARG, "pool.done takes one of 'result' and 'error'");
+		return op_fail(ctx, BRK_EBADARG, "an answer takes one of 'result' and 'error'");
 	if (error && (!json_is_object(error) || json_object_size(error) != 2 || !is_name(type) ||
 		      !json_is_string(msg)))
 		return op_fail(ctx, BRK_EBADARG,
@@ -512,13 +539,41 @@ static int answer_arg(op_ctx *ctx, uint64_t id, json_t **outcome)
 			       "\"message\": a string}",
 			       PROTO_MAX_NAME);
 	if (result)
-		*outcome = json_pack("{s:I, s:b, s:O}", "task", (json_int_t)id, "ok", 1, "result",
+		*outcome = json_pack("{s:I, s:b, s:O}", "task", (json_int_t)*id, "ok", 1, "result",
 				     result);
 	else
 		*outcome =
-			json_pack("{s:I, s:b, s:s, s:O, s:O}", "task", (json_int_t)id, "ok", 0,
+			json_pack("{s:I, s:b, s:s, s:O, s:O}", "task", (json_int_t)*id, "ok", 0,
 				  "error", brk_err_code(BRK_ETASK), "type", type, "message", msg);
 	return *outcome ? 0 : op_fail(ctx, BRK_EINTERNAL, "out of memory");
+}
+
+/* done_arg: pool.work's optional "done": an answer, {"task", "result" | "error"}; *outcome
+ * stays NULL when absent. */
+static int done_arg(op_ctx *ctx, uint64_t *id, json_t **outcome)
+{
+	json_t *done = json_object_get(ctx->args, "done");
+	if (!done)
+		return 0;
+	if (!json_is_object(done) || json_object_size(done) != 2)
+		return op_fail(ctx, BRK_EBADARG,
+			       "argument 'done' must be {\"task\": ID, \"result\": R} or "
+			       "{\"task\": ID, \"error\": {\"type\", \"message\"}}");
+	return answer_arg(ctx, done, id, outcome);
+}
+
+/* take_answer: session s answers task id of p with outcome (stolen): true when s held the
+ * task, false when the answer is discarded (late: timed out, terminated, not its task). */
+static bool take_answer(struct pool *p, const session *s, uint64_t id, json_t *outcome)
+{
+	struct task *t = task_find(p, id);
+	if (!t || !t->held || t->run.sess != s) {
+		json_decref(outcome);
+		return false;
+	}
+	stop_running(t);
+	finish(t, outcome);
+	return true;
 }
 
 /* ---- ops ---- */
@@ -565,6 +620,7 @@ static struct task *task_new(op_ctx *ctx, struct pool *p, const json_t *spec)
 	t->id = ++p->next_id;
 	t->args = args ? json_incref(args) : json_array();
 	t->kwargs = kwargs ? json_incref(kwargs) : json_object();
+	t->chunk = json_incref(json_object_get(spec, "chunk"));
 	t->deadline = json_is_number(deadline) ? json_number_value(deadline) : -1;
 	t->owner.cls = &owner_class;
 	list_init(&t->link);
@@ -579,6 +635,7 @@ static struct task *task_new(op_ctx *ctx, struct pool *p, const json_t *spec)
 	}
 	json_decref(t->args);
 	json_decref(t->kwargs);
+	json_decref(t->chunk);
 	free(t->func);
 	free(t);
 	return NULL;
@@ -665,12 +722,18 @@ static struct task *next_for(struct pool *p, const json_t *funcs)
 static int op_work(op_ctx *ctx)
 {
 	struct pool *p;
-	json_t *funcs;
+	json_t *funcs, *outcome = NULL;
 	double timeout;
+	uint64_t id = 0;
 	waiter *w = NULL;
 	int rc = funcs_arg(ctx, &funcs);
-	if (rc || (rc = arg_wait(ctx, &timeout)) || (rc = lookup(ctx, true, &p)))
+	if (rc || (rc = arg_wait(ctx, &timeout)) || (rc = done_arg(ctx, &id, &outcome)) ||
+	    (rc = lookup(ctx, true, &p))) {
+		json_decref(outcome);
 		return rc;
+	}
+	if (outcome)
+		take_answer(p, ctx->sess, id, outcome); /* first, as a pool.done would */
 	if (p->state == POOL_TERMINATED)
 		return op_fail(ctx, BRK_ETERMINATED, "pool '%s' was terminated", p->name);
 	struct task *t = next_for(p, funcs);
@@ -695,19 +758,12 @@ static int op_done(op_ctx *ctx)
 	struct pool *p;
 	uint64_t id = 0;
 	json_t *outcome = NULL;
-	int rc = task_arg(ctx, &id);
-	if (rc || (rc = answer_arg(ctx, id, &outcome)) || (rc = lookup(ctx, false, &p))) {
+	int rc = answer_arg(ctx, ctx->args, &id, &outcome);
+	if (rc || (rc = lookup(ctx, false, &p))) {
 		json_decref(outcome);
 		return rc;
 	}
-	struct task *t = task_find(p, id);
-	if (!t || !t->held || t->run.sess != ctx->sess) {
-		json_decref(outcome); /* late: timed out, terminated, or given to another */
-		return op_ok(ctx, json_false());
-	}
-	stop_running(t);
-	finish(t, outcome);
-	return op_ok(ctx, json_true());
+	return op_ok(ctx, json_boolean(take_answer(p, ctx->sess, id, outcome)));
 }
 
 static int op_close(op_ctx *ctx)
@@ -769,7 +825,7 @@ const struct op_def pool_ops[] = {
 	{BRK_OP_POOL_CREATE, op_create, OPF_NAME, "max_attempts,max_tasks"},
 	{BRK_OP_POOL_SUBMIT, op_submit, OPF_NAME, "tasks"},
 	{BRK_OP_POOL_RESULT, op_result, OPF_NAME, "tasks,any,block,timeout"},
-	{BRK_OP_POOL_WORK, op_work, OPF_NAME, "funcs,block,timeout"},
+	{BRK_OP_POOL_WORK, op_work, OPF_NAME, "funcs,done,block,timeout"},
 	{BRK_OP_POOL_DONE, op_done, OPF_NAME, "task,result,error"},
 	{BRK_OP_POOL_CLOSE, op_close, OPF_NAME, ""},
 	{BRK_OP_POOL_TERMINATE, op_terminate, OPF_NAME, ""},

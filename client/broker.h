@@ -233,14 +233,17 @@ brk_err brk_pool_apply(brk_client *c, const char *pool, const char *func, const 
 brk_err brk_pool_map_async(brk_client *c, const char *pool, const char *func, const json_t *items,
 			   bool star, brk_result ***out);
 /* brk_pool_map: Python's map / starmap: *values is the array of results in input order,
- * fetched in one request (waiting up to timeout: BRK_ETIMEOUT). A task that failed makes
- * the call fail with its error (the first in input order), as map raises. */
+ * submitted and fetched in one request each (waiting up to timeout: BRK_ETIMEOUT). With
+ * chunksize > 1 each task carries that many calls (PROTOCOL.md "chunk"), as Python's
+ * chunksize: fewer, larger tasks. A task that failed makes the call fail with its error
+ * (the first in input order), as map raises. */
 brk_err brk_pool_map(brk_client *c, const char *pool, const char *func, const json_t *items,
-		     bool star, double timeout, json_t **values);
+		     bool star, long chunksize, double timeout, json_t **values);
 /* brk_pool_collect: fetches the outcomes of whichever of results[0..n) are done, waiting up to
  * timeout for at least one (BRK_ETIMEOUT) unless one is ready already; runs their callbacks.
  * *ready (may be NULL) counts the ready ones among results afterwards. All must be of one
- * client and pool. */
+ * client and pool. Each call names every result not ready yet: over many thousands, collect
+ * a window at a time. */
 brk_err brk_pool_collect(brk_result **results, size_t n, double timeout, size_t *ready);
 brk_err brk_pool_close(brk_client *c, const char *name);
 brk_err brk_pool_terminate(brk_client *c, const char *name);

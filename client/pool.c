@@ -92,31 +92,45 @@ brk_err brk_pool_apply_async(brk_client *c, const char *pool, const char *func, 
 	return BRK_OK;
 }
 
-/* map_tasks_new: the pool.submit tasks of map (func(item)) or starmap (func(*item)). */
-static json_t *map_tasks_new(const char *func, const json_t *items, bool star)
+/* call_args_new: the args of func(item), or of func(*item) with star (item an array). */
+static json_t *call_args_new(const json_t *item, bool star)
 {
-	json_t *tasks = json_array(), *item;
-	size_t i;
-	json_array_foreach (items, i, item) {
-		if (!tasks || (star && !json_is_array(item))) {
+	if (star && !json_is_array(item))
+		return NULL;
+	return star ? json_incref((json_t *)item) : json_pack("[O]", item);
+}
+
+/* map_tasks_new: the pool.submit tasks of map (func(item)) or starmap (func(*item)): one a
+ * call, or with chunksize > 1 one a chunk of that many calls. */
+static json_t *map_tasks_new(const char *func, const json_t *items, bool star, size_t chunksize)
+{
+	json_t *tasks = json_array(), *chunk = NULL;
+	size_t n = json_array_size(items);
+	for (size_t i = 0; tasks && i < n; i++) {
+		json_t *args = call_args_new(json_array_get(items, i), star);
+		if (!args) {
 			json_decref(tasks);
 			return NULL;
 		}
-		json_t *args = star ? json_incref(item) : json_pack("[O]", item);
-		json_array_append_new(tasks, json_pack("{s:s, s:o}", "func", func, "args", args));
+		if (chunksize <= 1) {
+			json_array_append_new(tasks,
+					      json_pack("{s:s, s:o}", "func", func, "args", args));
+			continue;
+		}
+		if (i % chunksize == 0) {
+			chunk = json_array();
+			json_array_append_new(
+				tasks, json_pack("{s:s, s:o}", "func", func, "chunk", chunk));
+		}
+		json_array_append_new(chunk, args);
 	}
 	return tasks;
 }
 
-brk_err brk_pool_map_async(brk_client *c, const char *pool, const char *func, const json_t *items,
-			   bool star, brk_result ***out)
+/* results_new: handles of the tasks ids (n of them) of pool; NULL when out of memory. */
+static brk_result **results_new(brk_client *c, const char *pool, const json_t *ids, size_t n)
 {
-	json_t *ids = NULL;
-	size_t n = json_array_size(items);
-	if (!pool || !func || !json_is_array(items) || n == 0)
-		return fail(BRK_EINVAL, "map needs a pool, a func and a non-empty array of items");
-	brk_err err = submit(c, pool, map_tasks_new(func, items, star), &ids);
-	brk_result **rs = err ? NULL : calloc(n, sizeof *rs);
+	brk_result **rs = calloc(n ? n : 1, sizeof *rs);
 	for (size_t i = 0; rs && i < n; i++) {
 		rs[i] = result_new(c, pool, (uint64_t)json_integer_value(json_array_get(ids, i)));
 		if (!rs[i]) {
@@ -126,6 +140,25 @@ brk_err brk_pool_map_async(brk_client *c, const char *pool, const char *func, co
 			rs = NULL;
 		}
 	}
+	return rs;
+}
+
+static void results_free(brk_result **rs, size_t n)
+{
+	for (size_t i = 0; rs && i < n; i++)
+		brk_result_free(rs[i]);
+	free(rs);
+}
+
+brk_err brk_pool_map_async(brk_client *c, const char *pool, const char *func, const json_t *items,
+			   bool star, brk_result ***out)
+{
+	json_t *ids = NULL;
+	size_t n = json_array_size(items);
+	if (!pool || !func || !json_is_array(items) || n == 0)
+		return fail(BRK_EINVAL, "map needs a pool, a func and a non-empty array of items");
+	brk_err err = submit(c, pool, map_tasks_new(func, items, star, 1), &ids);
+	brk_result **rs = err ? NULL : results_new(c, pool, ids, n);
 	json_decref(ids);
 	if (err)
 		return err;
@@ -273,23 +306,44 @@ brk_err brk_pool_apply(brk_client *c, const char *pool, const char *func, const 
 	return err;
 }
 
-brk_err brk_pool_map(brk_client *c, const char *pool, const char *func, const json_t *items,
-		     bool star, double timeout, json_t **values)
+/* gather: the results of the fetched outcomes of rs[0..k), flattened when chunked: each
+ * chunk's result is the array of its calls' results. The first failure is the error. */
+static brk_err gather(brk_result **rs, size_t k, bool chunked, json_t *out)
 {
-	brk_result **rs = NULL;
-	size_t n = json_array_size(items);
-	brk_err err = brk_pool_map_async(c, pool, func, items, star, &rs);
-	if (err == BRK_OK)
-		err = fetch(rs, n, false, timeout);
-	json_t *out = err ? NULL : json_array();
-	for (size_t i = 0; out && i < n && err == BRK_OK; i++)
-		if ((err = outcome_err(rs[i]->outcome)) == BRK_OK)
-			json_array_append(out, json_object_get(rs[i]->outcome, "result"));
-	for (size_t i = 0; rs && i < n; i++)
-		brk_result_free(rs[i]);
-	free(rs);
-	if (err == BRK_OK && !out)
+	for (size_t i = 0; i < k; i++) {
+		brk_err err = outcome_err(rs[i]->outcome);
+		json_t *r = json_object_get(rs[i]->outcome, "result");
+		if (err)
+			return err;
+		if (chunked && !json_is_array(r))
+			return fail(BRK_EPROTO, "a chunk's result is not an array");
+		if (chunked ? json_array_extend(out, r) : json_array_append(out, r))
+			return fail(BRK_ENOMEM, NULL);
+	}
+	return BRK_OK;
+}
+
+brk_err brk_pool_map(brk_client *c, const char *pool, const char *func, const json_t *items,
+		     bool star, long chunksize, double timeout, json_t **values)
+{
+	json_t *ids = NULL;
+	size_t n = json_array_size(items), size = chunksize > 1 ? (size_t)chunksize : 1;
+	if (!pool || !func || !json_is_array(items) || n == 0)
+		return fail(BRK_EINVAL, "map needs a pool, a func and a non-empty array of items");
+	brk_err err = submit(c, pool, map_tasks_new(func, items, star, size), &ids);
+	size_t k = json_array_size(ids);
+	brk_result **rs = err ? NULL : results_new(c, pool, ids, k);
+	json_decref(ids);
+	if (err == BRK_OK && !rs)
 		err = fail(BRK_ENOMEM, NULL);
+	if (err == BRK_OK)
+		err = fetch(rs, k, false, timeout);
+	json_t *out = err ? NULL : json_array();
+	if (err == BRK_OK)
+		err = out ? gather(rs, k, size > 1, out) : fail(BRK_ENOMEM, NULL);
+	if (err == BRK_OK && json_array_size(out) != n)
+		err = fail(BRK_EPROTO, "%zu results for %zu items", json_array_size(out), n);
+	results_free(rs, k);
 	if (err == BRK_OK)
 		*values = out;
 	else
@@ -325,16 +379,45 @@ static const brk_worker_func *find_func(const brk_worker_func *table, const char
 	return NULL;
 }
 
-/* run_task: runs one task's function; the pool.done arguments (new). */
+/* run_call: one call of f; its result (new), or NULL with e filled. */
+static json_t *run_call(const brk_worker_func *f, const json_t *args, const json_t *kwargs,
+			brk_task_error *e)
+{
+	json_t *empty = kwargs ? NULL : json_object();
+	json_t *r = f->fn(args, kwargs ? kwargs : empty, f->arg, e);
+	json_decref(empty);
+	return r;
+}
+
+/* run_chunk: each call of a chunked task; the array of their results, or NULL at the first
+ * failure (e filled). */
+static json_t *run_chunk(const brk_worker_func *f, const json_t *chunk, brk_task_error *e)
+{
+	json_t *out = json_array(), *args;
+	size_t i;
+	json_array_foreach (chunk, i, args) {
+		json_t *r = out ? run_call(f, args, NULL, e) : NULL;
+		if (!r) {
+			json_decref(out);
+			return NULL;
+		}
+		json_array_append_new(out, r);
+	}
+	return out;
+}
+
+/* run_task: runs one task's function (each call of a chunk); the pool.done arguments (new). */
 static json_t *run_task(const brk_worker_func *table, const json_t *work)
 {
 	const char *func = json_string_value(json_object_get(work, "func"));
 	const brk_worker_func *f = func ? find_func(table, func) : NULL;
+	const json_t *chunk = json_object_get(work, "chunk");
 	json_t *args = json_pack("{s:O}", "task", json_object_get(work, "task"));
 	brk_task_error e = {"", ""};
-	json_t *result = f ? f->fn(json_object_get(work, "args"), json_object_get(work, "kwargs"),
-				   f->arg, &e)
-			   : NULL;
+	json_t *result = !f      ? NULL
+			 : chunk ? run_chunk(f, chunk, &e)
+				 : run_call(f, json_object_get(work, "args"),
+					    json_object_get(work, "kwargs"), &e);
 	if (!f) {
 		snprintf(e.type, sizeof e.type, "LookupError");
 		snprintf(e.message, sizeof e.message, "this worker has no function '%.200s'",

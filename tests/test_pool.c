@@ -80,6 +80,13 @@ static json_t *hang_once(const json_t *args, const json_t *kwargs, void *arg, br
 	return json_integer(42);
 }
 
+static json_t *sleepy(const json_t *args, const json_t *kwargs, void *arg, brk_task_error *e)
+{
+	(void)args, (void)kwargs, (void)arg, (void)e;
+	usleep(1500 * 1000);
+	return json_string("late");
+}
+
 static json_t *die(const json_t *args, const json_t *kwargs, void *arg, brk_task_error *e)
 {
 	(void)args, (void)kwargs, (void)arg, (void)e;
@@ -94,14 +101,9 @@ static json_t *my_pid(const json_t *args, const json_t *kwargs, void *arg, brk_t
 }
 
 static const brk_worker_func table[] = {
-	{"add100", add100, NULL},
-	{"square", square, NULL},
-	{"mul", mul, NULL},
-	{"refuse", refuse, NULL},
-	{"hang_once", hang_once, NULL},
-	{"die", die, NULL},
-	{"pid", my_pid, NULL},
-	{NULL, NULL, NULL},
+	{"add100", add100, NULL}, {"square", square, NULL},       {"mul", mul, NULL},
+	{"refuse", refuse, NULL}, {"hang_once", hang_once, NULL}, {"die", die, NULL},
+	{"pid", my_pid, NULL},    {"sleepy", sleepy, NULL},       {NULL, NULL, NULL},
 };
 
 /* workers: a process running brk_worker_run with n forked workers; it exits 0 when the
@@ -184,18 +186,28 @@ START_TEST(map_keeps_input_order_and_collect_returns_every_result_once)
 	json_t *items = json_array(), *values = NULL;
 	for (int i = 0; i < 200; i++)
 		json_array_append_new(items, json_integer(i));
-	ck_assert_int_eq(brk_pool_map(c, "p", "square", items, false, 30, &values), BRK_OK);
+	ck_assert_int_eq(brk_pool_map(c, "p", "square", items, false, 0, 30, &values), BRK_OK);
 	ck_assert_uint_eq(json_array_size(values), 200);
 	for (int i = 0; i < 200; i++)
 		ck_assert_int_eq(json_integer_value(json_array_get(values, i)), i * i);
 	json_decref(values);
 	/* starmap */
 	json_t *pairs = J("[[2,3],[4,5],[6,7]]");
-	ck_assert_int_eq(brk_pool_map(c, "p", "mul", pairs, true, 30, &values), BRK_OK);
+	ck_assert_int_eq(brk_pool_map(c, "p", "mul", pairs, true, 0, 30, &values), BRK_OK);
 	json_t *want = J("[6,20,42]");
 	ck_assert(json_equal(values, want));
-	json_decref(want);
 	json_decref(values);
+	/* chunked: fewer tasks, the same results in the same order */
+	ck_assert_int_eq(brk_pool_map(c, "p", "mul", pairs, true, 2, 30, &values), BRK_OK);
+	ck_assert(json_equal(values, want));
+	json_decref(values);
+	ck_assert_int_eq(brk_pool_map(c, "p", "square", items, false, 7, 30, &values), BRK_OK);
+	ck_assert_uint_eq(json_array_size(values), 200);
+	for (int i = 0; i < 200; i++)
+		ck_assert_int_eq(json_integer_value(json_array_get(values, i)), i * i);
+	json_decref(values);
+	ck_assert_int_eq(stat_count(c, "p", "completed"), 200 + 3 + 2 + 29);
+	json_decref(want);
 	json_decref(pairs);
 	/* imap_unordered: collect until all are in, each once */
 	brk_result **rs = NULL;
@@ -258,8 +270,10 @@ START_TEST(a_worker_error_reaches_get_with_its_type_and_message)
 	brk_result_free(r);
 	/* map raises the first error */
 	json_t *items = J("[1,2]");
-	ck_assert_int_eq(brk_pool_map(c, "p", "refuse", items, false, 30, &v), BRK_ETASK);
+	ck_assert_int_eq(brk_pool_map(c, "p", "refuse", items, false, 0, 30, &v), BRK_ETASK);
 	ck_assert_str_eq(brk_last_error(), "ValueError: bad 1");
+	ck_assert_int_eq(brk_pool_map(c, "p", "refuse", items, false, 2, 30, &v), BRK_ETASK);
+	ck_assert_str_eq(brk_last_error(), "ValueError: bad 1"); /* a chunk fails as a whole */
 	json_decref(items);
 	/* a function no worker serves waits, and stat shows it */
 	ck_assert_int_eq(
@@ -403,6 +417,31 @@ START_TEST(maxtasksperchild_recycles_workers)
 }
 END_TEST
 
+START_TEST(a_task_past_its_deadline_fails_timeout_and_the_late_answer_is_dropped)
+{
+	pid_t runner = workers("p", 1, 0);
+	brk_result *r = NULL;
+	json_t *v = NULL;
+	bool flag = true;
+	double start = test_now();
+	ck_assert_int_eq(
+		brk_pool_apply_async(c, "p", "sleepy", NULL, NULL, 0.2, NULL, NULL, NULL, &r),
+		BRK_OK);
+	ck_assert_int_eq(brk_result_get(r, 10, &v), BRK_ETIMEOUT);
+	ck_assert(test_now() - start < 1.4); /* the deadline, not the worker, ended it */
+	ck_assert_int_eq(brk_result_ready(r, &flag), BRK_OK);
+	ck_assert(flag);
+	ck_assert_int_eq(brk_result_successful(r, &flag), BRK_OK);
+	ck_assert(!flag);
+	ck_assert_int_eq(stat_count(c, "p", "failed"), 1);
+	wait_stat(c, "p", "workers", 1); /* the worker answered late, and waits again */
+	ck_assert_int_eq(stat_count(c, "p", "completed"), 0);
+	ck_assert_int_eq(stat_count(c, "p", "size"), 0);
+	brk_result_free(r);
+	close_and_join("p", runner);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -416,6 +455,7 @@ int main(void)
 	ADD(tc, a_task_that_kills_every_worker_fails_worker_lost);
 	ADD(tc, close_join_terminate_and_a_submitter_that_dies);
 	ADD(tc, maxtasksperchild_recycles_workers);
+	ADD(tc, a_task_past_its_deadline_fails_timeout_and_the_late_answer_is_dropped);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -74,6 +74,16 @@ START_TEST(create_settings_and_bad_input)
 		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','extra':1}]}",
 		 "!bad_argument"},
 		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f'},7]}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[1]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':{}}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[[1]],'args':[]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[[1]],'kwargs':{}}]}",
+		 "!bad_argument"},
 		{"{'op':'pool.work','name':'x'}", "!bad_argument"},
 		{"{'op':'pool.work','name':'x','funcs':[]}", "!bad_argument"},
 		{"{'op':'pool.work','name':'x','funcs':'f'}", "!bad_argument"},
@@ -145,6 +155,16 @@ START_TEST(a_task_goes_to_a_worker_and_its_result_back)
 	ck_assert_int_eq(stat_int("completed"), 1);
 	ck_assert_int_eq(stat_int("failed"), 1);
 	ck_assert_int_eq(stat_int("results"), 0);
+	/* a chunked task carries the args of each call; its result is the worker's */
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"add\","
+		  "\"chunk\":[[1],[2,3]],\"deadline\":5}]}",
+		  "[3]");
+	r = h_call(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"add\"]}");
+	ck_assert(h_same(r, "{\"task\":3,\"func\":\"add\",\"chunk\":[[1],[2,3]],\"attempt\":1}"));
+	done(w1, 3, "\"result\":[1,5]", "true");
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[3]}",
+		  "[{\"task\":3,\"ok\":true,\"result\":[1,5]}]");
 }
 END_TEST
 
@@ -428,6 +448,53 @@ START_TEST(a_session_that_submits_and_works_ends_cleanly)
 }
 END_TEST
 
+START_TEST(work_answers_the_last_task_and_takes_the_next_in_one_request)
+{
+	static const struct h_step bad[] = {
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':1}", "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'task':1}}", "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'result':1,'x':2}}",
+		 "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'task':0,'result':1}}",
+		 "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'task':1,'result':1,'error':{}"
+		 "}}",
+		 "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'task':1,'error':{'type':'E'}}"
+		 "}",
+		 "!bad_argument"},
+	};
+	H_STEPS(w1, bad);
+	EXPECT_ERR(sub, "{\"op\":\"stat\",\"name\":\"p\"}", "not_found"); /* nothing made */
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"}]}",
+		  "[1,2]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	json_t *r = h_call(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"],"
+			       "\"done\":{\"task\":1,\"result\":10}}");
+	ck_assert_int_eq(json_integer_value(json_object_get(h_result(r), "task")), 2);
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}",
+		  "[{\"task\":1,\"ok\":true,\"result\":10}]");
+	/* the answer is taken first: the last task done, a closed pool tells the worker to stop */
+	EXPECT_OK(sub, "{\"op\":\"pool.close\",\"name\":\"p\"}", "null");
+	EXPECT_ERR(w1,
+		   "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"],\"done\":{\"task\":2,"
+		   "\"error\":{\"type\":\"KeyError\",\"message\":\"k\"}}}",
+		   "closed");
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[2]}",
+		  "[{\"task\":2,\"ok\":false,\"error\":\"task_error\",\"type\":\"KeyError\","
+		  "\"message\":\"k\"}]");
+	/* a late answer with it is dropped, and the request goes on */
+	EXPECT_ERR(w1,
+		   "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"],\"done\":{\"task\":2,"
+		   "\"result\":1}}",
+		   "closed");
+	ck_assert_int_eq(stat_int("completed"), 1);
+	ck_assert_int_eq(stat_int("failed"), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool_ops");
@@ -446,6 +513,7 @@ int main(void)
 	ADD(tc, max_tasks_bounds_tasks_and_unfetched_results);
 	ADD(tc, batches_cancel_and_delete);
 	ADD(tc, a_session_that_submits_and_works_ends_cleanly);
+	ADD(tc, work_answers_the_last_task_and_takes_the_next_in_one_request);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

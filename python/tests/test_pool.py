@@ -78,6 +78,11 @@ def test_map_imap_and_starmap_orders(client, workers):
     r = pool.map_async("pool_funcs:plus100", [1, 2])
     assert r.get(20) == [101, 102]
     assert pool.map("pool_funcs:plus100", []) == []
+    assert pool.map("pool_funcs:plus100", xs, chunksize=7) == [x + 100 for x in xs]
+    assert pool.starmap("pool_funcs:add", [(i, i) for i in range(9)], 4) == \
+        [2 * i for i in range(9)]
+    with pytest.raises(ValueError):
+        pool.map("pool_funcs:fail", ["in a chunk"], chunksize=3)
 
 
 def test_a_worker_exception_reaches_get_with_its_type_and_message(client, workers):

@@ -62,10 +62,11 @@ class AsyncResult:
     """multiprocessing's AsyncResult for one task (apply_async) or several (map_async):
     get(timeout), wait(timeout), ready(), successful()."""
 
-    def __init__(self, pool, ids, single, callback=None, error_callback=None):
+    def __init__(self, pool, ids, single, callback=None, error_callback=None, chunked=False):
         self._pool = pool
         self._ids = ids
         self._single = single
+        self._chunked = chunked  # each task's result is a list of results (a chunk)
         self._callback, self._error_callback = callback, error_callback
         self._outcomes = {}
         self._done = threading.Event()
@@ -131,7 +132,10 @@ class AsyncResult:
             o = self._outcomes[tid]
             if not o.get("ok"):
                 raise task_error(o)
-            values.append(o.get("result"))
+            if self._chunked:
+                values.extend(o.get("result"))
+            else:
+                values.append(o.get("result"))
         return values[0] if self._single else values
 
 
@@ -180,6 +184,23 @@ class Pool(_Proxy):
                 task["deadline"] = deadline
             tasks.append(task)
         return self._call("pool.submit", tasks=tasks) if tasks else []
+
+    def _submit_chunks(self, func, arglists, chunksize):
+        """_submit_chunks: tasks of chunksize calls each (PROTOCOL.md "Chunks"); the ids and
+        how many calls each holds. chunksize None: as Python's Pool.map picks it (about
+        four chunks per worker, here taken as 4 workers)."""
+        arglists = [list(a) for a in arglists]
+        if chunksize is None:
+            chunksize, extra = divmod(len(arglists), 4 * 4)
+            chunksize += bool(extra)
+        chunksize = max(int(chunksize), 1)
+        if chunksize == 1:
+            return self._submit(func, arglists), None
+        name = func_name(func)
+        chunks = [arglists[i:i + chunksize] for i in range(0, len(arglists), chunksize)]
+        ids = self._call("pool.submit", tasks=[{"func": name, "chunk": c} for c in chunks]) \
+            if chunks else []
+        return ids, [len(c) for c in chunks]
 
     def _fetch(self, ids, timeout=None, any_=False):
         args = {"tasks": list(ids)}
@@ -255,16 +276,19 @@ class Pool(_Proxy):
         return self.map_async(func, iterable, chunksize).get()
 
     def map_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
-        return self._result(self._submit(func, [(x,) for x in iterable]), False, callback,
-                            error_callback)
+        return self.starmap_async(func, [(x,) for x in iterable], chunksize, callback,
+                                  error_callback)
 
     def starmap(self, func, iterable, chunksize=None):
         return self.starmap_async(func, iterable, chunksize).get()
 
     def starmap_async(self, func, iterable, chunksize=None, callback=None,
                       error_callback=None):
-        return self._result(self._submit(func, list(iterable)), False, callback,
-                            error_callback)
+        ids, sizes = self._submit_chunks(func, iterable, chunksize)
+        r = AsyncResult(self, ids, False, callback, error_callback, chunked=sizes is not None)
+        if r._watched() and ids:
+            self._watch(r)
+        return r
 
     def imap(self, func, iterable, chunksize=1):
         """imap: the results in input order, each as soon as it and those before it are

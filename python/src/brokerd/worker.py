@@ -44,30 +44,46 @@ def serve(pool, funcs, url=None, maxtasks=None, client=None):
     maxtasks tasks were served (returns False)."""
     table = funcs if isinstance(funcs, dict) else {f: load(f) for f in funcs}
     c = client or brokerd.connect(url)
-    served = 0
+    served, done = 0, None
     try:
         while maxtasks is None or served < maxtasks:
+            args = {"funcs": list(table)}
+            if done is not None:
+                args["done"], done = done, None  # the last answer rides with the next request
             try:
-                task = c.call("pool.work", pool, funcs=list(table))
+                task = c.call("pool.work", pool, **args)
             except BrokerError as e:
                 if e.code in ("closed", "terminated", "shutting_down"):
                     return True  # the pool, or brokerd, tells its workers to stop
                 raise
-            answer(c, pool, task, table[task["func"]])
+            done = answer(task, table[task["func"]])
             served += 1
         return False
     finally:
+        if done is not None:
+            _send_last(c, pool, done)
         if client is None:
             c.close()
 
 
-def answer(c, pool, task, fn):
+def _send_last(c, pool, done):
     try:
-        result = {"result": check_json(fn(*task.get("args", []), **task.get("kwargs", {})),
-                                       "the result")}
+        c.call("pool.done", pool, **done)
+    except BrokerError:
+        pass  # the pool is gone or over: the answer has nowhere to go
+
+
+def answer(task, fn):
+    """answer: the `done` for task: its function's result (a chunk: the list of each
+    call's result), or the type name and message of the exception it raised."""
+    try:
+        if "chunk" in task:
+            result = [fn(*args) for args in task["chunk"]]
+        else:
+            result = fn(*task.get("args", []), **task.get("kwargs", {}))
+        return {"task": task["task"], "result": check_json(result, "the result")}
     except Exception as e:  # the task's failure, for its submitter
-        result = {"error": {"type": type(e).__name__, "message": str(e)}}
-    c.call("pool.done", pool, task=task["task"], **result)
+        return {"task": task["task"], "error": {"type": type(e).__name__, "message": str(e)}}
 
 
 def _child(pool, funcs, url, maxtasks):

@@ -45,6 +45,7 @@ void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive, dispatch_id_f
 	index_table(value_ops);
 	index_table(array_ops);
 	index_table(pipe_ops);
+	index_table(pool_ops);
 	hmap_insert(&index_by_name, batch_op.name, strlen(batch_op.name), (void *)&batch_op);
 	send_hook = send;
 	alive_hook = alive;

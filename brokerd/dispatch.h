@@ -26,6 +26,7 @@ extern const struct op_def namespace_ops[];
 extern const struct op_def value_ops[];
 extern const struct op_def array_ops[];
 extern const struct op_def pipe_ops[];
+extern const struct op_def pool_ops[];
 
 /* The transport hook: sends reply (stolen) for r and frees r; reply NULL frees r unsent. */
 typedef void (*dispatch_send_fn)(struct req *r, json_t *reply);

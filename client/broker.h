@@ -194,6 +194,116 @@ brk_err brk_pipe_poll(brk_client *c, const char *name, brk_pipe_end end, double 
  * nothing. BRK_EHELD when another session holds it. */
 brk_err brk_pipe_close(brk_client *c, const char *name, brk_pipe_end end);
 
+/* ---- pools ----
+ * A pool (PROTOCOL.md "Pools") is a named work queue served by worker processes: a task is
+ * a function name with JSON args (an array) and kwargs (an object); a worker that serves
+ * that name runs it and answers. A worker that dies holding a task gives it back, and it
+ * runs elsewhere (up to the pool's max_attempts, then BRK_EWORKERLOST). Outcomes belong to
+ * this client's session: they are dropped if it ends before fetching them. */
+
+typedef struct brk_result brk_result;
+
+/* A result's callbacks, run in this process by the call that fetches its outcome
+ * (brk_result_get, _wait, _ready or brk_pool_collect), once. value and the error strings are
+ * borrowed for the call. */
+typedef void (*brk_callback_fn)(brk_result *r, const json_t *value, void *arg);
+typedef void (*brk_error_callback_fn)(brk_result *r, brk_err err, const char *type,
+				      const char *message, void *arg);
+
+/* brk_pool_create: max_attempts (runs a task may lose to dying workers) and max_tasks
+ * (queued + running + unfetched); <= 0: the defaults, 3 and 100000. The same settings again
+ * are fine; others give BRK_EEXISTS. Submitting or working on a missing name creates a
+ * default pool. */
+brk_err brk_pool_create(brk_client *c, const char *name, long max_attempts, long max_tasks);
+/* brk_pool_apply_async: submits func(args, kwargs) (both borrowed; NULL: [] and {}) with a
+ * deadline in seconds for one run (<= 0: none); *out is its result handle, to
+ * brk_result_free. callback / error_callback (may be NULL) get arg. BRK_ECLOSED when the
+ * pool is not running; BRK_ELIMIT when it is full. */
+brk_err brk_pool_apply_async(brk_client *c, const char *pool, const char *func, const json_t *args,
+			     const json_t *kwargs, double deadline, brk_callback_fn callback,
+			     brk_error_callback_fn error_callback, void *arg, brk_result **out);
+/* brk_pool_apply: brk_pool_apply_async and brk_result_get(BRK_FOREVER). */
+brk_err brk_pool_apply(brk_client *c, const char *pool, const char *func, const json_t *args,
+		       const json_t *kwargs, json_t **value);
+/* brk_pool_map_async: one task per element of items (borrowed array): func(item), or with
+ * star func(*item) (each item an array: Python's starmap); submitted in one request.
+ * *out is a malloc'ed array of json_array_size(items) handles, in order (free each with
+ * brk_result_free, then the array with free()). Unordered streaming (imap_unordered):
+ * brk_pool_collect over them; ordered (imap): brk_result_get on each in turn. */
+brk_err brk_pool_map_async(brk_client *c, const char *pool, const char *func, const json_t *items,
+			   bool star, brk_result ***out);
+/* brk_pool_map: Python's map / starmap: *values is the array of results in input order,
+ * submitted and fetched in one request each (waiting up to timeout: BRK_ETIMEOUT). With
+ * chunksize > 1 each task carries that many calls (PROTOCOL.md "chunk"), as Python's
+ * chunksize: fewer, larger tasks. A task that failed makes the call fail with its error
+ * (the first in input order), as map raises. */
+brk_err brk_pool_map(brk_client *c, const char *pool, const char *func, const json_t *items,
+		     bool star, long chunksize, double timeout, json_t **values);
+/* brk_pool_collect: fetches the outcomes of whichever of results[0..n) are done, waiting up to
+ * timeout for at least one (BRK_ETIMEOUT) unless one is ready already; runs their callbacks.
+ * *ready (may be NULL) counts the ready ones among results afterwards. All must be of one
+ * client and pool. Each call names every result not ready yet: over many thousands, collect
+ * a window at a time. */
+brk_err brk_pool_collect(brk_result **results, size_t n, double timeout, size_t *ready);
+brk_err brk_pool_close(brk_client *c, const char *name);
+brk_err brk_pool_terminate(brk_client *c, const char *name);
+/* brk_pool_join: waits until the pool is closed or terminated and no task is queued or
+ * running; BRK_EVALUE on a running pool; BRK_ETIMEOUT. */
+brk_err brk_pool_join(brk_client *c, const char *name, double timeout);
+
+/* brk_result_get: the task's result into *value (new reference), waiting up to timeout
+ * (BRK_ETIMEOUT; the handle stays usable). A failed task returns its error: BRK_ETASK when
+ * the worker's function failed (brk_result_error tells its type and message; so does
+ * brk_last_error, as "Type: message"), BRK_EWORKERLOST, BRK_ETIMEOUT after its deadline
+ * (brk_result_ready then tells it apart from a wait that ran out), BRK_ETERMINATED. */
+brk_err brk_result_get(brk_result *r, double timeout, json_t **value);
+/* brk_result_wait: waits up to timeout for the outcome; BRK_OK whether or not it came. */
+brk_err brk_result_wait(brk_result *r, double timeout);
+/* brk_result_ready: whether the outcome is here (asks brokerd without waiting). */
+brk_err brk_result_ready(brk_result *r, bool *ready);
+/* brk_result_successful: whether the task succeeded; BRK_EVALUE before it is ready. */
+brk_err brk_result_successful(brk_result *r, bool *successful);
+/* brk_result_error: a failed task's error type and message (borrowed from r), else NULL. */
+void brk_result_error(const brk_result *r, const char **type, const char **message);
+/* brk_result_id: the task's id in its pool. */
+uint64_t brk_result_id(const brk_result *r);
+void brk_result_free(brk_result *r);
+
+/* ---- pool workers ---- */
+
+/* A failed task's error: what Python calls the exception's type name and message. */
+typedef struct brk_task_error {
+	char type[256]; /* empty: "Error" */
+	char message[1024];
+} brk_task_error;
+
+/* A function a worker serves: fn returns its result (a new reference), or NULL after
+ * filling err. args and kwargs are borrowed. */
+typedef json_t *(*brk_task_fn)(const json_t *args, const json_t *kwargs, void *arg,
+			       brk_task_error *err);
+
+typedef struct brk_worker_func {
+	const char *name; /* NULL ends a table */
+	brk_task_fn fn;
+	void *arg;
+} brk_worker_func;
+
+typedef struct brk_worker_options {
+	const char *url;           /* NULL: as brk_connect */
+	const brk_options *client; /* NULL: defaults */
+	int processes;             /* 0: work in this process; N > 0: fork N workers */
+	long maxtasksperchild;     /* a worker exits after that many tasks (0: no limit) */
+} brk_worker_options;
+
+/* brk_worker_run: serves pool with the functions of table until the pool is closed and
+ * drained (BRK_OK) or terminated (BRK_ETERMINATED). In this process (processes 0) on a
+ * connection of its own: it returns BRK_OK after maxtasksperchild tasks too. With
+ * processes N it forks N workers, each with its own connection, replaces each that exits
+ * after maxtasksperchild tasks or dies (killed, crashed) while the pool runs, and returns
+ * once all have stopped. opts may be NULL. */
+brk_err brk_worker_run(const char *pool, const brk_worker_func *table,
+		       const brk_worker_options *opts);
+
 /* ---- locks ----
  * A lock is held by this client's session: if the process dies or the client is closed,
  * brokerd releases it at once and grants it to the next waiter (in arrival order). */

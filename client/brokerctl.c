@@ -44,6 +44,10 @@ static const char usage[] =
 	"  pipe close NAME a|b             close an end nobody holds\n"
 	"                                  (send and recv hold the end while brokerctl runs:\n"
 	"                                  its exit closes it, as a process closing a FIFO)\n"
+	"  pool ls                         pools: state, queued, running, results, workers\n"
+	"  pool stat NAME                  one pool: queued (by function), running (task,\n"
+	"                                  function, worker pid, for how long), finished,\n"
+	"                                  failed, workers (as stat NAME)\n"
 	"  lock acquire NAME [--rlock] [--timeout S] [--hold S] [--lease S]\n"
 	"                                  hold a lock until Ctrl-C (brokerd releases it when\n"
 	"                                  brokerctl exits), or for S seconds with --hold\n"
@@ -199,18 +203,90 @@ static json_t *end_text(const json_t *end)
 	return json_string(text);
 }
 
+/* seconds_since: from the Unix time since to now, never negative (clocks of a second's
+ * precision). */
+static double seconds_since(const struct timespec *now, double since)
+{
+	double d = (double)now->tv_sec + now->tv_nsec / 1e9 - since;
+	return d > 0 ? d : 0;
+}
+
+/* running_text: a pool's running tasks for people: "task 3 (square, attempt 1) by pid 812
+ * for 2.5 s; ...", or "none". */
+static json_t *running_text(const json_t *running)
+{
+	char text[4096] = "none";
+	size_t used = 0, i;
+	json_t *r;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_array_foreach (running, i, r) {
+		char who[64];
+		const json_t *pid = json_object_get(r, "pid");
+		if (pid)
+			snprintf(who, sizeof who, "pid %lld", (long long)json_integer_value(pid));
+		else
+			snprintf(who, sizeof who, "session %lld",
+				 (long long)json_integer_value(json_object_get(r, "session")));
+		int n = snprintf(
+			text + used, sizeof text - used,
+			"%stask %lld (%s, attempt %lld) by %s for %.1f s", i ? "; " : "",
+			(long long)json_integer_value(json_object_get(r, "task")),
+			json_string_value(json_object_get(r, "func")),
+			(long long)json_integer_value(json_object_get(r, "attempt")), who,
+			seconds_since(&now, json_number_value(json_object_get(r, "since"))));
+		if (n < 0 || (size_t)n >= sizeof text - used)
+			break; /* the rest does not fit: --json has it all */
+		used += (size_t)n;
+	}
+	return json_string(text);
+}
+
+/* workers_text: a pool's parked workers for people: "2 waiting (pid 811, pid 812)". */
+static json_t *workers_text(const json_t *workers)
+{
+	char text[2048];
+	size_t i;
+	json_t *w;
+	int used = snprintf(text, sizeof text, "%zu waiting", json_array_size(workers));
+	json_array_foreach (workers, i, w) {
+		int n = snprintf(text + used, sizeof text - (size_t)used, "%spid %lld",
+				 i ? ", " : " (",
+				 (long long)json_integer_value(json_object_get(w, "pid")));
+		if (n < 0 || (size_t)n >= sizeof text - (size_t)used - 1)
+			break;
+		used += n;
+	}
+	if (json_array_size(workers) && (size_t)used < sizeof text - 1)
+		snprintf(text + used, sizeof text - (size_t)used, ")");
+	return json_string(text);
+}
+
+/* stat_for_people: one line per field: a pipe's ends, a pool's running tasks and
+ * workers, as text. */
+static void stat_for_people(json_t *st)
+{
+	json_t *ends = json_object_get(st, "ends");
+	if (json_is_object(ends)) { /* a pipe: one line an end */
+		json_object_set_new(st, "end a", end_text(json_object_get(ends, "a")));
+		json_object_set_new(st, "end b", end_text(json_object_get(ends, "b")));
+		json_object_del(st, "ends");
+	}
+	const char *type = json_string_value(json_object_get(st, "type"));
+	if (type && !strcmp(type, "pool")) {
+		json_object_set_new(st, "running", running_text(json_object_get(st, "running")));
+		json_object_set_new(st, "workers", workers_text(json_object_get(st, "workers")));
+	}
+}
+
 static int cmd_stat(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
 	json_t *st = NULL;
 	if (!want_args(argc, 2, 2))
 		return ctl_usage("usage: stat NAME");
 	brk_err err = brk_stat(c, argv[1], &st);
-	json_t *ends = json_object_get(st, "ends");
-	if (err == BRK_OK && !ctl->json && json_is_object(ends)) { /* a pipe: one line an end */
-		json_object_set_new(st, "end a", end_text(json_object_get(ends, "a")));
-		json_object_set_new(st, "end b", end_text(json_object_get(ends, "b")));
-		json_object_del(st, "ends");
-	}
+	if (err == BRK_OK && !ctl->json)
+		stat_for_people(st);
 	return show(ctl, err, st);
 }
 
@@ -778,6 +854,72 @@ static int cmd_pipe(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	return ctl_usage("usage: pipe create|send|recv|close NAME a|b ...");
 }
 
+/* ---- pools ---- */
+
+/* pool_rows: the pools among list (ls), each with its stat's counts. */
+static brk_err pool_rows(brk_client *c, const json_t *list, json_t **out)
+{
+	size_t i;
+	json_t *o, *rows = json_array();
+	json_array_foreach (list, i, o) {
+		json_t *st = NULL;
+		if (strcmp(json_string_value(json_object_get(o, "type")), "pool"))
+			continue;
+		brk_err err = brk_stat(c, json_string_value(json_object_get(o, "name")), &st);
+		if (err == BRK_ENOTFOUND)
+			continue; /* deleted meanwhile */
+		if (err) {
+			json_decref(rows);
+			return err;
+		}
+		json_array_append_new(
+			rows,
+			json_pack("{s:O, s:O, s:O, s:I, s:O, s:O, s:O, s:I}", "name",
+				  json_object_get(st, "name"), "state",
+				  json_object_get(st, "state"), "queued",
+				  json_object_get(st, "queued"), "running",
+				  (json_int_t)json_array_size(json_object_get(st, "running")),
+				  "results", json_object_get(st, "results"), "completed",
+				  json_object_get(st, "completed"), "failed",
+				  json_object_get(st, "failed"), "workers",
+				  (json_int_t)json_array_size(json_object_get(st, "workers"))));
+		json_decref(st);
+	}
+	*out = rows;
+	return BRK_OK;
+}
+
+static int cmd_pool(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const headers[] = {"NAME",    "STATE",     "QUEUED", "RUNNING",
+					      "RESULTS", "COMPLETED", "FAILED", "WORKERS"};
+	static const char *const fields[] = {"name",    "state",     "queued", "running",
+					     "results", "completed", "failed", "workers"};
+	json_t *list = NULL, *rows = NULL;
+	if (argc == 2 && !strcmp(argv[1], "ls")) {
+		brk_err err = brk_ls(c, NULL, &list);
+		if (err == BRK_OK)
+			err = pool_rows(c, list, &rows);
+		json_decref(list);
+		return list_table(ctl, err, rows, headers, fields, 8);
+	}
+	if (argc == 3 && !strcmp(argv[1], "stat")) {
+		json_t *st = NULL;
+		brk_err err = brk_stat(c, argv[2], &st);
+		const char *type = json_string_value(json_object_get(st, "type"));
+		if (err == BRK_OK && strcmp(type ? type : "", "pool")) {
+			fprintf(stderr, "brokerctl: wrong_type: '%s' is a %s, not a pool\n",
+				argv[2], type ? type : "?");
+			json_decref(st);
+			return EXIT_REPLY;
+		}
+		if (err == BRK_OK && !ctl->json)
+			stat_for_people(st);
+		return show(ctl, err, st);
+	}
+	return ctl_usage("usage: pool ls | pool stat NAME");
+}
+
 /* cmd_call: the raw protocol: the full reply envelope is printed either way. */
 static int cmd_call(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
@@ -815,7 +957,7 @@ static const struct command commands[] = {
 	{"read", cmd_read},       {"lock", cmd_lock},
 	{"event", cmd_event},     {"semaphore", cmd_semaphore},
 	{"barrier", cmd_barrier}, {"call", cmd_call},
-	{"pipe", cmd_pipe},
+	{"pipe", cmd_pipe},       {"pool", cmd_pool},
 };
 
 static int run(const struct ctl *ctl, int argc, char **argv)

@@ -117,6 +117,15 @@
 #define BRK_OP_PIPE_POLL "pipe.poll"
 #define BRK_OP_PIPE_CLOSE "pipe.close"
 
+#define BRK_OP_POOL_CREATE "pool.create"
+#define BRK_OP_POOL_SUBMIT "pool.submit"
+#define BRK_OP_POOL_RESULT "pool.result"
+#define BRK_OP_POOL_WORK "pool.work"
+#define BRK_OP_POOL_DONE "pool.done"
+#define BRK_OP_POOL_CLOSE "pool.close"
+#define BRK_OP_POOL_TERMINATE "pool.terminate"
+#define BRK_OP_POOL_JOIN "pool.join"
+
 /* proto_op_blocks: whether op may wait (park) in the daemon. Such ops wait unless the
  * request says "block": false or "timeout": 0, and a batch may hold them only so. */
 bool proto_op_blocks(const char *op);

@@ -477,6 +477,58 @@ START_TEST(systemd_readiness_is_announced)
 }
 END_TEST
 
+START_TEST(pools_from_the_shell)
+{
+	brk_client *x = daemon_client(&d);
+	json_t *items = json_loads("[1,2]", 0, NULL), *work = NULL;
+	brk_result **rs = NULL;
+	ck_assert_int_eq(brk_pool_map_async(x, "p", "f", items, false, &rs), BRK_OK);
+	json_t *req = brk_request_new("pool.work", "p", json_pack("{s:[s]}", "funcs", "f"));
+	ck_assert_int_eq(brk_call(x, req, &work), BRK_OK); /* this process runs task 1 */
+	pid_t waiter = test_fork();
+	if (waiter == 0) {
+		brk_client *y = NULL;
+		json_t *r = NULL;
+		json_t *w = brk_request_new("pool.work", "p", json_pack("{s:[s]}", "funcs", "g"));
+		if (brk_connect(d.url, NULL, &y) == BRK_OK)
+			brk_call(y, w, &r);
+		_exit(0);
+	}
+	wait_stat(x, "p", "workers", 1);
+	ck_assert_int_eq(ctl("pool", "ls"), 0);
+	ck_assert_ptr_nonnull(
+		strstr(out, "NAME  STATE    QUEUED  RUNNING  RESULTS  COMPLETED  "
+			    "FAILED  WORKERS\n"
+			    "p     running  1       1        0        0          0       1"));
+	char want[128];
+	snprintf(want, sizeof want, "running      task 1 (f, attempt 1) by pid %d for ",
+		 (int)getpid());
+	ck_assert_int_eq(ctl("pool", "stat", "p"), 0);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "queued_funcs {\"f\":1}\n"));
+	snprintf(want, sizeof want, "workers      1 waiting (pid %d)\n", (int)waiter);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	ck_assert_int_eq(ctl("stat", "p"), 0); /* stat NAME shows the same */
+	ck_assert_ptr_nonnull(strstr(out, want));
+	ck_assert_int_eq(ctl("--json", "pool", "ls"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"name\":\"p\""));
+	ck_assert_int_eq(ctl("dict", "set", "d", "k", "1"), 0);
+	ck_assert_int_eq(ctl("pool", "stat", "d"), 1);
+	ck_assert_int_eq(ctl("pool", "stat", "nope"), 1);
+	ck_assert_int_eq(ctl("pool", "stat"), 2);
+	ck_assert_int_eq(ctl("pool"), 2);
+	kill(waiter, SIGKILL);
+	ck_assert_int_eq(child_exit(waiter), 128 + SIGKILL);
+	for (size_t i = 0; i < 2; i++)
+		brk_result_free(rs[i]);
+	free(rs);
+	json_decref(req);
+	json_decref(work);
+	json_decref(items);
+	brk_close(x);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -490,6 +542,7 @@ int main(void)
 	tcase_add_test(tc, locks_from_the_shell);
 	tcase_add_test(tc, raw_calls_print_the_reply);
 	tcase_add_test(tc, pipes_from_the_shell);
+	tcase_add_test(tc, pools_from_the_shell);
 	tcase_add_test(tc, usage_and_connection_errors);
 	tcase_add_test(tc, bench_reports_every_test);
 	tcase_add_test(tc, brokerd_command_line);

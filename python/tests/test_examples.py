@@ -56,6 +56,11 @@ EXPECTED = {
         "wait() indexes: [0, 1, 2]",
         "arrived when each went on: [3, 3, 3]",
     ],
+    "pool.py": [
+        "callbacks run: 100",
+        "results: True",
+        "workers exited: [0, 0, 0, 0, 0]",
+    ],
     "pipe.py": [
         "end of pipe",
         "received: [0, 1, 2, 3, 4]",

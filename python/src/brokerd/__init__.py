@@ -11,6 +11,7 @@ and more for processes (proto/PROTOCOL.md). Standard library only; values are JS
 from . import errors
 from ._client import Client, check_json
 from ._client import Batch, Pending
+from ._pool import AsyncResult, Pool
 from ._proxies import (Array, Barrier, Condition, Dict, Event, List, Lock, Namespace, PipeEnd,
                        PriorityQueue, Queue, RLock, Semaphore, Value)
 from ._wire import default_url
@@ -28,6 +29,6 @@ def connect(url=None, timeout=10.0, tls_ca=None, tls_cert=None, tls_key=None):
 
 __all__ = ["connect", "Client", "Queue", "Dict", "Lock", "RLock", "Semaphore", "Event",
            "Value", "List", "Namespace", "Array", "PriorityQueue", "Condition", "Barrier",
-           "PipeEnd", "Batch", "Pending",
+           "PipeEnd", "Batch", "Pending", "Pool", "AsyncResult",
            "check_json",
            "default_url", "errors"] + errors.__all__

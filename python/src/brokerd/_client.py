@@ -29,7 +29,7 @@ OWNER_MASK = (1 << 53) - 1
 BLOCKING_OPS = frozenset((
     "queue.get", "queue.put", "queue.join", "lock.acquire", "rlock.acquire",
     "semaphore.acquire", "event.wait", "barrier.wait", "condition.acquire", "condition.wait",
-    "pipe.send", "pipe.recv", "pipe.poll"))
+    "pipe.send", "pipe.recv", "pipe.poll", "pool.result", "pool.work", "pool.join"))
 ACQUIRES = frozenset(("lock.acquire", "rlock.acquire", "semaphore.acquire",
                       "condition.acquire"))
 OWNER_PREFIXES = ("lock.", "rlock.", "condition.", "semaphore.")
@@ -786,6 +786,14 @@ class Client:
         messages and 16 MiB). See PipeEnd."""
         from ._proxies import make_pipe
         return make_pipe(self, name, duplex, maxmsgs, maxbytes)
+
+    def Pool(self, name=None, max_attempts=None, max_tasks=None):
+        """Pool: multiprocessing.Pool's methods on the brokerd pool name (None: a new one),
+        its tasks run by worker processes (python3 -m brokerd.worker). max_attempts: how
+        many workers may die running one task before it fails (default 3); max_tasks: the
+        tasks it holds at most (default 100,000). See brokerd.Pool."""
+        from ._pool import Pool
+        return Pool(self, name, max_attempts, max_tasks)
 
     def Barrier(self, *args, **kw):
         """Barrier(name=None, parties, timeout=None), or Manager's Barrier(parties,

@@ -71,6 +71,11 @@ WrongEnd = _define("WrongEnd", "wrong_end", OSError,
                        "one-way pipe")
 TooLong = _define("TooLong", "too_long", OSError,
                   doc="the next message is longer than maxlength; it stays in the pipe")
+WorkerLost = _define("WorkerLost", "worker_lost",
+                     doc="the workers that took the task died, as many times as the pool allows")
+Terminated = _define("Terminated", "terminated", doc="the pool was terminated")
+TaskError = _define("TaskError", "task_error",
+                    doc="the worker's function raised: .type is its exception's name")
 Internal = _define("Internal", "internal")
 
 # client side: never on the wire

@@ -1,0 +1,534 @@
+/* pool.c: libbroker's pools: submitting tasks, result handles (fetching outcomes, running
+ * callbacks in this process), and the worker loop, in this process or in forked ones. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "call.h"
+#include "envelope.h"
+#include "ops.h"
+
+struct brk_result {
+	brk_client *c;
+	char *pool;
+	uint64_t id;
+	json_t *outcome; /* once fetched: {"task", "ok", "result" | "error", "type", "message"} */
+	brk_callback_fn callback;
+	brk_error_callback_fn error_callback;
+	void *arg;
+};
+
+/* ---- submitting ---- */
+
+brk_err brk_pool_create(brk_client *c, const char *name, long max_attempts, long max_tasks)
+{
+	json_t *args = json_object();
+	if (args && max_attempts > 0)
+		json_object_set_new(args, "max_attempts", json_integer((json_int_t)max_attempts));
+	if (args && max_tasks > 0)
+		json_object_set_new(args, "max_tasks", json_integer((json_int_t)max_tasks));
+	return call_new(c, BRK_OP_POOL_CREATE, name, args, NULL);
+}
+
+static brk_result *result_new(brk_client *c, const char *pool, uint64_t id)
+{
+	brk_result *r = calloc(1, sizeof *r);
+	if (r && !(r->pool = strdup(pool))) {
+		free(r);
+		return NULL;
+	}
+	if (r) {
+		r->c = c;
+		r->id = id;
+	}
+	return r;
+}
+
+/* submit: pool.submit of tasks (stolen); *ids (new) holds their ids. */
+static brk_err submit(brk_client *c, const char *pool, json_t *tasks, json_t **ids)
+{
+	if (!tasks)
+		return fail(BRK_EINVAL, "cannot build the tasks (bad func, args or kwargs?)");
+	size_t n = json_array_size(tasks);
+	brk_err err =
+		call_new(c, BRK_OP_POOL_SUBMIT, pool, json_pack("{s:o}", "tasks", tasks), ids);
+	if (err == BRK_OK && json_array_size(*ids) != n) {
+		json_decref(*ids);
+		return fail(BRK_EPROTO, "pool.submit: expected one id per task");
+	}
+	return err;
+}
+
+brk_err brk_pool_apply_async(brk_client *c, const char *pool, const char *func, const json_t *args,
+			     const json_t *kwargs, double deadline, brk_callback_fn callback,
+			     brk_error_callback_fn error_callback, void *arg, brk_result **out)
+{
+	json_t *ids = NULL;
+	if (!func || (args && !json_is_array(args)) || (kwargs && !json_is_object(kwargs)) || !pool)
+		return fail(BRK_EINVAL,
+			    "a task needs a pool, a func, an args array and a kwargs object");
+	json_t *task = json_pack("{s:s}", "func", func);
+	if (task && args)
+		json_object_set(task, "args", (json_t *)args);
+	if (task && kwargs)
+		json_object_set(task, "kwargs", (json_t *)kwargs);
+	if (task && deadline > 0)
+		json_object_set_new(task, "deadline", json_real(deadline));
+	brk_err err = submit(c, pool, task ? json_pack("[o]", task) : NULL, &ids);
+	if (err)
+		return err;
+	brk_result *r = result_new(c, pool, (uint64_t)json_integer_value(json_array_get(ids, 0)));
+	json_decref(ids);
+	if (!r)
+		return fail(BRK_ENOMEM, NULL);
+	r->callback = callback;
+	r->error_callback = error_callback;
+	r->arg = arg;
+	*out = r;
+	return BRK_OK;
+}
+
+/* call_args_new: the args of func(item), or of func(*item) with star (item an array). */
+static json_t *call_args_new(const json_t *item, bool star)
+{
+	if (star && !json_is_array(item))
+		return NULL;
+	return star ? json_incref((json_t *)item) : json_pack("[O]", item);
+}
+
+/* map_tasks_new: the pool.submit tasks of map (func(item)) or starmap (func(*item)): one a
+ * call, or with chunksize > 1 one a chunk of that many calls. */
+static json_t *map_tasks_new(const char *func, const json_t *items, bool star, size_t chunksize)
+{
+	json_t *tasks = json_array(), *chunk = NULL;
+	size_t n = json_array_size(items);
+	for (size_t i = 0; tasks && i < n; i++) {
+		json_t *args = call_args_new(json_array_get(items, i), star);
+		if (!args) {
+			json_decref(tasks);
+			return NULL;
+		}
+		if (chunksize <= 1) {
+			json_array_append_new(tasks,
+					      json_pack("{s:s, s:o}", "func", func, "args", args));
+			continue;
+		}
+		if (i % chunksize == 0) {
+			chunk = json_array();
+			json_array_append_new(
+				tasks, json_pack("{s:s, s:o}", "func", func, "chunk", chunk));
+		}
+		json_array_append_new(chunk, args);
+	}
+	return tasks;
+}
+
+/* results_new: handles of the tasks ids (n of them) of pool; NULL when out of memory. */
+static brk_result **results_new(brk_client *c, const char *pool, const json_t *ids, size_t n)
+{
+	brk_result **rs = calloc(n ? n : 1, sizeof *rs);
+	for (size_t i = 0; rs && i < n; i++) {
+		rs[i] = result_new(c, pool, (uint64_t)json_integer_value(json_array_get(ids, i)));
+		if (!rs[i]) {
+			while (i--)
+				brk_result_free(rs[i]);
+			free(rs);
+			rs = NULL;
+		}
+	}
+	return rs;
+}
+
+static void results_free(brk_result **rs, size_t n)
+{
+	for (size_t i = 0; rs && i < n; i++)
+		brk_result_free(rs[i]);
+	free(rs);
+}
+
+brk_err brk_pool_map_async(brk_client *c, const char *pool, const char *func, const json_t *items,
+			   bool star, brk_result ***out)
+{
+	json_t *ids = NULL;
+	size_t n = json_array_size(items);
+	if (!pool || !func || !json_is_array(items) || n == 0)
+		return fail(BRK_EINVAL, "map needs a pool, a func and a non-empty array of items");
+	brk_err err = submit(c, pool, map_tasks_new(func, items, star, 1), &ids);
+	brk_result **rs = err ? NULL : results_new(c, pool, ids, n);
+	json_decref(ids);
+	if (err)
+		return err;
+	if (!rs)
+		return fail(BRK_ENOMEM, NULL);
+	*out = rs;
+	return BRK_OK;
+}
+
+/* ---- outcomes ---- */
+
+/* outcome_err: the error an outcome stands for (BRK_OK for a success), with the calling
+ * thread's last error set to its text. */
+static brk_err outcome_err(const json_t *o)
+{
+	if (json_is_true(json_object_get(o, "ok")))
+		return BRK_OK;
+	const char *code = json_string_value(json_object_get(o, "error"));
+	const char *type = json_string_value(json_object_get(o, "type"));
+	const char *msg = json_string_value(json_object_get(o, "message"));
+	brk_err err = code ? brk_err_from_code(code) : BRK_EPROTO;
+	if (type)
+		return fail(err, "%s: %s", type, msg ? msg : "");
+	return fail(err, "%s", msg ? msg : brk_strerror(err));
+}
+
+/* settle: r's outcome (borrowed) arrived: keep it and run r's callback, once. */
+static void settle(brk_result *r, json_t *outcome)
+{
+	if (r->outcome)
+		return;
+	r->outcome = json_incref(outcome);
+	brk_err err = outcome_err(outcome);
+	if (err == BRK_OK && r->callback)
+		r->callback(r, json_object_get(outcome, "result"), r->arg);
+	if (err != BRK_OK && r->error_callback)
+		r->error_callback(r, err, json_string_value(json_object_get(outcome, "type")),
+				  json_string_value(json_object_get(outcome, "message")), r->arg);
+}
+
+/* fetch: pool.result over the unready ones of rs[0..n) (any: at least one), settling
+ * those that came. */
+static brk_err fetch(brk_result **rs, size_t n, bool any, double timeout)
+{
+	json_t *ids = json_array(), *outcomes = NULL, *o;
+	size_t i, j;
+	for (i = 0; ids && i < n; i++)
+		if (!rs[i]->outcome)
+			json_array_append_new(ids, json_integer((json_int_t)rs[i]->id));
+	if (!ids)
+		return fail(BRK_ENOMEM, NULL);
+	if (json_array_size(ids) == 0) {
+		json_decref(ids);
+		return BRK_OK;
+	}
+	json_t *args = json_pack("{s:o, s:b}", "tasks", ids, "any", any);
+	if (args && timeout == 0)
+		json_object_set_new(args, "timeout", json_integer(0));
+	else if (args && timeout > 0 && timeout <= PROTO_MAX_TIMEOUT)
+		json_object_set_new(args, "timeout", json_real(timeout));
+	brk_err err = call_new(rs[0]->c, BRK_OP_POOL_RESULT, rs[0]->pool, args, &outcomes);
+	json_array_foreach (err ? NULL : outcomes, i, o) {
+		uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "task"));
+		for (j = 0; j < n; j++)
+			if (rs[j]->id == id)
+				settle(rs[j], o);
+	}
+	json_decref(outcomes);
+	return err;
+}
+
+brk_err brk_pool_collect(brk_result **results, size_t n, double timeout, size_t *ready)
+{
+	if (n && !results)
+		return fail(BRK_EINVAL, "no results");
+	brk_err err = n ? fetch(results, n, true, timeout) : BRK_OK;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += results[i]->outcome != NULL;
+	if (ready)
+		*ready = k;
+	return err;
+}
+
+brk_err brk_result_wait(brk_result *r, double timeout)
+{
+	brk_err err = fetch(&r, 1, false, timeout);
+	return err == BRK_ETIMEOUT ? BRK_OK : err;
+}
+
+brk_err brk_result_ready(brk_result *r, bool *ready)
+{
+	brk_err err = brk_result_wait(r, 0);
+	if (err == BRK_OK)
+		*ready = r->outcome != NULL;
+	return err;
+}
+
+brk_err brk_result_get(brk_result *r, double timeout, json_t **value)
+{
+	brk_err err = fetch(&r, 1, false, timeout);
+	if (err)
+		return err;
+	if ((err = outcome_err(r->outcome)) == BRK_OK)
+		*value = json_incref(json_object_get(r->outcome, "result"));
+	return err;
+}
+
+brk_err brk_result_successful(brk_result *r, bool *successful)
+{
+	if (!r->outcome)
+		return fail(BRK_EVALUE, "task %llu is not ready", (unsigned long long)r->id);
+	*successful = json_is_true(json_object_get(r->outcome, "ok"));
+	return BRK_OK;
+}
+
+void brk_result_error(const brk_result *r, const char **type, const char **message)
+{
+	*type = json_string_value(json_object_get(r->outcome, "type"));
+	*message = json_string_value(json_object_get(r->outcome, "message"));
+}
+
+uint64_t brk_result_id(const brk_result *r)
+{
+	return r->id;
+}
+
+void brk_result_free(brk_result *r)
+{
+	if (!r)
+		return;
+	json_decref(r->outcome);
+	free(r->pool);
+	free(r);
+}
+
+brk_err brk_pool_apply(brk_client *c, const char *pool, const char *func, const json_t *args,
+		       const json_t *kwargs, json_t **value)
+{
+	brk_result *r = NULL;
+	brk_err err = brk_pool_apply_async(c, pool, func, args, kwargs, 0, NULL, NULL, NULL, &r);
+	if (err == BRK_OK)
+		err = brk_result_get(r, BRK_FOREVER, value);
+	brk_result_free(r);
+	return err;
+}
+
+/* gather: the results of the fetched outcomes of rs[0..k), flattened when chunked: each
+ * chunk's result is the array of its calls' results. The first failure is the error. */
+static brk_err gather(brk_result **rs, size_t k, bool chunked, json_t *out)
+{
+	for (size_t i = 0; i < k; i++) {
+		brk_err err = outcome_err(rs[i]->outcome);
+		json_t *r = json_object_get(rs[i]->outcome, "result");
+		if (err)
+			return err;
+		if (chunked && !json_is_array(r))
+			return fail(BRK_EPROTO, "a chunk's result is not an array");
+		if (chunked ? json_array_extend(out, r) : json_array_append(out, r))
+			return fail(BRK_ENOMEM, NULL);
+	}
+	return BRK_OK;
+}
+
+brk_err brk_pool_map(brk_client *c, const char *pool, const char *func, const json_t *items,
+		     bool star, long chunksize, double timeout, json_t **values)
+{
+	json_t *ids = NULL;
+	size_t n = json_array_size(items), size = chunksize > 1 ? (size_t)chunksize : 1;
+	if (!pool || !func || !json_is_array(items) || n == 0)
+		return fail(BRK_EINVAL, "map needs a pool, a func and a non-empty array of items");
+	brk_err err = submit(c, pool, map_tasks_new(func, items, star, size), &ids);
+	size_t k = json_array_size(ids);
+	brk_result **rs = err ? NULL : results_new(c, pool, ids, k);
+	json_decref(ids);
+	if (err == BRK_OK && !rs)
+		err = fail(BRK_ENOMEM, NULL);
+	if (err == BRK_OK)
+		err = fetch(rs, k, false, timeout);
+	json_t *out = err ? NULL : json_array();
+	if (err == BRK_OK)
+		err = out ? gather(rs, k, size > 1, out) : fail(BRK_ENOMEM, NULL);
+	if (err == BRK_OK && json_array_size(out) != n)
+		err = fail(BRK_EPROTO, "%zu results for %zu items", json_array_size(out), n);
+	results_free(rs, k);
+	if (err == BRK_OK)
+		*values = out;
+	else
+		json_decref(out);
+	return err;
+}
+
+brk_err brk_pool_close(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_POOL_CLOSE, name, NULL, NULL);
+}
+
+brk_err brk_pool_terminate(brk_client *c, const char *name)
+{
+	return call_new(c, BRK_OP_POOL_TERMINATE, name, NULL, NULL);
+}
+
+brk_err brk_pool_join(brk_client *c, const char *name, double timeout)
+{
+	json_t *args = json_object();
+	if (args && timeout >= 0 && timeout <= PROTO_MAX_TIMEOUT)
+		json_object_set_new(args, "timeout", json_real(timeout));
+	return call_new(c, BRK_OP_POOL_JOIN, name, args, NULL);
+}
+
+/* ---- workers ---- */
+
+static const brk_worker_func *find_func(const brk_worker_func *table, const char *name)
+{
+	for (; table->name; table++)
+		if (strcmp(table->name, name) == 0)
+			return table;
+	return NULL;
+}
+
+/* run_call: one call of f; its result (new), or NULL with e filled. */
+static json_t *run_call(const brk_worker_func *f, const json_t *args, const json_t *kwargs,
+			brk_task_error *e)
+{
+	json_t *empty = kwargs ? NULL : json_object();
+	json_t *r = f->fn(args, kwargs ? kwargs : empty, f->arg, e);
+	json_decref(empty);
+	return r;
+}
+
+/* run_chunk: each call of a chunked task; the array of their results, or NULL at the first
+ * failure (e filled). */
+static json_t *run_chunk(const brk_worker_func *f, const json_t *chunk, brk_task_error *e)
+{
+	json_t *out = json_array(), *args;
+	size_t i;
+	json_array_foreach (chunk, i, args) {
+		json_t *r = out ? run_call(f, args, NULL, e) : NULL;
+		if (!r) {
+			json_decref(out);
+			return NULL;
+		}
+		json_array_append_new(out, r);
+	}
+	return out;
+}
+
+/* run_task: runs one task's function (each call of a chunk); the pool.done arguments (new). */
+static json_t *run_task(const brk_worker_func *table, const json_t *work)
+{
+	const char *func = json_string_value(json_object_get(work, "func"));
+	const brk_worker_func *f = func ? find_func(table, func) : NULL;
+	const json_t *chunk = json_object_get(work, "chunk");
+	json_t *args = json_pack("{s:O}", "task", json_object_get(work, "task"));
+	brk_task_error e = {"", ""};
+	json_t *result = !f      ? NULL
+			 : chunk ? run_chunk(f, chunk, &e)
+				 : run_call(f, json_object_get(work, "args"),
+					    json_object_get(work, "kwargs"), &e);
+	if (!f) {
+		snprintf(e.type, sizeof e.type, "LookupError");
+		snprintf(e.message, sizeof e.message, "this worker has no function '%.200s'",
+			 func ? func : "");
+	}
+	if (result) {
+		json_object_set_new(args, "result", result);
+		return args;
+	}
+	json_object_set_new(args, "error",
+			    json_pack("{s:s, s:s}", "type", e.type[0] ? e.type : "Error", "message",
+				      e.message));
+	return args;
+}
+
+/* work_here: the worker loop on a connection of its own; *recycled: it stopped after
+ * maxtasksperchild tasks (not told to stop). */
+static brk_err work_here(const char *pool, const brk_worker_func *table,
+			 const brk_worker_options *o, bool *recycled)
+{
+	brk_client *c = NULL;
+	json_t *funcs = json_array();
+	brk_err err = brk_connect(o->url, o->client, &c);
+	for (const brk_worker_func *f = table; funcs && f->name; f++)
+		json_array_append_new(funcs, json_string(f->name));
+	for (long done = 0; err == BRK_OK && (!o->maxtasksperchild || done < o->maxtasksperchild);
+	     done++) {
+		json_t *work = NULL;
+		err = call_new(c, BRK_OP_POOL_WORK, pool, json_pack("{s:O}", "funcs", funcs),
+			       &work);
+		if (err == BRK_OK)
+			err = call_new(c, BRK_OP_POOL_DONE, pool, run_task(table, work), NULL);
+		json_decref(work);
+	}
+	json_decref(funcs);
+	if (c)
+		brk_close(c);
+	*recycled = err == BRK_OK;
+	return err == BRK_ECLOSED ? BRK_OK : err;
+}
+
+enum { EXIT_STOPPED = 0, EXIT_RECYCLE = 3, EXIT_TERMINATED = 4, EXIT_FAILED = 5 };
+
+static pid_t spawn(const char *pool, const brk_worker_func *table, const brk_worker_options *o)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	bool recycled = false;
+	brk_err err = work_here(pool, table, o, &recycled);
+	_exit(err == BRK_OK            ? (recycled ? EXIT_RECYCLE : EXIT_STOPPED)
+	      : err == BRK_ETERMINATED ? EXIT_TERMINATED
+				       : EXIT_FAILED);
+}
+
+/* still_running: whether pool still wants workers (not closed and drained, nor
+ * terminated), as a replacement worker asks: one pool.work that does not wait would take a
+ * task, so the stat tells. */
+static bool still_running(const char *pool, const brk_worker_options *o)
+{
+	brk_client *c = NULL;
+	json_t *st = NULL;
+	bool yes = false;
+	if (brk_connect(o->url, o->client, &c) == BRK_OK && brk_stat(c, pool, &st) == BRK_OK) {
+		const char *state = json_string_value(json_object_get(st, "state"));
+		yes = state && (strcmp(state, "running") == 0 ||
+				(strcmp(state, "closed") == 0 &&
+				 (json_integer_value(json_object_get(st, "queued")) ||
+				  json_array_size(json_object_get(st, "running")))));
+	}
+	json_decref(st);
+	if (c)
+		brk_close(c);
+	return yes;
+}
+
+/* work_forked: n forked workers, each replaced when it recycles itself or dies while the
+ * pool still wants workers. */
+static brk_err work_forked(const char *pool, const brk_worker_func *table,
+			   const brk_worker_options *o)
+{
+	int alive = 0, status;
+	brk_err result = BRK_OK;
+	for (int i = 0; i < o->processes; i++)
+		alive += spawn(pool, table, o) > 0;
+	while (alive > 0) {
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		alive--;
+		bool stopped = WIFEXITED(status) && WEXITSTATUS(status) == EXIT_STOPPED;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_TERMINATED)
+			result = BRK_ETERMINATED;
+		else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_FAILED)
+			result = fail(BRK_EIO, "a worker process failed");
+		else if (!stopped && still_running(pool, o))
+			alive += spawn(pool, table, o) > 0;
+	}
+	return result;
+}
+
+brk_err brk_worker_run(const char *pool, const brk_worker_func *table,
+		       const brk_worker_options *opts)
+{
+	brk_worker_options o = {0};
+	if (opts)
+		o = *opts;
+	if (!pool || !table || !table->name || o.processes < 0 || o.maxtasksperchild < 0)
+		return fail(BRK_EINVAL, "a worker needs a pool and a table of functions");
+	bool recycled;
+	return o.processes ? work_forked(pool, table, &o) : work_here(pool, table, &o, &recycled);
+}

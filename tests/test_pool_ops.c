@@ -1,0 +1,519 @@
+/* test_pool_ops.c: pool semantics through the real op table, with a fake transport:
+ * submitting, workers and the functions they serve, outcomes and their owners, workers that
+ * die holding a task, deadlines, close/join/terminate, batches, delete and bad input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_util.h"
+
+static session *sub, *w1, *w2;
+
+static void setup(void)
+{
+	h_setup();
+	sub = h_session();
+	w1 = h_session();
+	w2 = h_session();
+}
+
+static json_t *pool_stat(void)
+{
+	return h_result(h_call(sub, "{\"op\":\"stat\",\"name\":\"p\"}"));
+}
+
+static json_int_t stat_int(const char *field)
+{
+	return json_integer_value(json_object_get(pool_stat(), field));
+}
+
+/* work: w takes a task at once; its id. */
+static json_int_t work(session *w, const char *funcs)
+{
+	char req[256];
+	snprintf(req, sizeof req,
+		 "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":%s,\"block\":false}", funcs);
+	json_t *r = h_call(w, req);
+	ck_assert_str_eq(h_code(r), "ok");
+	return json_integer_value(json_object_get(h_result(r), "task"));
+}
+
+static void done(session *w, json_int_t id, const char *answer, const char *want)
+{
+	char req[256];
+	snprintf(req, sizeof req, "{\"op\":\"pool.done\",\"name\":\"p\",\"task\":%lld,%s}",
+		 (long long)id, answer);
+	EXPECT_OK(w, req, want);
+}
+
+START_TEST(create_settings_and_bad_input)
+{
+	static const struct h_step steps[] = {
+		{"{'op':'pool.create','name':'p'}", "true"},
+		{"{'op':'pool.create','name':'p','max_attempts':3,'max_tasks':100000}", "false"},
+		{"{'op':'pool.create','name':'p','max_attempts':2}", "!exists"},
+		{"{'op':'pool.create','name':'x','max_attempts':0}", "!bad_argument"},
+		{"{'op':'pool.create','name':'x','max_attempts':1001}", "!bad_argument"},
+		{"{'op':'pool.create','name':'x','max_tasks':0}", "!bad_argument"},
+		{"{'op':'pool.create','name':'x','max_tasks':'9'}", "!bad_argument"},
+		{"{'op':'pool.create','name':'x','size':4}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x'}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[]}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':{}}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{}]}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':''}]}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':3}]}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','args':{}}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','kwargs':[]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','deadline':0}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','deadline':'1'}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','extra':1}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f'},7]}", "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[1]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':{}}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[[1]],'args':[]}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.submit','name':'x','tasks':[{'func':'f','chunk':[[1]],'kwargs':{}}]}",
+		 "!bad_argument"},
+		{"{'op':'pool.work','name':'x'}", "!bad_argument"},
+		{"{'op':'pool.work','name':'x','funcs':[]}", "!bad_argument"},
+		{"{'op':'pool.work','name':'x','funcs':'f'}", "!bad_argument"},
+		{"{'op':'pool.work','name':'x','funcs':['f',1]}", "!bad_argument"},
+		{"{'op':'pool.work','name':'x','funcs':['f'],'timeout':-1}", "!bad_argument"},
+		{"{'op':'pool.done','name':'x','task':1}", "!bad_argument"},
+		{"{'op':'pool.done','name':'x','task':0,'result':1}", "!bad_argument"},
+		{"{'op':'pool.done','name':'x','task':'1','result':1}", "!bad_argument"},
+		{"{'op':'pool.done','name':'x','task':1,'result':1,'error':{'type':'E','message':''"
+		 "}}",
+		 "!bad_argument"},
+		{"{'op':'pool.done','name':'x','task':1,'error':'boom'}", "!bad_argument"},
+		{"{'op':'pool.done','name':'x','task':1,'error':{'type':'E'}}", "!bad_argument"},
+		{"{'op':'pool.done','name':'x','task':1,'error':{'type':'','message':'m'}}",
+		 "!bad_argument"},
+		{"{'op':'pool.done','name':'x','task':1,'error':{'type':'E','message':'m','x':1}}",
+		 "!bad_argument"},
+		{"{'op':'pool.result','name':'x','tasks':[1]}", "!not_found"},
+		{"{'op':'pool.close','name':'x'}", "!not_found"},
+		{"{'op':'pool.join','name':'x'}", "!not_found"},
+		{"{'op':'pool.terminate','name':'x'}", "!not_found"},
+		{"{'op':'pool.done','name':'x','task':1,'result':1}", "!not_found"},
+		{"{'op':'stat','name':'x'}", "!not_found"}, /* refused requests create nothing */
+		{"{'op':'pool.result','name':'p','tasks':[]}", "!bad_argument"},
+		{"{'op':'pool.result','name':'p','tasks':['1']}", "!bad_argument"},
+		{"{'op':'pool.result','name':'p','tasks':[1]}", "!not_found"},
+		{"{'op':'pool.result','name':'p','tasks':[1],'any':1}", "!bad_argument"},
+		{"{'op':'pool.close','name':'p','timeout':1}", "!bad_argument"},
+		{"{'op':'dict.set','name':'d','key':1,'value':1}", "null"},
+		{"{'op':'pool.submit','name':'d','tasks':[{'func':'f'}]}", "!wrong_type"},
+		{"{'op':'pool.bogus','name':'p'}", "!unknown_op"},
+	};
+	H_STEPS(sub, steps);
+	json_t *st = pool_stat();
+	ck_assert_str_eq(json_string_value(json_object_get(st, "type")), "pool");
+	ck_assert_str_eq(json_string_value(json_object_get(st, "state")), "running");
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "max_attempts")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "max_tasks")), 100000);
+}
+END_TEST
+
+START_TEST(a_task_goes_to_a_worker_and_its_result_back)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"add\",\"args\":"
+		  "[1,2],\"kwargs\":{\"k\":3}},{\"func\":\"add\"}]}",
+		  "[1,2]");
+	json_t *r = h_call(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"add\"]}");
+	ck_assert(h_same(r, "{\"task\":1,\"func\":\"add\",\"args\":[1,2],\"kwargs\":{\"k\":3},"
+			    "\"attempt\":1}"));
+	r = h_call(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"x\",\"add\"]}");
+	ck_assert(h_same(r, "{\"task\":2,\"func\":\"add\",\"args\":[],\"kwargs\":{},"
+			    "\"attempt\":1}"));
+	ck_assert_int_eq(json_array_size(json_object_get(pool_stat(), "running")), 2);
+	/* nothing is ready: a result that does not wait says so */
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1],\"timeout\":0}",
+		   "timeout");
+	int all = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[2,1]}");
+	done(w1, 1, "\"result\":6", "true");
+	ck_assert_ptr_null(h_reply(all)); /* waits for both */
+	done(w2, 2, "\"error\":{\"type\":\"ValueError\",\"message\":\"bad\"}", "true");
+	ck_assert(h_same(
+		h_reply(all),
+		"[{\"task\":2,\"ok\":false,\"error\":\"task_error\",\"type\":"
+		"\"ValueError\",\"message\":\"bad\"},{\"task\":1,\"ok\":true,\"result\":6}]"));
+	/* fetched outcomes are gone; answering twice is discarded */
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}", "not_found");
+	done(w1, 1, "\"result\":7", "false");
+	ck_assert_int_eq(stat_int("completed"), 1);
+	ck_assert_int_eq(stat_int("failed"), 1);
+	ck_assert_int_eq(stat_int("results"), 0);
+	/* a chunked task carries the args of each call; its result is the worker's */
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"add\","
+		  "\"chunk\":[[1],[2,3]],\"deadline\":5}]}",
+		  "[3]");
+	r = h_call(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"add\"]}");
+	ck_assert(h_same(r, "{\"task\":3,\"func\":\"add\",\"chunk\":[[1],[2,3]],\"attempt\":1}"));
+	done(w1, 3, "\"result\":[1,5]", "true");
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[3]}",
+		  "[{\"task\":3,\"ok\":true,\"result\":[1,5]}]");
+}
+END_TEST
+
+START_TEST(a_task_goes_only_to_a_worker_serving_its_function)
+{
+	int parked = h_send(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"]}");
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"g\"},"
+		  "{\"func\":\"g\"},{\"func\":\"f\"}]}",
+		  "[1,2,3]");
+	ck_assert_int_eq(json_integer_value(json_object_get(h_result(h_reply(parked)), "task")), 3);
+	json_t *st = pool_stat();
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "queued")), 2);
+	json_t *funcs = json_object_get(st, "queued_funcs");
+	ck_assert_uint_eq(json_object_size(funcs), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(funcs, "g")), 2);
+	EXPECT_ERR(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"],\"block\":false}",
+		   "empty");
+	ck_assert_int_eq(work(w2, "[\"g\"]"), 1);
+	ck_assert_int_eq(work(w2, "[\"g\"]"), 2);
+	/* a parked worker shows in stat with what it serves */
+	parked =
+		h_send(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"h\"],\"timeout\":5}");
+	json_t *ws = json_object_get(pool_stat(), "workers");
+	ck_assert_int_eq(json_array_size(ws), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(
+				 json_object_get(json_array_get(ws, 0), "funcs"), 0)),
+			 "h");
+}
+END_TEST
+
+START_TEST(a_worker_that_dies_gives_its_task_back_to_the_front)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"}]}",
+		  "[1,2]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	ck_assert_int_eq(json_array_size(json_object_get(
+				 json_array_get(h_result(h_call(sub, "{\"op\":\"sessions\"}")), 1),
+				 "holding")),
+			 1);
+	sess_close(w1);
+	/* back to the front: the next worker gets task 1 again, its second attempt */
+	json_t *r = h_call(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"]}");
+	ck_assert(h_same(r, "{\"task\":1,\"func\":\"f\",\"args\":[],\"kwargs\":{},"
+			    "\"attempt\":2}"));
+	/* a parked worker gets a returned task at once */
+	session *w3 = h_session();
+	ck_assert_int_eq(work(w3, "[\"f\"]"), 2);
+	int parked = h_send(w3, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"]}");
+	ck_assert_ptr_null(h_reply(parked));
+	sess_close(w2);
+	ck_assert_int_eq(json_integer_value(json_object_get(h_result(h_reply(parked)), "task")), 1);
+	done(w3, 1, "\"result\":\"once\"", "true");
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}",
+		  "[{\"task\":1,\"ok\":true,\"result\":\"once\"}]");
+}
+END_TEST
+
+START_TEST(a_task_that_kills_every_worker_fails_worker_lost)
+{
+	EXPECT_OK(sub, "{\"op\":\"pool.create\",\"name\":\"p\",\"max_attempts\":2}", "true");
+	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"die\"}]}",
+		  "[1]");
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}");
+	ck_assert_int_eq(work(w1, "[\"die\"]"), 1);
+	sess_close(w1);
+	ck_assert_ptr_null(h_reply(wait));
+	ck_assert_int_eq(work(w2, "[\"die\"]"), 1);
+	sess_close(w2);
+	json_t *out = json_array_get(h_result(h_reply(wait)), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(out, "error")), "worker_lost");
+	ck_assert_int_eq(stat_int("failed"), 1);
+	ck_assert_int_eq(stat_int("queued"), 0);
+}
+END_TEST
+
+START_TEST(an_overdue_task_fails_timeout_and_its_late_answer_is_dropped)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"slow\","
+		  "\"deadline\":0.05},{\"func\":\"slow\",\"deadline\":null}]}",
+		  "[1,2]");
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}");
+	ck_assert_int_eq(work(w1, "[\"slow\"]"), 1);
+	h_run(0.02);
+	ck_assert_ptr_null(h_reply(wait));
+	for (int i = 0; i < 100 && !h_reply(wait); i++)
+		h_run(0.01);
+	json_t *out = json_array_get(h_result(h_reply(wait)), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(out, "error")), "timeout");
+	done(w1, 1, "\"result\":1", "false");
+	/* the worker does not hold it any more: its end gives nothing back */
+	sess_close(w1);
+	ck_assert_int_eq(stat_int("queued"), 1);
+}
+END_TEST
+
+START_TEST(results_of_a_submitter_that_ends_are_dropped)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"},{\"func\":\"f\"}]}",
+		  "[1,2,3]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 2);
+	done(w1, 1, "\"result\":1", "true");
+	ck_assert_int_eq(stat_int("results"), 1);
+	session *other = h_session();
+	EXPECT_ERR(other, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}", "not_found");
+	sess_close(sub);
+	json_t *st = h_result(h_call(other, "{\"op\":\"stat\",\"name\":\"p\"}"));
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "results")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "queued")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "size")), 1); /* task 2 runs */
+	done(w1, 2, "\"result\":2", "true");
+	st = h_result(h_call(other, "{\"op\":\"stat\",\"name\":\"p\"}"));
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "size")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "results")), 0);
+}
+END_TEST
+
+START_TEST(result_any_returns_what_is_ready)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"},{\"func\":\"f\"}]}",
+		  "[1,2,3]");
+	int any = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1,2,3],"
+			      "\"any\":true}");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1,1]}", "bad_argument");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	ck_assert_int_eq(work(w2, "[\"f\"]"), 2);
+	done(w2, 2, "\"result\":20", "true");
+	ck_assert(h_same(h_reply(any), "[{\"task\":2,\"ok\":true,\"result\":20}]"));
+	done(w1, 1, "\"result\":10", "true");
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1,3],\"any\":true}",
+		  "[{\"task\":1,\"ok\":true,\"result\":10}]");
+	/* a result that times out takes nothing */
+	int t = h_send(sub,
+		       "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[3],\"timeout\":0.02}");
+	for (int i = 0; i < 100 && !h_reply(t); i++)
+		h_run(0.01);
+	ck_assert_str_eq(h_code(h_reply(t)), "timeout");
+	/* a task awaited by a parked result cannot be fetched by another request */
+	int first = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[3]}");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[3],\"timeout\":0}",
+		   "bad_argument");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 3);
+	done(w1, 3, "\"result\":30", "true");
+	ck_assert(h_same(h_reply(first), "[{\"task\":3,\"ok\":true,\"result\":30}]"));
+}
+END_TEST
+
+START_TEST(close_and_join)
+{
+	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
+		  "[1]");
+	EXPECT_ERR(sub, "{\"op\":\"pool.join\",\"name\":\"p\"}", "value_error");
+	int idle = h_send(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"g\"]}");
+	EXPECT_OK(sub, "{\"op\":\"pool.close\",\"name\":\"p\"}", "null");
+	EXPECT_OK(sub, "{\"op\":\"pool.close\",\"name\":\"p\"}", "null");
+	EXPECT_ERR(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
+		   "closed");
+	EXPECT_ERR(sub, "{\"op\":\"pool.join\",\"name\":\"p\",\"timeout\":0}", "timeout");
+	int join = h_send(sub, "{\"op\":\"pool.join\",\"name\":\"p\"}");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1); /* queued tasks still run */
+	ck_assert_ptr_null(h_reply(join));
+	ck_assert_ptr_null(h_reply(idle));
+	done(w1, 1, "\"result\":1", "true");
+	ck_assert(h_same(h_reply(join), "null"));
+	ck_assert_str_eq(h_code(h_reply(idle)), "closed"); /* parked workers are told to stop */
+	EXPECT_ERR(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"]}", "closed");
+	EXPECT_OK(sub, "{\"op\":\"pool.join\",\"name\":\"p\"}", "null");
+	/* the outcome is still there to fetch */
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}",
+		  "[{\"task\":1,\"ok\":true,\"result\":1}]");
+}
+END_TEST
+
+START_TEST(terminate_fails_pending_tasks_and_stops_workers)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"}]}",
+		  "[1,2]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	int idle = h_send(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"g\"]}");
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1,2]}");
+	EXPECT_OK(sub, "{\"op\":\"pool.terminate\",\"name\":\"p\"}", "null");
+	ck_assert_str_eq(h_code(h_reply(idle)), "terminated");
+	json_t *outs = h_result(h_reply(wait));
+	ck_assert_int_eq(json_array_size(outs), 2);
+	for (size_t i = 0; i < 2; i++)
+		ck_assert_str_eq(
+			json_string_value(json_object_get(json_array_get(outs, i), "error")),
+			"terminated");
+	done(w1, 1, "\"result\":1", "false");
+	EXPECT_ERR(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"]}", "terminated");
+	EXPECT_ERR(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
+		   "closed");
+	EXPECT_OK(sub, "{\"op\":\"pool.join\",\"name\":\"p\"}", "null");
+	ck_assert_str_eq(json_string_value(json_object_get(pool_stat(), "state")), "terminated");
+	sess_close(w1); /* holds nothing any more */
+	ck_assert_int_eq(stat_int("queued"), 0);
+}
+END_TEST
+
+START_TEST(max_tasks_bounds_tasks_and_unfetched_results)
+{
+	EXPECT_OK(sub, "{\"op\":\"pool.create\",\"name\":\"p\",\"max_tasks\":2}", "true");
+	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
+		  "[1]");
+	EXPECT_ERR(sub,
+		   "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		   "{\"func\":\"f\"}]}",
+		   "limit_exceeded");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	done(w1, 1, "\"result\":1", "true");
+	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
+		  "[2]");
+	EXPECT_ERR(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
+		   "limit_exceeded");
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}",
+		  "[{\"task\":1,\"ok\":true,\"result\":1}]");
+	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
+		  "[3]");
+}
+END_TEST
+
+START_TEST(batches_cancel_and_delete)
+{
+	EXPECT_ERR(w1,
+		   "{\"op\":\"batch\",\"ops\":[{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":"
+		   "[\"f\"]}]}",
+		   "bad_argument");
+	EXPECT_OK(sub,
+		  "{\"op\":\"batch\",\"ops\":[{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":"
+		  "[{\"func\":\"f\"}]}]}",
+		  "[{\"ok\":true,\"result\":[1]}]");
+	EXPECT_OK(w1,
+		  "{\"op\":\"batch\",\"ops\":[{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":"
+		  "[\"f\"],\"block\":false}]}",
+		  "[{\"ok\":true,\"result\":{\"task\":1,\"func\":\"f\",\"args\":[],\"kwargs\":{},"
+		  "\"attempt\":1}}]");
+	/* a cancelled parked worker takes nothing */
+	int parked = h_send(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"]}");
+	char req[96];
+	snprintf(req, sizeof req, "{\"op\":\"cancel\",\"request\":%u}", h_id(parked));
+	EXPECT_OK(w2, req, "{\"cancelled\":true}");
+	ck_assert_str_eq(h_code(h_reply(parked)), "cancelled");
+	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
+		  "[2]");
+	ck_assert_int_eq(stat_int("queued"), 1);
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}");
+	EXPECT_OK(sub, "{\"op\":\"del\",\"name\":\"p\"}", "true");
+	ck_assert_str_eq(h_code(h_reply(wait)), "deleted");
+	/* the sessions no longer hold anything of it */
+	sess_close(w1);
+	sess_close(sub);
+	EXPECT_ERR(w2, "{\"op\":\"stat\",\"name\":\"p\"}", "not_found");
+}
+END_TEST
+
+START_TEST(a_session_that_submits_and_works_ends_cleanly)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"}]}",
+		  "[1,2]");
+	ck_assert_int_eq(work(sub, "[\"f\"]"), 1);
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 2);
+	sess_close(sub);
+	json_t *st = h_result(h_call(w1, "{\"op\":\"stat\",\"name\":\"p\"}"));
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "size")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "queued")), 0);
+	sess_close(w1);
+	st = h_result(h_call(w2, "{\"op\":\"stat\",\"name\":\"p\"}"));
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "size")), 0);
+}
+END_TEST
+
+START_TEST(work_answers_the_last_task_and_takes_the_next_in_one_request)
+{
+	static const struct h_step bad[] = {
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':1}", "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'task':1}}", "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'result':1,'x':2}}",
+		 "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'task':0,'result':1}}",
+		 "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'task':1,'result':1,'error':{}"
+		 "}}",
+		 "!bad_argument"},
+		{"{'op':'pool.work','name':'p','funcs':['f'],'done':{'task':1,'error':{'type':'E'}}"
+		 "}",
+		 "!bad_argument"},
+	};
+	H_STEPS(w1, bad);
+	EXPECT_ERR(sub, "{\"op\":\"stat\",\"name\":\"p\"}", "not_found"); /* nothing made */
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"}]}",
+		  "[1,2]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	json_t *r = h_call(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"],"
+			       "\"done\":{\"task\":1,\"result\":10}}");
+	ck_assert_int_eq(json_integer_value(json_object_get(h_result(r), "task")), 2);
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}",
+		  "[{\"task\":1,\"ok\":true,\"result\":10}]");
+	/* the answer is taken first: the last task done, a closed pool tells the worker to stop */
+	EXPECT_OK(sub, "{\"op\":\"pool.close\",\"name\":\"p\"}", "null");
+	EXPECT_ERR(w1,
+		   "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"],\"done\":{\"task\":2,"
+		   "\"error\":{\"type\":\"KeyError\",\"message\":\"k\"}}}",
+		   "closed");
+	EXPECT_OK(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[2]}",
+		  "[{\"task\":2,\"ok\":false,\"error\":\"task_error\",\"type\":\"KeyError\","
+		  "\"message\":\"k\"}]");
+	/* a late answer with it is dropped, and the request goes on */
+	EXPECT_ERR(w1,
+		   "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"],\"done\":{\"task\":2,"
+		   "\"result\":1}}",
+		   "closed");
+	ck_assert_int_eq(stat_int("completed"), 1);
+	ck_assert_int_eq(stat_int("failed"), 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pool_ops");
+	TCase *tc = tcase_create("pool_ops");
+	tcase_add_checked_fixture(tc, setup, h_teardown);
+	ADD(tc, create_settings_and_bad_input);
+	ADD(tc, a_task_goes_to_a_worker_and_its_result_back);
+	ADD(tc, a_task_goes_only_to_a_worker_serving_its_function);
+	ADD(tc, a_worker_that_dies_gives_its_task_back_to_the_front);
+	ADD(tc, a_task_that_kills_every_worker_fails_worker_lost);
+	ADD(tc, an_overdue_task_fails_timeout_and_its_late_answer_is_dropped);
+	ADD(tc, results_of_a_submitter_that_ends_are_dropped);
+	ADD(tc, result_any_returns_what_is_ready);
+	ADD(tc, close_and_join);
+	ADD(tc, terminate_fails_pending_tasks_and_stops_workers);
+	ADD(tc, max_tasks_bounds_tasks_and_unfetched_results);
+	ADD(tc, batches_cancel_and_delete);
+	ADD(tc, a_session_that_submits_and_works_ends_cleanly);
+	ADD(tc, work_answers_the_last_task_and_takes_the_next_in_one_request);
+	suite_add_tcase(s, tc);
+	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
+}

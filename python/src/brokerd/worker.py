@@ -7,7 +7,8 @@ functions.
 Each function is imported by its name ("module:qualname"), as Pool.apply_async sends it.
 With --processes N, N worker processes serve at once, each with its own connection; one
 that dies (or served --maxtasksperchild tasks) is replaced, as multiprocessing.Pool
-replaces its workers. The workers stop when the pool is closed and drained, or terminated.
+replaces its workers. The workers stop when the pool is closed and drained, terminated or
+deleted, or when brokerd shuts down.
 A task a worker was running when it died goes back to the pool and runs elsewhere."""
 import argparse
 import importlib

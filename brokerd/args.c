@@ -38,6 +38,18 @@ int arg_opt_int(op_ctx *ctx, const char *key, json_int_t dflt, json_int_t *out)
 	return 0;
 }
 
+int arg_opt_count(op_ctx *ctx, const char *key, json_int_t dflt, json_int_t max, size_t *out)
+{
+	json_int_t v = dflt;
+	if (arg_opt_int(ctx, key, dflt, &v))
+		return ctx->err;
+	if (v < 1 || v > max)
+		return op_fail(ctx, BRK_EBADARG, "argument '%s' must be an integer from 1 to %lld",
+			       key, (long long)max);
+	*out = (size_t)v;
+	return 0;
+}
+
 int arg_opt_bool(op_ctx *ctx, const char *key, bool dflt, bool *out)
 {
 	json_t *v = json_object_get(ctx->args, key);

@@ -16,6 +16,8 @@ int arg_opt_number(op_ctx *ctx, const char *key, double dflt, double *out);
 
 /* arg_opt_int: an optional integer, dflt when absent. */
 int arg_opt_int(op_ctx *ctx, const char *key, json_int_t dflt, json_int_t *out);
+/* arg_opt_count: an optional integer setting from 1 to max, dflt when absent. */
+int arg_opt_count(op_ctx *ctx, const char *key, json_int_t dflt, json_int_t max, size_t *out);
 
 /* arg_opt_bool: an optional boolean, dflt when absent. */
 int arg_opt_bool(op_ctx *ctx, const char *key, bool dflt, bool *out);

@@ -696,25 +696,12 @@ const struct op_def pipe_ops[] = {
 
 /* ---- class ---- */
 
-/* bound_arg: an optional integer setting from 1 to max. */
-static int bound_arg(op_ctx *ctx, const char *key, json_int_t dflt, json_int_t max, size_t *out)
-{
-	json_int_t v;
-	if (arg_opt_int(ctx, key, dflt, &v))
-		return ctx->err;
-	if (v < 1 || v > max)
-		return op_fail(ctx, BRK_EBADARG, "argument '%s' must be an integer from 1 to %lld",
-			       key, (long long)max);
-	*out = (size_t)v;
-	return 0;
-}
-
 static void *create(op_ctx *ctx, const char *name)
 {
 	struct pipe built = {.name = name};
 	if (arg_opt_bool(ctx, "duplex", true, &built.duplex) ||
-	    bound_arg(ctx, "maxmsgs", DEFAULT_MAXMSGS, MAX_MAXMSGS, &built.maxmsgs) ||
-	    bound_arg(ctx, "maxbytes", DEFAULT_MAXBYTES, MAX_MAXBYTES, &built.maxbytes))
+	    arg_opt_count(ctx, "maxmsgs", DEFAULT_MAXMSGS, MAX_MAXMSGS, &built.maxmsgs) ||
+	    arg_opt_count(ctx, "maxbytes", DEFAULT_MAXBYTES, MAX_MAXBYTES, &built.maxbytes))
 		return NULL;
 	struct pipe *p = malloc(sizeof *p);
 	if (!p) {

@@ -835,24 +835,11 @@ const struct op_def pool_ops[] = {
 
 /* ---- class ---- */
 
-/* bound_arg: an optional integer setting from 1 to max. */
-static int bound_arg(op_ctx *ctx, const char *key, json_int_t dflt, json_int_t max, size_t *out)
-{
-	json_int_t v;
-	if (arg_opt_int(ctx, key, dflt, &v))
-		return ctx->err;
-	if (v < 1 || v > max)
-		return op_fail(ctx, BRK_EBADARG, "argument '%s' must be an integer from 1 to %lld",
-			       key, (long long)max);
-	*out = (size_t)v;
-	return 0;
-}
-
 static void *create(op_ctx *ctx, const char *name)
 {
 	size_t attempts = 0, tasks = 0;
-	if (bound_arg(ctx, "max_attempts", DEFAULT_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS, &attempts) ||
-	    bound_arg(ctx, "max_tasks", DEFAULT_MAX_TASKS, MAX_MAX_TASKS, &tasks))
+	if (arg_opt_count(ctx, "max_attempts", DEFAULT_MAX_ATTEMPTS, MAX_MAX_ATTEMPTS, &attempts) ||
+	    arg_opt_count(ctx, "max_tasks", DEFAULT_MAX_TASKS, MAX_MAX_TASKS, &tasks))
 		return NULL;
 	struct pool *p = calloc(1, sizeof *p);
 	if (!p) {

@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ilist.h"
 #include "op.h"
 #include "hmap.h"
 #include "object.h"
+#include "wait.h"
 
 static hmap objects; /* name -> object, in creation order */
 static uint64_t last_serial;
@@ -154,4 +156,16 @@ json_t *obj_list_new(const char *prefix)
 		if (strncmp(e->key, prefix ? prefix : "", plen) == 0)
 			json_array_append_new(list, obj_summary_new(e->value));
 	return list;
+}
+
+int obj_park(op_ctx *ctx, struct list *on, const char *op, double timeout, brk_err timeout_err,
+	     waiter **out)
+{
+	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err);
+	if (!w)
+		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	list_push_back(on, &w->obj_link);
+	if (out)
+		*out = w;
+	return OP_PARKED;
 }

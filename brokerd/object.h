@@ -57,6 +57,15 @@ int obj_create(struct op_ctx *ctx, const struct obj_class *cls,
 /* obj_find: the object called name, or NULL. */
 object *obj_find(const char *name);
 
+struct list;
+struct waiter;
+/* obj_park: parks ctx's request on the object it names, on on (one of the object's waiter
+ * lists), answered timeout_err when timeout seconds pass (negative: never); *out, when out
+ * is not NULL, is the waiter, for the caller to fill in. OP_PARKED, or the error answered
+ * (out of memory). */
+int obj_park(struct op_ctx *ctx, struct list *on, const char *op, double timeout,
+	     brk_err timeout_err, struct waiter **out);
+
 /* obj_delete: completes its waiters with "deleted" and destroys it. */
 void obj_delete(object *o);
 

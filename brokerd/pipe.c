@@ -514,17 +514,6 @@ static int wrong_end(op_ctx *ctx, const struct pipe *p, int e)
 		       p->name, e ? "sends" : "receives");
 }
 
-static int park(op_ctx *ctx, struct list *on, const char *op, double timeout, brk_err timeout_err,
-		waiter **out)
-{
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err);
-	if (!w)
-		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
-	list_push_back(on, &w->obj_link);
-	*out = w;
-	return OP_PARKED;
-}
-
 static bool same_settings(const void *existing, const void *built)
 {
 	const struct pipe *a = existing, *b = built;
@@ -557,7 +546,7 @@ static int park_send(op_ctx *ctx, struct pipe *p, int y, const struct msg *m, do
 	if (timeout == 0)
 		return op_fail(ctx, BRK_EFULL, "pipe '%s' is full toward end %s", p->name,
 			       end_name(y));
-	int rc = park(ctx, &p->end[y].in.senders, BRK_OP_PIPE_SEND, timeout, BRK_EFULL, &w);
+	int rc = obj_park(ctx, &p->end[y].in.senders, BRK_OP_PIPE_SEND, timeout, BRK_EFULL, &w);
 	if (rc == OP_PARKED) {
 		w->item = json_incref(m->body);
 		w->size = m->size;
@@ -637,7 +626,7 @@ static int op_recv(op_ctx *ctx)
 	if (timeout == 0)
 		return op_fail(ctx, BRK_EEMPTY, "pipe '%s' has nothing for end %s", p->name,
 			       end_name(y));
-	rc = park(ctx, &p->end[y].receivers, BRK_OP_PIPE_RECV, timeout, BRK_EEMPTY, &w);
+	rc = obj_park(ctx, &p->end[y].receivers, BRK_OP_PIPE_RECV, timeout, BRK_EEMPTY, &w);
 	if (rc == OP_PARKED) {
 		w->confirm = confirm;
 		w->kind = want;
@@ -661,7 +650,7 @@ static int op_poll(op_ctx *ctx)
 		return rc;
 	if (ready(p, y) || timeout == 0)
 		return op_ok(ctx, json_boolean(ready(p, y)));
-	rc = park(ctx, &p->end[y].pollers, BRK_OP_PIPE_POLL, timeout, BRK_EEMPTY, &w);
+	rc = obj_park(ctx, &p->end[y].pollers, BRK_OP_PIPE_POLL, timeout, BRK_EEMPTY, &w);
 	if (rc == OP_PARKED)
 		w->timeout_result = json_false();
 	return rc;

@@ -578,17 +578,6 @@ static bool take_answer(struct pool *p, const session *s, uint64_t id, json_t *o
 
 /* ---- ops ---- */
 
-static int park(op_ctx *ctx, struct list *on, const char *op, double timeout, brk_err timeout_err,
-		waiter **out)
-{
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err);
-	if (!w)
-		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
-	list_push_back(on, &w->obj_link);
-	*out = w;
-	return OP_PARKED;
-}
-
 static bool same_settings(const void *existing, const void *built)
 {
 	const struct pool *a = existing, *b = built;
@@ -674,7 +663,7 @@ static int park_fetch(op_ctx *ctx, struct pool *p, json_t *ids, bool any, size_t
 	waiter *w = NULL;
 	size_t i;
 	json_t *id;
-	int rc = park(ctx, &p->fetchers, BRK_OP_POOL_RESULT, timeout, BRK_ETIMEOUT, &w);
+	int rc = obj_park(ctx, &p->fetchers, BRK_OP_POOL_RESULT, timeout, BRK_ETIMEOUT, &w);
 	if (rc != OP_PARKED)
 		return rc;
 	w->item = json_incref(ids);
@@ -747,7 +736,7 @@ static int op_work(op_ctx *ctx)
 		json_t *work = begin(t, ctx->sess);
 		return work ? op_ok(ctx, work) : op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	}
-	rc = park(ctx, &p->workers, BRK_OP_POOL_WORK, timeout, BRK_EEMPTY, &w);
+	rc = obj_park(ctx, &p->workers, BRK_OP_POOL_WORK, timeout, BRK_EEMPTY, &w);
 	if (rc == OP_PARKED)
 		w->item = json_incref(funcs);
 	return rc;
@@ -818,7 +807,7 @@ static int op_join(op_ctx *ctx)
 	if (timeout == 0)
 		return op_fail(ctx, BRK_ETIMEOUT, "pool '%s' has %zu tasks queued and %zu running",
 			       p->name, list_length(&p->queue), p->running);
-	return park(ctx, &p->joiners, BRK_OP_POOL_JOIN, timeout, BRK_ETIMEOUT, &w);
+	return obj_park(ctx, &p->joiners, BRK_OP_POOL_JOIN, timeout, BRK_ETIMEOUT, &w);
 }
 
 const struct op_def pool_ops[] = {

@@ -219,19 +219,6 @@ static int lookup(op_ctx *ctx, queue **out)
 	return rc;
 }
 
-/* park: parks ctx's request on the list on (getters, putters or joiners). */
-static int park(op_ctx *ctx, struct list *on, const char *op, double timeout, brk_err timeout_err,
-		waiter **out)
-{
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err);
-	if (!w)
-		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
-	list_push_back(on, &w->obj_link);
-	if (out)
-		*out = w;
-	return OP_PARKED;
-}
-
 static bool same_settings(const void *existing, const void *built)
 {
 	const queue *a = existing, *b = built;
@@ -269,7 +256,7 @@ static int op_put(op_ctx *ctx)
 	if (timeout == 0)
 		return op_fail(ctx, BRK_EFULL, "queue '%s' is full", ctx->name);
 	waiter *w = NULL;
-	rc = park(ctx, &q->putters, BRK_OP_QUEUE_PUT, timeout, BRK_EFULL, &w);
+	rc = obj_park(ctx, &q->putters, BRK_OP_QUEUE_PUT, timeout, BRK_EFULL, &w);
 	if (rc == OP_PARKED) {
 		w->item = json_incref(value);
 		w->priority = priority;
@@ -296,7 +283,7 @@ static int op_get(op_ctx *ctx)
 	if (timeout == 0)
 		return op_fail(ctx, BRK_EEMPTY, "queue '%s' is empty", ctx->name);
 	waiter *w = NULL;
-	rc = park(ctx, &q->getters, BRK_OP_QUEUE_GET, timeout, BRK_EEMPTY, &w);
+	rc = obj_park(ctx, &q->getters, BRK_OP_QUEUE_GET, timeout, BRK_EEMPTY, &w);
 	if (rc == OP_PARKED)
 		w->confirm = confirm;
 	return rc;
@@ -366,7 +353,7 @@ static int op_join(op_ctx *ctx)
 	if (timeout == 0)
 		return op_fail(ctx, BRK_ETIMEOUT, "queue '%s' has %llu unfinished tasks", ctx->name,
 			       (unsigned long long)q->unfinished);
-	return park(ctx, &q->joiners, BRK_OP_QUEUE_JOIN, timeout, BRK_ETIMEOUT, NULL);
+	return obj_park(ctx, &q->joiners, BRK_OP_QUEUE_JOIN, timeout, BRK_ETIMEOUT, NULL);
 }
 
 const struct op_def queue_ops[] = {

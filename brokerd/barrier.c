@@ -91,15 +91,14 @@ static int op_wait(op_ctx *ctx)
 		return op_fail(ctx, BRK_EBROKEN, "barrier '%s' broke: not all parties had arrived",
 			       ctx->name);
 	}
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_BARRIER_WAIT,
-			      timeout, BRK_EBROKEN);
-	if (!w)
-		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	waiter *w;
+	rc = obj_park(ctx, &b->waiters, BRK_OP_BARRIER_WAIT, timeout, BRK_EBROKEN, &w);
+	if (rc != OP_PARKED)
+		return rc;
 	b->arrived++;
 	w->priority = (double)index;
 	w->on_timeout = on_timeout;
 	w->on_withdraw = on_withdraw;
-	list_push_back(&b->waiters, &w->obj_link);
 	return OP_PARKED;
 }
 

@@ -93,13 +93,12 @@ static int op_wait(op_ctx *ctx)
 		return rc;
 	if (!ctx->req)
 		return op_fail(ctx, BRK_EBADARG, "condition.wait cannot be part of a batch");
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_COND_WAIT, timeout,
-			      BRK_OK);
-	if (!w)
-		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	waiter *w;
+	rc = obj_park(ctx, &cv->waiters, BRK_OP_COND_WAIT, timeout, BRK_OK, &w);
+	if (rc != OP_PARKED)
+		return rc;
 	w->on_timeout = on_timeout;
 	w->owner = ctx->owner; /* the lock comes back to the same owner */
-	list_push_back(&cv->waiters, &w->obj_link);
 	w->priority = (double)lock_release_for_wait(lk);
 	if (timeout == 0)
 		wake(cv, w, false);

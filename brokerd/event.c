@@ -60,13 +60,11 @@ static int op_wait(op_ctx *ctx)
 		return rc;
 	if (e->set || timeout == 0)
 		return op_ok(ctx, json_boolean(e->set));
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_EVENT_WAIT, timeout,
-			      BRK_OK);
-	if (!w)
-		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
-	w->timeout_result = json_false();
-	list_push_back(&e->waiters, &w->obj_link);
-	return OP_PARKED;
+	waiter *w;
+	rc = obj_park(ctx, &e->waiters, BRK_OP_EVENT_WAIT, timeout, BRK_OK, &w);
+	if (rc == OP_PARKED)
+		w->timeout_result = json_false();
+	return rc;
 }
 
 const struct op_def event_ops[] = {

@@ -174,13 +174,13 @@ static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
 	}
 	if (timeout == 0)
 		return op_ok(ctx, json_pack("{s:b}", "acquired", 0));
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, BRK_OK);
-	if (!w)
-		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	waiter *w;
+	rc = obj_park(ctx, &l->waiters, op, timeout, BRK_OK, &w);
+	if (rc != OP_PARKED)
+		return rc;
 	w->timeout_result = json_pack("{s:b}", "acquired", 0);
 	w->lease = lease;
 	w->owner = ctx->owner;
-	list_push_back(&l->waiters, &w->obj_link);
 	return OP_PARKED;
 }
 

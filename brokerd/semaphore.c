@@ -238,15 +238,14 @@ static int op_acquire(op_ctx *ctx)
 		return op_ok(ctx, take(sem, ctx->sess, ctx->owner, n));
 	if (timeout == 0)
 		return op_ok(ctx, json_pack("{s:b}", "acquired", 0));
-	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), BRK_OP_SEM_ACQUIRE, timeout,
-			      BRK_OK);
-	if (!w)
-		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	waiter *w;
+	rc = obj_park(ctx, &sem->waiters, BRK_OP_SEM_ACQUIRE, timeout, BRK_OK, &w);
+	if (rc != OP_PARKED)
+		return rc;
 	w->priority = (double)n;
 	w->on_timeout = on_timeout;
 	w->on_withdraw = on_withdraw;
 	w->owner = ctx->owner;
-	list_push_back(&sem->waiters, &w->obj_link);
 	return OP_PARKED;
 }
 

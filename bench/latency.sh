@@ -10,16 +10,9 @@ rounds=${1:-15}
 secs=${2:-1}
 scripts/deps.sh
 command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null; }
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j2 --target brokerd brokerctl >/dev/null
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-build-bench/brokerd --listen "ipc://$tmp/b.sock" --log-level warn &
+. bench/brokerd.sh
+bench_brokerd brokerctl
 redis-server --port 0 --unixsocket "$tmp/r.sock" --save '' --appendonly no >/dev/null &
-for _ in $(seq 500); do
-	build-bench/brokerctl --url "ipc://$tmp/b.sock" ping >/dev/null 2>&1 && break
-	sleep 0.01
-done
 for _ in $(seq 500); do
 	redis-cli -s "$tmp/r.sock" set key:__rand_int__ v >/dev/null 2>&1 && break
 	sleep 0.01

@@ -9,16 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 secs=${2:-2}
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j2 --target brokerd pipe_bench >/dev/null
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-url="ipc://$tmp/b.sock"
-build-bench/brokerd --listen "$url" --log-level warn &
-for _ in $(seq 500); do
-	[ -S "$tmp/b.sock" ] && break
-	sleep 0.01
-done
+. bench/brokerd.sh
+bench_brokerd pipe_bench
 field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
 echo "round brokerd_small_msgs_s python_small_msgs_s brokerd_1mib_mib_s python_1mib_mib_s"
 for r in $(seq "$rounds"); do

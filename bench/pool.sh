@@ -10,16 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 tasks=${2:-10000}
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j2 --target brokerd pool_bench >/dev/null
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-url="ipc://$tmp/b.sock"
-build-bench/brokerd --listen "$url" --log-level warn &
-for _ in $(seq 500); do
-	[ -S "$tmp/b.sock" ] && break
-	sleep 0.01
-done
+. bench/brokerd.sh
+bench_brokerd pool_bench
 rate() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["tasks_per_sec"])'; }
 cases="1:single 8:single 1:batched 8:batched 1:chunked 8:chunked"
 echo "round case brokerd_tasks_s python_tasks_s"

@@ -331,9 +331,8 @@ class Client:
                 return self._enter_locked(request, op)
             # the common case, as _enter_locked would make it: nothing in flight, a
             # connection in use a moment ago, a request that cannot wait
-            rid = 0x80000000 | (next(self._ids) & 0x7FFFFFFF)  # as _new_id
-            call = _Call(rid, self._k, op, False, REPLY_GRACE)
-            self._flight[rid] = call
+            call = _Call(self._new_id(), self._k, op, False, REPLY_GRACE)
+            self._flight[call.id] = call
             return call, None
 
     def _enter_locked(self, request, op):
@@ -394,20 +393,13 @@ class Client:
     def _handle_frames(self, k, frames, broke):
         """_handle_frames: hands out the replies a reader got on k; _mu is held."""
         self._reading = False
-        flight = self._flight
         for rid, body in frames:
-            call = flight.get(rid)
-            if call is not None and call.state == WAITING:
-                call.reply = _decode(body)
-                call.state = DONE
-            else:
-                self._deliver(rid, body)
+            self._deliver(rid, body)
         if frames:
             self._last_reply = _monotonic()
         if broke:
             self._lose_conn(k)
-        if self._sleepers:
-            self._cv.notify_all()
+        self._wake()
 
     def _await(self, call, until=None):
         """_await: waits for call's reply (until its deadline, or until the monotonic time
@@ -455,8 +447,7 @@ class Client:
                 self._held = True  # an abandoned wait may yet be granted
             if current and not ok and acks:
                 self._unconfirmed.extend(acks)  # confirming twice is harmless
-            if self._sleepers:
-                self._cv.notify_all()
+            self._wake()
 
     def _note_reply(self, request, reply):
         op = request["op"]

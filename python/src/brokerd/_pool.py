@@ -106,9 +106,8 @@ class AsyncResult:
             return
         try:
             self._take(self._pool._fetch(self._ids, timeout))
-        except (Timeout, BrokerError) as e:
-            if not isinstance(e, Timeout) and e.code not in ("timeout", "empty"):
-                raise
+        except Timeout:  # not all done yet
+            pass
 
     def ready(self):
         if not self._done.is_set() and not self._watched():
@@ -186,21 +185,21 @@ class Pool(_Proxy):
         return self._call("pool.submit", tasks=tasks) if tasks else []
 
     def _submit_chunks(self, func, arglists, chunksize):
-        """_submit_chunks: tasks of chunksize calls each (PROTOCOL.md "Chunks"); the ids and
-        how many calls each holds. chunksize None: as Python's Pool.map picks it (about
-        four chunks per worker, here taken as 4 workers)."""
+        """_submit_chunks: tasks of chunksize calls each (PROTOCOL.md "Chunks"): their ids,
+        and whether they are chunks (not for a chunksize of 1). chunksize None: as Python's
+        Pool.map picks it (about four chunks per worker, here taken as 4 workers)."""
         arglists = [list(a) for a in arglists]
         if chunksize is None:
             chunksize, extra = divmod(len(arglists), 4 * 4)
             chunksize += bool(extra)
         chunksize = max(int(chunksize), 1)
         if chunksize == 1:
-            return self._submit(func, arglists), None
+            return self._submit(func, arglists), False
         name = func_name(func)
         chunks = [arglists[i:i + chunksize] for i in range(0, len(arglists), chunksize)]
         ids = self._call("pool.submit", tasks=[{"func": name, "chunk": c} for c in chunks]) \
             if chunks else []
-        return ids, [len(c) for c in chunks]
+        return ids, True
 
     def _fetch(self, ids, timeout=None, any_=False):
         args = {"tasks": list(ids)}
@@ -212,8 +211,8 @@ class Pool(_Proxy):
             args.update(_timeout_args(timeout))
         return self._call("pool.result", **args)
 
-    def _result(self, ids, single, callback, error_callback):
-        r = AsyncResult(self, ids, single, callback, error_callback)
+    def _result(self, ids, single, callback, error_callback, chunked=False):
+        r = AsyncResult(self, ids, single, callback, error_callback, chunked)
         if r._watched() and ids:
             self._watch(r)
         return r
@@ -239,9 +238,9 @@ class Pool(_Proxy):
                     return
             try:
                 outcomes = self._fetch(ids, 0.05, any_=True)
+            except Timeout:  # none done in 50 ms
+                continue
             except BrokerError as e:
-                if e.code in ("timeout", "empty"):
-                    continue
                 self._fail_watched(ids, e)
                 continue
             self._deliver(outcomes)
@@ -284,11 +283,8 @@ class Pool(_Proxy):
 
     def starmap_async(self, func, iterable, chunksize=None, callback=None,
                       error_callback=None):
-        ids, sizes = self._submit_chunks(func, iterable, chunksize)
-        r = AsyncResult(self, ids, False, callback, error_callback, chunked=sizes is not None)
-        if r._watched() and ids:
-            self._watch(r)
-        return r
+        ids, chunked = self._submit_chunks(func, iterable, chunksize)
+        return self._result(ids, False, callback, error_callback, chunked)
 
     def imap(self, func, iterable, chunksize=1):
         """imap: the results in input order, each as soon as it and those before it are

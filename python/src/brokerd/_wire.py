@@ -237,12 +237,6 @@ class Conn:
                     data, events = self._spin(), 0
                     if data is None:
                         continue
-                elif not self.tls and not self._rb and timeout == self._rcvtimeo:
-                    events = 0  # the usual case: _recv_blocking without its set-up
-                    try:
-                        data = self.sock.recv(READ_CHUNK)
-                    except BlockingIOError:
-                        data = None
                 elif self.tls:
                     data, events = self._try_recv()
                 else:

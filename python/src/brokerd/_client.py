@@ -365,7 +365,7 @@ class Client:
             req = _with_owner(req)
         if acks:
             req = dict(req, ack=acks)
-        body = _encode_json(req).encode("utf-8")
+        body = _dumps(req)
         if len(body) > self.max_message:
             raise TooBig("request of %d bytes is over brokerd's limit of %d bytes"
                          % (len(body), self.max_message))
@@ -536,39 +536,100 @@ class Client:
 
     def _round_trip(self, request):
         """_round_trip: the reply envelope to request, sent exactly once."""
+        reply = self._solo(request)
+        if reply is not None:
+            return reply
         for attempt in (0, 1):
             call, acks = self._enter(request)
-            ok = False
             try:
-                body = self._encode(request, acks)
-                try:
-                    self._transmit(call, body)
-                    state = self._await(call)
-                except (IOFailure, TooBig):
-                    raise
-                except BaseException as intr:
-                    reply = self._interrupted(call, intr)
-                    ok = True
-                    return reply
-                if state == DONE:
-                    ok = True
-                    return call.reply
-                if state == FAILED:
-                    raise IOFailure("lost the connection to brokerd (the request may or "
-                                    "may not have run)")
-                self._abandon(call)
-                if call.blocks:
-                    cancel = self._send_cancel(call)  # its answer is not awaited
-                    if cancel is not None:
-                        self._drop_call(cancel)
-                raise NoReply("no reply from brokerd in time")
+                return self._complete(call, request, acks)
             except IOFailure:
                 # found dead before any of the request went out: it never ran
                 if attempt == 0 and not call.maybe_sent:
                     continue
                 raise
-            finally:
-                self._retire(call, request, ok, acks)
+
+    def _complete(self, call, request, acks, body=None, raised=None):
+        """_complete: sends call (unless it went out: call.size) and waits for its reply;
+        the reply envelope, or raises (see Client.call). raised: what interrupted _solo,
+        handled here as if it came now."""
+        ok = False
+        try:
+            try:
+                if raised is not None:
+                    raise raised
+                if call.size is None:
+                    self._transmit(call, body or self._encode(request, acks))
+                state = self._await(call)
+            except (IOFailure, TooBig):
+                raise
+            except BaseException as intr:
+                reply = self._interrupted(call, intr)
+                ok = True
+                return reply
+            if state == DONE:
+                ok = True
+                return call.reply
+            if state == FAILED:
+                raise IOFailure("lost the connection to brokerd (the request may or "
+                                "may not have run)")
+            self._abandon(call)
+            if call.blocks:
+                cancel = self._send_cancel(call)  # its answer is not awaited
+                if cancel is not None:
+                    self._drop_call(cancel)
+            raise NoReply("no reply from brokerd in time")
+        finally:
+            self._retire(call, request, ok, acks)
+
+    def _solo(self, request):
+        """_solo: the reply envelope to request when it is made alone: a request that
+        cannot wait, no other call under way, nothing unusual (no reconnection, lost
+        session, items to confirm; a plain connection in use a moment ago). The caller is
+        the reader from the start, and the reply, usually the one frame it reads, needs
+        no hand-out: a one-thread program's call, in two lock sections. None when the
+        request is not alone, or did not go out at all (then _round_trip makes it as any
+        other call); anything else on the way is taken over by _complete."""
+        op = request["op"]
+        if op in BLOCKING_OPS:
+            return None
+        body = self._encode(request, None)
+        with self._mu:
+            k = self._k
+            if (k is None or k.tls or self._flight or self._reading or self._connecting
+                    or self._lost or self._unconfirmed or self._closed
+                    or self._pid != _getpid()
+                    or _monotonic() - self._last_reply > IDLE_CHECK):
+                return None
+            call = _Call(self._new_id(), k, op, False, REPLY_GRACE)
+            self._flight[call.id] = call
+            self._reading = True
+        frames, broke, raised = [], False, None
+        try:
+            self._transmit(call, body)
+            frames = k.recv_reply(call.id, READ_SLICE, SPIN > 0)
+        except (IOFailure, ProtocolError) as e:
+            broke = call.size is not None  # else the send failed, and _transmit noted it
+            raised = None if broke else e
+        except BaseException as e:
+            raised = e
+        if len(frames) == 1 and frames[0][0] == call.id:
+            reply = _decode(frames[0][1])
+            with self._mu:
+                if type(reply) is dict and call.state == WAITING:
+                    self._reading = False
+                    del self._flight[call.id]
+                    self._last_reply = _monotonic()
+                    if op in _NOTED or "delivery" in reply:
+                        self._note_reply(request, reply)
+                    self._wake()
+                    return reply
+        with self._mu:
+            self._handle_frames(k, frames, broke)  # gives the reader's role back
+        if isinstance(raised, IOFailure) and not call.maybe_sent:
+            self._retire(call, request, False, None)
+            return None
+        return self._complete(call, request, None, body, raised)
 
     def call(self, op, name=None, **args):
         """call: runs op on the object name with args; the reply's result, or raises the
@@ -850,6 +911,42 @@ def _c_encoder():
 
 
 _encode_json = _c_encoder()
+_encode_str = json.encoder.encode_basestring
+_LITERALS = {True: "true", False: "false", None: "null"}
+_heads = {}    # (op, name) -> the JSON text that opens a request with them
+_members = {}  # key -> the JSON text that opens a member with it
+
+
+def _dumps(request):
+    """_dumps: request (a dict with a str op, first, and maybe a str name) as compact JSON
+    bytes, as _encode_json would write it, made faster for the usual requests: the
+    opening with the op and name from a cache, str and int values formatted here."""
+    op = request["op"]
+    name = request.get("name")
+    head = _heads.get((op, name))
+    if head is None:
+        if type(name) is not str and (name is not None or "name" in request):
+            return _encode_json(request).encode("utf-8")
+        if len(_heads) >= 4096:
+            _heads.clear()
+        head = _heads[op, name] = _encode_json(
+            {"op": op} if name is None else {"op": op, "name": name})[:-1]
+    parts = [head]
+    for key, value in request.items():
+        if key == "op" or key == "name":
+            continue
+        member = _members.get(key)
+        if member is None:
+            if len(_members) >= 4096:
+                _members.clear()
+            member = _members[key] = "," + _encode_json(key) + ":"
+        t = type(value)
+        parts.append(member)
+        parts.append(_encode_str(value) if t is str else int.__repr__(value) if t is int
+                     else _LITERALS[value] if value is None or t is bool
+                     else _encode_json(value))
+    parts.append("}")
+    return "".join(parts).encode("utf-8")
 
 
 def _with_owner(request):

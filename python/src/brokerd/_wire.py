@@ -22,6 +22,9 @@ SPIN = float(os.environ.get("BROKERD_SPIN_US") or 50) / 1e6
 _perf = time.perf_counter
 _unpack_q = struct.Struct(">Q").unpack_from
 _unpack_i = struct.Struct(">I").unpack_from
+_pack_ipc = struct.Struct(">BQI").pack  # an ipc frame's header and the request id
+_pack_tcp = struct.Struct(">QI").pack
+_DONTWAIT = int(socket.MSG_DONTWAIT)  # an int: the flag enum costs a conversion per call
 
 
 def default_url():
@@ -118,7 +121,7 @@ class Conn:
             if self.tls:
                 with self._tls_mu:
                     return self.sock.send(view), 0
-            return self.sock.send(view, socket.MSG_DONTWAIT), 0
+            return self.sock.send(view, _DONTWAIT), 0
         except ssl.SSLWantReadError:
             return 0, select.POLLIN
         except (ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
@@ -157,7 +160,7 @@ class Conn:
             if self.tls:
                 with self._tls_mu:
                     return self.sock.recv(READ_CHUNK), 0
-            return self.sock.recv(READ_CHUNK, socket.MSG_DONTWAIT), 0
+            return self.sock.recv(READ_CHUNK, _DONTWAIT), 0
         except ssl.SSLWantWriteError:
             return None, select.POLLOUT
         except (ssl.SSLWantReadError, BlockingIOError, InterruptedError):
@@ -171,15 +174,14 @@ class Conn:
         ends the send. A frame cut short breaks the connection (nothing after it would
         parse)."""
         n = len(body) + 4
-        frame = (struct.pack(">BQI", IPC_MSG, n, rid) if self.ipc
-                 else struct.pack(">QI", n, rid)) + body
+        frame = (_pack_ipc(IPC_MSG, n, rid) if self.ipc else _pack_tcp(n, rid)) + body
         size = len(frame)
         progress = progress if progress is not None else [0]
         with self._send_mu:
             try:
                 if not self.tls and not self.broken:  # usually all of it goes at once
                     try:
-                        progress[0] = self.sock.send(frame, socket.MSG_DONTWAIT)
+                        progress[0] = self.sock.send(frame, _DONTWAIT)
                     except OSError:
                         pass  # full, or broken: _write_all waits or tells
                     if progress[0] == size:
@@ -254,6 +256,28 @@ class Conn:
             if not events and deadline is not None and time.monotonic() >= deadline:
                 return []
 
+    def recv_reply(self, rid, timeout, spin=False):
+        """recv_reply: recv_frames for a reader awaiting the reply to rid: on a plain socket
+        with nothing buffered, one read that brings just that frame is taken as it is."""
+        if self._rb or self.tls or self.broken:
+            return self.recv_frames(timeout, spin)
+        try:
+            data = self._spin() if spin else None
+            if data is None:
+                data = self._recv_blocking(timeout, time.monotonic() + timeout)
+        except (OSError, ValueError) as e:
+            raise IOFailure("lost the connection to brokerd: %s" % e) from None
+        hl = 9 if self.ipc else 8
+        if (data and len(data) >= hl + 4 and _unpack_i(data, hl)[0] == rid
+                and _unpack_q(data, hl - 8)[0] == len(data) - hl
+                and (not self.ipc or data[0] == IPC_MSG)):
+            return [(rid, data[hl + 4:])]
+        if data == b"":
+            raise IOFailure("brokerd closed the connection")
+        if data:
+            self._rb += data
+        return self._frames()
+
     def _spin(self):
         """_spin: bytes that arrive within SPIN seconds, read without sleeping, or None.
         A reply to a request that cannot wait in brokerd usually comes within tens of
@@ -266,7 +290,7 @@ class Conn:
         recv, end = self.sock.recv, _perf() + SPIN
         while True:
             try:
-                data = recv(READ_CHUNK, socket.MSG_DONTWAIT)
+                data = recv(READ_CHUNK, _DONTWAIT)
             except BlockingIOError:
                 if _perf() < end:
                     continue

@@ -1,0 +1,128 @@
+"""test_solo.py: a call made alone (the client's fast path, Client._solo) and every way it
+hands over to the general one: a reply read in pieces, replies that are not its own, an
+interruption while it reads, a connection that breaks under it."""
+import signal
+import threading
+
+import pytest
+
+from brokerd import _client, errors
+
+
+class ChoppedSocket:
+    """A socket whose reads return at most `most` bytes (a reply in pieces)."""
+
+    def __init__(self, sock, most):
+        self._sock = sock
+        self._most = most
+
+    def recv(self, n, *flags):
+        return self._sock.recv(min(n, self._most), *flags)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def test_a_lone_call_takes_the_fast_path(client, monkeypatch):
+    v = client.Value("fast", "i", 0)
+    v.add(1)
+    taken = []
+    monkeypatch.setattr(_client.Client, "_complete",
+                        lambda *a, **kw: taken.append(a) or pytest.fail("slow path"))
+    for _ in range(50):
+        v.add(1)
+    assert not taken
+    monkeypatch.undo()
+    assert v.value == 51
+
+
+@pytest.mark.parametrize("most", [1, 5, 13])
+def test_a_reply_in_pieces_is_put_together(client, most):
+    d = client.dict("pieces")
+    d["k"] = "x" * 100
+    k = client._k
+    k.sock = ChoppedSocket(k.sock, most)
+    for i in range(20):
+        d["k%d" % i] = i
+        assert d["k%d" % i] == i
+    assert d["k"] == "x" * 100
+
+
+def test_a_late_reply_of_an_interrupted_call_is_skipped(client, monkeypatch):
+    v = client.Value("late", "i", 0)
+    v.add(1)
+    real = type(client._k).recv_reply
+
+    def interrupted(self, rid, timeout, spin=False):
+        monkeypatch.setattr(type(self), "recv_reply", real)
+        raise KeyboardInterrupt  # the request went out; its reply is left unread
+
+    monkeypatch.setattr(type(client._k), "recv_reply", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        v.add(10)
+    # the next call reads the interrupted one's reply first, drops it, and gets its own
+    assert v.add(100) == 111
+    assert v.value == 111
+
+
+def test_an_alarm_during_the_read_interrupts_it(client):
+    fired = []
+
+    def handler(signum, frame):
+        fired.append(signum)
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, handler)
+    v = client.Value("alarm", "i", 0)
+    made = 0
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.001, 0.0005)
+        try:
+            while not fired and made < 200000:
+                v.add(1)
+                made += 1
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    assert fired
+    total = v.value
+    assert total in (made, made + 1)  # the interrupted add ran, or did not go out
+    assert v.add(1) == total + 1
+
+
+def test_threads_joining_a_lone_call_get_their_replies(client):
+    v = client.Value("joined", "i", 0)
+    errors_seen = []
+
+    def work():
+        try:
+            for _ in range(300):
+                v.add(1)
+        except BaseException as e:  # reported below
+            errors_seen.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for _ in range(300):
+        v.add(1)
+    for t in threads:
+        t.join(30)
+    assert not errors_seen
+    assert v.value == 7 * 300
+
+
+def test_a_lone_call_on_a_dead_connection(client, daemon):
+    v = client.Value("dead", "i", 0)
+    v.add(1)
+    daemon.proc.kill()
+    daemon.proc.wait()
+    with pytest.raises(ConnectionError):
+        v.add(1)  # made at once: the fast path finds the connection gone
+    daemon.start()
+    assert client.ping() == "pong"
+    with pytest.raises(errors.NotFound):
+        client.call("value.get", "dead")

@@ -85,6 +85,24 @@ def test_map_imap_and_starmap_orders(client, workers):
         pool.map("pool_funcs:fail", ["in a chunk"], chunksize=3)
 
 
+def test_imap_in_chunks(client, workers):
+    pool = client.Pool("imap_chunks")
+    workers("imap_chunks", processes=2)
+    xs = list(range(23))
+    for size in (1, 4, 23, 50):
+        assert list(pool.imap("pool_funcs:plus100", xs, size)) == [x + 100 for x in xs]
+        assert sorted(pool.imap_unordered("pool_funcs:plus100", xs, chunksize=size)) == \
+            [x + 100 for x in xs]
+    assert pool.stat()["queued"] == 0
+    with pytest.raises(ValueError):
+        list(pool.imap("pool_funcs:fail", ["in an imap chunk"], 2))
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="Chunksize must be 1"):
+            list(pool.imap("pool_funcs:plus100", xs, bad))
+        with pytest.raises(ValueError, match="Chunksize must be 1"):
+            pool.map("pool_funcs:plus100", xs, bad)
+
+
 def test_a_worker_exception_reaches_get_with_its_type_and_message(client, workers):
     pool = client.Pool("errors")
     workers("errors")

@@ -128,13 +128,7 @@ class AsyncResult:
     def _value(self):
         values = []
         for tid in self._ids:
-            o = self._outcomes[tid]
-            if not o.get("ok"):
-                raise task_error(o)
-            if self._chunked:
-                values.extend(o.get("result"))
-            else:
-                values.append(o.get("result"))
+            values.extend(_values_of(self._outcomes[tid], self._chunked))
         return values[0] if self._single else values
 
 
@@ -144,9 +138,9 @@ class Pool(_Proxy):
     or brokerd.worker.serve), which may die without losing a task: brokerd gives it to
     another worker. A function is named by "module:qualname" (a callable is sent as its
     name); arguments and results are JSON. Callbacks run in this process, in a thread of
-    the handle's. chunksize is accepted and ignored: map sends all its tasks in one request
-    and fetches all results in one. The with statement terminates the pool at its end, as
-    Python's."""
+    the handle's. map, starmap, imap and imap_unordered send all their tasks in one
+    request, chunksize calls to a task (map's default as Python's; 1 for imap). The with
+    statement terminates the pool at its end, as Python's."""
 
     _kind = "pool"
 
@@ -191,8 +185,9 @@ class Pool(_Proxy):
         arglists = [list(a) for a in arglists]
         if chunksize is None:
             chunksize, extra = divmod(len(arglists), 4 * 4)
-            chunksize += bool(extra)
-        chunksize = max(int(chunksize), 1)
+            chunksize = max(chunksize + bool(extra), 1)
+        if chunksize < 1:
+            raise ValueError("Chunksize must be 1+, not %r" % (chunksize,))
         if chunksize == 1:
             return self._submit(func, arglists), False
         name = func_name(func)
@@ -289,24 +284,24 @@ class Pool(_Proxy):
     def imap(self, func, iterable, chunksize=1):
         """imap: the results in input order, each as soon as it and those before it are
         done (a task's error is raised when its turn comes)."""
-        ids = self._submit(func, [(x,) for x in iterable])
+        ids, chunked = self._submit_chunks(func, [(x,) for x in iterable], chunksize)
         got, unfetched = {}, list(ids)
         for tid in ids:
             while tid not in got:
                 for o in self._fetch(unfetched, any_=True):
                     got[o["task"]] = o
                 unfetched = [t for t in unfetched if t not in got]
-            yield _value_of(got.pop(tid))
+            yield from _values_of(got.pop(tid), chunked)
 
     def imap_unordered(self, func, iterable, chunksize=1):
-        """imap_unordered: the results as they are done."""
-        left = self._submit(func, [(x,) for x in iterable])
+        """imap_unordered: the results as they are done (a chunk's together)."""
+        left, chunked = self._submit_chunks(func, [(x,) for x in iterable], chunksize)
         while left:
             outcomes = self._fetch(left, any_=True)
             done = {o["task"] for o in outcomes}
             left = [t for t in left if t not in done]
             for o in outcomes:
-                yield _value_of(o)
+                yield from _values_of(o, chunked)
 
     def close(self):
         self._call("pool.close")
@@ -326,10 +321,13 @@ class Pool(_Proxy):
         self.terminate()
 
 
-def _value_of(outcome):
+def _values_of(outcome, chunked):
+    """_values_of: the results a task's outcome carries (a chunk's, or its one), or raises
+    its error."""
     if not outcome.get("ok"):
         raise task_error(outcome)
-    return outcome.get("result")
+    result = outcome.get("result")
+    return result if chunked else [result]
 
 
 _KINDS["pool"] = Pool  # handles pickle as (url, name, type)

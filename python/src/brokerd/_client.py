@@ -24,6 +24,7 @@ REPLY_GRACE = 30.0    # seconds a reply may take beyond the op's own timeout
 CANCEL_GRACE = 5.0    # seconds an interrupted call waits for the answer to its cancel
 IDLE_CHECK = 0.01     # seconds idle after which a call first checks the peer is there
 READ_SLICE = 1.0      # a reader hands over at least this often
+SOLO_MAX = 1 << 16    # bytes of the longest request _solo sends (it holds _mu meanwhile)
 OWNER_MASK = (1 << 53) - 1
 
 BLOCKING_OPS = frozenset((
@@ -376,9 +377,14 @@ class Client:
             call.size = call.k.send(call.id, body, self.timeout, call.progress)
         except IOFailure as e:
             with self._mu:
-                call.maybe_sent = getattr(e, "sent", True)
-                self._lose_conn(call.k)
+                self._send_failed(call, e)
             raise
+
+    def _send_failed(self, call, e):
+        """_send_failed: call's request did not go out whole (IOFailure e): the connection
+        is lost. _mu is held."""
+        call.maybe_sent = getattr(e, "sent", True)
+        self._lose_conn(call.k)
 
     def _deliver(self, rid, body):
         """_deliver: hands a reply to the call waiting for rid, or drops it. _mu is held."""
@@ -587,32 +593,40 @@ class Client:
         cannot wait, no other call under way, nothing unusual (no reconnection, lost
         session, items to confirm; a plain connection in use a moment ago). The caller is
         the reader from the start, and the reply, usually the one frame it reads, needs
-        no hand-out: a one-thread program's call, in two lock sections. None when the
+        no hand-out: a one-thread program's call, in two lock sections (the request is
+        sent in the first, where nobody else can send, so without the send lock; hence a
+        limit of SOLO_MAX bytes, which go out at once into an idle socket). None when the
         request is not alone, or did not go out at all (then _round_trip makes it as any
         other call); anything else on the way is taken over by _complete."""
         op = request["op"]
         if op in BLOCKING_OPS:
             return None
         body = self._encode(request, None)
+        frames, broke, raised = [], False, None
         with self._mu:
             k = self._k
             if (k is None or k.tls or self._flight or self._reading or self._connecting
                     or self._lost or self._unconfirmed or self._closed
-                    or self._pid != _getpid()
+                    or len(body) > SOLO_MAX or self._pid != _getpid()
                     or _monotonic() - self._last_reply > IDLE_CHECK):
                 return None
             call = _Call(self._new_id(), k, op, False, REPLY_GRACE)
             self._flight[call.id] = call
             self._reading = True
-        frames, broke, raised = [], False, None
-        try:
-            self._transmit(call, body)
-            frames = k.recv_reply(call.id, READ_SLICE, SPIN > 0)
-        except (IOFailure, ProtocolError) as e:
-            broke = call.size is not None  # else the send failed, and _transmit noted it
-            raised = None if broke else e
-        except BaseException as e:
-            raised = e
+            try:  # nobody else sends while _mu is held with no call in flight
+                call.size = k.send_alone(call.id, body, self.timeout, call.progress)
+            except IOFailure as e:
+                self._send_failed(call, e)
+                raised = e
+            except BaseException as e:
+                raised = e
+        if raised is None:
+            try:
+                frames = k.recv_reply(call.id, READ_SLICE, SPIN > 0)
+            except (IOFailure, ProtocolError):
+                broke = True
+            except BaseException as e:
+                raised = e
         if len(frames) == 1 and frames[0][0] == call.id:
             reply = _decode(frames[0][1])
             with self._mu:

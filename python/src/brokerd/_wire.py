@@ -24,6 +24,8 @@ _unpack_q = struct.Struct(">Q").unpack_from
 _unpack_i = struct.Struct(">I").unpack_from
 _pack_ipc = struct.Struct(">BQI").pack  # an ipc frame's header and the request id
 _pack_tcp = struct.Struct(">QI").pack
+_unpack_ipc = struct.Struct(">BQI").unpack_from
+_unpack_tcp = struct.Struct(">QI").unpack_from
 _DONTWAIT = int(socket.MSG_DONTWAIT)  # an int: the flag enum costs a conversion per call
 
 
@@ -173,31 +175,35 @@ class Conn:
         (optional) counts its bytes gone out, also when an exception (an interruption)
         ends the send. A frame cut short breaks the connection (nothing after it would
         parse)."""
+        with self._send_mu:
+            return self.send_alone(rid, body, timeout, progress)
+
+    def send_alone(self, rid, body, timeout, progress=None):
+        """send_alone: send, for a caller that made sure no other thread sends meanwhile."""
         n = len(body) + 4
         frame = (_pack_ipc(IPC_MSG, n, rid) if self.ipc else _pack_tcp(n, rid)) + body
         size = len(frame)
         progress = progress if progress is not None else [0]
-        with self._send_mu:
-            try:
-                if not self.tls and not self.broken:  # usually all of it goes at once
-                    try:
-                        progress[0] = self.sock.send(frame, _DONTWAIT)
-                    except OSError:
-                        pass  # full, or broken: _write_all waits or tells
-                    if progress[0] == size:
-                        return size
-                self._write_all(memoryview(frame)[progress[0]:], time.monotonic() + timeout,
-                                progress)
-            except IOFailure as e:
-                if progress[0]:
-                    e.sent = True
-                if getattr(e, "sent", True):
-                    self.break_()  # half a frame on the stream: nothing after it would parse
-                raise
-            except BaseException:
-                if 0 < progress[0] < size:
-                    self.break_()
-                raise
+        try:
+            if not self.tls and not self.broken:  # usually all of it goes at once
+                try:
+                    progress[0] = self.sock.send(frame, _DONTWAIT)
+                except OSError:
+                    pass  # full, or broken: _write_all waits or tells
+                if progress[0] == size:
+                    return size
+            self._write_all(memoryview(frame)[progress[0]:], time.monotonic() + timeout,
+                            progress)
+        except IOFailure as e:
+            if progress[0]:
+                e.sent = True
+            if getattr(e, "sent", True):
+                self.break_()  # half a frame on the stream: nothing after it would parse
+            raise
+        except BaseException:
+            if 0 < progress[0] < size:
+                self.break_()
+            raise
         return size
 
     def _frames(self):
@@ -264,14 +270,24 @@ class Conn:
         try:
             data = self._spin() if spin else None
             if data is None:
-                data = self._recv_blocking(timeout, time.monotonic() + timeout)
+                if timeout != self._rcvtimeo:
+                    self._set_rcvtimeo(timeout)
+                try:
+                    data = self.sock.recv(READ_CHUNK)
+                except BlockingIOError:  # SO_RCVTIMEO passed
+                    data = None
         except (OSError, ValueError) as e:
             raise IOFailure("lost the connection to brokerd: %s" % e) from None
-        hl = 9 if self.ipc else 8
-        if (data and len(data) >= hl + 4 and _unpack_i(data, hl)[0] == rid
-                and _unpack_q(data, hl - 8)[0] == len(data) - hl
-                and (not self.ipc or data[0] == IPC_MSG)):
-            return [(rid, data[hl + 4:])]
+        if not data or len(data) < 13:
+            pass
+        elif self.ipc:
+            kind, n, got = _unpack_ipc(data)
+            if got == rid and n == len(data) - 9 and kind == IPC_MSG:
+                return [(rid, data[13:])]
+        else:
+            n, got = _unpack_tcp(data)
+            if got == rid and n == len(data) - 8:
+                return [(rid, data[12:])]
         if data == b"":
             raise IOFailure("brokerd closed the connection")
         if data:
@@ -310,14 +326,17 @@ class Conn:
         else:
             wait = max(deadline - time.monotonic(), 0.001)  # the rest of a frame
         if wait != self._rcvtimeo:
-            sec = int(wait)
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
-                                 struct.pack("ll", sec, int((wait - sec) * 1e6)))
-            self._rcvtimeo = wait
+            self._set_rcvtimeo(wait)
         try:
             return self.sock.recv(READ_CHUNK)
         except BlockingIOError:  # SO_RCVTIMEO passed
             return None
+
+    def _set_rcvtimeo(self, wait):
+        sec = int(wait)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                             struct.pack("ll", sec, int((wait - sec) * 1e6)))
+        self._rcvtimeo = wait
 
     # ---- lifetime ----
 

@@ -126,3 +126,25 @@ def test_a_lone_call_on_a_dead_connection(client, daemon):
     assert client.ping() == "pong"
     with pytest.raises(errors.NotFound):
         client.call("value.get", "dead")
+
+
+def test_a_lone_wait_longer_than_a_read_slice(client, daemon, monkeypatch):
+    import brokerd
+    monkeypatch.setattr(_client, "READ_SLICE", 0.2)
+    q = client.Queue("slices")
+    with brokerd.connect(daemon.url) as other:
+        timer = threading.Timer(0.7, lambda: other.Queue("slices").put("late"))
+        timer.start()
+        try:
+            assert q.get(timeout=10) == "late"  # handed over to _await after 0.2 s
+        finally:
+            timer.join()
+    q.put("next")
+    assert q.get() == "next"  # confirms "late" and gets the next alone again
+
+
+def test_a_lone_request_over_the_solo_limit_goes_with_the_send_lock(client):
+    d = client.dict("big")
+    big = "x" * (_client.SOLO_MAX * 3)
+    d["k"] = big
+    assert d["k"] == big

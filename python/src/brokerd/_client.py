@@ -326,23 +326,18 @@ class Client:
         with self._mu:
             if self._closed:
                 raise Invalid("the client is closed")
-            if (self._k is None or self._flight or self._connecting or self._lost
-                    or self._unconfirmed or op in BLOCKING_OPS
-                    or _monotonic() - self._last_reply > IDLE_CHECK):
-                return self._enter_locked(request, op)
-            # the common case, as _enter_locked would make it: nothing in flight, a
-            # connection in use a moment ago, a request that cannot wait
-            call = _Call(self._new_id(), self._k, op, False, REPLY_GRACE)
-            self._flight[call.id] = call
-            return call, None
+            self._ready()
+            if self._lost:
+                self._lost = False
+                raise SessionLost(
+                    "the connection to brokerd was re-made (new session %s): what the old "
+                    "session held or awaited is gone; this call did not run" % self.session)
+            call = self._add_call(request, op)
+            return call, call.acks
 
-    def _enter_locked(self, request, op):
-        self._ready()
-        if self._lost:
-            self._lost = False
-            raise SessionLost(
-                "the connection to brokerd was re-made (new session %s): what the old "
-                "session held or awaited is gone; this call did not run" % self.session)
+    def _add_call(self, request, op):
+        """_add_call: a new _Call for request in flight on the connection, carrying the
+        deliveries to confirm (taken off _unconfirmed). _mu is held."""
         blocks = op in BLOCKING_OPS and request.get("block") is not False
         t = request.get("timeout")
         if not blocks:
@@ -353,11 +348,9 @@ class Client:
             wait = None
         call = _Call(self._new_id(), self._k, op, blocks, wait)
         self._flight[call.id] = call
-        acks = None
         if self._unconfirmed and "ack" not in request:
-            acks, self._unconfirmed = self._unconfirmed, []
-            call.acks = acks
-        return call, acks
+            call.acks, self._unconfirmed = self._unconfirmed, []
+        return call
 
     def _encode(self, request, acks):
         req = request
@@ -589,38 +582,36 @@ class Client:
             self._retire(call, request, ok, acks)
 
     def _solo(self, request):
-        """_solo: the reply envelope to request when it is made alone: a request that
-        cannot wait, no other call under way, nothing unusual (no reconnection, lost
-        session, items to confirm; a plain connection in use a moment ago). The caller is
-        the reader from the start, and the reply, usually the one frame it reads, needs
+        """_solo: the reply envelope to request when it is made alone: no other call under
+        way, nothing unusual (no reconnection or lost session; a plain connection in use a
+        moment ago). The caller is the reader from the start (for a slice of READ_SLICE
+        seconds), and the reply, usually the one frame it reads, needs
         no hand-out: a one-thread program's call, in two lock sections (the request is
         sent in the first, where nobody else can send, so without the send lock; hence a
         limit of SOLO_MAX bytes, which go out at once into an idle socket). None when the
         request is not alone, or did not go out at all (then _round_trip makes it as any
         other call); anything else on the way is taken over by _complete."""
         op = request["op"]
-        if op in BLOCKING_OPS:
-            return None
-        body = self._encode(request, None)
-        frames, broke, raised = [], False, None
+        frames, broke, raised, body = [], False, None, None
         with self._mu:
             k = self._k
             if (k is None or k.tls or self._flight or self._reading or self._connecting
-                    or self._lost or self._unconfirmed or self._closed
-                    or len(body) > SOLO_MAX or self._pid != _getpid()
+                    or self._lost or self._closed or self._pid != _getpid()
                     or _monotonic() - self._last_reply > IDLE_CHECK):
                 return None
-            call = _Call(self._new_id(), k, op, False, REPLY_GRACE)
-            self._flight[call.id] = call
+            call = self._add_call(request, op)
             self._reading = True
-            try:  # nobody else sends while _mu is held with no call in flight
-                call.size = k.send_alone(call.id, body, self.timeout, call.progress)
+            try:
+                body = self._encode(request, call.acks)
+                if len(body) <= SOLO_MAX:  # else _complete sends it, with the send lock
+                    # nobody else sends while _mu is held with no other call in flight
+                    call.size = k.send_alone(call.id, body, self.timeout, call.progress)
             except IOFailure as e:
                 self._send_failed(call, e)
                 raised = e
             except BaseException as e:
                 raised = e
-        if raised is None:
+        if call.size is not None:
             try:
                 frames = k.recv_reply(call.id, READ_SLICE, SPIN > 0)
             except (IOFailure, ProtocolError):
@@ -641,9 +632,9 @@ class Client:
         with self._mu:
             self._handle_frames(k, frames, broke)  # gives the reader's role back
         if isinstance(raised, IOFailure) and not call.maybe_sent:
-            self._retire(call, request, False, None)
+            self._retire(call, request, False, call.acks)
             return None
-        return self._complete(call, request, None, body, raised)
+        return self._complete(call, request, call.acks, body, raised)
 
     def call(self, op, name=None, **args):
         """call: runs op on the object name with args; the reply's result, or raises the

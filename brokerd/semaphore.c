@@ -263,7 +263,9 @@ static long give_up(struct sem_hold *sh, long n)
 
 /* count_down: n released permits stop being held: the releaser's own first, then those of
  * the session's other owners (Python lets any thread release), oldest hold first. Beyond
- * what the session holds, a release adds permits held by nobody, as in Python. */
+ * what the session holds, a release adds permits held by nobody, as in Python; but on a
+ * bounded semaphore it releases other sessions' permits, oldest hold first, so that free
+ * and held permits always add up to its bound (a holder that dies later gives back none). */
 static void count_down(semaphore *sem, const session *s, uint64_t owner, long n)
 {
 	struct sem_hold *own = hold_of(sem, s, owner);
@@ -275,6 +277,8 @@ static void count_down(semaphore *sem, const session *s, uint64_t owner, long n)
 			break;
 		n -= give_up(list_entry(peers->holds.next, struct sem_hold, peer_link), n);
 	}
+	while (n > 0 && sem->bounded && !list_empty(&sem->holds))
+		n -= give_up(list_entry(sem->holds.next, struct sem_hold, sem_link), n);
 }
 
 static int op_release(op_ctx *ctx)

@@ -83,6 +83,30 @@ START_TEST(permits_come_back_when_their_session_ends)
 }
 END_TEST
 
+START_TEST(a_bounded_semaphore_stays_bounded_whoever_releases)
+{
+	EXPECT_OK(a, "{\"op\":\"semaphore.create\",\"name\":\"B\",\"value\":1,\"bounded\":true}",
+		  "true");
+	EXPECT_OK(a, "{\"op\":\"semaphore.acquire\",\"name\":\"B\"}",
+		  "{\"acquired\":true,\"value\":0}");
+	EXPECT_OK(b, "{\"op\":\"semaphore.release\",\"name\":\"B\"}", "null"); /* a's permit */
+	EXPECT_OK(c, "{\"op\":\"semaphore.value\",\"name\":\"B\"}", "1");
+	sess_close(a); /* it holds nothing any more: gives back nothing */
+	EXPECT_OK(c, "{\"op\":\"semaphore.value\",\"name\":\"B\"}", "1");
+	EXPECT_OK(c, "{\"op\":\"semaphore.acquire\",\"name\":\"B\"}",
+		  "{\"acquired\":true,\"value\":0}");
+	EXPECT_OK(b, "{\"op\":\"semaphore.acquire\",\"name\":\"B\",\"block\":false}",
+		  "{\"acquired\":false}");
+	/* the same in the other order of ends: the releaser ends before the holder */
+	EXPECT_OK(b, "{\"op\":\"semaphore.release\",\"name\":\"B\"}", "null");
+	sess_close(b);
+	sess_close(c);
+	session *d = h_session();
+	EXPECT_OK(d, "{\"op\":\"semaphore.value\",\"name\":\"B\"}", "1");
+	EXPECT_ERR(d, "{\"op\":\"semaphore.release\",\"name\":\"B\"}", "value_error");
+}
+END_TEST
+
 START_TEST(a_timed_semaphore_acquire_answers_false)
 {
 	EXPECT_OK(a, "{\"op\":\"semaphore.create\",\"name\":\"S\",\"value\":0}", "true");
@@ -360,6 +384,7 @@ int main(void)
 	tcase_add_test(tc, a_bounded_semaphore_refuses_extra_releases);
 	tcase_add_test(tc, waiters_are_served_in_order_without_overtaking);
 	tcase_add_test(tc, permits_come_back_when_their_session_ends);
+	tcase_add_test(tc, a_bounded_semaphore_stays_bounded_whoever_releases);
 	tcase_add_test(tc, a_timed_semaphore_acquire_answers_false);
 	tcase_add_test(tc, a_timed_out_first_waiter_lets_the_next_be_served);
 	tcase_add_test(tc, a_first_waiter_that_goes_away_lets_the_next_be_served);

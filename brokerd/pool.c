@@ -33,15 +33,30 @@ enum task_state { T_IDLE, T_QUEUED, T_RUNNING, T_DONE };
 
 struct pool;
 
-/* A function's record: its queued tasks, first in pool order first. Its tasks (in every
- * state) share it, and it is freed with the last of them: a task given back never needs
- * memory, and there are never more records than tasks. */
+/* A function's record: its queued tasks, first in pool order first, and the parked workers
+ * that serve it, oldest first. Its tasks (in every state) and those workers' links share it,
+ * and it is freed with the last of them: a task given back never needs memory, and there
+ * are never more records than tasks and links. */
 struct func {
 	struct pool *p;
 	const char *name; /* its key in p->funcs */
 	size_t refs;
 	size_t queued;
-	struct list tasks; /* task.link, by order */
+	struct list tasks;   /* task.link, by order */
+	struct list workers; /* worker_link.link */
+};
+
+/* A parked pool.work's place among the workers of one of its functions. */
+struct worker_link {
+	struct list link;
+	struct func *fn;
+	waiter *w;
+};
+
+/* A parked pool.work's links, one a function it serves (its waiter's data). */
+struct worker_links {
+	size_t n;
+	struct worker_link at[];
 };
 
 struct task {
@@ -103,6 +118,7 @@ static struct func *func_new(struct pool *p, const char *name)
 	fn->p = p;
 	fn->name = e->key;
 	list_init(&fn->tasks);
+	list_init(&fn->workers);
 	return fn;
 }
 
@@ -197,16 +213,6 @@ static void task_free(struct task *t)
 	json_decref(t->chunk);
 	json_decref(t->outcome);
 	free(t);
-}
-
-static bool serves(const json_t *funcs, const char *func)
-{
-	size_t i;
-	json_t *f;
-	json_array_foreach (funcs, i, f)
-		if (strcmp(json_string_value(f), func) == 0)
-			return true;
-	return false;
 }
 
 /* drained: closed or terminated, with nothing queued or running: join returns. */
@@ -390,29 +396,86 @@ static void start(struct task *t, waiter *w)
 		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
 }
 
-/* hand_out: queued task t goes to the oldest live parked worker serving its function.
- * false when none does. */
-static bool hand_out(struct pool *p, struct task *t)
+/* hand_out: queued task t goes to the oldest live parked worker serving its function;
+ * those whose client is gone are withdrawn on the way (each leaves every list it is on). */
+static void hand_out(struct task *t)
 {
-	struct list *n = p->workers.next;
-	while (n != &p->workers) {
-		waiter *w = list_entry(n, waiter, obj_link);
-		n = n->next;
-		if (!wait_alive(w)) {
-			wait_withdraw(w);
-		} else if (serves(w->item, t->fn->name)) {
+	struct list *workers = &t->fn->workers;
+	while (!list_empty(workers)) {
+		waiter *w = list_entry(workers->next, struct worker_link, link)->w;
+		if (wait_alive(w)) {
 			start(t, w);
-			return t->state == T_RUNNING;
+			return;
 		}
+		wait_withdraw(w);
 	}
-	return false;
 }
 
-/* requeue: t, no longer running, goes back to the front of the queue or to a worker. */
+/* requeue: t, no longer running, goes back to the front of its queue or to a worker. */
 static void requeue(struct task *t)
 {
 	enqueue(t, true);
-	hand_out(t->p, t);
+	hand_out(t);
+}
+
+/* ---- parked workers ---- */
+
+/* links_free: each link leaves its function's workers and lets go of the record. */
+static void links_free(struct worker_links *links)
+{
+	for (size_t i = 0; i < links->n; i++) {
+		list_remove(&links->at[i].link);
+		func_put(links->at[i].fn);
+	}
+	free(links);
+}
+
+/* links_new: a link for each of funcs, holding its function's record, on no list yet. NULL
+ * when out of memory. */
+static struct worker_links *links_new(struct pool *p, const json_t *funcs)
+{
+	size_t n = json_array_size(funcs);
+	struct worker_links *links = calloc(1, sizeof *links + n * sizeof links->at[0]);
+	for (; links && links->n < n; links->n++) {
+		struct worker_link *l = &links->at[links->n];
+		list_init(&l->link);
+		if (!(l->fn = func_get(p, json_string_value(json_array_get(funcs, links->n))))) {
+			links_free(links);
+			return NULL;
+		}
+	}
+	return links;
+}
+
+/* unlink_worker: w, a parked pool.work, leaves (served, timed out, withdrawn...): its links
+ * go (on_release). */
+static void unlink_worker(waiter *w)
+{
+	links_free(w->data);
+	w->data = NULL;
+}
+
+/* park_worker: ctx's pool.work waits for a task of funcs, found from each function's record,
+ * behind the workers parked there before it. */
+static int park_worker(op_ctx *ctx, struct pool *p, json_t *funcs, double timeout)
+{
+	waiter *w = NULL;
+	struct worker_links *links = links_new(p, funcs);
+	if (!links)
+		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	int rc = obj_park(ctx, &p->workers, BRK_OP_POOL_WORK, timeout, BRK_EEMPTY, &w);
+	if (rc != OP_PARKED) {
+		links_free(links);
+		return rc;
+	}
+	w->item = json_incref(funcs);
+	w->data = links;
+	w->on_release = unlink_worker;
+	for (size_t i = 0; i < links->n; i++) {
+		links->at[i].w = w;
+		list_push_back(&links->at[i].fn->workers, &links->at[i].link);
+	}
+	return rc;
 }
 
 /* ---- holdings ---- */
@@ -738,7 +801,7 @@ static int op_submit(op_ctx *ctx)
 			return op_fail(ctx, BRK_EINTERNAL, "out of memory after %zu tasks", i);
 		}
 		enqueue(t, false);
-		hand_out(p, t);
+		hand_out(t);
 	}
 	return op_ok(ctx, ids);
 }
@@ -804,7 +867,6 @@ static int op_work(op_ctx *ctx)
 	json_t *funcs, *outcome = NULL;
 	double timeout;
 	uint64_t id = 0;
-	waiter *w = NULL;
 	int rc = funcs_arg(ctx, &funcs);
 	if (rc || (rc = arg_wait(ctx, &timeout)) || (rc = done_arg(ctx, &id, &outcome)) ||
 	    (rc = lookup(ctx, true, &p))) {
@@ -826,10 +888,7 @@ static int op_work(op_ctx *ctx)
 		json_t *work = begin(t, ctx->sess);
 		return work ? op_ok(ctx, work) : op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	}
-	rc = obj_park(ctx, &p->workers, BRK_OP_POOL_WORK, timeout, BRK_EEMPTY, &w);
-	if (rc == OP_PARKED)
-		w->item = json_incref(funcs);
-	return rc;
+	return park_worker(ctx, p, funcs, timeout);
 }
 
 static int op_done(op_ctx *ctx)

@@ -87,7 +87,7 @@ struct pool {
 	size_t max_tasks;
 	enum pool_state state;
 	hmap tasks;          /* id -> task: every task not fetched nor dropped */
-	hmap funcs;          /* name -> struct func, of every task's function */
+	hmap funcs;          /* name -> struct func: tasks' functions, parked workers' */
 	int64_t front, back; /* the order of the first and last queued task, or where they were */
 	size_t queued, running, done;
 	uint64_t next_id, completed, failed;

@@ -315,6 +315,24 @@ START_TEST(a_parked_worker_gets_its_task_among_thousands_of_others)
 }
 END_TEST
 
+START_TEST(a_worker_that_times_out_leaves_every_function_it_served)
+{
+	int parked =
+		h_send(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\",\"g\",\"f\"],"
+			   "\"timeout\":0.02}");
+	int later = h_send(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"g\"]}");
+	for (int i = 0; i < 100 && !h_reply(parked); i++)
+		h_run(0.01);
+	ck_assert_str_eq(h_code(h_reply(parked)), "empty");
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"g\"}]}",
+		  "[1,2]");
+	ck_assert_int_eq(stat_int("queued"), 1); /* f waits: its only worker left */
+	ck_assert_int_eq(json_integer_value(json_object_get(h_result(h_reply(later)), "task")), 2);
+}
+END_TEST
+
 START_TEST(a_task_that_kills_every_worker_fails_worker_lost)
 {
 	EXPECT_OK(sub, "{\"op\":\"pool.create\",\"name\":\"p\",\"max_attempts\":2}", "true");
@@ -596,6 +614,7 @@ int main(void)
 	ADD(tc, a_worker_that_dies_gives_its_task_back_to_the_front);
 	ADD(tc, a_worker_takes_the_oldest_task_among_its_functions_and_given_back_first);
 	ADD(tc, a_parked_worker_gets_its_task_among_thousands_of_others);
+	ADD(tc, a_worker_that_times_out_leaves_every_function_it_served);
 	ADD(tc, a_task_that_kills_every_worker_fails_worker_lost);
 	ADD(tc, an_overdue_task_fails_timeout_and_its_late_answer_is_dropped);
 	ADD(tc, results_of_a_submitter_that_ends_are_dropped);

@@ -1,7 +1,8 @@
-/* pool.c: named task pools (PROTOCOL.md "Pools"). A task is queued until a parked worker
- * that serves its function takes it; the worker's session then holds it, and gives it back
- * (to the front, one attempt spent) if it ends first. Outcomes belong to the submitting
- * session, which holds each task until it fetches the outcome, and drops it by ending. */
+/* pool.c: named task pools (PROTOCOL.md "Pools"). A task is queued, in its function's queue,
+ * until a parked worker that serves its function takes it; the worker's session then holds
+ * it, and gives it back (to the front, one attempt spent) if it ends first. Outcomes belong
+ * to the submitting session, which holds each task until it fetches the outcome, and drops
+ * it by ending. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,20 +28,48 @@
 enum pool_state { POOL_RUNNING, POOL_CLOSED, POOL_TERMINATED };
 static const char *const state_names[] = {"running", "closed", "terminated"};
 
-enum task_state { T_QUEUED, T_RUNNING, T_DONE };
+/* T_IDLE: not queued yet, or between a run and what comes of it (done, or queued again). */
+enum task_state { T_IDLE, T_QUEUED, T_RUNNING, T_DONE };
 
 struct pool;
+
+/* A function's record: its queued tasks, first in pool order first, and the parked workers
+ * that serve it, oldest first. Its tasks (in every state) and those workers' links share it,
+ * and it is freed with the last of them: a task given back never needs memory, and there
+ * are never more records than tasks and links. */
+struct func {
+	struct pool *p;
+	const char *name; /* its key in p->funcs */
+	size_t refs;
+	size_t queued;
+	struct list tasks;   /* task.link, by order */
+	struct list workers; /* worker_link.link */
+};
+
+/* A parked pool.work's place among the workers of one of its functions. */
+struct worker_link {
+	struct list link;
+	struct func *fn;
+	waiter *w;
+};
+
+/* A parked pool.work's links, one a function it serves (its waiter's data). */
+struct worker_links {
+	size_t n;
+	struct worker_link at[];
+};
 
 struct task {
 	uint64_t id;
 	struct pool *p;
-	char *func;
+	struct func *fn;
+	int64_t order; /* while queued: its place in the pool's order, across functions */
 	json_t *args, *kwargs;
 	json_t *chunk;     /* NULL, or the args of each call of a chunked task */
 	double deadline;   /* seconds a run may take; negative: no limit */
 	unsigned attempts; /* runs begun */
 	enum task_state state;
-	struct list link;     /* on the pool's queue while queued */
+	struct list link;     /* on its function's queue while queued */
 	struct holding owner; /* in the submitter's session while owned */
 	bool owned;           /* false once the submitter's session ended */
 	struct holding run;   /* in the worker's session while it runs the task */
@@ -57,15 +86,93 @@ struct pool {
 	unsigned max_attempts;
 	size_t max_tasks;
 	enum pool_state state;
-	hmap tasks;        /* id -> task: every task not fetched nor dropped */
-	struct list queue; /* queued tasks, next first */
-	size_t running, done;
+	hmap tasks;          /* id -> task: every task not fetched nor dropped */
+	hmap funcs;          /* name -> struct func: tasks' functions, parked workers' */
+	int64_t front, back; /* the order of the first and last queued task, or where they were */
+	size_t queued, running, done;
 	uint64_t next_id, completed, failed;
 	uint64_t tickets;                       /* parked pool.result requests so far */
 	struct list workers, fetchers, joiners; /* parked pool.work, pool.result, pool.join */
 };
 
 static const struct holding_class owner_class, run_class;
+
+/* ---- functions and their queues ---- */
+
+/* func_find: p's record of the function name, or NULL. */
+static struct func *func_find(const struct pool *p, const char *name)
+{
+	return hmap_get(&p->funcs, name, strlen(name));
+}
+
+/* func_new: a record of the function name in p, with no reference yet. NULL when out of
+ * memory. */
+static struct func *func_new(struct pool *p, const char *name)
+{
+	struct func *fn = calloc(1, sizeof *fn);
+	hmap_entry *e = fn ? hmap_insert(&p->funcs, name, strlen(name), fn) : NULL;
+	if (!e) {
+		free(fn);
+		return NULL;
+	}
+	fn->p = p;
+	fn->name = e->key;
+	list_init(&fn->tasks);
+	list_init(&fn->workers);
+	return fn;
+}
+
+/* func_get: p's record of the function name, made if there is none, with one more
+ * reference. NULL when out of memory. */
+static struct func *func_get(struct pool *p, const char *name)
+{
+	struct func *fn = func_find(p, name);
+	if (!fn)
+		fn = func_new(p, name);
+	if (fn)
+		fn->refs++;
+	return fn;
+}
+
+/* func_put: one reference to fn less; the last frees it. */
+static void func_put(struct func *fn)
+{
+	hmap *funcs = &fn->p->funcs;
+	if (--fn->refs > 0)
+		return;
+	hmap_delete(funcs, hmap_find(funcs, fn->name, strlen(fn->name)));
+	free(fn);
+}
+
+/* first_queued: fn's next task (fn may be NULL), or NULL. */
+static struct task *first_queued(const struct func *fn)
+{
+	return fn && !list_empty(&fn->tasks) ? list_entry(fn->tasks.next, struct task, link) : NULL;
+}
+
+/* enqueue: t waits in its function's queue: a new task at the back, one given back at the
+ * front. Its order (a count up from the back, or down from the front) ranks it among the
+ * queued tasks of every function. */
+static void enqueue(struct task *t, bool front)
+{
+	struct pool *p = t->p;
+	t->order = front ? --p->front : ++p->back;
+	list_push_back(front ? t->fn->tasks.next : &t->fn->tasks, &t->link);
+	t->fn->queued++;
+	p->queued++;
+	t->state = T_QUEUED;
+}
+
+/* dequeue: t, if queued, leaves its function's queue. */
+static void dequeue(struct task *t)
+{
+	if (t->state != T_QUEUED)
+		return;
+	list_remove(&t->link);
+	t->fn->queued--;
+	t->p->queued--;
+	t->state = T_IDLE;
+}
 
 /* ---- tasks ---- */
 
@@ -89,7 +196,7 @@ static void task_free(struct task *t)
 {
 	struct pool *p = t->p;
 	hmap_delete(&p->tasks, hmap_find(&p->tasks, &t->id, sizeof t->id));
-	list_remove(&t->link);
+	dequeue(t);
 	deadline_clear(&t->overdue);
 	if (t->owned)
 		sess_drop(&t->owner);
@@ -99,7 +206,8 @@ static void task_free(struct task *t)
 		p->running--;
 	if (t->state == T_DONE)
 		p->done--;
-	free(t->func);
+	if (t->fn)
+		func_put(t->fn);
 	json_decref(t->args);
 	json_decref(t->kwargs);
 	json_decref(t->chunk);
@@ -107,20 +215,10 @@ static void task_free(struct task *t)
 	free(t);
 }
 
-static bool serves(const json_t *funcs, const char *func)
-{
-	size_t i;
-	json_t *f;
-	json_array_foreach (funcs, i, f)
-		if (strcmp(json_string_value(f), func) == 0)
-			return true;
-	return false;
-}
-
 /* drained: closed or terminated, with nothing queued or running: join returns. */
 static bool drained(const struct pool *p)
 {
-	return p->state != POOL_RUNNING && list_empty(&p->queue) && p->running == 0;
+	return p->state != POOL_RUNNING && p->queued == 0 && p->running == 0;
 }
 
 /* settle_drained: once drained, joiners return and a closed pool's parked workers are told
@@ -243,7 +341,7 @@ static void stop_running(struct task *t)
 	if (t->held)
 		sess_drop(&t->run);
 	t->held = false;
-	t->state = T_QUEUED; /* until finished or queued again */
+	t->state = T_IDLE;
 	t->p->running--;
 }
 
@@ -264,11 +362,11 @@ static json_t *begin(struct task *t, session *s)
 {
 	struct pool *p = t->p;
 	json_t *work = t->chunk ? json_pack("{s:I, s:s, s:O, s:I}", "task", (json_int_t)t->id,
-					    "func", t->func, "chunk", t->chunk, "attempt",
+					    "func", t->fn->name, "chunk", t->chunk, "attempt",
 					    (json_int_t)t->attempts + 1)
 				: json_pack("{s:I, s:s, s:O, s:O, s:I}", "task", (json_int_t)t->id,
-					    "func", t->func, "args", t->args, "kwargs", t->kwargs,
-					    "attempt", (json_int_t)t->attempts + 1);
+					    "func", t->fn->name, "args", t->args, "kwargs",
+					    t->kwargs, "attempt", (json_int_t)t->attempts + 1);
 	t->run.cls = &run_class;
 	if (!work || !sess_hold(s, &t->run)) {
 		json_decref(work);
@@ -279,7 +377,7 @@ static json_t *begin(struct task *t, session *s)
 		json_decref(work);
 		return NULL;
 	}
-	list_remove(&t->link);
+	dequeue(t);
 	t->held = true;
 	t->state = T_RUNNING;
 	t->attempts++;
@@ -298,30 +396,86 @@ static void start(struct task *t, waiter *w)
 		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
 }
 
-/* hand_out: queued task t goes to the oldest live parked worker serving its function.
- * false when none does. */
-static bool hand_out(struct pool *p, struct task *t)
+/* hand_out: queued task t goes to the oldest live parked worker serving its function;
+ * those whose client is gone are withdrawn on the way (each leaves every list it is on). */
+static void hand_out(struct task *t)
 {
-	struct list *n = p->workers.next;
-	while (n != &p->workers) {
-		waiter *w = list_entry(n, waiter, obj_link);
-		n = n->next;
-		if (!wait_alive(w)) {
-			wait_withdraw(w);
-		} else if (serves(w->item, t->func)) {
+	struct list *workers = &t->fn->workers;
+	while (!list_empty(workers)) {
+		waiter *w = list_entry(workers->next, struct worker_link, link)->w;
+		if (wait_alive(w)) {
 			start(t, w);
-			return t->state == T_RUNNING;
+			return;
 		}
+		wait_withdraw(w);
 	}
-	return false;
 }
 
-/* requeue: t, no longer running, goes back to the front of the queue or to a worker. */
+/* requeue: t, no longer running, goes back to the front of its queue or to a worker. */
 static void requeue(struct task *t)
 {
-	struct pool *p = t->p;
-	list_push_back(p->queue.next, &t->link); /* before the first: the front */
-	hand_out(p, t);
+	enqueue(t, true);
+	hand_out(t);
+}
+
+/* ---- parked workers ---- */
+
+/* links_free: each link leaves its function's workers and lets go of the record. */
+static void links_free(struct worker_links *links)
+{
+	for (size_t i = 0; i < links->n; i++) {
+		list_remove(&links->at[i].link);
+		func_put(links->at[i].fn);
+	}
+	free(links);
+}
+
+/* links_new: a link for each of funcs, holding its function's record, on no list yet. NULL
+ * when out of memory. */
+static struct worker_links *links_new(struct pool *p, const json_t *funcs)
+{
+	size_t n = json_array_size(funcs);
+	struct worker_links *links = calloc(1, sizeof *links + n * sizeof links->at[0]);
+	for (; links && links->n < n; links->n++) {
+		struct worker_link *l = &links->at[links->n];
+		list_init(&l->link);
+		if (!(l->fn = func_get(p, json_string_value(json_array_get(funcs, links->n))))) {
+			links_free(links);
+			return NULL;
+		}
+	}
+	return links;
+}
+
+/* unlink_worker: w, a parked pool.work, leaves (served, timed out, withdrawn...): its links
+ * go (on_release). */
+static void unlink_worker(waiter *w)
+{
+	links_free(w->data);
+	w->data = NULL;
+}
+
+/* park_worker: ctx's pool.work waits for a task of funcs, found from each function's record,
+ * behind the workers parked there before it. */
+static int park_worker(op_ctx *ctx, struct pool *p, json_t *funcs, double timeout)
+{
+	waiter *w = NULL;
+	struct worker_links *links = links_new(p, funcs);
+	if (!links)
+		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
+	int rc = obj_park(ctx, &p->workers, BRK_OP_POOL_WORK, timeout, BRK_EEMPTY, &w);
+	if (rc != OP_PARKED) {
+		links_free(links);
+		return rc;
+	}
+	w->item = json_incref(funcs);
+	w->data = links;
+	w->on_release = unlink_worker;
+	for (size_t i = 0; i < links->n; i++) {
+		links->at[i].w = w;
+		list_push_back(&links->at[i].fn->workers, &links->at[i].link);
+	}
+	return rc;
 }
 
 /* ---- holdings ---- */
@@ -601,32 +755,27 @@ static struct task *task_new(op_ctx *ctx, struct pool *p, const json_t *spec)
 	json_t *args = json_object_get(spec, "args"), *kwargs = json_object_get(spec, "kwargs");
 	json_t *deadline = json_object_get(spec, "deadline");
 	struct task *t = calloc(1, sizeof *t);
-	if (!t || !(t->func = strdup(json_string_value(json_object_get(spec, "func"))))) {
+	if (!t)
+		return NULL;
+	t->p = p;
+	t->id = ++p->next_id;
+	list_init(&t->link);
+	deadline_prepare(&t->overdue, overdue);
+	if (!hmap_insert(&p->tasks, &t->id, sizeof t->id, t)) {
 		free(t);
 		return NULL;
 	}
-	t->p = p;
-	t->id = ++p->next_id;
+	t->fn = func_get(p, json_string_value(json_object_get(spec, "func")));
 	t->args = args ? json_incref(args) : json_array();
 	t->kwargs = kwargs ? json_incref(kwargs) : json_object();
 	t->chunk = json_incref(json_object_get(spec, "chunk"));
 	t->deadline = json_is_number(deadline) ? json_number_value(deadline) : -1;
 	t->owner.cls = &owner_class;
-	list_init(&t->link);
-	deadline_prepare(&t->overdue, overdue);
-	if (t->args && t->kwargs && hmap_insert(&p->tasks, &t->id, sizeof t->id, t)) {
-		if (sess_hold(ctx->sess, &t->owner)) {
-			t->owned = true;
-			return t;
-		}
-		task_free(t);
-		return NULL;
+	if (t->fn && t->args && t->kwargs && sess_hold(ctx->sess, &t->owner)) {
+		t->owned = true;
+		return t;
 	}
-	json_decref(t->args);
-	json_decref(t->kwargs);
-	json_decref(t->chunk);
-	free(t->func);
-	free(t);
+	task_free(t);
 	return NULL;
 }
 
@@ -651,8 +800,8 @@ static int op_submit(op_ctx *ctx)
 			json_decref(ids);
 			return op_fail(ctx, BRK_EINTERNAL, "out of memory after %zu tasks", i);
 		}
-		list_push_back(&p->queue, &t->link);
-		hand_out(p, t);
+		enqueue(t, false);
+		hand_out(t);
 	}
 	return op_ok(ctx, ids);
 }
@@ -697,15 +846,19 @@ static int op_result(op_ctx *ctx)
 	return park_fetch(ctx, p, ids, any, want - n, timeout);
 }
 
-/* next_for: the first queued task a worker serving funcs can take. */
-static struct task *next_for(struct pool *p, const json_t *funcs)
+/* next_for: the task a worker serving funcs takes: the first in pool order among the
+ * heads of their queues. O(funcs), however many tasks are queued. */
+static struct task *next_for(const struct pool *p, const json_t *funcs)
 {
-	for (struct list *n = p->queue.next; n != &p->queue; n = n->next) {
-		struct task *t = list_entry(n, struct task, link);
-		if (serves(funcs, t->func))
-			return t;
+	struct task *next = NULL, *t;
+	size_t i;
+	json_t *f;
+	json_array_foreach (funcs, i, f) {
+		t = first_queued(func_find(p, json_string_value(f)));
+		if (t && (!next || t->order < next->order))
+			next = t;
 	}
-	return NULL;
+	return next;
 }
 
 static int op_work(op_ctx *ctx)
@@ -714,7 +867,6 @@ static int op_work(op_ctx *ctx)
 	json_t *funcs, *outcome = NULL;
 	double timeout;
 	uint64_t id = 0;
-	waiter *w = NULL;
 	int rc = funcs_arg(ctx, &funcs);
 	if (rc || (rc = arg_wait(ctx, &timeout)) || (rc = done_arg(ctx, &id, &outcome)) ||
 	    (rc = lookup(ctx, true, &p))) {
@@ -736,10 +888,7 @@ static int op_work(op_ctx *ctx)
 		json_t *work = begin(t, ctx->sess);
 		return work ? op_ok(ctx, work) : op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	}
-	rc = obj_park(ctx, &p->workers, BRK_OP_POOL_WORK, timeout, BRK_EEMPTY, &w);
-	if (rc == OP_PARKED)
-		w->item = json_incref(funcs);
-	return rc;
+	return park_worker(ctx, p, funcs, timeout);
 }
 
 static int op_done(op_ctx *ctx)
@@ -767,26 +916,35 @@ static int op_close(op_ctx *ctx)
 	return op_ok(ctx, json_null());
 }
 
+/* gather_pending: every queued or running task of p leaves its queue or its worker for
+ * doomed, in id order. */
+static void gather_pending(struct pool *p, struct list *doomed)
+{
+	for (hmap_entry *e = p->tasks.first; e; e = e->next) {
+		struct task *t = e->value;
+		if (t->state == T_RUNNING)
+			stop_running(t);
+		dequeue(t);
+		if (t->state == T_IDLE)
+			list_push_back(doomed, &t->link);
+	}
+}
+
 static int op_terminate(op_ctx *ctx)
 {
 	struct pool *p;
 	char text[PROTO_MAX_NAME + 64];
+	struct list doomed = {&doomed, &doomed};
 	int rc = lookup(ctx, false, &p);
 	if (rc)
 		return rc;
 	snprintf(text, sizeof text, "pool '%s' was terminated", p->name);
 	p->state = POOL_TERMINATED;
 	wait_complete_list(&p->workers, BRK_ETERMINATED, text);
-	for (hmap_entry *e = p->tasks.first; e; e = e->next) {
-		struct task *t = e->value;
-		if (t->state == T_RUNNING) {
-			stop_running(t);
-			list_push_back(&p->queue, &t->link);
-		}
-	}
+	gather_pending(p, &doomed);
 	/* failing a task frees only done ones (its own, or those a fetcher takes) */
-	while (!list_empty(&p->queue))
-		fail(list_entry(p->queue.next, struct task, link), BRK_ETERMINATED, text);
+	while (!list_empty(&doomed))
+		fail(list_entry(doomed.next, struct task, link), BRK_ETERMINATED, text);
 	settle_drained(p);
 	return op_ok(ctx, json_null());
 }
@@ -806,7 +964,7 @@ static int op_join(op_ctx *ctx)
 		return op_ok(ctx, json_null());
 	if (timeout == 0)
 		return op_fail(ctx, BRK_ETIMEOUT, "pool '%s' has %zu tasks queued and %zu running",
-			       p->name, list_length(&p->queue), p->running);
+			       p->name, p->queued, p->running);
 	return obj_park(ctx, &p->joiners, BRK_OP_POOL_JOIN, timeout, BRK_ETIMEOUT, &w);
 }
 
@@ -839,7 +997,7 @@ static void *create(op_ctx *ctx, const char *name)
 	p->max_attempts = (unsigned)attempts;
 	p->max_tasks = tasks;
 	hmap_init(&p->tasks);
-	list_init(&p->queue);
+	hmap_init(&p->funcs);
 	list_init(&p->workers);
 	list_init(&p->fetchers);
 	list_init(&p->joiners);
@@ -852,6 +1010,7 @@ static void destroy(void *impl)
 	while (p->tasks.first)
 		task_free(p->tasks.first->value);
 	hmap_fini(&p->tasks, NULL);
+	hmap_fini(&p->funcs, NULL); /* empty: its tasks are gone */
 	free(p);
 }
 
@@ -875,7 +1034,7 @@ static json_t *running_new(const struct pool *p)
 			continue;
 		const session *s = t->run.sess;
 		json_t *r = json_pack("{s:I, s:s, s:I, s:I, s:f}", "task", (json_int_t)t->id,
-				      "func", t->func, "attempt", (json_int_t)t->attempts,
+				      "func", t->fn->name, "attempt", (json_int_t)t->attempts,
 				      "session", (json_int_t)s->id, "since", t->since);
 		if (r && s->has_cred)
 			json_object_set_new(r, "pid", json_integer((json_int_t)s->pid));
@@ -888,10 +1047,10 @@ static json_t *running_new(const struct pool *p)
 static json_t *queued_new(const struct pool *p)
 {
 	json_t *out = json_object();
-	for (const struct list *n = p->queue.next; n != &p->queue && out; n = n->next) {
-		const struct task *t = list_entry(n, struct task, link);
-		json_int_t k = json_integer_value(json_object_get(out, t->func));
-		json_object_set_new(out, t->func, json_integer(k + 1));
+	for (const hmap_entry *e = p->funcs.first; e && out; e = e->next) {
+		const struct func *fn = e->value;
+		if (fn->queued)
+			json_object_set_new(out, fn->name, json_integer((json_int_t)fn->queued));
 	}
 	return out;
 }
@@ -916,12 +1075,11 @@ static json_t *stat_new(const void *impl)
 	const struct pool *p = impl;
 	return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "state",
 			 state_names[p->state], "max_attempts", (json_int_t)p->max_attempts,
-			 "max_tasks", (json_int_t)p->max_tasks, "queued",
-			 (json_int_t)list_length(&p->queue), "queued_funcs", queued_new(p),
-			 "running", running_new(p), "results", (json_int_t)p->done, "completed",
-			 (json_int_t)p->completed, "failed", (json_int_t)p->failed, "workers",
-			 workers_new(p), "fetchers", wait_list_new(&p->fetchers), "joiners",
-			 wait_list_new(&p->joiners));
+			 "max_tasks", (json_int_t)p->max_tasks, "queued", (json_int_t)p->queued,
+			 "queued_funcs", queued_new(p), "running", running_new(p), "results",
+			 (json_int_t)p->done, "completed", (json_int_t)p->completed, "failed",
+			 (json_int_t)p->failed, "workers", workers_new(p), "fetchers",
+			 wait_list_new(&p->fetchers), "joiners", wait_list_new(&p->joiners));
 }
 
 static void complete_waiters(void *impl, brk_err err, const char *msg)

@@ -95,8 +95,11 @@ waiter *wait_park(session *s, struct req *req, object *obj, const char *op, doub
 	return w;
 }
 
+/* release: w leaves everything it is on and is freed: the end of every way out. */
 static void release(waiter *w)
 {
+	if (w->on_release)
+		w->on_release(w);
 	unindex_by_id(w);
 	list_remove(&w->obj_link);
 	list_remove(&w->sess_link);

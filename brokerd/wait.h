@@ -23,7 +23,9 @@ typedef struct waiter waiter;
  * on_timeout replaces the default timeout answer and must complete w itself; on_withdraw
  * runs when w leaves unserved because its client is gone or cancelled it, after w is
  * unlinked from its object and before it is answered and freed, and may complete other
- * waiters of that object (a Barrier breaks for them; a Semaphore serves those behind w). */
+ * waiters of that object (a Barrier breaks for them; a Semaphore serves those behind w);
+ * on_release runs whenever w leaves, by whatever path, just before it is freed, to free
+ * w->data (a Pool's index of its parked workers), and must not complete any waiter. */
 typedef void (*wait_hook_fn)(waiter *w);
 
 struct waiter {
@@ -37,6 +39,8 @@ struct waiter {
 	json_t *timeout_result;  /* when set (owned), a timeout answers ok with it instead */
 	wait_hook_fn on_timeout;
 	wait_hook_fn on_withdraw;
+	wait_hook_fn on_release;
+	void *data;            /* the object type's own, freed by on_release */
 	struct list obj_link;  /* on the object's list of waiters */
 	struct list sess_link; /* on the session's list of waiters */
 	struct list all_link;  /* on the list of every waiter */

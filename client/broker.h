@@ -226,17 +226,19 @@ brk_err brk_pool_apply_async(brk_client *c, const char *pool, const char *func, 
 brk_err brk_pool_apply(brk_client *c, const char *pool, const char *func, const json_t *args,
 		       const json_t *kwargs, json_t **value);
 /* brk_pool_map_async: one task per element of items (borrowed array): func(item), or with
- * star func(*item) (each item an array: Python's starmap); submitted in one request.
- * *out is a malloc'ed array of json_array_size(items) handles, in order (free each with
- * brk_result_free, then the array with free()). Unordered streaming (imap_unordered):
- * brk_pool_collect over them; ordered (imap): brk_result_get on each in turn. */
-brk_err brk_pool_map_async(brk_client *c, const char *pool, const char *func, const json_t *items,
-			   bool star, brk_result ***out);
-/* brk_pool_map: Python's map / starmap: *values is the array of results in input order,
- * submitted and fetched in one request each (waiting up to timeout: BRK_ETIMEOUT). With
+ * star func(*item) (each item an array: Python's starmap); submitted in one request. With
  * chunksize > 1 each task carries that many calls (PROTOCOL.md "chunk"), as Python's
- * chunksize: fewer, larger tasks. A task that failed makes the call fail with its error
- * (the first in input order), as map raises. */
+ * chunksize: fewer, larger tasks; the calls of a failed chunk all fail with its error.
+ * *out is a malloc'ed array of json_array_size(items) handles, one an item, in order (free
+ * each with brk_result_free, then the array with free()). Unordered streaming
+ * (imap_unordered): brk_pool_collect over them; ordered (imap): brk_result_get on each in
+ * turn. */
+brk_err brk_pool_map_async(brk_client *c, const char *pool, const char *func, const json_t *items,
+			   bool star, long chunksize, brk_result ***out);
+/* brk_pool_map: Python's map / starmap: brk_pool_map_async, then *values is the array of
+ * results in input order, fetched in one request (waiting up to timeout: BRK_ETIMEOUT). A
+ * task that failed makes the call fail with its error (the first in input order), as map
+ * raises. */
 brk_err brk_pool_map(brk_client *c, const char *pool, const char *func, const json_t *items,
 		     bool star, long chunksize, double timeout, json_t **values);
 /* brk_pool_collect: fetches the outcomes of whichever of results[0..n) are done, waiting up to
@@ -265,7 +267,7 @@ brk_err brk_result_ready(brk_result *r, bool *ready);
 brk_err brk_result_successful(brk_result *r, bool *successful);
 /* brk_result_error: a failed task's error type and message (borrowed from r), else NULL. */
 void brk_result_error(const brk_result *r, const char **type, const char **message);
-/* brk_result_id: the task's id in its pool. */
+/* brk_result_id: the task's id in its pool (the calls of a chunk share their task's). */
 uint64_t brk_result_id(const brk_result *r);
 void brk_result_free(brk_result *r);
 

@@ -12,11 +12,23 @@
 #include "envelope.h"
 #include "ops.h"
 
+/* A chunked task's outcome (PROTOCOL.md "chunk"), shared by the handles of its calls: the
+ * pool gives it once, to whichever fetches first, and it is kept here for the others. */
+struct chunk {
+	size_t refs;
+	json_t *outcome; /* once fetched */
+	bool named;      /* its task is named in the pool.result being built */
+};
+
 struct brk_result {
 	brk_client *c;
 	char *pool;
 	uint64_t id;
-	json_t *outcome; /* once fetched: {"task", "ok", "result" | "error", "type", "message"} */
+	/* once fetched: {"task", "ok", "result" | "error", "type", "message"}; a chunk's call
+	 * keeps its chunk's, and result_of picks its part */
+	json_t *outcome;
+	struct chunk *chunk; /* NULL, or the chunked task whose call this is */
+	size_t call;         /* which call of its chunk */
 	brk_callback_fn callback;
 	brk_error_callback_fn error_callback;
 	void *arg;
@@ -127,22 +139,6 @@ static json_t *map_tasks_new(const char *func, const json_t *items, bool star, s
 	return tasks;
 }
 
-/* results_new: handles of the tasks ids (n of them) of pool; NULL when out of memory. */
-static brk_result **results_new(brk_client *c, const char *pool, const json_t *ids, size_t n)
-{
-	brk_result **rs = calloc(n ? n : 1, sizeof *rs);
-	for (size_t i = 0; rs && i < n; i++) {
-		rs[i] = result_new(c, pool, (uint64_t)json_integer_value(json_array_get(ids, i)));
-		if (!rs[i]) {
-			while (i--)
-				brk_result_free(rs[i]);
-			free(rs);
-			rs = NULL;
-		}
-	}
-	return rs;
-}
-
 static void results_free(brk_result **rs, size_t n)
 {
 	for (size_t i = 0; rs && i < n; i++)
@@ -150,15 +146,47 @@ static void results_free(brk_result **rs, size_t n)
 	free(rs);
 }
 
+/* join_chunk: r is call `call` of a chunk, that of prev (the call before it), or a new one
+ * when call is 0. false when out of memory. */
+static bool join_chunk(brk_result *r, const brk_result *prev, size_t call)
+{
+	r->call = call;
+	r->chunk = call ? prev->chunk : calloc(1, sizeof *r->chunk);
+	if (r->chunk)
+		r->chunk->refs++;
+	return r->chunk != NULL;
+}
+
+/* results_new: a handle for each of n items, whose tasks are ids: one an item, or with size
+ * > 1 one a chunk of size items (the last may have fewer). NULL when out of memory. */
+static brk_result **results_new(brk_client *c, const char *pool, const json_t *ids, size_t n,
+				size_t size)
+{
+	brk_result **rs = calloc(n ? n : 1, sizeof *rs);
+	for (size_t i = 0; rs && i < n; i++) {
+		uint64_t id = (uint64_t)json_integer_value(json_array_get(ids, i / size));
+		rs[i] = result_new(c, pool, id);
+		if (rs[i] && size > 1 && !join_chunk(rs[i], i ? rs[i - 1] : NULL, i % size)) {
+			brk_result_free(rs[i]);
+			rs[i] = NULL;
+		}
+		if (!rs[i]) {
+			results_free(rs, i);
+			rs = NULL;
+		}
+	}
+	return rs;
+}
+
 brk_err brk_pool_map_async(brk_client *c, const char *pool, const char *func, const json_t *items,
-			   bool star, brk_result ***out)
+			   bool star, long chunksize, brk_result ***out)
 {
 	json_t *ids = NULL;
-	size_t n = json_array_size(items);
+	size_t n = json_array_size(items), size = chunksize > 1 ? (size_t)chunksize : 1;
 	if (!pool || !func || !json_is_array(items) || n == 0)
 		return fail(BRK_EINVAL, "map needs a pool, a func and a non-empty array of items");
-	brk_err err = submit(c, pool, map_tasks_new(func, items, star, 1), &ids);
-	brk_result **rs = err ? NULL : results_new(c, pool, ids, n);
+	brk_err err = submit(c, pool, map_tasks_new(func, items, star, size), &ids);
+	brk_result **rs = err ? NULL : results_new(c, pool, ids, n, size);
 	json_decref(ids);
 	if (err)
 		return err;
@@ -185,29 +213,105 @@ static brk_err outcome_err(const json_t *o)
 	return fail(err, "%s", msg ? msg : brk_strerror(err));
 }
 
-/* settle: r's outcome (borrowed) arrived: keep it and run r's callback, once. */
+/* result_of: r's result, once fetched and successful (borrowed): a chunk's call takes its
+ * own from the array of its chunk's. */
+static json_t *result_of(const brk_result *r)
+{
+	json_t *result = json_object_get(r->outcome, "result");
+	return r->chunk ? json_array_get(result, r->call) : result;
+}
+
+/* settle: r's outcome (stolen; NULL when out of memory) arrived: keep it and run r's
+ * callback, once. */
 static void settle(brk_result *r, json_t *outcome)
 {
-	if (r->outcome)
+	if (r->outcome || !outcome) {
+		json_decref(outcome);
 		return;
-	r->outcome = json_incref(outcome);
+	}
+	r->outcome = outcome;
 	brk_err err = outcome_err(outcome);
 	if (err == BRK_OK && r->callback)
-		r->callback(r, json_object_get(outcome, "result"), r->arg);
+		r->callback(r, result_of(r), r->arg);
 	if (err != BRK_OK && r->error_callback)
 		r->error_callback(r, err, json_string_value(json_object_get(outcome, "type")),
 				  json_string_value(json_object_get(outcome, "message")), r->arg);
+}
+
+/* call_outcome_new: the outcome call `call` of a chunk keeps: its chunk's (a failed chunk
+ * fails every call, as Python's map does), or an error when the chunk's result lacks it. */
+static json_t *call_outcome_new(json_t *chunk, size_t call)
+{
+	json_t *results = json_object_get(chunk, "result");
+	if (!json_is_true(json_object_get(chunk, "ok")) ||
+	    call < json_array_size(results)) /* 0 for a non-array */
+		return json_incref(chunk);
+	return json_pack("{s:O, s:b, s:s, s:s}", "task", json_object_get(chunk, "task"), "ok", 0,
+			 "error", brk_err_code(BRK_EPROTO), "message",
+			 "a chunk's result is not the array of its calls' results");
+}
+
+/* adopt: r, a call of a chunk that a handle of another call fetched, takes its part. */
+static void adopt(brk_result *r)
+{
+	if (r->chunk && r->chunk->outcome && !r->outcome)
+		settle(r, call_outcome_new(r->chunk->outcome, r->call));
+}
+
+/* arrived: r's task's outcome (borrowed) was fetched: r settles, and a chunk keeps it for
+ * the handles of its other calls. */
+static void arrived(brk_result *r, json_t *outcome)
+{
+	if (!r->chunk) {
+		settle(r, json_incref(outcome));
+		return;
+	}
+	if (!r->chunk->outcome)
+		r->chunk->outcome = json_incref(outcome);
+	adopt(r);
+}
+
+/* unready_ids_new: the tasks of rs[0..n) whose outcomes are still in the pool, in that
+ * order, each once (a chunk's calls share one); a call whose chunk came already settles. */
+static json_t *unready_ids_new(brk_result **rs, size_t n)
+{
+	json_t *ids = json_array();
+	for (size_t i = 0; ids && i < n; i++) {
+		struct chunk *ch = rs[i]->chunk;
+		adopt(rs[i]);
+		if (rs[i]->outcome || (ch && ch->named))
+			continue;
+		if (ch)
+			ch->named = true;
+		json_array_append_new(ids, json_integer((json_int_t)rs[i]->id));
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rs[i]->chunk)
+			rs[i]->chunk->named = false;
+	return ids;
+}
+
+/* deliver: outcomes, fetched for the tasks of rs[0..n) and in their order, settle their
+ * handles in one walk; then the other calls of their chunks. */
+static void deliver(brk_result **rs, size_t n, const json_t *outcomes)
+{
+	size_t i, j = 0, k = json_array_size(outcomes);
+	for (i = 0; i < n && j < k; i++) {
+		json_t *o = json_array_get(outcomes, j);
+		if (rs[i]->id == (uint64_t)json_integer_value(json_object_get(o, "task"))) {
+			arrived(rs[i], o);
+			j++;
+		}
+	}
+	for (i = 0; i < n; i++)
+		adopt(rs[i]);
 }
 
 /* fetch: pool.result over the unready ones of rs[0..n) (any: at least one), settling
  * those that came. */
 static brk_err fetch(brk_result **rs, size_t n, bool any, double timeout)
 {
-	json_t *ids = json_array(), *outcomes = NULL, *o;
-	size_t i, j;
-	for (i = 0; ids && i < n; i++)
-		if (!rs[i]->outcome)
-			json_array_append_new(ids, json_integer((json_int_t)rs[i]->id));
+	json_t *ids = unready_ids_new(rs, n), *outcomes = NULL;
 	if (!ids)
 		return fail(BRK_ENOMEM, NULL);
 	if (json_array_size(ids) == 0) {
@@ -220,12 +324,8 @@ static brk_err fetch(brk_result **rs, size_t n, bool any, double timeout)
 	else if (args && timeout > 0 && timeout <= PROTO_MAX_TIMEOUT)
 		json_object_set_new(args, "timeout", json_real(timeout));
 	brk_err err = call_new(rs[0]->c, BRK_OP_POOL_RESULT, rs[0]->pool, args, &outcomes);
-	json_array_foreach (err ? NULL : outcomes, i, o) {
-		uint64_t id = (uint64_t)json_integer_value(json_object_get(o, "task"));
-		for (j = 0; j < n; j++)
-			if (rs[j]->id == id)
-				settle(rs[j], o);
-	}
+	if (err == BRK_OK)
+		deliver(rs, n, outcomes);
 	json_decref(outcomes);
 	return err;
 }
@@ -263,7 +363,7 @@ brk_err brk_result_get(brk_result *r, double timeout, json_t **value)
 	if (err)
 		return err;
 	if ((err = outcome_err(r->outcome)) == BRK_OK)
-		*value = json_incref(json_object_get(r->outcome, "result"));
+		*value = json_incref(result_of(r));
 	return err;
 }
 
@@ -290,6 +390,10 @@ void brk_result_free(brk_result *r)
 {
 	if (!r)
 		return;
+	if (r->chunk && --r->chunk->refs == 0) {
+		json_decref(r->chunk->outcome);
+		free(r->chunk);
+	}
 	json_decref(r->outcome);
 	free(r->pool);
 	free(r);
@@ -306,18 +410,15 @@ brk_err brk_pool_apply(brk_client *c, const char *pool, const char *func, const 
 	return err;
 }
 
-/* gather: the results of the fetched outcomes of rs[0..k), flattened when chunked: each
- * chunk's result is the array of its calls' results. The first failure is the error. */
-static brk_err gather(brk_result **rs, size_t k, bool chunked, json_t *out)
+/* gather: the results of the fetched outcomes of rs[0..n), in order, appended to out. The
+ * first failure is the error. */
+static brk_err gather(brk_result **rs, size_t n, json_t *out)
 {
-	for (size_t i = 0; i < k; i++) {
+	for (size_t i = 0; i < n; i++) {
 		brk_err err = outcome_err(rs[i]->outcome);
-		json_t *r = json_object_get(rs[i]->outcome, "result");
 		if (err)
 			return err;
-		if (chunked && !json_is_array(r))
-			return fail(BRK_EPROTO, "a chunk's result is not an array");
-		if (chunked ? json_array_extend(out, r) : json_array_append(out, r))
+		if (json_array_append(out, result_of(rs[i])))
 			return fail(BRK_ENOMEM, NULL);
 	}
 	return BRK_OK;
@@ -326,24 +427,16 @@ static brk_err gather(brk_result **rs, size_t k, bool chunked, json_t *out)
 brk_err brk_pool_map(brk_client *c, const char *pool, const char *func, const json_t *items,
 		     bool star, long chunksize, double timeout, json_t **values)
 {
-	json_t *ids = NULL;
-	size_t n = json_array_size(items), size = chunksize > 1 ? (size_t)chunksize : 1;
-	if (!pool || !func || !json_is_array(items) || n == 0)
-		return fail(BRK_EINVAL, "map needs a pool, a func and a non-empty array of items");
-	brk_err err = submit(c, pool, map_tasks_new(func, items, star, size), &ids);
-	size_t k = json_array_size(ids);
-	brk_result **rs = err ? NULL : results_new(c, pool, ids, k);
-	json_decref(ids);
-	if (err == BRK_OK && !rs)
-		err = fail(BRK_ENOMEM, NULL);
+	brk_result **rs = NULL;
+	size_t n = json_array_size(items);
+	brk_err err = brk_pool_map_async(c, pool, func, items, star, chunksize, &rs);
+	if (err)
+		return err;
+	json_t *out = json_array();
+	err = out ? fetch(rs, n, false, timeout) : fail(BRK_ENOMEM, NULL);
 	if (err == BRK_OK)
-		err = fetch(rs, k, false, timeout);
-	json_t *out = err ? NULL : json_array();
-	if (err == BRK_OK)
-		err = out ? gather(rs, k, size > 1, out) : fail(BRK_ENOMEM, NULL);
-	if (err == BRK_OK && json_array_size(out) != n)
-		err = fail(BRK_EPROTO, "%zu results for %zu items", json_array_size(out), n);
-	results_free(rs, k);
+		err = gather(rs, n, out);
+	results_free(rs, n);
 	if (err == BRK_OK)
 		*values = out;
 	else

@@ -482,7 +482,7 @@ START_TEST(pools_from_the_shell)
 	brk_client *x = daemon_client(&d);
 	json_t *items = json_loads("[1,2]", 0, NULL), *work = NULL;
 	brk_result **rs = NULL;
-	ck_assert_int_eq(brk_pool_map_async(x, "p", "f", items, false, &rs), BRK_OK);
+	ck_assert_int_eq(brk_pool_map_async(x, "p", "f", items, false, 0, &rs), BRK_OK);
 	json_t *req = brk_request_new("pool.work", "p", json_pack("{s:[s]}", "funcs", "f"));
 	ck_assert_int_eq(brk_call(x, req, &work), BRK_OK); /* this process runs task 1 */
 	pid_t waiter = test_fork();

@@ -180,6 +180,42 @@ START_TEST(classic_100_apply_async_on_5_workers_each_callback_once)
 }
 END_TEST
 
+/* squares_async: brk_pool_map_async of square over 0 .. n-1 in chunks of chunksize; the
+ * handles, one an item. */
+static brk_result **squares_async(int n, long chunksize)
+{
+	json_t *items = json_array();
+	brk_result **rs = NULL;
+	for (int i = 0; i < n; i++)
+		json_array_append_new(items, json_integer(i));
+	ck_assert_int_eq(brk_pool_map_async(c, "p", "square", items, false, chunksize, &rs),
+			 BRK_OK);
+	json_decref(items);
+	return rs;
+}
+
+/* expect_squares: rs[i] gives i * i, waiting up to timeout; each is freed. */
+static void expect_squares(brk_result **rs, int n, double timeout)
+{
+	for (int i = 0; i < n; i++) {
+		json_t *v = NULL;
+		ck_assert_int_eq(brk_result_get(rs[i], timeout, &v), BRK_OK);
+		ck_assert_int_eq(json_integer_value(v), i * i);
+		json_decref(v);
+		brk_result_free(rs[i]);
+	}
+	free(rs);
+}
+
+/* collect_all: brk_pool_collect over rs until all n are in. */
+static void collect_all(brk_result **rs, size_t n)
+{
+	size_t ready = 0;
+	for (int round = 0; ready < n && round < 1000; round++)
+		ck_assert_int_eq(brk_pool_collect(rs, n, 10, &ready), BRK_OK);
+	ck_assert_uint_eq(ready, n);
+}
+
 START_TEST(map_keeps_input_order_and_collect_returns_every_result_once)
 {
 	pid_t runner = workers("p", 4, 0);
@@ -210,19 +246,9 @@ START_TEST(map_keeps_input_order_and_collect_returns_every_result_once)
 	json_decref(want);
 	json_decref(pairs);
 	/* imap_unordered: collect until all are in, each once */
-	brk_result **rs = NULL;
-	ck_assert_int_eq(brk_pool_map_async(c, "p", "square", items, false, &rs), BRK_OK);
-	size_t ready = 0;
-	for (int round = 0; ready < 200 && round < 1000; round++)
-		ck_assert_int_eq(brk_pool_collect(rs, 200, 10, &ready), BRK_OK);
-	for (int i = 0; i < 200; i++) {
-		json_t *v = NULL;
-		ck_assert_int_eq(brk_result_get(rs[i], 0, &v), BRK_OK);
-		ck_assert_int_eq(json_integer_value(v), i * i);
-		json_decref(v);
-		brk_result_free(rs[i]);
-	}
-	free(rs);
+	brk_result **rs = squares_async(200, 0);
+	collect_all(rs, 200);
+	expect_squares(rs, 200, 0); /* kept in the handles */
 	json_decref(items);
 	/* apply with kwargs */
 	json_t *v = NULL, *args = J("[2,3]"), *kwargs = json_pack("{s:i}", "k", 10);
@@ -231,6 +257,48 @@ START_TEST(map_keeps_input_order_and_collect_returns_every_result_once)
 	json_decref(v);
 	json_decref(args);
 	json_decref(kwargs);
+	close_and_join("p", runner);
+}
+END_TEST
+
+START_TEST(map_async_with_chunksize_gives_the_same_results_one_a_item)
+{
+	static const long sizes[] = {0, 1, 7, 50, 64};
+	pid_t runner = workers("p", 3, 0);
+	long tasks = 0;
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		/* imap: each in input order, a chunk fetched by its first call */
+		expect_squares(squares_async(50, sizes[k]), 50, 30);
+		/* imap_unordered: collect until all are in, then each kept in its handle */
+		brk_result **rs = squares_async(50, sizes[k]);
+		collect_all(rs, 50);
+		expect_squares(rs, 50, 0);
+		/* a later call of a chunk fetches it; the earlier ones take their part */
+		rs = squares_async(50, sizes[k]);
+		json_t *v = NULL;
+		ck_assert_int_eq(brk_result_get(rs[49], 30, &v), BRK_OK);
+		ck_assert_int_eq(json_integer_value(v), 49 * 49);
+		json_decref(v);
+		expect_squares(rs, 50, 30);
+		tasks += 3 * (sizes[k] > 1 ? (50 + sizes[k] - 1) / sizes[k] : 50);
+	}
+	ck_assert_int_eq(stat_count(c, "p", "completed"), tasks); /* chunks: fewer tasks */
+	ck_assert_int_eq(stat_count(c, "p", "size"), 0);          /* every outcome fetched */
+	/* the calls of a failed chunk fail with its error */
+	json_t *items = J("[1,2,3]");
+	brk_result **rs = NULL;
+	ck_assert_int_eq(brk_pool_map_async(c, "p", "refuse", items, false, 2, &rs), BRK_OK);
+	static const char *const want[] = {"bad 1", "bad 1", "bad 3"};
+	for (int i = 0; i < 3; i++) {
+		json_t *v = NULL;
+		const char *type, *message;
+		ck_assert_int_eq(brk_result_get(rs[i], 30, &v), BRK_ETASK);
+		brk_result_error(rs[i], &type, &message);
+		ck_assert_str_eq(message, want[i]);
+		brk_result_free(rs[i]);
+	}
+	free(rs);
+	json_decref(items);
 	close_and_join("p", runner);
 }
 END_TEST
@@ -450,6 +518,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	ADD(tc, classic_100_apply_async_on_5_workers_each_callback_once);
 	ADD(tc, map_keeps_input_order_and_collect_returns_every_result_once);
+	ADD(tc, map_async_with_chunksize_gives_the_same_results_one_a_item);
 	ADD(tc, a_worker_error_reaches_get_with_its_type_and_message);
 	ADD(tc, sigkill_of_a_worker_mid_task_runs_it_again_elsewhere_once);
 	ADD(tc, a_task_that_kills_every_worker_fails_worker_lost);

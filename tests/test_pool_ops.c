@@ -225,6 +225,114 @@ START_TEST(a_worker_that_dies_gives_its_task_back_to_the_front)
 }
 END_TEST
 
+START_TEST(a_worker_takes_the_oldest_task_among_its_functions_and_given_back_first)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"a\"},"
+		  "{\"func\":\"b\"},{\"func\":\"c\"},{\"func\":\"a\"},{\"func\":\"b\"},"
+		  "{\"func\":\"c\"},{\"func\":\"b\"}]}",
+		  "[1,2,3,4,5,6,7]");
+	/* a worker of b alone takes b's tasks in order, past older tasks of a and c */
+	ck_assert_int_eq(work(w1, "[\"b\"]"), 2);
+	ck_assert_int_eq(work(w1, "[\"b\"]"), 5);
+	done(w1, 2, "\"result\":2", "true");
+	ck_assert_int_eq(work(w2, "[\"c\",\"a\"]"), 1);
+	/* task 5 given back by a worker that died goes before the older 3 and 4 */
+	sess_close(w1);
+	session *w3 = h_session();
+	json_t *r =
+		h_call(w3, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"a\",\"b\",\"c\"]}");
+	ck_assert(h_same(r, "{\"task\":5,\"func\":\"b\",\"args\":[],\"kwargs\":{},"
+			    "\"attempt\":2}"));
+	/* then submit order across the functions */
+	ck_assert_int_eq(work(w3, "[\"c\",\"b\",\"a\"]"), 3);
+	ck_assert_int_eq(work(w3, "[\"a\",\"b\",\"c\"]"), 4);
+	ck_assert_int_eq(work(w3, "[\"b\",\"c\"]"), 6);
+	ck_assert_int_eq(work(w3, "[\"a\",\"b\",\"c\"]"), 7);
+	EXPECT_ERR(w3,
+		   "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"a\",\"b\",\"c\"],"
+		   "\"block\":false}",
+		   "empty");
+	ck_assert_int_eq(stat_int("queued"), 0);
+}
+END_TEST
+
+/* park_many: n parked pool.work from s serving funcs (JSON text); the request numbers. */
+static void park_many(session *s, int n, const char *funcs, int *reqs)
+{
+	char req[256];
+	snprintf(req, sizeof req, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":%s}", funcs);
+	for (int i = 0; i < n; i++)
+		reqs[i] = h_send(s, req);
+}
+
+/* submit_many: one pool.submit of n tasks, of the functions other0 .. other99 in turn. */
+static void submit_many(int n)
+{
+	json_t *tasks = json_array();
+	char func[32];
+	for (int i = 0; i < n; i++) {
+		snprintf(func, sizeof func, "other%d", i % 100);
+		json_array_append_new(tasks, json_pack("{s:s}", "func", func));
+	}
+	json_t *req =
+		json_pack("{s:s, s:s, s:o}", "op", "pool.submit", "name", "p", "tasks", tasks);
+	char *text = json_dumps(req, JSON_COMPACT);
+	ck_assert_str_eq(h_code(h_call(sub, text)), "ok");
+	free(text);
+	json_decref(req);
+}
+
+START_TEST(a_parked_worker_gets_its_task_among_thousands_of_others)
+{
+	static int others[3000];
+	submit_many(5000);
+	park_many(w1, 3000, "[\"y\",\"z\"]", others);
+	int dead = h_send(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"q\",\"x\"]}");
+	int live = h_send(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"x\",\"q\"]}");
+	int later = h_send(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"x\"]}");
+	h_kill(dead);
+	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"x\"}]}",
+		  "[5001]");
+	ck_assert_ptr_null(h_reply(dead)); /* its client is gone: skipped, not answered */
+	ck_assert_int_eq(json_integer_value(json_object_get(h_result(h_reply(live)), "task")),
+			 5001);
+	ck_assert_ptr_null(h_reply(later));
+	for (int i = 0; i < 3000; i++)
+		ck_assert_ptr_null(h_reply(others[i]));
+	json_t *st = pool_stat();
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "queued")), 5000);
+	ck_assert_int_eq(json_array_size(json_object_get(st, "workers")), 3001);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(st, "queued_funcs"), "other7")),
+		50);
+	/* a task of z goes to the oldest of the 3000 */
+	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"z\"}]}",
+		  "[5002]");
+	ck_assert_int_eq(json_integer_value(json_object_get(h_result(h_reply(others[0])), "task")),
+			 5002);
+	ck_assert_ptr_null(h_reply(others[1]));
+}
+END_TEST
+
+START_TEST(a_worker_that_times_out_leaves_every_function_it_served)
+{
+	int parked =
+		h_send(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\",\"g\",\"f\"],"
+			   "\"timeout\":0.02}");
+	int later = h_send(w2, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"g\"]}");
+	for (int i = 0; i < 100 && !h_reply(parked); i++)
+		h_run(0.01);
+	ck_assert_str_eq(h_code(h_reply(parked)), "empty");
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"g\"}]}",
+		  "[1,2]");
+	ck_assert_int_eq(stat_int("queued"), 1); /* f waits: its only worker left */
+	ck_assert_int_eq(json_integer_value(json_object_get(h_result(h_reply(later)), "task")), 2);
+}
+END_TEST
+
 START_TEST(a_task_that_kills_every_worker_fails_worker_lost)
 {
 	EXPECT_OK(sub, "{\"op\":\"pool.create\",\"name\":\"p\",\"max_attempts\":2}", "true");
@@ -504,6 +612,9 @@ int main(void)
 	ADD(tc, a_task_goes_to_a_worker_and_its_result_back);
 	ADD(tc, a_task_goes_only_to_a_worker_serving_its_function);
 	ADD(tc, a_worker_that_dies_gives_its_task_back_to_the_front);
+	ADD(tc, a_worker_takes_the_oldest_task_among_its_functions_and_given_back_first);
+	ADD(tc, a_parked_worker_gets_its_task_among_thousands_of_others);
+	ADD(tc, a_worker_that_times_out_leaves_every_function_it_served);
 	ADD(tc, a_task_that_kills_every_worker_fails_worker_lost);
 	ADD(tc, an_overdue_task_fails_timeout_and_its_late_answer_is_dropped);
 	ADD(tc, results_of_a_submitter_that_ends_are_dropped);

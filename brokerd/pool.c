@@ -24,6 +24,7 @@
 #define DEFAULT_MAX_TASKS 100000
 #define MAX_MAX_TASKS 1000000000
 #define MAX_FUNCS 1000
+#define STAT_FUNCS 16 /* a parked worker's functions that stat names (it counts them all) */
 
 enum pool_state { POOL_RUNNING, POOL_CLOSED, POOL_TERMINATED };
 static const char *const state_names[] = {"running", "closed", "terminated"};
@@ -1055,6 +1056,17 @@ static json_t *queued_new(const struct pool *p)
 	return out;
 }
 
+/* describe_funcs: adds to d the first STAT_FUNCS of funcs and how many there are, so that
+ * a stat of many workers of many functions stays small. */
+static void describe_funcs(json_t *d, const json_t *funcs)
+{
+	json_t *some = json_array();
+	for (size_t i = 0; i < json_array_size(funcs) && i < STAT_FUNCS && some; i++)
+		json_array_append(some, json_array_get(funcs, i));
+	json_object_set_new(d, "funcs", some);
+	json_object_set_new(d, "nfuncs", json_integer((json_int_t)json_array_size(funcs)));
+}
+
 static json_t *workers_new(const struct pool *p)
 {
 	json_t *out = json_array();
@@ -1064,7 +1076,7 @@ static json_t *workers_new(const struct pool *p)
 		if (d && w->sess->has_cred)
 			json_object_set_new(d, "pid", json_integer((json_int_t)w->sess->pid));
 		if (d)
-			json_object_set(d, "funcs", w->item);
+			describe_funcs(d, w->item);
 		json_array_append_new(out, d);
 	}
 	return out;

@@ -193,6 +193,14 @@ START_TEST(a_task_goes_only_to_a_worker_serving_its_function)
 	ck_assert_str_eq(json_string_value(json_array_get(
 				 json_object_get(json_array_get(ws, 0), "funcs"), 0)),
 			 "h");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(ws, 0), "nfuncs")), 1);
+	/* one of many functions: stat names the first 16 and counts them all */
+	h_send(w1, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"a0\",\"a1\",\"a2\","
+		   "\"a3\",\"a4\",\"a5\",\"a6\",\"a7\",\"a8\",\"a9\",\"b0\",\"b1\",\"b2\","
+		   "\"b3\",\"b4\",\"b5\",\"b6\",\"b7\",\"b8\",\"b9\"],\"timeout\":5}");
+	json_t *many = json_array_get(json_object_get(pool_stat(), "workers"), 1);
+	ck_assert_uint_eq(json_array_size(json_object_get(many, "funcs")), 16);
+	ck_assert_int_eq(json_integer_value(json_object_get(many, "nfuncs")), 20);
 }
 END_TEST
 

@@ -1,5 +1,6 @@
-/* journal.c: the data dir's files: records with CRC32C, group commit, and replay with
- * torn-tail handling and repair. One loop owns a journal. Layout and reasons: docs/durability.md. */
+/* journal.c: the data dir's files: records with CRC32C, group commit, the snapshot sequence
+ * and replay with torn-tail handling and repair. One loop owns a journal; only the
+ * snapshot writer may run in a forked child. Layout and reasons: docs/durability.md. */
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +34,7 @@
 #define KIND_LOG 1
 #define KIND_SNAPSHOT 2
 
+#define SNAPSHOT_FLUSH (1u << 20) /* the snapshot writer's buffer */
 #define NAME_MAX_LEN 40
 
 struct buf {
@@ -53,9 +55,17 @@ struct journal {
 	struct buf batch;
 	size_t last_rec; /* offset of the batch's last record */
 	uint64_t pending;
-	bool force_sync;
+	bool force_sync, compacting;
 	uint64_t unsynced;
 	struct journal_stats st; /* the figures kept as they happen */
+};
+
+struct journal_snapshot {
+	const struct journal_hooks *hooks;
+	int fd;
+	uint64_t gen, written;
+	struct buf buf;
+	double began;
 };
 
 /* One file of the chain, mapped for load. */
@@ -230,6 +240,13 @@ static int sync_fd(const struct journal_hooks *h, int fd, bool dir)
 	return h->sync(fd, dir) == 0 ? 0 : errno ? errno : EIO;
 }
 
+/* step: tells the test hook that a step of the compaction is done. */
+static void step(const struct journal_hooks *h, enum journal_step s)
+{
+	if (h->step)
+		h->step(s);
+}
+
 /* ---- names and the directory ---- */
 
 static void file_name(char *out, int kind, uint64_t gen, bool tmp)
@@ -383,6 +400,7 @@ static void set_hooks(struct journal *j)
 	const struct journal_hooks *h = j->opt.hooks;
 	j->hooks.pwrite = h && h->pwrite ? h->pwrite : real_pwrite;
 	j->hooks.sync = h && h->sync ? h->sync : real_sync;
+	j->hooks.step = h ? h->step : NULL;
 }
 
 int journal_open(const char *dir, const struct journal_options *opt, struct journal **out)
@@ -447,7 +465,8 @@ static int create_log(struct journal *j, uint64_t gen, int *err)
 	int fd = create_file(j, tmp, KIND_LOG, gen, err);
 	if (fd < 0)
 		return -1;
-	*err = sync_fd(&j->hooks, fd, false);
+	if (!(*err = sync_fd(&j->hooks, fd, false)) && j->compacting)
+		step(&j->hooks, JOURNAL_STEP_NEW_LOG_TMP);
 	if (!*err && renameat(j->dirfd, tmp, j->dirfd, name) != 0)
 		*err = errno;
 	if (!*err)
@@ -900,6 +919,152 @@ int journal_tick(struct journal *j)
 	return err;
 }
 
+bool journal_wants_compaction(const struct journal *j, double ratio, uint64_t min_bytes)
+{
+	uint64_t log = j->older_bytes + j->good_end;
+	return !j->compacting && log >= min_bytes && (double)log > ratio * j->st.snapshot_bytes;
+}
+
+/* ---- compaction ---- */
+
+/* switch_log: B1 to B3: every commit so far synced, then later ones go to a new log. */
+static int switch_log(struct journal *j)
+{
+	int err = journal_commit(j);
+	if (!err)
+		err = sync_log(j);
+	if (err)
+		return err;
+	step(&j->hooks, JOURNAL_STEP_LOG_SYNCED);
+	int fd = create_log(j, j->log_gen + 1, &err);
+	if (fd < 0)
+		return err;
+	step(&j->hooks, JOURNAL_STEP_NEW_LOG);
+	close(j->logfd);
+	j->logfd = fd;
+	j->log_gen++;
+	j->older_bytes += j->good_end;
+	j->good_end = FILE_HDR;
+	step(&j->hooks, JOURNAL_STEP_SWITCHED);
+	return 0;
+}
+
+int journal_snapshot_begin(struct journal *j, struct journal_snapshot **out)
+{
+	assert(!j->compacting && j->logfd >= 0);
+	*out = NULL;
+	double began = clock_now();
+	j->compacting = true;
+	int err = switch_log(j);
+	struct journal_snapshot *s = err ? NULL : calloc(1, sizeof *s);
+	if (!err && !s)
+		err = ENOMEM;
+	if (err) {
+		j->compacting = false;
+		return err;
+	}
+	char tmp[NAME_MAX_LEN];
+	file_name(tmp, KIND_SNAPSHOT, j->log_gen, true);
+	*s = (struct journal_snapshot){.hooks = &j->hooks, .gen = j->log_gen, .began = began};
+	s->fd = create_file(j, tmp, KIND_SNAPSHOT, s->gen, &err);
+	if (s->fd < 0) {
+		free(s);
+		j->compacting = false;
+		return err;
+	}
+	s->written = FILE_HDR;
+	step(&j->hooks, JOURNAL_STEP_SNAPSHOT_TMP);
+	*out = s;
+	return 0;
+}
+
+/* snapshot_flush: writes the snapshot's buffer at its end. */
+static int snapshot_flush(struct journal_snapshot *s)
+{
+	int err = write_all(s->hooks, s->fd, s->buf.data, s->buf.len, s->written);
+	if (!err) {
+		s->written += s->buf.len;
+		s->buf.len = 0;
+	}
+	return err;
+}
+
+int journal_snapshot_append(struct journal_snapshot *s, const void *data, size_t len)
+{
+	int err = buf_add_record(&s->buf, FLAG_COMMIT, data, len);
+	if (!err && s->buf.len >= SNAPSHOT_FLUSH)
+		err = snapshot_flush(s);
+	return err;
+}
+
+int journal_snapshot_seal(struct journal_snapshot *s)
+{
+	int err = snapshot_flush(s);
+	if (!err)
+		err = sync_fd(s->hooks, s->fd, false);
+	if (!err && close(s->fd) != 0)
+		err = errno;
+	if (!err) {
+		s->fd = -1;
+		step(s->hooks, JOURNAL_STEP_SNAPSHOT_SYNCED);
+	}
+	return err;
+}
+
+/* snapshot_free: closes and frees s; the compaction is over. */
+static void snapshot_free(struct journal *j, struct journal_snapshot *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	buf_free(&s->buf);
+	free(s);
+	j->compacting = false;
+}
+
+/* snapshot_in_place: the stats after snapshot s replaced the older files. */
+static void snapshot_in_place(struct journal *j, const struct journal_snapshot *s)
+{
+	struct stat sb;
+	char name[NAME_MAX_LEN];
+	file_name(name, KIND_SNAPSHOT, s->gen, false);
+	j->snap_gen = s->gen;
+	j->st.snapshot_bytes = fstatat(j->dirfd, name, &sb, 0) == 0 ? (uint64_t)sb.st_size : 0;
+	j->older_bytes = 0;
+	j->st.last_compaction = clock_wall();
+	j->st.compaction_seconds = clock_now() - s->began;
+}
+
+int journal_snapshot_install(struct journal *j, struct journal_snapshot *s)
+{
+	char tmp[NAME_MAX_LEN], name[NAME_MAX_LEN];
+	file_name(tmp, KIND_SNAPSHOT, s->gen, true);
+	file_name(name, KIND_SNAPSHOT, s->gen, false);
+	if (renameat(j->dirfd, tmp, j->dirfd, name) != 0) {
+		int err = errno;
+		log_error("data dir %s: cannot rename %s: %s", j->dir, tmp, strerror(err));
+		journal_snapshot_abort(j, s);
+		return err;
+	}
+	step(&j->hooks, JOURNAL_STEP_RENAMED);
+	int err = sync_dir(j);
+	if (!err) {
+		step(&j->hooks, JOURNAL_STEP_DIR_SYNCED);
+		remove_older(j, s->gen);
+		step(&j->hooks, JOURNAL_STEP_OLD_REMOVED);
+		snapshot_in_place(j, s);
+	}
+	snapshot_free(j, s);
+	return err;
+}
+
+void journal_snapshot_abort(struct journal *j, struct journal_snapshot *s)
+{
+	char tmp[NAME_MAX_LEN];
+	file_name(tmp, KIND_SNAPSHOT, s->gen, true);
+	unlinkat(j->dirfd, tmp, 0);
+	snapshot_free(j, s);
+}
+
 /* ---- the rest ---- */
 
 void journal_stats(const struct journal *j, struct journal_stats *st)
@@ -909,6 +1074,7 @@ void journal_stats(const struct journal *j, struct journal_stats *st)
 	st->log_bytes = j->older_bytes + j->good_end;
 	st->unsynced_bytes = j->unsynced;
 	st->pending_records = j->pending;
+	st->compacting = j->compacting;
 }
 
 int journal_close(struct journal *j)

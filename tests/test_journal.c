@@ -1,5 +1,7 @@
 /* test_journal.c: the data dir's files (journal.c): round trips, group commit, torn tails,
- * corruption and repair, injected write and sync failures, the lock, and a read-only dir. */
+ * corruption and repair, injected write and sync failures, compaction with a crash after
+ * each step, the lock, and a read-only dir. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -524,6 +526,223 @@ START_TEST(a_failed_fdatasync_is_undone_and_retried)
 }
 END_TEST
 
+/* snapshot_of: writes records first..first+n-1 as the snapshot s and seals it. */
+static void snapshot_of(struct journal_snapshot *s, unsigned first, unsigned n)
+{
+	unsigned char d[2000];
+	for (unsigned i = first; i < first + n; i++)
+		ck_assert_int_eq(journal_snapshot_append(s, d, payload(i, d)), 0);
+	ck_assert_int_eq(journal_snapshot_seal(s), 0);
+}
+
+/* only_files: the dir holds the lock and exactly the two files named. */
+static void only_files(const char *a, const char *b)
+{
+	int n = 0;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			ck_assert_msg(!strcmp(e->d_name, "lock") || !strcmp(e->d_name, a) ||
+					      !strcmp(e->d_name, b),
+				      "unexpected %s", e->d_name);
+			n++;
+		}
+	closedir(d);
+	ck_assert_int_eq(n, 3);
+}
+
+START_TEST(a_snapshot_and_its_new_log_replay_the_same_records)
+{
+	struct journal *j = open_loaded(JOURNAL_FSYNC_ALWAYS, NULL);
+	add_each(j, 0, 300);
+	struct journal_snapshot *s;
+	ck_assert_int_eq(journal_snapshot_begin(j, &s), 0);
+	add_each(j, 1000, 20); /* served while the snapshot is written: in the new log */
+	snapshot_of(s, 0, 300);
+	struct journal_stats st;
+	journal_stats(j, &st);
+	ck_assert(st.compacting);
+	ck_assert_int_eq(journal_snapshot_install(j, s), 0);
+	only_files("snapshot.00000002", "log.00000002");
+	journal_stats(j, &st);
+	ck_assert(!st.compacting);
+	ck_assert_uint_eq(st.generation, 2);
+	ck_assert_uint_eq(st.snapshot_bytes, (uint64_t)size_of("snapshot.00000002"));
+	ck_assert_uint_eq(st.log_bytes, (uint64_t)size_of("log.00000002"));
+	ck_assert(st.last_compaction > 0);
+	add_each(j, 1020, 5);
+	journal_close(j);
+	j = open_loaded(JOURNAL_FSYNC_ALWAYS, NULL);
+	ck_assert_uint_eq(seen.n, 325);
+	expect_records(0, 0, 300);
+	expect_records(300, 1000, 25);
+	ck_assert(seen.r[0].snapshot && seen.r[299].snapshot && !seen.r[300].snapshot);
+	journal_close(j);
+}
+END_TEST
+
+START_TEST(a_snapshot_written_by_a_forked_child)
+{
+	struct journal *j = open_loaded(JOURNAL_FSYNC_ALWAYS, NULL);
+	add_each(j, 0, 50);
+	struct journal_snapshot *s;
+	ck_assert_int_eq(journal_snapshot_begin(j, &s), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		unsigned char d[2000];
+		int rc = 0;
+		for (unsigned i = 0; i < 50 && !rc; i++)
+			rc = journal_snapshot_append(s, d, payload(i, d));
+		_exit(rc || journal_snapshot_seal(s) ? 1 : 0);
+	}
+	add_each(j, 50, 30); /* the loop carries on meanwhile */
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(journal_snapshot_install(j, s), 0);
+	only_files("snapshot.00000002", "log.00000002");
+	journal_close(j);
+	journal_close(open_loaded(JOURNAL_FSYNC_ALWAYS, NULL));
+	ck_assert_uint_eq(seen.n, 80);
+	expect_records(0, 0, 80);
+}
+END_TEST
+
+static int crash_at;
+
+static void crash_hook(enum journal_step s)
+{
+	if ((int)s == crash_at)
+		_exit(0);
+}
+
+/* compact_until_crash: in a child: records 0..99, a compaction with records 100..119
+ * committed after it began, then 120..129; the child dies after step crash_at. */
+static void compact_until_crash(void)
+{
+	static const struct journal_hooks h = {.step = crash_hook};
+	struct journal *j = open_loaded(JOURNAL_FSYNC_ALWAYS, &h);
+	add_each(j, 0, 100);
+	struct journal_snapshot *s;
+	if (journal_snapshot_begin(j, &s))
+		_exit(1);
+	add_each(j, 100, 20);
+	snapshot_of(s, 0, 100);
+	if (journal_snapshot_install(j, s))
+		_exit(1);
+	add_each(j, 120, 10);
+	_exit(2);
+}
+
+START_TEST(a_crash_after_any_compaction_step_loads_every_commit)
+{
+	for (crash_at = 0; crash_at <= JOURNAL_STEP_COUNT; crash_at++) {
+		teardown();
+		setup();
+		pid_t pid = fork();
+		if (pid == 0)
+			compact_until_crash();
+		int status;
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status));
+		int code = WEXITSTATUS(status);
+		ck_assert_int_eq(code, crash_at == JOURNAL_STEP_COUNT ? 2 : 0);
+		unsigned want = crash_at <= JOURNAL_STEP_SNAPSHOT_TMP ? 100
+				: crash_at < JOURNAL_STEP_COUNT       ? 120
+								      : 130;
+		struct journal *j = open_loaded(JOURNAL_FSYNC_ALWAYS, NULL);
+		ck_assert_msg(seen.n == want, "crash after step %d: %zu records, want %u", crash_at,
+			      seen.n, want);
+		expect_records(0, 0, want);
+		ck_assert(!exists("log.00000002.tmp") && !exists("snapshot.00000002.tmp"));
+		add_each(j, want, 1); /* and it goes on from there */
+		journal_close(j);
+		journal_close(open_loaded(JOURNAL_FSYNC_ALWAYS, NULL));
+		expect_records(0, 0, want + 1);
+	}
+}
+END_TEST
+
+START_TEST(an_aborted_compaction_leaves_a_chain_of_logs)
+{
+	struct journal *j = open_loaded(JOURNAL_FSYNC_ALWAYS, NULL);
+	add_each(j, 0, 10);
+	struct journal_snapshot *s;
+	ck_assert_int_eq(journal_snapshot_begin(j, &s), 0);
+	add_each(j, 10, 10);
+	journal_snapshot_abort(j, s);
+	add_each(j, 20, 10);
+	only_files("log.00000001", "log.00000002");
+	journal_close(j);
+	j = open_loaded(JOURNAL_FSYNC_ALWAYS, NULL);
+	expect_records(0, 0, 30);
+	struct journal_stats st;
+	journal_stats(j, &st);
+	ck_assert_uint_eq(st.log_bytes,
+			  (uint64_t)(size_of("log.00000001") + size_of("log.00000002")));
+	ck_assert(journal_wants_compaction(j, 2.0, 0)); /* no snapshot yet */
+	ck_assert(!journal_wants_compaction(j, 2.0, st.log_bytes + 1));
+	ck_assert_int_eq(journal_snapshot_begin(j, &s), 0);
+	ck_assert(!journal_wants_compaction(j, 2.0, 0)); /* one at a time */
+	snapshot_of(s, 0, 30);
+	ck_assert_int_eq(journal_snapshot_install(j, s), 0);
+	only_files("snapshot.00000003", "log.00000003");
+	ck_assert(!journal_wants_compaction(j, 2.0, 0)); /* the log is empty */
+	journal_close(j);
+	journal_close(open_loaded(JOURNAL_FSYNC_ALWAYS, NULL));
+	ck_assert_uint_eq(seen.n, 30);
+	expect_records(0, 0, 30);
+}
+END_TEST
+
+START_TEST(a_missing_log_in_the_chain_is_refused)
+{
+	struct journal *j = open_loaded(JOURNAL_FSYNC_ALWAYS, NULL);
+	for (unsigned g = 0; g < 2; g++) {
+		add_each(j, g, 1);
+		struct journal_snapshot *s;
+		ck_assert_int_eq(journal_snapshot_begin(j, &s), 0);
+		journal_snapshot_abort(j, s);
+	}
+	journal_close(j);
+	ck_assert_int_eq(unlink(path_of("log.00000002")), 0);
+	struct journal_stats st;
+	ck_assert_int_eq(load_status(false, &st), EBADMSG);
+	ck_assert(exists("log.00000001") && exists("log.00000003"));
+}
+END_TEST
+
+START_TEST(a_damaged_snapshot_is_refused_then_repaired)
+{
+	struct journal *j = open_loaded(JOURNAL_FSYNC_ALWAYS, NULL);
+	add_each(j, 0, 10);
+	struct journal_snapshot *s;
+	ck_assert_int_eq(journal_snapshot_begin(j, &s), 0);
+	snapshot_of(s, 0, 10);
+	ck_assert_int_eq(journal_snapshot_install(j, s), 0);
+	add_each(j, 10, 5);
+	journal_close(j);
+	size_t len;
+	unsigned char *d = read_file("snapshot.00000002", &len);
+	d[record_offset(7) + REC_HDR] ^= 0x10;
+	write_file("snapshot.00000002", d, len);
+	off_t log_size = size_of("log.00000002");
+	struct journal_stats st;
+	ck_assert_int_eq(load_status(false, &st), EBADMSG);
+	ck_assert_str_eq(st.bad_file, "snapshot.00000002");
+	ck_assert_uint_eq(st.bad_offset, record_offset(7));
+	ck_assert_int_eq(load_status(true, &st), 0); /* a prefix of history: no hole */
+	ck_assert_uint_eq(seen.n, 7);
+	expect_records(0, 0, 7);
+	ck_assert_uint_eq(st.repaired_bytes, len - record_offset(7) + log_size - FILE_HDR);
+	ck_assert_int_eq(size_of("log.00000002"), FILE_HDR);
+	ck_assert_int_eq(load_status(false, &st), 0);
+	ck_assert_uint_eq(seen.n, 7);
+	free(d);
+}
+END_TEST
+
 START_TEST(a_refused_record_stops_the_load_and_changes_nothing)
 {
 	struct journal *j = open_loaded(JOURNAL_FSYNC_ALWAYS, NULL);
@@ -664,6 +883,12 @@ int main(void)
 	ADD(tc, a_damaged_file_header_is_refused_then_repaired);
 	ADD(tc, enospc_on_commit_leaves_the_log_valid_and_a_retry_succeeds);
 	ADD(tc, a_failed_fdatasync_is_undone_and_retried);
+	ADD(tc, a_snapshot_and_its_new_log_replay_the_same_records);
+	ADD(tc, a_snapshot_written_by_a_forked_child);
+	ADD(tc, a_crash_after_any_compaction_step_loads_every_commit);
+	ADD(tc, an_aborted_compaction_leaves_a_chain_of_logs);
+	ADD(tc, a_missing_log_in_the_chain_is_refused);
+	ADD(tc, a_damaged_snapshot_is_refused_then_repaired);
 	ADD(tc, a_refused_record_stops_the_load_and_changes_nothing);
 	ADD(tc, a_second_open_of_a_dir_is_refused);
 	ADD(tc, a_missing_dir_or_a_file_is_refused);

@@ -339,7 +339,7 @@ class Client:
         """_add_call: a new _Call for request in flight on the connection, carrying the
         deliveries to confirm (taken off _unconfirmed). _mu is held."""
         blocks = op in BLOCKING_OPS and request.get("block") is not False
-        t = request.get("timeout")
+        t = request.get("timeout") if blocks else None
         if not blocks:
             wait = REPLY_GRACE
         elif isinstance(t, (int, float)) and not isinstance(t, bool) and t < 1e8:
@@ -354,8 +354,8 @@ class Client:
 
     def _encode(self, request, acks):
         req = request
-        if self.owners and (request["op"].startswith(OWNER_PREFIXES)
-                            or request["op"] == "batch"):
+        op = request["op"]
+        if self.owners and (op.startswith(OWNER_PREFIXES) or op == "batch"):
             req = _with_owner(req)
         if acks:
             req = dict(req, ack=acks)
@@ -593,7 +593,9 @@ class Client:
         other call); anything else on the way is taken over by _complete."""
         op = request["op"]
         frames, broke, raised, body = [], False, None, None
-        with self._mu:
+        mu = self._mu
+        mu.acquire()
+        try:
             k = self._k
             if (k is None or k.tls or self._flight or self._reading or self._connecting
                     or self._lost or self._closed or self._pid != _getpid()
@@ -611,6 +613,8 @@ class Client:
                 raised = e
             except BaseException as e:
                 raised = e
+        finally:
+            mu.release()
         if call.size is not None:
             try:
                 frames = k.recv_reply(call.id, READ_SLICE, SPIN > 0)
@@ -620,15 +624,19 @@ class Client:
                 raised = e
         if len(frames) == 1 and frames[0][0] == call.id:
             reply = _decode(frames[0][1])
-            with self._mu:
+            mu.acquire()
+            try:
                 if type(reply) is dict and call.state == WAITING:
                     self._reading = False
                     del self._flight[call.id]
                     self._last_reply = _monotonic()
                     if op in _NOTED or "delivery" in reply:
                         self._note_reply(request, reply)
-                    self._wake()
+                    if self._sleepers:
+                        self._cv.notify_all()
                     return reply
+            finally:
+                mu.release()
         with self._mu:
             self._handle_frames(k, frames, broke)  # gives the reader's role back
         if isinstance(raised, IOFailure) and not call.maybe_sent:

@@ -268,7 +268,13 @@ class Conn:
         if self._rb or self.tls or self.broken:
             return self.recv_frames(timeout, spin)
         try:
-            data = self._spin() if spin else None
+            data = None
+            if not spin:
+                pass
+            elif self._spin_skip:  # see _spin
+                self._spin_skip -= 1
+            else:
+                data = self._spin()
             if data is None:
                 if timeout != self._rcvtimeo:
                     self._set_rcvtimeo(timeout)

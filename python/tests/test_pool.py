@@ -207,3 +207,93 @@ def test_maxtasksperchild_recycles_worker_processes(client, workers):
     workers("recycled", processes=1, extra=["--maxtasksperchild", "2"])
     pids = [pool.apply("pool_funcs:whoami") for _ in range(6)]
     assert len(set(pids)) == 3 and pids[0] == pids[1] and pids[2] == pids[3]
+
+
+def test_imap_goes_on_after_a_failed_task_as_python_s(client, workers):
+    pool = client.Pool("imap_fail")
+    workers("imap_fail", processes=2)
+    it = pool.imap("pool_funcs:plus100", [1, "x", 3])
+    assert next(it) == 101
+    with pytest.raises(TypeError):
+        next(it)
+    assert next(it) == 103
+    with pytest.raises(StopIteration):
+        next(it)
+    seen, errors = [], 0
+    it = pool.imap_unordered("pool_funcs:plus100", [1, "x", 3, "y", 5])
+    while True:
+        try:
+            seen.append(next(it))
+        except TypeError:
+            errors += 1
+        except StopIteration:
+            break
+    assert sorted(seen) == [101, 103, 105] and errors == 2
+    # a failed chunk ends the iteration, as Python's chunked imap does
+    it = pool.imap("pool_funcs:plus100", [1, 2, "x", 4, 5, 6], chunksize=2)
+    assert [next(it), next(it)] == [101, 102]
+    with pytest.raises(TypeError):
+        next(it)
+    with pytest.raises(StopIteration):
+        next(it)
+
+
+def test_imap_next_with_a_timeout(client, workers):
+    import multiprocessing
+    pool = client.Pool("imap_timeout")
+    it = pool.imap("pool_funcs:plus100", [1, 2])
+    with pytest.raises(multiprocessing.TimeoutError):
+        it.next(timeout=0.2)  # no worker yet
+    workers("imap_timeout")
+    assert it.next(timeout=20) == 101 and list(it) == [102]
+
+
+def test_two_threads_get_one_result(client, workers):
+    pool = client.Pool("two_gets")
+    r = pool.apply_async("pool_funcs:nap", (0.5, "slept"))
+    workers("two_gets")
+    got, failed = [], []
+
+    def get():
+        try:
+            got.append(r.get(20))
+        except BaseException as e:  # reported below
+            failed.append(e)
+
+    threads = [threading.Thread(target=get) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not failed and got == ["slept"] * 4
+
+
+def test_workers_that_cannot_start_give_up(workdir):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parent / "src")]))
+    p = subprocess.run([sys.executable, "-m", "brokerd.worker", "p", "pool_funcs:plus100",
+                        "--processes", "2", "--url", "ipc://%s/nobody.sock" % workdir],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "could not reach brokerd" in p.stderr and "giving up" in p.stderr
+
+
+def test_worker_processes_die_with_their_parent(client, workers):
+    import signal
+    client.Pool("orphans")
+    parent = workers("orphans", processes=2)
+    wait_until(lambda: parked_workers(client, "orphans") == 2, what="two parked workers")
+    pids = [w["pid"] for w in client.call("stat", "orphans")["workers"]]
+    assert parent.pid not in pids
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(10)
+
+    def gone(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split()[2] == "Z"  # a zombie of init is gone too
+
+    wait_until(lambda: all(gone(pid) for pid in pids), what="the orphaned workers' end")
+    wait_until(lambda: parked_workers(client, "orphans") == 0, what="their sessions' end")

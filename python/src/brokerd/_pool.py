@@ -2,6 +2,7 @@
 to worker processes anywhere (python3 -m brokerd.worker, or any other client), by function
 name; brokerd runs nothing. A callable is sent as its name, "module:qualname"."""
 import builtins
+import collections
 import os
 import sys
 import threading
@@ -10,6 +11,8 @@ from multiprocessing import TimeoutError as MpTimeoutError
 
 from ._proxies import _KINDS, _Proxy, _timeout_args
 from .errors import BrokerError, Exists, TaskError, Timeout, error_for
+
+FETCH_WINDOW = 1024  # task ids an imap fetch names at most
 
 _TASK_ERRORS = {}  # a builtin exception's name -> its TaskError class (see task_error)
 
@@ -70,6 +73,7 @@ class AsyncResult:
         self._callback, self._error_callback = callback, error_callback
         self._outcomes = {}
         self._done = threading.Event()
+        self._fetching = threading.Lock()  # one thread fetches; the others wait on _done
         if not ids:
             self._done.set()
 
@@ -104,10 +108,15 @@ class AsyncResult:
         if self._watched():  # the pool's watcher thread fetches it
             self._done.wait(timeout)
             return
+        if not self._fetching.acquire(timeout=-1 if timeout is None else max(timeout, 0)):
+            return  # another thread fetches, and did not get it all in time
         try:
-            self._take(self._pool._fetch(self._ids, timeout))
+            if not self._done.is_set():
+                self._take(self._pool._fetch(self._ids, timeout))
         except Timeout:  # not all done yet
             pass
+        finally:
+            self._fetching.release()
 
     def ready(self):
         if not self._done.is_set() and not self._watched():
@@ -282,26 +291,16 @@ class Pool(_Proxy):
         return self._result(ids, False, callback, error_callback, chunked)
 
     def imap(self, func, iterable, chunksize=1):
-        """imap: the results in input order, each as soon as it and those before it are
-        done (a task's error is raised when its turn comes)."""
+        """imap: an IMapIterator of the results in input order, each as soon as it and
+        those before it are done."""
         ids, chunked = self._submit_chunks(func, [(x,) for x in iterable], chunksize)
-        got, unfetched = {}, list(ids)
-        for tid in ids:
-            while tid not in got:
-                for o in self._fetch(unfetched, any_=True):
-                    got[o["task"]] = o
-                unfetched = [t for t in unfetched if t not in got]
-            yield from _values_of(got.pop(tid), chunked)
+        return IMapIterator(self, ids, chunked, True)
 
     def imap_unordered(self, func, iterable, chunksize=1):
-        """imap_unordered: the results as they are done (a chunk's together)."""
-        left, chunked = self._submit_chunks(func, [(x,) for x in iterable], chunksize)
-        while left:
-            outcomes = self._fetch(left, any_=True)
-            done = {o["task"] for o in outcomes}
-            left = [t for t in left if t not in done]
-            for o in outcomes:
-                yield from _values_of(o, chunked)
+        """imap_unordered: an IMapIterator of the results as they are done (a chunk's
+        together)."""
+        ids, chunked = self._submit_chunks(func, [(x,) for x in iterable], chunksize)
+        return IMapIterator(self, ids, chunked, False)
 
     def close(self):
         self._call("pool.close")
@@ -328,6 +327,64 @@ def _values_of(outcome, chunked):
         raise task_error(outcome)
     result = outcome.get("result")
     return result if chunked else [result]
+
+
+class IMapIterator:
+    """multiprocessing's IMapIterator: next(timeout) gives the next result (raising
+    multiprocessing.TimeoutError when it is not there in time). A failed task's error is
+    raised in its place and the iteration goes on after it, as Python's; a failed chunk
+    ends it, as Python's. Outcomes are fetched FETCH_WINDOW tasks at a time."""
+
+    def __init__(self, pool, ids, chunked, ordered):
+        self._pool, self._chunked, self._ordered = pool, chunked, ordered
+        self._order = collections.deque(ids)  # ordered: the ids still to give, in order
+        self._left = list(ids)                # not fetched yet, in order
+        self._got = {}                        # ordered: fetched outcomes by id
+        self._ready = collections.deque()     # unordered: fetched outcomes to give
+        self._values = collections.deque()    # the current outcome's results to give
+        self._ended = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.next()
+
+    def next(self, timeout=None):
+        while not self._values:
+            outcome = None if self._ended else self._next_outcome(timeout)
+            if outcome is None:
+                raise StopIteration
+            if not outcome.get("ok") and self._chunked:
+                self._ended = True
+            self._values.extend(_values_of(outcome, self._chunked))
+        return self._values.popleft()
+
+    def _next_outcome(self, timeout):
+        if self._ordered:
+            if not self._order:
+                return None
+            while self._order[0] not in self._got:
+                self._fetch_some(timeout)
+            return self._got.pop(self._order.popleft())
+        if not self._ready:
+            if not self._left:
+                return None
+            self._fetch_some(timeout)
+        return self._ready.popleft()
+
+    def _fetch_some(self, timeout):
+        try:
+            outcomes = self._pool._fetch(self._left[:FETCH_WINDOW], timeout, any_=True)
+        except Timeout:
+            raise MpTimeoutError from None
+        done = {o["task"] for o in outcomes}
+        self._left = [t for t in self._left if t not in done]
+        for o in outcomes:
+            if self._ordered:
+                self._got[o["task"]] = o
+            else:
+                self._ready.append(o)
 
 
 _KINDS["pool"] = Pool  # handles pickle as (url, name, type)

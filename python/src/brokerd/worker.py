@@ -7,22 +7,29 @@ functions.
 Each function is imported by its name ("module:qualname"), as Pool.apply_async sends it.
 With --processes N, N worker processes serve at once, each with its own connection; one
 that dies (or served --maxtasksperchild tasks) is replaced, as multiprocessing.Pool
-replaces its workers. The workers stop when the pool is closed and drained, terminated or
-deleted, or when brokerd shuts down.
+replaces its workers; after 6 in a row failed as they started (brokerd unreachable, say),
+it gives up with status 1. The workers stop when the pool is closed and drained, terminated
+or deleted, or when brokerd shuts down, and die with the parent process.
 A task a worker was running when it died goes back to the pool and runs elsewhere."""
 import argparse
+import ctypes
 import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import sys
+import time
 
 import brokerd
 from ._client import check_json
 from .errors import BrokerError
 
 STOPPED = 3  # a worker's exit status once the pool is closed or terminated
+UNREACHABLE = 4  # a worker's exit status when brokerd cannot be reached
+QUICK = 1.0  # seconds: a worker process that fails sooner failed to start
+GIVE_UP = 6  # worker processes in a row that failed to start or reach brokerd: give up
+PR_SET_PDEATHSIG = 1
 
 
 def load(name):
@@ -87,25 +94,42 @@ def answer(task, fn):
         return {"task": task["task"], "error": {"type": type(e).__name__, "message": str(e)}}
 
 
-def _child(pool, funcs, url, maxtasks):
+def _child(pool, funcs, url, maxtasks, parent):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    sys.exit(STOPPED if serve(pool, funcs, url, maxtasks) else 0)
+    _die_with(parent)
+    try:
+        stopped = serve(pool, funcs, url, maxtasks)
+    except ConnectionError as e:  # brokerd cannot be reached, or went away
+        print("brokerd.worker: %s" % e, file=sys.stderr)
+        sys.exit(UNREACHABLE)
+    sys.exit(STOPPED if stopped else 0)
+
+
+def _die_with(parent):
+    """_die_with: this worker process ends when the parent does, even by SIGKILL, as
+    multiprocessing's pool workers do (Linux's PR_SET_PDEATHSIG; elsewhere not)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request was made
+        os._exit(1)
 
 
 def run(pool, funcs, processes=1, maxtasks=None, url=None):
     """run: keeps `processes` worker processes serving pool until the pool stops them."""
     for f in funcs:
         load(f)  # a name that cannot be served: fail now, not in every child
-    procs, stopping = [], []
+    procs, stopping, since = [], [], {}
+    parent = os.getpid()
 
     def start():
-        p = multiprocessing.Process(target=_child, args=(pool, funcs, url, maxtasks))
+        p = multiprocessing.Process(target=_child, args=(pool, funcs, url, maxtasks, parent))
         p.start()
         procs.append(p)
+        since[p] = time.monotonic()
         if stopping:
             p.kill()  # SIGTERM came while it was being started
-
-    parent = os.getpid()
 
     def stop(signum, frame):
         """SIGTERM: the worker processes are killed at once (brokerd gives a task one held
@@ -120,13 +144,25 @@ def run(pool, funcs, processes=1, maxtasks=None, url=None):
     signal.signal(signal.SIGTERM, stop)
     for _ in range(processes):
         start()
+    failed = 0  # worker processes in a row that failed to start
     while procs:
         multiprocessing.connection.wait([p.sentinel for p in procs])
         for p in [p for p in procs if not p.is_alive()]:
             procs.remove(p)
             p.join()
-            if p.exitcode != STOPPED and not stopping:
-                start()  # recycled (maxtasksperchild) or died: replace it
+            lived = time.monotonic() - since.pop(p)
+            if p.exitcode == STOPPED or stopping:
+                continue
+            bad = p.exitcode == UNREACHABLE or (p.exitcode != 0 and lived < QUICK)
+            failed = failed + 1 if bad else 0
+            if failed >= GIVE_UP:
+                for q in procs:
+                    q.kill()
+                sys.exit("brokerd.worker: %d worker processes in a row failed as they "
+                         "started or could not reach brokerd (see above); giving up" % failed)
+            if failed:
+                time.sleep(0.1 * 2 ** failed)  # 0.2 s, 0.4 s ... between attempts
+            start()  # recycled (maxtasksperchild) or died: replace it
     if stopping:
         sys.exit(128 + stopping[0])
 

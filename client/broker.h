@@ -204,8 +204,11 @@ brk_err brk_pipe_close(brk_client *c, const char *name, brk_pipe_end end);
 typedef struct brk_result brk_result;
 
 /* A result's callbacks, run in this process by the call that fetches its outcome
- * (brk_result_get, _wait, _ready or brk_pool_collect), once. value and the error strings are
- * borrowed for the call. */
+ * (brk_result_get, _wait, _ready or brk_pool_collect), once, as the last thing that call
+ * does with the handle. value and the error strings are borrowed for the callback. A
+ * callback may free its own handle r (fire-and-forget apply_async); then the caller must
+ * not use r after the fetching call returns (that call's own outputs, such as *ready or
+ * *value, are filled before). It must not free the other handles given to that call. */
 typedef void (*brk_callback_fn)(brk_result *r, const json_t *value, void *arg);
 typedef void (*brk_error_callback_fn)(brk_result *r, brk_err err, const char *type,
 				      const char *message, void *arg);

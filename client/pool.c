@@ -32,6 +32,7 @@ struct brk_result {
 	brk_callback_fn callback;
 	brk_error_callback_fn error_callback;
 	void *arg;
+	bool owes_callback; /* settled; its callback runs once the fetch is over */
 };
 
 /* ---- submitting ---- */
@@ -221,8 +222,8 @@ static json_t *result_of(const brk_result *r)
 	return r->chunk ? json_array_get(result, r->call) : result;
 }
 
-/* settle: r's outcome (stolen; NULL when out of memory) arrived: keep it and run r's
- * callback, once. */
+/* settle: r's outcome (stolen; NULL when out of memory) arrived: keep it; r owes its
+ * callback, which run_callbacks runs once nothing else will touch r. */
 static void settle(brk_result *r, json_t *outcome)
 {
 	if (r->outcome || !outcome) {
@@ -230,12 +231,29 @@ static void settle(brk_result *r, json_t *outcome)
 		return;
 	}
 	r->outcome = outcome;
-	brk_err err = outcome_err(outcome);
+	r->owes_callback = true;
+}
+
+/* run_callback: r's callback, last thing done with r: it may free r. */
+static void run_callback(brk_result *r)
+{
+	r->owes_callback = false;
+	brk_err err = outcome_err(r->outcome);
 	if (err == BRK_OK && r->callback)
 		r->callback(r, result_of(r), r->arg);
-	if (err != BRK_OK && r->error_callback)
-		r->error_callback(r, err, json_string_value(json_object_get(outcome, "type")),
-				  json_string_value(json_object_get(outcome, "message")), r->arg);
+	else if (err != BRK_OK && r->error_callback)
+		r->error_callback(r, err, json_string_value(json_object_get(r->outcome, "type")),
+				  json_string_value(json_object_get(r->outcome, "message")),
+				  r->arg);
+}
+
+/* run_callbacks: the callbacks that rs[0..n) owe, after every walk over rs is over and
+ * what the caller reports is read: a callback may free its own handle (not another). */
+static void run_callbacks(brk_result **rs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rs[i]->owes_callback)
+			run_callback(rs[i]);
 }
 
 /* call_outcome_new: the outcome call `call` of a chunk keeps: its chunk's (a failed chunk
@@ -308,7 +326,7 @@ static void deliver(brk_result **rs, size_t n, const json_t *outcomes)
 }
 
 /* fetch: pool.result over the unready ones of rs[0..n) (any: at least one), settling
- * those that came. */
+ * those that came; their callbacks are left to run_callbacks. */
 static brk_err fetch(brk_result **rs, size_t n, bool any, double timeout)
 {
 	json_t *ids = unready_ids_new(rs, n), *outcomes = NULL;
@@ -340,30 +358,32 @@ brk_err brk_pool_collect(brk_result **results, size_t n, double timeout, size_t 
 		k += results[i]->outcome != NULL;
 	if (ready)
 		*ready = k;
+	run_callbacks(results, n);
 	return err;
 }
 
 brk_err brk_result_wait(brk_result *r, double timeout)
 {
 	brk_err err = fetch(&r, 1, false, timeout);
+	run_callbacks(&r, 1);
 	return err == BRK_ETIMEOUT ? BRK_OK : err;
 }
 
 brk_err brk_result_ready(brk_result *r, bool *ready)
 {
-	brk_err err = brk_result_wait(r, 0);
-	if (err == BRK_OK)
+	brk_err err = fetch(&r, 1, false, 0);
+	if (err == BRK_OK || err == BRK_ETIMEOUT)
 		*ready = r->outcome != NULL;
-	return err;
+	run_callbacks(&r, 1);
+	return err == BRK_ETIMEOUT ? BRK_OK : err;
 }
 
 brk_err brk_result_get(brk_result *r, double timeout, json_t **value)
 {
 	brk_err err = fetch(&r, 1, false, timeout);
-	if (err)
-		return err;
-	if ((err = outcome_err(r->outcome)) == BRK_OK)
+	if (err == BRK_OK && (err = outcome_err(r->outcome)) == BRK_OK)
 		*value = json_incref(result_of(r));
+	run_callbacks(&r, 1);
 	return err;
 }
 

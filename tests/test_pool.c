@@ -510,6 +510,61 @@ START_TEST(a_task_past_its_deadline_fails_timeout_and_the_late_answer_is_dropped
 }
 END_TEST
 
+static int freed_ok, freed_failed;
+
+/* free_own / free_own_on_error: fire-and-forget callbacks: each frees its own handle. */
+static void free_own(brk_result *r, const json_t *value, void *arg)
+{
+	freed_ok += json_integer_value(value) == 100 + (json_int_t)(intptr_t)arg;
+	brk_result_free(r);
+}
+
+static void free_own_on_error(brk_result *r, brk_err err, const char *type, const char *message,
+			      void *arg)
+{
+	(void)type, (void)message, (void)arg;
+	freed_failed += err == BRK_ETASK;
+	brk_result_free(r);
+}
+
+static brk_result *fire(const char *func, int x)
+{
+	brk_result *r = NULL;
+	json_t *args = json_pack("[i]", x);
+	ck_assert_int_eq(brk_pool_apply_async(c, "p", func, args, NULL, 0, free_own,
+					      free_own_on_error, (void *)(intptr_t)x, &r),
+			 BRK_OK);
+	json_decref(args);
+	return r;
+}
+
+/* Run under ASan (BROKER_SANITIZE) to see a handle touched after its callback freed it. */
+START_TEST(a_callback_may_free_its_own_handle)
+{
+	pid_t runner = workers("p", 2, 0);
+	brk_result *rs[20];
+	freed_ok = freed_failed = 0;
+	ck_assert_int_eq(brk_result_wait(fire("add100", 1), 30), BRK_OK);
+	ck_assert_int_eq(brk_result_wait(fire("refuse", 2), 30), BRK_OK);
+	bool ready = false;
+	brk_result *r = fire("add100", 3);
+	wait_stat(c, "p", "results", 1);
+	ck_assert_int_eq(brk_result_ready(r, &ready), BRK_OK);
+	ck_assert(ready);
+	ck_assert_int_eq(freed_ok, 2);
+	ck_assert_int_eq(freed_failed, 1);
+	for (int i = 0; i < 20; i++)
+		rs[i] = fire(i % 2 ? "refuse" : "add100", i);
+	wait_stat(c, "p", "results", 20);
+	size_t n = 0;
+	ck_assert_int_eq(brk_pool_collect(rs, 20, 10, &n), BRK_OK);
+	ck_assert_uint_eq(n, 20);
+	ck_assert_int_eq(freed_ok, 12);
+	ck_assert_int_eq(freed_failed, 11);
+	close_and_join("p", runner);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -525,6 +580,7 @@ int main(void)
 	ADD(tc, close_join_terminate_and_a_submitter_that_dies);
 	ADD(tc, maxtasksperchild_recycles_workers);
 	ADD(tc, a_task_past_its_deadline_fails_timeout_and_the_late_answer_is_dropped);
+	ADD(tc, a_callback_may_free_its_own_handle);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -546,25 +546,47 @@ static json_t *run_task(const brk_worker_func *table, const json_t *work)
 	return args;
 }
 
+/* work_request_new: pool.work's arguments: funcs (borrowed) and, when not NULL, done (the
+ * answer to the last task, stolen), so that a task costs one request. */
+static json_t *work_request_new(json_t *funcs, json_t *done)
+{
+	json_t *args = json_pack("{s:O}", "funcs", funcs);
+	if (args && done)
+		json_object_set_new(args, "done", done);
+	else
+		json_decref(done);
+	return args;
+}
+
+/* serve: takes and runs tasks on c until maxtasksperchild tasks (BRK_OK) or an error;
+ * *done (new, or NULL) is the answer to the last task, not sent yet. */
+static brk_err serve(brk_client *c, const char *pool, const brk_worker_func *table,
+		     const brk_worker_options *o, json_t *funcs, json_t **done)
+{
+	brk_err err = BRK_OK;
+	for (long n = 0; err == BRK_OK && (!o->maxtasksperchild || n < o->maxtasksperchild); n++) {
+		json_t *work = NULL;
+		err = call_new(c, BRK_OP_POOL_WORK, pool, work_request_new(funcs, *done), &work);
+		*done = err == BRK_OK ? run_task(table, work) : NULL;
+		json_decref(work);
+	}
+	return err;
+}
+
 /* work_here: the worker loop on a connection of its own; *recycled: it stopped after
  * maxtasksperchild tasks (not told to stop). */
 static brk_err work_here(const char *pool, const brk_worker_func *table,
 			 const brk_worker_options *o, bool *recycled)
 {
 	brk_client *c = NULL;
-	json_t *funcs = json_array();
+	json_t *funcs = json_array(), *done = NULL;
 	brk_err err = brk_connect(o->url, o->client, &c);
 	for (const brk_worker_func *f = table; funcs && f->name; f++)
 		json_array_append_new(funcs, json_string(f->name));
-	for (long done = 0; err == BRK_OK && (!o->maxtasksperchild || done < o->maxtasksperchild);
-	     done++) {
-		json_t *work = NULL;
-		err = call_new(c, BRK_OP_POOL_WORK, pool, json_pack("{s:O}", "funcs", funcs),
-			       &work);
-		if (err == BRK_OK)
-			err = call_new(c, BRK_OP_POOL_DONE, pool, run_task(table, work), NULL);
-		json_decref(work);
-	}
+	if (err == BRK_OK)
+		err = serve(c, pool, table, o, funcs, &done);
+	if (err == BRK_OK && done) /* the last task's answer, as the worker stops */
+		err = call_new(c, BRK_OP_POOL_DONE, pool, done, NULL);
 	json_decref(funcs);
 	if (c)
 		brk_close(c);

@@ -565,6 +565,42 @@ START_TEST(a_callback_may_free_its_own_handle)
 }
 END_TEST
 
+/* worker_requests: how many requests the session parked in pool.work on pool has made. */
+static long worker_requests(const char *pool)
+{
+	json_t *req = json_pack("{s:s}", "op", "sessions"), *list = NULL, *sess, *w;
+	size_t i, j;
+	long n = -1;
+	ck_assert_int_eq(brk_call(c, req, &list), BRK_OK);
+	json_array_foreach (list, i, sess)
+		json_array_foreach (json_object_get(sess, "waiting"), j, w)
+			if (strcmp(json_string_value(json_object_get(w, "op")), "pool.work") == 0 &&
+			    strcmp(json_string_value(json_object_get(w, "object")), pool) == 0)
+				n = (long)json_integer_value(json_object_get(sess, "requests"));
+	json_decref(req);
+	json_decref(list);
+	return n;
+}
+
+START_TEST(a_worker_answers_with_its_next_pool_work_one_request_a_task)
+{
+	pid_t runner = workers("p", 1, 0);
+	wait_workers("p", 1);
+	long before = worker_requests("p");
+	ck_assert_int_ge(before, 1);
+	for (int i = 0; i < 10; i++) {
+		json_t *args = json_pack("[i]", i), *v = NULL;
+		ck_assert_int_eq(brk_pool_apply(c, "p", "add100", args, NULL, &v), BRK_OK);
+		ck_assert_int_eq(json_integer_value(v), i + 100);
+		json_decref(args);
+		json_decref(v);
+	}
+	wait_workers("p", 1);
+	ck_assert_int_eq(worker_requests("p"), before + 10);
+	close_and_join("p", runner);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -581,6 +617,7 @@ int main(void)
 	ADD(tc, maxtasksperchild_recycles_workers);
 	ADD(tc, a_task_past_its_deadline_fails_timeout_and_the_late_answer_is_dropped);
 	ADD(tc, a_callback_may_free_its_own_handle);
+	ADD(tc, a_worker_answers_with_its_next_pool_work_one_request_a_task);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

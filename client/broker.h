@@ -301,7 +301,10 @@ typedef struct brk_worker_options {
 } brk_worker_options;
 
 /* brk_worker_run: serves pool with the functions of table until the pool is closed and
- * drained (BRK_OK) or terminated (BRK_ETERMINATED). In this process (processes 0) on a
+ * drained, deleted or brokerd shuts down (all BRK_OK: a clean stop, also for the forked
+ * workers; a last answer that finds the pool deleted is dropped), or it is terminated
+ * (BRK_ETERMINATED). Each task costs one request (its answer rides on the next pool.work;
+ * a worker that stops sends its last one with pool.done). In this process (processes 0) on a
  * connection of its own: it returns BRK_OK after maxtasksperchild tasks too. With
  * processes N it forks N workers, each with its own connection, replaces each that exits
  * after maxtasksperchild tasks or dies (killed, crashed) while the pool runs, and returns

@@ -573,6 +573,15 @@ static brk_err serve(brk_client *c, const char *pool, const brk_worker_func *tab
 	return err;
 }
 
+/* told_to_stop: whether err ends a worker as a clean stop: its pool closed and drained,
+ * deleted (a parked pool.work is deleted; a last pool.done finds it not_found), or brokerd
+ * shutting down. */
+static bool told_to_stop(brk_err err)
+{
+	return err == BRK_ECLOSED || err == BRK_EDELETED || err == BRK_ENOTFOUND ||
+	       err == BRK_ESHUTDOWN;
+}
+
 /* work_here: the worker loop on a connection of its own; *recycled: it stopped after
  * maxtasksperchild tasks (not told to stop). */
 static brk_err work_here(const char *pool, const brk_worker_func *table,
@@ -591,7 +600,7 @@ static brk_err work_here(const char *pool, const brk_worker_func *table,
 	if (c)
 		brk_close(c);
 	*recycled = err == BRK_OK;
-	return err == BRK_ECLOSED ? BRK_OK : err;
+	return told_to_stop(err) ? BRK_OK : err;
 }
 
 enum { EXIT_STOPPED = 0, EXIT_RECYCLE = 3, EXIT_TERMINATED = 4, EXIT_FAILED = 5 };

@@ -601,6 +601,54 @@ START_TEST(a_worker_answers_with_its_next_pool_work_one_request_a_task)
 }
 END_TEST
 
+/* worker_here: a process running brk_worker_run in itself (processes 0); exits as workers. */
+static pid_t worker_here(const char *pool, long maxtasks)
+{
+	pid_t pid = test_fork();
+	if (pid == 0) {
+		brk_worker_options o = {.url = d.url, .maxtasksperchild = maxtasks};
+		brk_err err = brk_worker_run(pool, table, &o);
+		_exit(err == BRK_OK ? 0 : err == BRK_ETERMINATED ? 2 : 1);
+	}
+	return pid;
+}
+
+static void del(const char *name)
+{
+	json_t *req = json_pack("{s:s, s:s}", "op", "del", "name", name), *r = NULL;
+	ck_assert_int_eq(brk_call(c, req, &r), BRK_OK);
+	json_decref(req);
+	json_decref(r);
+}
+
+START_TEST(a_deleted_pool_or_a_shutdown_stops_workers_cleanly)
+{
+	pid_t forked = workers("p", 2, 0), here = worker_here("p", 0);
+	wait_workers("p", 3);
+	del("p");
+	ck_assert_int_eq(child_exit(forked), 0);
+	ck_assert_int_eq(child_exit(here), 0);
+	/* deleted while its last task runs: the last pool.done finds no pool */
+	here = worker_here("q", 1);
+	brk_result *r = NULL;
+	ck_assert_int_eq(
+		brk_pool_apply_async(c, "q", "sleepy", NULL, NULL, 0, NULL, NULL, NULL, &r),
+		BRK_OK);
+	wait_stat(c, "q", "running", 1);
+	del("q");
+	ck_assert_int_eq(child_exit(here), 0);
+	brk_result_free(r);
+	forked = workers("s", 2, 0);
+	here = worker_here("s", 0);
+	wait_workers("s", 3);
+	brk_close(c);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	ck_assert_int_eq(child_exit(forked), 0);
+	ck_assert_int_eq(child_exit(here), 0);
+	daemon_open(&d, &c); /* for teardown */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -618,6 +666,7 @@ int main(void)
 	ADD(tc, a_task_past_its_deadline_fails_timeout_and_the_late_answer_is_dropped);
 	ADD(tc, a_callback_may_free_its_own_handle);
 	ADD(tc, a_worker_answers_with_its_next_pool_work_one_request_a_task);
+	ADD(tc, a_deleted_pool_or_a_shutdown_stops_workers_cleanly);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

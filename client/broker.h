@@ -308,7 +308,10 @@ typedef struct brk_worker_options {
  * connection of its own: it returns BRK_OK after maxtasksperchild tasks too. With
  * processes N it forks N workers, each with its own connection, replaces each that exits
  * after maxtasksperchild tasks or dies (killed, crashed) while the pool runs, and returns
- * once all have stopped. opts may be NULL. */
+ * once all have stopped. A forked worker that fails is not replaced (no restart loop when
+ * brokerd is out of reach): the others run on, and then brk_worker_run returns
+ * BRK_ECONNECT (a worker could not connect) or BRK_EIO (one failed otherwise, such as
+ * losing its connection). opts may be NULL. */
 brk_err brk_worker_run(const char *pool, const brk_worker_func *table,
 		       const brk_worker_options *opts);
 

@@ -603,7 +603,13 @@ static brk_err work_here(const char *pool, const brk_worker_func *table,
 	return told_to_stop(err) ? BRK_OK : err;
 }
 
-enum { EXIT_STOPPED = 0, EXIT_RECYCLE = 3, EXIT_TERMINATED = 4, EXIT_FAILED = 5 };
+enum {
+	EXIT_STOPPED = 0,
+	EXIT_RECYCLE = 3,
+	EXIT_TERMINATED = 4,
+	EXIT_FAILED = 5,
+	EXIT_UNREACHABLE = 6
+};
 
 static pid_t spawn(const char *pool, const brk_worker_func *table, const brk_worker_options *o)
 {
@@ -614,6 +620,7 @@ static pid_t spawn(const char *pool, const brk_worker_func *table, const brk_wor
 	brk_err err = work_here(pool, table, o, &recycled);
 	_exit(err == BRK_OK            ? (recycled ? EXIT_RECYCLE : EXIT_STOPPED)
 	      : err == BRK_ETERMINATED ? EXIT_TERMINATED
+	      : err == BRK_ECONNECT    ? EXIT_UNREACHABLE
 				       : EXIT_FAILED);
 }
 
@@ -639,7 +646,9 @@ static bool still_running(const char *pool, const brk_worker_options *o)
 }
 
 /* work_forked: n forked workers, each replaced when it recycles itself or dies while the
- * pool still wants workers. */
+ * pool still wants workers. One that fails (cannot connect, loses brokerd) is not replaced,
+ * so a brokerd out of reach never makes a loop of restarts: the error is returned once the
+ * others stop. */
 static brk_err work_forked(const char *pool, const brk_worker_func *table,
 			   const brk_worker_options *o)
 {
@@ -657,6 +666,9 @@ static brk_err work_forked(const char *pool, const brk_worker_func *table,
 		bool stopped = WIFEXITED(status) && WEXITSTATUS(status) == EXIT_STOPPED;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_TERMINATED)
 			result = BRK_ETERMINATED;
+		else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_UNREACHABLE)
+			result =
+				fail(BRK_ECONNECT, "a worker process could not connect to brokerd");
 		else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_FAILED)
 			result = fail(BRK_EIO, "a worker process failed");
 		else if (!stopped && still_running(pool, o))

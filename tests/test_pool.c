@@ -649,6 +649,19 @@ START_TEST(a_deleted_pool_or_a_shutdown_stops_workers_cleanly)
 }
 END_TEST
 
+START_TEST(forked_workers_that_cannot_reach_brokerd_are_not_restarted)
+{
+	char url[200];
+	snprintf(url, sizeof url, "ipc://%s/nobody.sock", d.dir);
+	brk_worker_options o = {.url = url, .processes = 3};
+	double t0 = test_now();
+	ck_assert_int_eq(brk_worker_run("p", table, &o), BRK_ECONNECT);
+	ck_assert(test_now() - t0 < 5);
+	o.processes = 0;
+	ck_assert_int_eq(brk_worker_run("p", table, &o), BRK_ECONNECT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -667,6 +680,7 @@ int main(void)
 	ADD(tc, a_callback_may_free_its_own_handle);
 	ADD(tc, a_worker_answers_with_its_next_pool_work_one_request_a_task);
 	ADD(tc, a_deleted_pool_or_a_shutdown_stops_workers_cleanly);
+	ADD(tc, forked_workers_that_cannot_reach_brokerd_are_not_restarted);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

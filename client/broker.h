@@ -201,6 +201,11 @@ brk_err brk_pipe_close(brk_client *c, const char *name, brk_pipe_end end);
  * runs elsewhere (up to the pool's max_attempts, then BRK_EWORKERLOST). Outcomes belong to
  * this client's session: they are dropped if it ends before fetching them. */
 
+/* Threads: unlike a brk_client, a brk_result is not safe to share between threads: two
+ * threads fetching, reading or freeing one handle at once need the caller's own lock. The
+ * handles of one chunk (brk_pool_map_async with chunksize > 1) share its outcome, so they
+ * count as one handle here: guard them with one lock, or keep them on one thread. Handles
+ * of different tasks may be used on different threads at once. */
 typedef struct brk_result brk_result;
 
 /* A result's callbacks, run in this process by the call that fetches its outcome

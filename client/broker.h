@@ -201,11 +201,19 @@ brk_err brk_pipe_close(brk_client *c, const char *name, brk_pipe_end end);
  * runs elsewhere (up to the pool's max_attempts, then BRK_EWORKERLOST). Outcomes belong to
  * this client's session: they are dropped if it ends before fetching them. */
 
+/* Threads: unlike a brk_client, a brk_result is not safe to share between threads: two
+ * threads fetching, reading or freeing one handle at once need the caller's own lock. The
+ * handles of one chunk (brk_pool_map_async with chunksize > 1) share its outcome, so they
+ * count as one handle here: guard them with one lock, or keep them on one thread. Handles
+ * of different tasks may be used on different threads at once. */
 typedef struct brk_result brk_result;
 
 /* A result's callbacks, run in this process by the call that fetches its outcome
- * (brk_result_get, _wait, _ready or brk_pool_collect), once. value and the error strings are
- * borrowed for the call. */
+ * (brk_result_get, _wait, _ready or brk_pool_collect), once, as the last thing that call
+ * does with the handle. value and the error strings are borrowed for the callback. A
+ * callback may free its own handle r (fire-and-forget apply_async); then the caller must
+ * not use r after the fetching call returns (that call's own outputs, such as *ready or
+ * *value, are filled before). It must not free the other handles given to that call. */
 typedef void (*brk_callback_fn)(brk_result *r, const json_t *value, void *arg);
 typedef void (*brk_error_callback_fn)(brk_result *r, brk_err err, const char *type,
 				      const char *message, void *arg);
@@ -298,11 +306,17 @@ typedef struct brk_worker_options {
 } brk_worker_options;
 
 /* brk_worker_run: serves pool with the functions of table until the pool is closed and
- * drained (BRK_OK) or terminated (BRK_ETERMINATED). In this process (processes 0) on a
+ * drained, deleted or brokerd shuts down (all BRK_OK: a clean stop, also for the forked
+ * workers; a last answer that finds the pool deleted is dropped), or it is terminated
+ * (BRK_ETERMINATED). Each task costs one request (its answer rides on the next pool.work;
+ * a worker that stops sends its last one with pool.done). In this process (processes 0) on a
  * connection of its own: it returns BRK_OK after maxtasksperchild tasks too. With
  * processes N it forks N workers, each with its own connection, replaces each that exits
  * after maxtasksperchild tasks or dies (killed, crashed) while the pool runs, and returns
- * once all have stopped. opts may be NULL. */
+ * once all have stopped. A forked worker that fails is not replaced (no restart loop when
+ * brokerd is out of reach): the others run on, and then brk_worker_run returns
+ * BRK_ECONNECT (a worker could not connect) or BRK_EIO (one failed otherwise, such as
+ * losing its connection). opts may be NULL. */
 brk_err brk_worker_run(const char *pool, const brk_worker_func *table,
 		       const brk_worker_options *opts);
 

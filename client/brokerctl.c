@@ -211,6 +211,18 @@ static double seconds_since(const struct timespec *now, double since)
 	return d > 0 ? d : 0;
 }
 
+/* who_text: a pool's worker for people, from its running task or parked pool.work: "pid
+ * 812" (ipc clients), else "session 5". */
+static void who_text(const json_t *w, char *who, size_t size)
+{
+	const json_t *pid = json_object_get(w, "pid");
+	if (pid)
+		snprintf(who, size, "pid %lld", (long long)json_integer_value(pid));
+	else
+		snprintf(who, size, "session %lld",
+			 (long long)json_integer_value(json_object_get(w, "session")));
+}
+
 /* running_text: a pool's running tasks for people: "task 3 (square, attempt 1) by pid 812
  * for 2.5 s; ...", or "none". */
 static json_t *running_text(const json_t *running)
@@ -222,12 +234,7 @@ static json_t *running_text(const json_t *running)
 	clock_gettime(CLOCK_REALTIME, &now);
 	json_array_foreach (running, i, r) {
 		char who[64];
-		const json_t *pid = json_object_get(r, "pid");
-		if (pid)
-			snprintf(who, sizeof who, "pid %lld", (long long)json_integer_value(pid));
-		else
-			snprintf(who, sizeof who, "session %lld",
-				 (long long)json_integer_value(json_object_get(r, "session")));
+		who_text(r, who, sizeof who);
 		int n = snprintf(
 			text + used, sizeof text - used,
 			"%stask %lld (%s, attempt %lld) by %s for %.1f s", i ? "; " : "",
@@ -242,7 +249,7 @@ static json_t *running_text(const json_t *running)
 	return json_string(text);
 }
 
-/* workers_text: a pool's parked workers for people: "2 waiting (pid 811, pid 812)". */
+/* workers_text: a pool's parked workers for people: "2 waiting (pid 811, session 5)". */
 static json_t *workers_text(const json_t *workers)
 {
 	char text[2048];
@@ -250,9 +257,10 @@ static json_t *workers_text(const json_t *workers)
 	json_t *w;
 	int used = snprintf(text, sizeof text, "%zu waiting", json_array_size(workers));
 	json_array_foreach (workers, i, w) {
-		int n = snprintf(text + used, sizeof text - (size_t)used, "%spid %lld",
-				 i ? ", " : " (",
-				 (long long)json_integer_value(json_object_get(w, "pid")));
+		char who[64];
+		who_text(w, who, sizeof who);
+		int n = snprintf(text + used, sizeof text - (size_t)used, "%s%s", i ? ", " : " (",
+				 who);
 		if (n < 0 || (size_t)n >= sizeof text - (size_t)used - 1)
 			break;
 		used += n;
@@ -856,7 +864,20 @@ static int cmd_pipe(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 
 /* ---- pools ---- */
 
-/* pool_rows: the pools among list (ls), each with its stat's counts. */
+/* pool_row_new: a pool's line of `pool ls`, from its stat (borrowed). */
+static json_t *pool_row_new(const json_t *st)
+{
+	return json_pack("{s:O, s:O, s:O, s:I, s:O, s:O, s:O, s:I}", "name",
+			 json_object_get(st, "name"), "state", json_object_get(st, "state"),
+			 "queued", json_object_get(st, "queued"), "running",
+			 (json_int_t)json_array_size(json_object_get(st, "running")), "results",
+			 json_object_get(st, "results"), "completed",
+			 json_object_get(st, "completed"), "failed", json_object_get(st, "failed"),
+			 "workers", (json_int_t)json_array_size(json_object_get(st, "workers")));
+}
+
+/* pool_rows: the pools among list (ls), each with its stat's counts; one deleted
+ * meanwhile, or made again as another type, is left out. */
 static brk_err pool_rows(brk_client *c, const json_t *list, json_t **out)
 {
 	size_t i;
@@ -867,22 +888,15 @@ static brk_err pool_rows(brk_client *c, const json_t *list, json_t **out)
 			continue;
 		brk_err err = brk_stat(c, json_string_value(json_object_get(o, "name")), &st);
 		if (err == BRK_ENOTFOUND)
-			continue; /* deleted meanwhile */
+			continue;
 		if (err) {
 			json_decref(rows);
 			return err;
 		}
-		json_array_append_new(
-			rows,
-			json_pack("{s:O, s:O, s:O, s:I, s:O, s:O, s:O, s:I}", "name",
-				  json_object_get(st, "name"), "state",
-				  json_object_get(st, "state"), "queued",
-				  json_object_get(st, "queued"), "running",
-				  (json_int_t)json_array_size(json_object_get(st, "running")),
-				  "results", json_object_get(st, "results"), "completed",
-				  json_object_get(st, "completed"), "failed",
-				  json_object_get(st, "failed"), "workers",
-				  (json_int_t)json_array_size(json_object_get(st, "workers"))));
+		const char *type = json_string_value(json_object_get(st, "type"));
+		json_t *row = type && !strcmp(type, "pool") ? pool_row_new(st) : NULL;
+		if (row)
+			json_array_append_new(rows, row);
 		json_decref(st);
 	}
 	*out = rows;

@@ -32,6 +32,7 @@ struct brk_result {
 	brk_callback_fn callback;
 	brk_error_callback_fn error_callback;
 	void *arg;
+	bool owes_callback; /* settled; its callback runs once the fetch is over */
 };
 
 /* ---- submitting ---- */
@@ -221,8 +222,8 @@ static json_t *result_of(const brk_result *r)
 	return r->chunk ? json_array_get(result, r->call) : result;
 }
 
-/* settle: r's outcome (stolen; NULL when out of memory) arrived: keep it and run r's
- * callback, once. */
+/* settle: r's outcome (stolen; NULL when out of memory) arrived: keep it; r owes its
+ * callback, which run_callbacks runs once nothing else will touch r. */
 static void settle(brk_result *r, json_t *outcome)
 {
 	if (r->outcome || !outcome) {
@@ -230,12 +231,29 @@ static void settle(brk_result *r, json_t *outcome)
 		return;
 	}
 	r->outcome = outcome;
-	brk_err err = outcome_err(outcome);
+	r->owes_callback = true;
+}
+
+/* run_callback: r's callback, last thing done with r: it may free r. */
+static void run_callback(brk_result *r)
+{
+	r->owes_callback = false;
+	brk_err err = outcome_err(r->outcome);
 	if (err == BRK_OK && r->callback)
 		r->callback(r, result_of(r), r->arg);
-	if (err != BRK_OK && r->error_callback)
-		r->error_callback(r, err, json_string_value(json_object_get(outcome, "type")),
-				  json_string_value(json_object_get(outcome, "message")), r->arg);
+	else if (err != BRK_OK && r->error_callback)
+		r->error_callback(r, err, json_string_value(json_object_get(r->outcome, "type")),
+				  json_string_value(json_object_get(r->outcome, "message")),
+				  r->arg);
+}
+
+/* run_callbacks: the callbacks that rs[0..n) owe, after every walk over rs is over and
+ * what the caller reports is read: a callback may free its own handle (not another). */
+static void run_callbacks(brk_result **rs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rs[i]->owes_callback)
+			run_callback(rs[i]);
 }
 
 /* call_outcome_new: the outcome call `call` of a chunk keeps: its chunk's (a failed chunk
@@ -308,7 +326,7 @@ static void deliver(brk_result **rs, size_t n, const json_t *outcomes)
 }
 
 /* fetch: pool.result over the unready ones of rs[0..n) (any: at least one), settling
- * those that came. */
+ * those that came; their callbacks are left to run_callbacks. */
 static brk_err fetch(brk_result **rs, size_t n, bool any, double timeout)
 {
 	json_t *ids = unready_ids_new(rs, n), *outcomes = NULL;
@@ -340,30 +358,32 @@ brk_err brk_pool_collect(brk_result **results, size_t n, double timeout, size_t 
 		k += results[i]->outcome != NULL;
 	if (ready)
 		*ready = k;
+	run_callbacks(results, n);
 	return err;
 }
 
 brk_err brk_result_wait(brk_result *r, double timeout)
 {
 	brk_err err = fetch(&r, 1, false, timeout);
+	run_callbacks(&r, 1);
 	return err == BRK_ETIMEOUT ? BRK_OK : err;
 }
 
 brk_err brk_result_ready(brk_result *r, bool *ready)
 {
-	brk_err err = brk_result_wait(r, 0);
-	if (err == BRK_OK)
+	brk_err err = fetch(&r, 1, false, 0);
+	if (err == BRK_OK || err == BRK_ETIMEOUT)
 		*ready = r->outcome != NULL;
-	return err;
+	run_callbacks(&r, 1);
+	return err == BRK_ETIMEOUT ? BRK_OK : err;
 }
 
 brk_err brk_result_get(brk_result *r, double timeout, json_t **value)
 {
 	brk_err err = fetch(&r, 1, false, timeout);
-	if (err)
-		return err;
-	if ((err = outcome_err(r->outcome)) == BRK_OK)
+	if (err == BRK_OK && (err = outcome_err(r->outcome)) == BRK_OK)
 		*value = json_incref(result_of(r));
+	run_callbacks(&r, 1);
 	return err;
 }
 
@@ -526,33 +546,70 @@ static json_t *run_task(const brk_worker_func *table, const json_t *work)
 	return args;
 }
 
+/* work_request_new: pool.work's arguments: funcs (borrowed) and, when not NULL, done (the
+ * answer to the last task, stolen), so that a task costs one request. */
+static json_t *work_request_new(json_t *funcs, json_t *done)
+{
+	json_t *args = json_pack("{s:O}", "funcs", funcs);
+	if (args && done)
+		json_object_set_new(args, "done", done);
+	else
+		json_decref(done);
+	return args;
+}
+
+/* serve: takes and runs tasks on c until maxtasksperchild tasks (BRK_OK) or an error;
+ * *done (new, or NULL) is the answer to the last task, not sent yet. */
+static brk_err serve(brk_client *c, const char *pool, const brk_worker_func *table,
+		     const brk_worker_options *o, json_t *funcs, json_t **done)
+{
+	brk_err err = BRK_OK;
+	for (long n = 0; err == BRK_OK && (!o->maxtasksperchild || n < o->maxtasksperchild); n++) {
+		json_t *work = NULL;
+		err = call_new(c, BRK_OP_POOL_WORK, pool, work_request_new(funcs, *done), &work);
+		*done = err == BRK_OK ? run_task(table, work) : NULL;
+		json_decref(work);
+	}
+	return err;
+}
+
+/* told_to_stop: whether err ends a worker as a clean stop: its pool closed and drained,
+ * deleted (a parked pool.work is deleted; a last pool.done finds it not_found), or brokerd
+ * shutting down. */
+static bool told_to_stop(brk_err err)
+{
+	return err == BRK_ECLOSED || err == BRK_EDELETED || err == BRK_ENOTFOUND ||
+	       err == BRK_ESHUTDOWN;
+}
+
 /* work_here: the worker loop on a connection of its own; *recycled: it stopped after
  * maxtasksperchild tasks (not told to stop). */
 static brk_err work_here(const char *pool, const brk_worker_func *table,
 			 const brk_worker_options *o, bool *recycled)
 {
 	brk_client *c = NULL;
-	json_t *funcs = json_array();
+	json_t *funcs = json_array(), *done = NULL;
 	brk_err err = brk_connect(o->url, o->client, &c);
 	for (const brk_worker_func *f = table; funcs && f->name; f++)
 		json_array_append_new(funcs, json_string(f->name));
-	for (long done = 0; err == BRK_OK && (!o->maxtasksperchild || done < o->maxtasksperchild);
-	     done++) {
-		json_t *work = NULL;
-		err = call_new(c, BRK_OP_POOL_WORK, pool, json_pack("{s:O}", "funcs", funcs),
-			       &work);
-		if (err == BRK_OK)
-			err = call_new(c, BRK_OP_POOL_DONE, pool, run_task(table, work), NULL);
-		json_decref(work);
-	}
+	if (err == BRK_OK)
+		err = serve(c, pool, table, o, funcs, &done);
+	if (err == BRK_OK && done) /* the last task's answer, as the worker stops */
+		err = call_new(c, BRK_OP_POOL_DONE, pool, done, NULL);
 	json_decref(funcs);
 	if (c)
 		brk_close(c);
 	*recycled = err == BRK_OK;
-	return err == BRK_ECLOSED ? BRK_OK : err;
+	return told_to_stop(err) ? BRK_OK : err;
 }
 
-enum { EXIT_STOPPED = 0, EXIT_RECYCLE = 3, EXIT_TERMINATED = 4, EXIT_FAILED = 5 };
+enum {
+	EXIT_STOPPED = 0,
+	EXIT_RECYCLE = 3,
+	EXIT_TERMINATED = 4,
+	EXIT_FAILED = 5,
+	EXIT_UNREACHABLE = 6
+};
 
 static pid_t spawn(const char *pool, const brk_worker_func *table, const brk_worker_options *o)
 {
@@ -563,6 +620,7 @@ static pid_t spawn(const char *pool, const brk_worker_func *table, const brk_wor
 	brk_err err = work_here(pool, table, o, &recycled);
 	_exit(err == BRK_OK            ? (recycled ? EXIT_RECYCLE : EXIT_STOPPED)
 	      : err == BRK_ETERMINATED ? EXIT_TERMINATED
+	      : err == BRK_ECONNECT    ? EXIT_UNREACHABLE
 				       : EXIT_FAILED);
 }
 
@@ -588,7 +646,9 @@ static bool still_running(const char *pool, const brk_worker_options *o)
 }
 
 /* work_forked: n forked workers, each replaced when it recycles itself or dies while the
- * pool still wants workers. */
+ * pool still wants workers. One that fails (cannot connect, loses brokerd) is not replaced,
+ * so a brokerd out of reach never makes a loop of restarts: the error is returned once the
+ * others stop. */
 static brk_err work_forked(const char *pool, const brk_worker_func *table,
 			   const brk_worker_options *o)
 {
@@ -606,6 +666,9 @@ static brk_err work_forked(const char *pool, const brk_worker_func *table,
 		bool stopped = WIFEXITED(status) && WEXITSTATUS(status) == EXIT_STOPPED;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_TERMINATED)
 			result = BRK_ETERMINATED;
+		else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_UNREACHABLE)
+			result =
+				fail(BRK_ECONNECT, "a worker process could not connect to brokerd");
 		else if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_FAILED)
 			result = fail(BRK_EIO, "a worker process failed");
 		else if (!stopped && still_running(pool, o))

@@ -529,6 +529,46 @@ START_TEST(pools_from_the_shell)
 }
 END_TEST
 
+/* A worker over tcp has no pid: `pool stat` names its session. */
+START_TEST(pool_stat_names_the_session_of_a_tcp_worker)
+{
+	struct daemon t;
+	char tcp[64], out_url[160];
+	snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", free_tcp_port());
+	const char *extra[] = {"--listen", tcp, NULL};
+	daemon_start(&t, extra);
+	snprintf(out_url, sizeof out_url, "%s", t.url);
+	brk_client *x = NULL;
+	ck_assert_int_eq(brk_connect(t.url, NULL, &x), BRK_OK);
+	ck_assert_int_eq(brk_pool_create(x, "p", 0, 0), BRK_OK);
+	pid_t w = test_fork();
+	if (w == 0) {
+		brk_client *y = NULL;
+		json_t *r = NULL;
+		json_t *req = brk_request_new("pool.work", "p", json_pack("{s:[s]}", "funcs", "f"));
+		if (brk_connect(tcp, NULL, &y) == BRK_OK)
+			brk_call(y, req, &r);
+		_exit(0);
+	}
+	wait_stat(x, "p", "workers", 1);
+	json_t *st = NULL;
+	ck_assert_int_eq(brk_stat(x, "p", &st), BRK_OK);
+	char want[128];
+	snprintf(want, sizeof want, "workers      1 waiting (session %lld)\n",
+		 (long long)json_integer_value(json_object_get(
+			 json_array_get(json_object_get(st, "workers"), 0), "session")));
+	json_decref(st);
+	ck_assert_int_eq(
+		ctl_argv((char *[]){BROKERCTL_BIN, "--url", out_url, "pool", "stat", "p", NULL}),
+		0);
+	ck_assert_msg(strstr(out, want) != NULL, "%s", out);
+	kill(w, SIGKILL);
+	ck_assert_int_eq(child_exit(w), 128 + SIGKILL);
+	brk_close(x);
+	ck_assert_int_eq(daemon_stop(&t), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -543,6 +583,7 @@ int main(void)
 	tcase_add_test(tc, raw_calls_print_the_reply);
 	tcase_add_test(tc, pipes_from_the_shell);
 	tcase_add_test(tc, pools_from_the_shell);
+	tcase_add_test(tc, pool_stat_names_the_session_of_a_tcp_worker);
 	tcase_add_test(tc, usage_and_connection_errors);
 	tcase_add_test(tc, bench_reports_every_test);
 	tcase_add_test(tc, brokerd_command_line);

@@ -510,6 +510,158 @@ START_TEST(a_task_past_its_deadline_fails_timeout_and_the_late_answer_is_dropped
 }
 END_TEST
 
+static int freed_ok, freed_failed;
+
+/* free_own / free_own_on_error: fire-and-forget callbacks: each frees its own handle. */
+static void free_own(brk_result *r, const json_t *value, void *arg)
+{
+	freed_ok += json_integer_value(value) == 100 + (json_int_t)(intptr_t)arg;
+	brk_result_free(r);
+}
+
+static void free_own_on_error(brk_result *r, brk_err err, const char *type, const char *message,
+			      void *arg)
+{
+	(void)type, (void)message, (void)arg;
+	freed_failed += err == BRK_ETASK;
+	brk_result_free(r);
+}
+
+static brk_result *fire(const char *func, int x)
+{
+	brk_result *r = NULL;
+	json_t *args = json_pack("[i]", x);
+	ck_assert_int_eq(brk_pool_apply_async(c, "p", func, args, NULL, 0, free_own,
+					      free_own_on_error, (void *)(intptr_t)x, &r),
+			 BRK_OK);
+	json_decref(args);
+	return r;
+}
+
+/* Run under ASan (BROKER_SANITIZE) to see a handle touched after its callback freed it. */
+START_TEST(a_callback_may_free_its_own_handle)
+{
+	pid_t runner = workers("p", 2, 0);
+	brk_result *rs[20];
+	freed_ok = freed_failed = 0;
+	ck_assert_int_eq(brk_result_wait(fire("add100", 1), 30), BRK_OK);
+	ck_assert_int_eq(brk_result_wait(fire("refuse", 2), 30), BRK_OK);
+	bool ready = false;
+	brk_result *r = fire("add100", 3);
+	wait_stat(c, "p", "results", 1);
+	ck_assert_int_eq(brk_result_ready(r, &ready), BRK_OK);
+	ck_assert(ready);
+	ck_assert_int_eq(freed_ok, 2);
+	ck_assert_int_eq(freed_failed, 1);
+	for (int i = 0; i < 20; i++)
+		rs[i] = fire(i % 2 ? "refuse" : "add100", i);
+	wait_stat(c, "p", "results", 20);
+	size_t n = 0;
+	ck_assert_int_eq(brk_pool_collect(rs, 20, 10, &n), BRK_OK);
+	ck_assert_uint_eq(n, 20);
+	ck_assert_int_eq(freed_ok, 12);
+	ck_assert_int_eq(freed_failed, 11);
+	close_and_join("p", runner);
+}
+END_TEST
+
+/* worker_requests: how many requests the session parked in pool.work on pool has made. */
+static long worker_requests(const char *pool)
+{
+	json_t *req = json_pack("{s:s}", "op", "sessions"), *list = NULL, *sess, *w;
+	size_t i, j;
+	long n = -1;
+	ck_assert_int_eq(brk_call(c, req, &list), BRK_OK);
+	json_array_foreach (list, i, sess)
+		json_array_foreach (json_object_get(sess, "waiting"), j, w)
+			if (strcmp(json_string_value(json_object_get(w, "op")), "pool.work") == 0 &&
+			    strcmp(json_string_value(json_object_get(w, "object")), pool) == 0)
+				n = (long)json_integer_value(json_object_get(sess, "requests"));
+	json_decref(req);
+	json_decref(list);
+	return n;
+}
+
+START_TEST(a_worker_answers_with_its_next_pool_work_one_request_a_task)
+{
+	pid_t runner = workers("p", 1, 0);
+	wait_workers("p", 1);
+	long before = worker_requests("p");
+	ck_assert_int_ge(before, 1);
+	for (int i = 0; i < 10; i++) {
+		json_t *args = json_pack("[i]", i), *v = NULL;
+		ck_assert_int_eq(brk_pool_apply(c, "p", "add100", args, NULL, &v), BRK_OK);
+		ck_assert_int_eq(json_integer_value(v), i + 100);
+		json_decref(args);
+		json_decref(v);
+	}
+	wait_workers("p", 1);
+	ck_assert_int_eq(worker_requests("p"), before + 10);
+	close_and_join("p", runner);
+}
+END_TEST
+
+/* worker_here: a process running brk_worker_run in itself (processes 0); exits as workers. */
+static pid_t worker_here(const char *pool, long maxtasks)
+{
+	pid_t pid = test_fork();
+	if (pid == 0) {
+		brk_worker_options o = {.url = d.url, .maxtasksperchild = maxtasks};
+		brk_err err = brk_worker_run(pool, table, &o);
+		_exit(err == BRK_OK ? 0 : err == BRK_ETERMINATED ? 2 : 1);
+	}
+	return pid;
+}
+
+static void del(const char *name)
+{
+	json_t *req = json_pack("{s:s, s:s}", "op", "del", "name", name), *r = NULL;
+	ck_assert_int_eq(brk_call(c, req, &r), BRK_OK);
+	json_decref(req);
+	json_decref(r);
+}
+
+START_TEST(a_deleted_pool_or_a_shutdown_stops_workers_cleanly)
+{
+	pid_t forked = workers("p", 2, 0), here = worker_here("p", 0);
+	wait_workers("p", 3);
+	del("p");
+	ck_assert_int_eq(child_exit(forked), 0);
+	ck_assert_int_eq(child_exit(here), 0);
+	/* deleted while its last task runs: the last pool.done finds no pool */
+	here = worker_here("q", 1);
+	brk_result *r = NULL;
+	ck_assert_int_eq(
+		brk_pool_apply_async(c, "q", "sleepy", NULL, NULL, 0, NULL, NULL, NULL, &r),
+		BRK_OK);
+	wait_stat(c, "q", "running", 1);
+	del("q");
+	ck_assert_int_eq(child_exit(here), 0);
+	brk_result_free(r);
+	forked = workers("s", 2, 0);
+	here = worker_here("s", 0);
+	wait_workers("s", 3);
+	brk_close(c);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	ck_assert_int_eq(child_exit(forked), 0);
+	ck_assert_int_eq(child_exit(here), 0);
+	daemon_open(&d, &c); /* for teardown */
+}
+END_TEST
+
+START_TEST(forked_workers_that_cannot_reach_brokerd_are_not_restarted)
+{
+	char url[200];
+	snprintf(url, sizeof url, "ipc://%s/nobody.sock", d.dir);
+	brk_worker_options o = {.url = url, .processes = 3};
+	double t0 = test_now();
+	ck_assert_int_eq(brk_worker_run("p", table, &o), BRK_ECONNECT);
+	ck_assert(test_now() - t0 < 5);
+	o.processes = 0;
+	ck_assert_int_eq(brk_worker_run("p", table, &o), BRK_ECONNECT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -525,6 +677,10 @@ int main(void)
 	ADD(tc, close_join_terminate_and_a_submitter_that_dies);
 	ADD(tc, maxtasksperchild_recycles_workers);
 	ADD(tc, a_task_past_its_deadline_fails_timeout_and_the_late_answer_is_dropped);
+	ADD(tc, a_callback_may_free_its_own_handle);
+	ADD(tc, a_worker_answers_with_its_next_pool_work_one_request_a_task);
+	ADD(tc, a_deleted_pool_or_a_shutdown_stops_workers_cleanly);
+	ADD(tc, forked_workers_that_cannot_reach_brokerd_are_not_restarted);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

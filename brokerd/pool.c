@@ -77,9 +77,10 @@ struct task {
 	bool held;            /* run is in a session */
 	double since;         /* wall clock: when its current run began */
 	struct deadline overdue;
-	json_t *outcome;     /* once done: {"task", "ok", ...} */
-	uint64_t mark;       /* pool.result's duplicate check */
-	uint64_t awaited_by; /* the ticket of the parked pool.result awaiting it (0: none) */
+	json_t *outcome;    /* once done: {"task", "ok", ...} */
+	uint64_t mark;      /* pool.result's duplicate check */
+	waiter *awaited_by; /* the parked pool.result that names it, or NULL; cleared when that
+				request leaves, whatever way (its on_release) */
 };
 
 struct pool {
@@ -92,7 +93,6 @@ struct pool {
 	int64_t front, back; /* the order of the first and last queued task, or where they were */
 	size_t queued, running, done;
 	uint64_t next_id, completed, failed;
-	uint64_t tickets;                       /* parked pool.result requests so far */
 	struct list workers, fetchers, joiners; /* parked pool.work, pool.result, pool.join */
 };
 
@@ -269,24 +269,12 @@ static size_t count_ready(struct pool *p, const json_t *ids)
 	return n;
 }
 
-/* fetcher_of: the parked pool.result whose ticket is ticket, or NULL (it left). */
-static waiter *fetcher_of(struct pool *p, uint64_t ticket)
-{
-	for (struct list *n = p->fetchers.next; ticket && n != &p->fetchers; n = n->next) {
-		waiter *w = list_entry(n, waiter, obj_link);
-		if (w->ticket == ticket)
-			return w;
-	}
-	return NULL;
-}
-
 /* notify_fetcher: t is done: the parked pool.result awaiting it, if any, counts it, and is
  * answered once it has what it waits for (w->kind: 1 any, 0 all). O(1) but for the
  * answer, so that a map of n tasks costs O(n). */
 static void notify_fetcher(struct pool *p, struct task *t)
 {
-	waiter *w = fetcher_of(p, t->awaited_by);
-	t->awaited_by = 0;
+	waiter *w = t->awaited_by;
 	if (!w)
 		return;
 	if (!wait_alive(w)) {
@@ -666,7 +654,7 @@ static int ids_arg(op_ctx *ctx, struct pool *p, json_t **ids)
 		if (t->mark == stamp)
 			return op_fail(ctx, BRK_EBADARG, "tasks[%zu]: task %lld is named twice", i,
 				       (long long)t->id);
-		if (fetcher_of(p, t->awaited_by))
+		if (t->awaited_by)
 			return op_fail(ctx, BRK_EBADARG,
 				       "tasks[%zu]: task %lld is awaited by another pool.result", i,
 				       (long long)t->id);
@@ -807,6 +795,21 @@ static int op_submit(op_ctx *ctx)
 	return op_ok(ctx, ids);
 }
 
+/* unlink_fetcher: w, a parked pool.result, leaves (answered, timed out, cancelled,
+ * withdrawn, deleted): the tasks it named that are still there are no longer awaited
+ * (on_release). Tasks fetched are gone from p->tasks, and ids are never reused. */
+static void unlink_fetcher(waiter *w)
+{
+	struct pool *p = w->obj->impl;
+	size_t i;
+	json_t *id;
+	json_array_foreach (w->item, i, id) {
+		struct task *t = task_find(p, (uint64_t)json_integer_value(id));
+		if (t && t->awaited_by == w)
+			t->awaited_by = NULL;
+	}
+}
+
 /* park_fetch: ctx's pool.result waits for the tasks of ids not done yet (n of them). */
 static int park_fetch(op_ctx *ctx, struct pool *p, json_t *ids, bool any, size_t n, double timeout)
 {
@@ -819,11 +822,11 @@ static int park_fetch(op_ctx *ctx, struct pool *p, json_t *ids, bool any, size_t
 	w->item = json_incref(ids);
 	w->kind = any;
 	w->size = n;
-	w->ticket = ++p->tickets;
+	w->on_release = unlink_fetcher;
 	json_array_foreach (ids, i, id) {
 		struct task *t = task_find(p, (uint64_t)json_integer_value(id));
 		if (t->state != T_DONE)
-			t->awaited_by = w->ticket;
+			t->awaited_by = w;
 	}
 	return rc;
 }

@@ -810,7 +810,8 @@ static void unlink_fetcher(waiter *w)
 	}
 }
 
-/* park_fetch: ctx's pool.result waits for the tasks of ids not done yet (n of them). */
+/* park_fetch: ctx's pool.result waits for the tasks of ids not done yet (n of them). Every
+ * one of ids is marked awaited, done or not, so that no other request fetches it first. */
 static int park_fetch(op_ctx *ctx, struct pool *p, json_t *ids, bool any, size_t n, double timeout)
 {
 	waiter *w = NULL;
@@ -823,11 +824,8 @@ static int park_fetch(op_ctx *ctx, struct pool *p, json_t *ids, bool any, size_t
 	w->kind = any;
 	w->size = n;
 	w->on_release = unlink_fetcher;
-	json_array_foreach (ids, i, id) {
-		struct task *t = task_find(p, (uint64_t)json_integer_value(id));
-		if (t->state != T_DONE)
-			t->awaited_by = w;
-	}
+	json_array_foreach (ids, i, id)
+		task_find(p, (uint64_t)json_integer_value(id))->awaited_by = w;
 	return rc;
 }
 

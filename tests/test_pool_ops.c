@@ -436,6 +436,32 @@ START_TEST(result_any_returns_what_is_ready)
 }
 END_TEST
 
+START_TEST(no_outcome_is_taken_from_under_a_parked_result)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"},{\"func\":\"f\"}]}",
+		  "[1,2,3]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	done(w1, 1, "\"result\":1", "true");
+	/* 1 is done when the request parks, 2 when it waits for 3 */
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1,2,3]}");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1],\"timeout\":0}",
+		   "bad_argument");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 2);
+	done(w1, 2, "\"result\":2", "true");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[2],\"timeout\":0}",
+		   "bad_argument");
+	ck_assert_ptr_null(h_reply(wait));
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 3);
+	done(w1, 3, "\"result\":3", "true");
+	ck_assert(h_same(h_reply(wait), "[{\"task\":1,\"ok\":true,\"result\":1},"
+					"{\"task\":2,\"ok\":true,\"result\":2},"
+					"{\"task\":3,\"ok\":true,\"result\":3}]"));
+	ck_assert_int_eq(stat_int("size"), 0);
+}
+END_TEST
+
 START_TEST(close_and_join)
 {
 	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
@@ -627,6 +653,7 @@ int main(void)
 	ADD(tc, an_overdue_task_fails_timeout_and_its_late_answer_is_dropped);
 	ADD(tc, results_of_a_submitter_that_ends_are_dropped);
 	ADD(tc, result_any_returns_what_is_ready);
+	ADD(tc, no_outcome_is_taken_from_under_a_parked_result);
 	ADD(tc, close_and_join);
 	ADD(tc, terminate_fails_pending_tasks_and_stops_workers);
 	ADD(tc, max_tasks_bounds_tasks_and_unfetched_results);

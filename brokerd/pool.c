@@ -630,7 +630,8 @@ static int task_arg(op_ctx *ctx, const json_t *from, uint64_t *id)
 	return 0;
 }
 
-/* ids_arg: pool.result's "tasks": ids of this session's tasks in p, each once. */
+/* ids_arg: pool.result's and pool.forget's "tasks": ids of this session's tasks in p, each
+ * once, none awaited by a parked pool.result. */
 static int ids_arg(op_ctx *ctx, struct pool *p, json_t **ids)
 {
 	static uint64_t stamp;
@@ -951,6 +952,33 @@ static int op_terminate(op_ctx *ctx)
 	return op_ok(ctx, json_null());
 }
 
+/* give_up: the submitting session gives t up, as if it had ended for t alone (owner_release):
+ * a queued task is withdrawn and a done one's outcome dropped now; a running one runs on and
+ * its outcome is dropped when it comes. */
+static void give_up(struct task *t)
+{
+	if (t->state != T_RUNNING) {
+		task_free(t);
+		return;
+	}
+	sess_drop(&t->owner);
+	t->owned = false;
+}
+
+static int op_forget(op_ctx *ctx)
+{
+	struct pool *p;
+	json_t *ids, *id;
+	size_t i;
+	int rc = lookup(ctx, false, &p);
+	if (rc || (rc = ids_arg(ctx, p, &ids)))
+		return rc;
+	json_array_foreach (ids, i, id)
+		give_up(task_find(p, (uint64_t)json_integer_value(id)));
+	settle_drained(p);
+	return op_ok(ctx, json_null());
+}
+
 static int op_join(op_ctx *ctx)
 {
 	struct pool *p;
@@ -979,6 +1007,7 @@ const struct op_def pool_ops[] = {
 	{BRK_OP_POOL_CLOSE, op_close, OPF_NAME, ""},
 	{BRK_OP_POOL_TERMINATE, op_terminate, OPF_NAME, ""},
 	{BRK_OP_POOL_JOIN, op_join, OPF_NAME, "timeout"},
+	{BRK_OP_POOL_FORGET, op_forget, OPF_NAME, "tasks"},
 	{NULL, NULL, 0, NULL},
 };
 

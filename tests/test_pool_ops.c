@@ -462,6 +462,59 @@ START_TEST(no_outcome_is_taken_from_under_a_parked_result)
 }
 END_TEST
 
+START_TEST(forget_gives_tasks_up_in_every_state)
+{
+	EXPECT_OK(sub, "{\"op\":\"pool.create\",\"name\":\"p\",\"max_tasks\":4}", "true");
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"},{\"func\":\"f\"},{\"func\":\"f\"}]}",
+		  "[1,2,3,4]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	ck_assert_int_eq(work(w2, "[\"f\"]"), 2);
+	done(w2, 2, "\"result\":2", "true");
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[4]}");
+	session *other = h_session();
+	static const struct h_step bad[] = {
+		{"{'op':'pool.forget','name':'x','tasks':[1]}", "!not_found"},
+		{"{'op':'pool.forget','name':'p'}", "!bad_argument"},
+		{"{'op':'pool.forget','name':'p','tasks':[]}", "!bad_argument"},
+		{"{'op':'pool.forget','name':'p','tasks':['1']}", "!bad_argument"},
+		{"{'op':'pool.forget','name':'p','tasks':[1,1]}", "!bad_argument"},
+		{"{'op':'pool.forget','name':'p','tasks':[1,4]}", "!bad_argument"}, /* awaited */
+		{"{'op':'pool.forget','name':'p','tasks':[1,99]}", "!not_found"},
+		{"{'op':'pool.forget','name':'p','tasks':[1],'x':1}", "!bad_argument"},
+	};
+	H_STEPS(sub, bad);
+	EXPECT_ERR(other, "{\"op\":\"pool.forget\",\"name\":\"p\",\"tasks\":[3]}", "not_found");
+	ck_assert_int_eq(stat_int("size"), 4); /* a refused forget gives up nothing */
+	/* 1 running, 2 done, 3 queued */
+	EXPECT_OK(sub, "{\"op\":\"pool.forget\",\"name\":\"p\",\"tasks\":[3,2,1]}", "null");
+	EXPECT_ERR(sub, "{\"op\":\"pool.forget\",\"name\":\"p\",\"tasks\":[2]}", "not_found");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}", "not_found");
+	ck_assert_int_eq(stat_int("size"), 2); /* 1 runs on, 4 is queued */
+	ck_assert_int_eq(stat_int("results"), 0);
+	ck_assert_int_eq(stat_int("queued"), 1);
+	/* the room of those given up is free: 4 of 4 with 1 and 4 still there */
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"}]}",
+		  "[5,6]");
+	ck_assert_int_eq(work(w2, "[\"f\"]"), 4); /* 3 was withdrawn */
+	done(w1, 1, "\"result\":1", "true");      /* taken, and dropped */
+	ck_assert_int_eq(stat_int("size"), 3);
+	ck_assert_int_eq(stat_int("results"), 0);
+	done(w2, 4, "\"result\":4", "true");
+	ck_assert(h_same(h_reply(wait), "[{\"task\":4,\"ok\":true,\"result\":4}]"));
+	/* giving up the last queued tasks of a closed pool lets join return */
+	EXPECT_OK(sub, "{\"op\":\"pool.close\",\"name\":\"p\"}", "null");
+	int join = h_send(other, "{\"op\":\"pool.join\",\"name\":\"p\"}");
+	ck_assert_ptr_null(h_reply(join));
+	EXPECT_OK(sub, "{\"op\":\"pool.forget\",\"name\":\"p\",\"tasks\":[5,6]}", "null");
+	ck_assert(h_same(h_reply(join), "null"));
+	ck_assert_int_eq(stat_int("size"), 0);
+}
+END_TEST
+
 START_TEST(close_and_join)
 {
 	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
@@ -654,6 +707,7 @@ int main(void)
 	ADD(tc, results_of_a_submitter_that_ends_are_dropped);
 	ADD(tc, result_any_returns_what_is_ready);
 	ADD(tc, no_outcome_is_taken_from_under_a_parked_result);
+	ADD(tc, forget_gives_tasks_up_in_every_state);
 	ADD(tc, close_and_join);
 	ADD(tc, terminate_fails_pending_tasks_and_stops_workers);
 	ADD(tc, max_tasks_bounds_tasks_and_unfetched_results);

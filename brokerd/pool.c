@@ -71,6 +71,7 @@ struct task {
 	unsigned attempts; /* runs begun */
 	enum task_state state;
 	struct list link;     /* on its function's queue while queued */
+	struct list run_link; /* on the pool's running tasks while running */
 	struct holding owner; /* in the submitter's session while owned */
 	bool owned;           /* false once the submitter's session ended */
 	struct holding run;   /* in the worker's session while it runs the task */
@@ -94,6 +95,7 @@ struct pool {
 	size_t queued, running, done;
 	uint64_t next_id, completed, failed;
 	struct list workers, fetchers, joiners; /* parked pool.work, pool.result, pool.join */
+	struct list runs;                       /* task.run_link, by when their runs began */
 };
 
 static const struct holding_class owner_class, run_class;
@@ -203,8 +205,10 @@ static void task_free(struct task *t)
 		sess_drop(&t->owner);
 	if (t->held)
 		sess_drop(&t->run);
-	if (t->state == T_RUNNING)
+	if (t->state == T_RUNNING) {
+		list_remove(&t->run_link);
 		p->running--;
+	}
 	if (t->state == T_DONE)
 		p->done--;
 	if (t->fn)
@@ -331,6 +335,7 @@ static void stop_running(struct task *t)
 		sess_drop(&t->run);
 	t->held = false;
 	t->state = T_IDLE;
+	list_remove(&t->run_link);
 	t->p->running--;
 }
 
@@ -371,6 +376,7 @@ static json_t *begin(struct task *t, session *s)
 	t->state = T_RUNNING;
 	t->attempts++;
 	t->since = clock_wall();
+	list_push_back(&p->runs, &t->run_link);
 	p->running++;
 	return work;
 }
@@ -750,6 +756,7 @@ static struct task *task_new(op_ctx *ctx, struct pool *p, const json_t *spec)
 	t->p = p;
 	t->id = ++p->next_id;
 	list_init(&t->link);
+	list_init(&t->run_link);
 	deadline_prepare(&t->overdue, overdue);
 	if (!hmap_insert(&p->tasks, &t->id, sizeof t->id, t)) {
 		free(t);
@@ -1032,6 +1039,7 @@ static void *create(op_ctx *ctx, const char *name)
 	list_init(&p->workers);
 	list_init(&p->fetchers);
 	list_init(&p->joiners);
+	list_init(&p->runs);
 	return p;
 }
 
@@ -1056,13 +1064,13 @@ static size_t waiters(const void *impl)
 	return list_length(&p->workers) + list_length(&p->fetchers) + list_length(&p->joiners);
 }
 
+/* running_new: the running tasks, from the list of them: a stat costs nothing per queued
+ * task or unfetched outcome. */
 static json_t *running_new(const struct pool *p)
 {
 	json_t *out = json_array();
-	for (hmap_entry *e = p->tasks.first; e && out; e = e->next) {
-		const struct task *t = e->value;
-		if (t->state != T_RUNNING)
-			continue;
+	for (const struct list *n = p->runs.next; n != &p->runs && out; n = n->next) {
+		const struct task *t = list_entry(n, struct task, run_link);
 		const session *s = t->run.sess;
 		json_t *r = json_pack("{s:I, s:s, s:I, s:I, s:f}", "task", (json_int_t)t->id,
 				      "func", t->fn->name, "attempt", (json_int_t)t->attempts,

@@ -23,6 +23,7 @@
 #define PER_CONN 4000    /* each parks one for each of its tasks */
 #define FETCHERS (FETCHER_CONNS * PER_CONN)
 #define WINDOW 4000 /* requests sent before their replies are read */
+#define STATS 40000 /* stat requests past QUEUED tasks */
 
 static struct daemon d;
 static brk_client *c;
@@ -268,6 +269,27 @@ START_TEST(tasks_done_one_by_one_answer_100000_parked_single_task_results)
 }
 END_TEST
 
+START_TEST(stat_past_100000_queued_tasks_and_one_running)
+{
+	const char *req = "{\"op\":\"stat\",\"name\":\"p\"}";
+	submit("f", 1);
+	json_decref(call_ok(&s, "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"]}"));
+	submit("nobody", QUEUED - 1); /* max_tasks is QUEUED */
+	for (int from = 0; from < STATS; from += WINDOW) {
+		for (int i = from; i < from + WINDOW; i++)
+			ck_assert_int_eq(sp_send(&s, 0x80000000u | s.next_id++, req, strlen(req)),
+					 0);
+		for (int i = from; i < from + WINDOW; i++) {
+			uint32_t id;
+			json_t *r = reply_new(&id);
+			json_t *running = json_object_get(json_object_get(r, "result"), "running");
+			ck_assert_int_eq(json_array_size(running), 1);
+			json_decref(r);
+		}
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("pool_scale");
@@ -277,6 +299,7 @@ int main(void)
 	ADD(tc, work_past_100000_queued_tasks_of_a_function_nobody_serves);
 	ADD(tc, tasks_come_in_while_2000_workers_of_1000_functions_are_parked);
 	ADD(tc, terminate_answers_100000_parked_single_task_results);
+	ADD(tc, stat_past_100000_queued_tasks_and_one_running);
 	ADD(tc, tasks_done_one_by_one_answer_100000_parked_single_task_results);
 	suite_add_tcase(suite, tc);
 	return run_suite(suite) ? EXIT_FAILURE : EXIT_SUCCESS;

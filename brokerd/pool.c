@@ -294,8 +294,18 @@ static void notify_fetcher(struct pool *p, struct task *t)
 		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
 }
 
-/* finish: t (queued, or no longer running) is done with outcome (stolen). A task whose
- * submitter is gone is dropped. */
+/* lose: t's outcome could not be made (out of memory): t is dropped, and the parked
+ * pool.result awaiting it, which would wait for it forever, is answered with the error. */
+static void lose(struct task *t)
+{
+	waiter *w = t->awaited_by;
+	task_free(t);
+	if (w)
+		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory: a task's outcome was lost");
+}
+
+/* finish: t (queued, or no longer running) is done with outcome (stolen; NULL when out of
+ * memory). A task whose submitter is gone is dropped. */
 static void finish(struct task *t, json_t *outcome)
 {
 	struct pool *p = t->p;
@@ -307,8 +317,10 @@ static void finish(struct task *t, json_t *outcome)
 		p->completed++;
 	else
 		p->failed++;
-	if (!t->owned || !outcome)
+	if (!t->owned)
 		task_free(t);
+	else if (!outcome)
+		lose(t);
 	else
 		notify_fetcher(p, t);
 	settle_drained(p);
@@ -776,10 +788,28 @@ static struct task *task_new(op_ctx *ctx, struct pool *p, const json_t *spec)
 	return NULL;
 }
 
+/* withdraw_all: the tasks of ids (made, never queued nor given to the client) are freed, and
+ * ids (may be NULL) with them. */
+static void withdraw_all(struct pool *p, json_t *ids)
+{
+	size_t i;
+	json_t *id;
+	json_array_foreach (ids, i, id)
+		task_free(task_find(p, (uint64_t)json_integer_value(id)));
+	json_decref(ids);
+}
+
+/* queue_new: a new task goes to the back of its queue, or to a parked worker. */
+static void queue_new(struct task *t)
+{
+	enqueue(t, false);
+	hand_out(t);
+}
+
 static int op_submit(op_ctx *ctx)
 {
 	struct pool *p;
-	json_t *specs, *spec;
+	json_t *specs, *spec, *id;
 	size_t i;
 	int rc = tasks_arg(ctx, &specs);
 	if (rc || (rc = lookup(ctx, true, &p)))
@@ -794,12 +824,15 @@ static int op_submit(op_ctx *ctx)
 	json_array_foreach (specs, i, spec) {
 		struct task *t = ids ? task_new(ctx, p, spec) : NULL;
 		if (!t || json_array_append_new(ids, json_integer((json_int_t)t->id)) != 0) {
-			json_decref(ids);
+			if (t)
+				task_free(t);
+			withdraw_all(p, ids);
 			return op_fail(ctx, BRK_EINTERNAL, "out of memory after %zu tasks", i);
 		}
-		enqueue(t, false);
-		hand_out(t);
 	}
+	/* all made: only now queued, so that a refusal leaves nothing behind */
+	json_array_foreach (ids, i, id)
+		queue_new(task_find(p, (uint64_t)json_integer_value(id)));
 	return op_ok(ctx, ids);
 }
 

@@ -8,6 +8,15 @@
 #include "check_util.h"
 
 static session *sub, *w1, *w2;
+static long fail_in; /* jansson allocations until one fails (0: none fails) */
+
+/* faulty_malloc: jansson's allocator in the out-of-memory tests: the fail_in-th call fails. */
+static void *faulty_malloc(size_t n)
+{
+	if (fail_in > 0 && --fail_in == 0)
+		return NULL;
+	return malloc(n);
+}
 
 static void setup(void)
 {
@@ -515,6 +524,55 @@ START_TEST(forget_gives_tasks_up_in_every_state)
 }
 END_TEST
 
+START_TEST(a_submit_out_of_memory_part_way_leaves_no_task)
+{
+	char req[160], name[16];
+	int refused = 0;
+	json_set_alloc_funcs(faulty_malloc, free);
+	for (int k = 1; k <= 80; k++) {
+		snprintf(name, sizeof name, "q%d", k);
+		snprintf(req, sizeof req,
+			 "{\"op\":\"pool.submit\",\"name\":\"%s\",\"tasks\":[{\"func\":\"f\"},"
+			 "{\"func\":\"f\"},{\"func\":\"f\"}]}",
+			 name);
+		fail_in = k;
+		int n = h_send(sub, req);
+		fail_in = 0;
+		snprintf(req, sizeof req, "{\"op\":\"stat\",\"name\":\"%s\"}", name);
+		json_t *r = h_call(w1, req);
+		if (!strcmp(h_code(r), "not_found"))
+			continue;
+		json_int_t size = json_integer_value(json_object_get(h_result(r), "size"));
+		ck_assert_msg(size == 0 || size == 3, "failing allocation %d left %lld tasks", k,
+			      (long long)size);
+		ck_assert_int_eq(json_integer_value(json_object_get(h_result(r), "queued")), size);
+		refused += size == 0 && h_reply(n) && !strcmp(h_code(h_reply(n)), "internal");
+	}
+	ck_assert_int_gt(refused, 0);
+}
+END_TEST
+
+START_TEST(an_outcome_lost_for_memory_does_not_strand_its_fetcher)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\","
+		  "\"deadline\":0.02},{\"func\":\"f\"}]}",
+		  "[1,2]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1,2]}");
+	json_set_alloc_funcs(faulty_malloc, free);
+	fail_in = 1; /* the timeout's outcome */
+	for (int i = 0; i < 100 && !h_reply(wait); i++)
+		h_run(0.01);
+	ck_assert_int_eq(fail_in, 0);
+	ck_assert_str_eq(h_code(h_reply(wait)), "internal");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}", "not_found");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[2],\"timeout\":0}",
+		   "timeout"); /* no longer awaited */
+	ck_assert_int_eq(stat_int("size"), 1);
+}
+END_TEST
+
 START_TEST(close_and_join)
 {
 	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
@@ -708,6 +766,8 @@ int main(void)
 	ADD(tc, result_any_returns_what_is_ready);
 	ADD(tc, no_outcome_is_taken_from_under_a_parked_result);
 	ADD(tc, forget_gives_tasks_up_in_every_state);
+	ADD(tc, a_submit_out_of_memory_part_way_leaves_no_task);
+	ADD(tc, an_outcome_lost_for_memory_does_not_strand_its_fetcher);
 	ADD(tc, close_and_join);
 	ADD(tc, terminate_fails_pending_tasks_and_stops_workers);
 	ADD(tc, max_tasks_bounds_tasks_and_unfetched_results);

@@ -393,28 +393,31 @@ static json_t *begin(struct task *t, session *s)
 	return work;
 }
 
-/* start: the parked worker w takes queued task t. */
-static void start(struct task *t, waiter *w)
+/* start: the parked worker w takes queued task t; false when out of memory: w is answered
+ * with the error and t stays queued. */
+static bool start(struct task *t, waiter *w)
 {
 	json_t *work = begin(t, w->sess);
 	if (work)
 		wait_complete(w, BRK_OK, work, NULL);
 	else
 		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
+	return work != NULL;
 }
 
 /* hand_out: queued task t goes to the oldest live parked worker serving its function;
- * those whose client is gone are withdrawn on the way (each leaves every list it is on). */
+ * those whose client is gone are withdrawn on the way (each leaves every list it is on),
+ * and one that could not take it (out of memory) is answered so and the next one tried, so
+ * that t never waits queued beside a parked worker that serves it. */
 static void hand_out(struct task *t)
 {
 	struct list *workers = &t->fn->workers;
 	while (!list_empty(workers)) {
 		waiter *w = list_entry(workers->next, struct worker_link, link)->w;
-		if (wait_alive(w)) {
-			start(t, w);
+		if (!wait_alive(w))
+			wait_withdraw(w);
+		else if (start(t, w))
 			return;
-		}
-		wait_withdraw(w);
 	}
 }
 

@@ -573,6 +573,36 @@ START_TEST(an_outcome_lost_for_memory_does_not_strand_its_fetcher)
 }
 END_TEST
 
+START_TEST(a_worker_that_cannot_take_a_task_for_memory_leaves_it_to_the_next)
+{
+	char req[160];
+	int missed = 0;
+	json_set_alloc_funcs(faulty_malloc, free);
+	for (int k = 1; k <= 60; k++) {
+		snprintf(req, sizeof req,
+			 "{\"op\":\"pool.work\",\"name\":\"q%d\",\"funcs\":[\"f\"]}", k);
+		int first = h_send(w1, req), second = h_send(w2, req);
+		snprintf(req, sizeof req,
+			 "{\"op\":\"pool.submit\",\"name\":\"q%d\",\"tasks\":[{\"func\":\"f\"}]}",
+			 k);
+		fail_in = k;
+		h_send(sub, req);
+		fail_in = 0;
+		snprintf(req, sizeof req, "{\"op\":\"stat\",\"name\":\"q%d\"}", k);
+		json_t *st = h_result(h_call(sub, req));
+		json_int_t queued = json_integer_value(json_object_get(st, "queued"));
+		size_t parked = json_array_size(json_object_get(st, "workers"));
+		ck_assert_msg(!(queued && parked),
+			      "failing allocation %d: a task queued beside %zu "
+			      "parked workers",
+			      k, parked);
+		missed += h_reply(first) && !strcmp(h_code(h_reply(first)), "internal") &&
+			  h_reply(second) && !strcmp(h_code(h_reply(second)), "ok");
+	}
+	ck_assert_int_gt(missed, 0);
+}
+END_TEST
+
 START_TEST(close_and_join)
 {
 	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
@@ -768,6 +798,7 @@ int main(void)
 	ADD(tc, forget_gives_tasks_up_in_every_state);
 	ADD(tc, a_submit_out_of_memory_part_way_leaves_no_task);
 	ADD(tc, an_outcome_lost_for_memory_does_not_strand_its_fetcher);
+	ADD(tc, a_worker_that_cannot_take_a_task_for_memory_leaves_it_to_the_next);
 	ADD(tc, close_and_join);
 	ADD(tc, terminate_fails_pending_tasks_and_stops_workers);
 	ADD(tc, max_tasks_bounds_tasks_and_unfetched_results);

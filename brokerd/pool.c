@@ -71,15 +71,17 @@ struct task {
 	unsigned attempts; /* runs begun */
 	enum task_state state;
 	struct list link;     /* on its function's queue while queued */
+	struct list run_link; /* on the pool's running tasks while running */
 	struct holding owner; /* in the submitter's session while owned */
 	bool owned;           /* false once the submitter's session ended */
 	struct holding run;   /* in the worker's session while it runs the task */
 	bool held;            /* run is in a session */
 	double since;         /* wall clock: when its current run began */
 	struct deadline overdue;
-	json_t *outcome;     /* once done: {"task", "ok", ...} */
-	uint64_t mark;       /* pool.result's duplicate check */
-	uint64_t awaited_by; /* the ticket of the parked pool.result awaiting it (0: none) */
+	json_t *outcome;    /* once done: {"task", "ok", ...} */
+	uint64_t mark;      /* pool.result's duplicate check */
+	waiter *awaited_by; /* the parked pool.result that names it, or NULL; cleared when that
+				request leaves, whatever way (its on_release) */
 };
 
 struct pool {
@@ -92,8 +94,8 @@ struct pool {
 	int64_t front, back; /* the order of the first and last queued task, or where they were */
 	size_t queued, running, done;
 	uint64_t next_id, completed, failed;
-	uint64_t tickets;                       /* parked pool.result requests so far */
 	struct list workers, fetchers, joiners; /* parked pool.work, pool.result, pool.join */
+	struct list runs;                       /* task.run_link, by when their runs began */
 };
 
 static const struct holding_class owner_class, run_class;
@@ -203,8 +205,10 @@ static void task_free(struct task *t)
 		sess_drop(&t->owner);
 	if (t->held)
 		sess_drop(&t->run);
-	if (t->state == T_RUNNING)
+	if (t->state == T_RUNNING) {
+		list_remove(&t->run_link);
 		p->running--;
+	}
 	if (t->state == T_DONE)
 		p->done--;
 	if (t->fn)
@@ -269,24 +273,12 @@ static size_t count_ready(struct pool *p, const json_t *ids)
 	return n;
 }
 
-/* fetcher_of: the parked pool.result whose ticket is ticket, or NULL (it left). */
-static waiter *fetcher_of(struct pool *p, uint64_t ticket)
-{
-	for (struct list *n = p->fetchers.next; ticket && n != &p->fetchers; n = n->next) {
-		waiter *w = list_entry(n, waiter, obj_link);
-		if (w->ticket == ticket)
-			return w;
-	}
-	return NULL;
-}
-
 /* notify_fetcher: t is done: the parked pool.result awaiting it, if any, counts it, and is
  * answered once it has what it waits for (w->kind: 1 any, 0 all). O(1) but for the
  * answer, so that a map of n tasks costs O(n). */
 static void notify_fetcher(struct pool *p, struct task *t)
 {
-	waiter *w = fetcher_of(p, t->awaited_by);
-	t->awaited_by = 0;
+	waiter *w = t->awaited_by;
 	if (!w)
 		return;
 	if (!wait_alive(w)) {
@@ -302,8 +294,18 @@ static void notify_fetcher(struct pool *p, struct task *t)
 		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
 }
 
-/* finish: t (queued, or no longer running) is done with outcome (stolen). A task whose
- * submitter is gone is dropped. */
+/* lose: t's outcome could not be made (out of memory): t is dropped, and the parked
+ * pool.result awaiting it, which would wait for it forever, is answered with the error. */
+static void lose(struct task *t)
+{
+	waiter *w = t->awaited_by;
+	task_free(t);
+	if (w)
+		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory: a task's outcome was lost");
+}
+
+/* finish: t (queued, or no longer running) is done with outcome (stolen; NULL when out of
+ * memory). A task whose submitter is gone is dropped. */
 static void finish(struct task *t, json_t *outcome)
 {
 	struct pool *p = t->p;
@@ -315,8 +317,10 @@ static void finish(struct task *t, json_t *outcome)
 		p->completed++;
 	else
 		p->failed++;
-	if (!t->owned || !outcome)
+	if (!t->owned)
 		task_free(t);
+	else if (!outcome)
+		lose(t);
 	else
 		notify_fetcher(p, t);
 	settle_drained(p);
@@ -343,6 +347,7 @@ static void stop_running(struct task *t)
 		sess_drop(&t->run);
 	t->held = false;
 	t->state = T_IDLE;
+	list_remove(&t->run_link);
 	t->p->running--;
 }
 
@@ -383,32 +388,36 @@ static json_t *begin(struct task *t, session *s)
 	t->state = T_RUNNING;
 	t->attempts++;
 	t->since = clock_wall();
+	list_push_back(&p->runs, &t->run_link);
 	p->running++;
 	return work;
 }
 
-/* start: the parked worker w takes queued task t. */
-static void start(struct task *t, waiter *w)
+/* start: the parked worker w takes queued task t; false when out of memory: w is answered
+ * with the error and t stays queued. */
+static bool start(struct task *t, waiter *w)
 {
 	json_t *work = begin(t, w->sess);
 	if (work)
 		wait_complete(w, BRK_OK, work, NULL);
 	else
 		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
+	return work != NULL;
 }
 
 /* hand_out: queued task t goes to the oldest live parked worker serving its function;
- * those whose client is gone are withdrawn on the way (each leaves every list it is on). */
+ * those whose client is gone are withdrawn on the way (each leaves every list it is on),
+ * and one that could not take it (out of memory) is answered so and the next one tried, so
+ * that t never waits queued beside a parked worker that serves it. */
 static void hand_out(struct task *t)
 {
 	struct list *workers = &t->fn->workers;
 	while (!list_empty(workers)) {
 		waiter *w = list_entry(workers->next, struct worker_link, link)->w;
-		if (wait_alive(w)) {
-			start(t, w);
+		if (!wait_alive(w))
+			wait_withdraw(w);
+		else if (start(t, w))
 			return;
-		}
-		wait_withdraw(w);
 	}
 }
 
@@ -642,7 +651,8 @@ static int task_arg(op_ctx *ctx, const json_t *from, uint64_t *id)
 	return 0;
 }
 
-/* ids_arg: pool.result's "tasks": ids of this session's tasks in p, each once. */
+/* ids_arg: pool.result's and pool.forget's "tasks": ids of this session's tasks in p, each
+ * once, none awaited by a parked pool.result. */
 static int ids_arg(op_ctx *ctx, struct pool *p, json_t **ids)
 {
 	static uint64_t stamp;
@@ -666,7 +676,7 @@ static int ids_arg(op_ctx *ctx, struct pool *p, json_t **ids)
 		if (t->mark == stamp)
 			return op_fail(ctx, BRK_EBADARG, "tasks[%zu]: task %lld is named twice", i,
 				       (long long)t->id);
-		if (fetcher_of(p, t->awaited_by))
+		if (t->awaited_by)
 			return op_fail(ctx, BRK_EBADARG,
 				       "tasks[%zu]: task %lld is awaited by another pool.result", i,
 				       (long long)t->id);
@@ -761,6 +771,7 @@ static struct task *task_new(op_ctx *ctx, struct pool *p, const json_t *spec)
 	t->p = p;
 	t->id = ++p->next_id;
 	list_init(&t->link);
+	list_init(&t->run_link);
 	deadline_prepare(&t->overdue, overdue);
 	if (!hmap_insert(&p->tasks, &t->id, sizeof t->id, t)) {
 		free(t);
@@ -780,10 +791,28 @@ static struct task *task_new(op_ctx *ctx, struct pool *p, const json_t *spec)
 	return NULL;
 }
 
+/* withdraw_all: the tasks of ids (made, never queued nor given to the client) are freed, and
+ * ids (may be NULL) with them. */
+static void withdraw_all(struct pool *p, json_t *ids)
+{
+	size_t i;
+	json_t *id;
+	json_array_foreach (ids, i, id)
+		task_free(task_find(p, (uint64_t)json_integer_value(id)));
+	json_decref(ids);
+}
+
+/* queue_new: a new task goes to the back of its queue, or to a parked worker. */
+static void queue_new(struct task *t)
+{
+	enqueue(t, false);
+	hand_out(t);
+}
+
 static int op_submit(op_ctx *ctx)
 {
 	struct pool *p;
-	json_t *specs, *spec;
+	json_t *specs, *spec, *id;
 	size_t i;
 	int rc = tasks_arg(ctx, &specs);
 	if (rc || (rc = lookup(ctx, true, &p)))
@@ -798,16 +827,35 @@ static int op_submit(op_ctx *ctx)
 	json_array_foreach (specs, i, spec) {
 		struct task *t = ids ? task_new(ctx, p, spec) : NULL;
 		if (!t || json_array_append_new(ids, json_integer((json_int_t)t->id)) != 0) {
-			json_decref(ids);
+			if (t)
+				task_free(t);
+			withdraw_all(p, ids);
 			return op_fail(ctx, BRK_EINTERNAL, "out of memory after %zu tasks", i);
 		}
-		enqueue(t, false);
-		hand_out(t);
 	}
+	/* all made: only now queued, so that a refusal leaves nothing behind */
+	json_array_foreach (ids, i, id)
+		queue_new(task_find(p, (uint64_t)json_integer_value(id)));
 	return op_ok(ctx, ids);
 }
 
-/* park_fetch: ctx's pool.result waits for the tasks of ids not done yet (n of them). */
+/* unlink_fetcher: w, a parked pool.result, leaves (answered, timed out, cancelled,
+ * withdrawn, deleted): the tasks it named that are still there are no longer awaited
+ * (on_release). Tasks fetched are gone from p->tasks, and ids are never reused. */
+static void unlink_fetcher(waiter *w)
+{
+	struct pool *p = w->obj->impl;
+	size_t i;
+	json_t *id;
+	json_array_foreach (w->item, i, id) {
+		struct task *t = task_find(p, (uint64_t)json_integer_value(id));
+		if (t && t->awaited_by == w)
+			t->awaited_by = NULL;
+	}
+}
+
+/* park_fetch: ctx's pool.result waits for the tasks of ids not done yet (n of them). Every
+ * one of ids is marked awaited, done or not, so that no other request fetches it first. */
 static int park_fetch(op_ctx *ctx, struct pool *p, json_t *ids, bool any, size_t n, double timeout)
 {
 	waiter *w = NULL;
@@ -819,12 +867,9 @@ static int park_fetch(op_ctx *ctx, struct pool *p, json_t *ids, bool any, size_t
 	w->item = json_incref(ids);
 	w->kind = any;
 	w->size = n;
-	w->ticket = ++p->tickets;
-	json_array_foreach (ids, i, id) {
-		struct task *t = task_find(p, (uint64_t)json_integer_value(id));
-		if (t->state != T_DONE)
-			t->awaited_by = w->ticket;
-	}
+	w->on_release = unlink_fetcher;
+	json_array_foreach (ids, i, id)
+		task_find(p, (uint64_t)json_integer_value(id))->awaited_by = w;
 	return rc;
 }
 
@@ -950,6 +995,33 @@ static int op_terminate(op_ctx *ctx)
 	return op_ok(ctx, json_null());
 }
 
+/* give_up: the submitting session gives t up, as if it had ended for t alone (owner_release):
+ * a queued task is withdrawn and a done one's outcome dropped now; a running one runs on and
+ * its outcome is dropped when it comes. */
+static void give_up(struct task *t)
+{
+	if (t->state != T_RUNNING) {
+		task_free(t);
+		return;
+	}
+	sess_drop(&t->owner);
+	t->owned = false;
+}
+
+static int op_forget(op_ctx *ctx)
+{
+	struct pool *p;
+	json_t *ids, *id;
+	size_t i;
+	int rc = lookup(ctx, false, &p);
+	if (rc || (rc = ids_arg(ctx, p, &ids)))
+		return rc;
+	json_array_foreach (ids, i, id)
+		give_up(task_find(p, (uint64_t)json_integer_value(id)));
+	settle_drained(p);
+	return op_ok(ctx, json_null());
+}
+
 static int op_join(op_ctx *ctx)
 {
 	struct pool *p;
@@ -978,6 +1050,7 @@ const struct op_def pool_ops[] = {
 	{BRK_OP_POOL_CLOSE, op_close, OPF_NAME, ""},
 	{BRK_OP_POOL_TERMINATE, op_terminate, OPF_NAME, ""},
 	{BRK_OP_POOL_JOIN, op_join, OPF_NAME, "timeout"},
+	{BRK_OP_POOL_FORGET, op_forget, OPF_NAME, "tasks"},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -1002,6 +1075,7 @@ static void *create(op_ctx *ctx, const char *name)
 	list_init(&p->workers);
 	list_init(&p->fetchers);
 	list_init(&p->joiners);
+	list_init(&p->runs);
 	return p;
 }
 
@@ -1026,13 +1100,13 @@ static size_t waiters(const void *impl)
 	return list_length(&p->workers) + list_length(&p->fetchers) + list_length(&p->joiners);
 }
 
+/* running_new: the running tasks, from the list of them: a stat costs nothing per queued
+ * task or unfetched outcome. */
 static json_t *running_new(const struct pool *p)
 {
 	json_t *out = json_array();
-	for (hmap_entry *e = p->tasks.first; e && out; e = e->next) {
-		const struct task *t = e->value;
-		if (t->state != T_RUNNING)
-			continue;
+	for (const struct list *n = p->runs.next; n != &p->runs && out; n = n->next) {
+		const struct task *t = list_entry(n, struct task, run_link);
 		const session *s = t->run.sess;
 		json_t *r = json_pack("{s:I, s:s, s:I, s:I, s:f}", "task", (json_int_t)t->id,
 				      "func", t->fn->name, "attempt", (json_int_t)t->attempts,

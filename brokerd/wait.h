@@ -51,7 +51,6 @@ struct waiter {
 	bool confirm;      /* a parked get whose item must be confirmed (PROTOCOL.md "ack") */
 	size_t size;       /* a parked pipe.send's message size in bytes; a parked pool.result's
 			      tasks not done yet */
-	uint64_t ticket;   /* a parked pool.result's number, which the tasks it awaits carry */
 	size_t maxlength;  /* a parked pipe.recv's largest message (SIZE_MAX: any) */
 	int kind;          /* a parked pipe.send's message kind, or the kind a pipe.recv takes */
 	uint64_t delivery; /* set with the item handed to a confirming getter */

@@ -25,8 +25,12 @@ json_t *proto_reply_ok_new(json_t *result)
 	json_t *reply = json_object();
 	if (!result)
 		result = json_null();
-	if (!reply || json_object_set_new_nocheck(reply, "ok", json_true()) ||
-	    json_object_set_new_nocheck(reply, "result", result)) {
+	if (!reply || json_object_set_new_nocheck(reply, "ok", json_true())) {
+		json_decref(reply);
+		json_decref(result); /* stolen, even on failure */
+		return NULL;
+	}
+	if (json_object_set_new_nocheck(reply, "result", result)) {
 		json_decref(reply);
 		return NULL;
 	}

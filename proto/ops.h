@@ -125,6 +125,7 @@
 #define BRK_OP_POOL_CLOSE "pool.close"
 #define BRK_OP_POOL_TERMINATE "pool.terminate"
 #define BRK_OP_POOL_JOIN "pool.join"
+#define BRK_OP_POOL_FORGET "pool.forget"
 
 /* proto_op_blocks: whether op may wait (park) in the daemon. Such ops wait unless the
  * request says "block": false or "timeout": 0, and a batch may hold them only so. */

@@ -8,6 +8,15 @@
 #include "check_util.h"
 
 static session *sub, *w1, *w2;
+static long fail_in; /* jansson allocations until one fails (0: none fails) */
+
+/* faulty_malloc: jansson's allocator in the out-of-memory tests: the fail_in-th call fails. */
+static void *faulty_malloc(size_t n)
+{
+	if (fail_in > 0 && --fail_in == 0)
+		return NULL;
+	return malloc(n);
+}
 
 static void setup(void)
 {
@@ -436,6 +445,164 @@ START_TEST(result_any_returns_what_is_ready)
 }
 END_TEST
 
+START_TEST(no_outcome_is_taken_from_under_a_parked_result)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"},{\"func\":\"f\"}]}",
+		  "[1,2,3]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	done(w1, 1, "\"result\":1", "true");
+	/* 1 is done when the request parks, 2 when it waits for 3 */
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1,2,3]}");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1],\"timeout\":0}",
+		   "bad_argument");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 2);
+	done(w1, 2, "\"result\":2", "true");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[2],\"timeout\":0}",
+		   "bad_argument");
+	ck_assert_ptr_null(h_reply(wait));
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 3);
+	done(w1, 3, "\"result\":3", "true");
+	ck_assert(h_same(h_reply(wait), "[{\"task\":1,\"ok\":true,\"result\":1},"
+					"{\"task\":2,\"ok\":true,\"result\":2},"
+					"{\"task\":3,\"ok\":true,\"result\":3}]"));
+	ck_assert_int_eq(stat_int("size"), 0);
+}
+END_TEST
+
+START_TEST(forget_gives_tasks_up_in_every_state)
+{
+	EXPECT_OK(sub, "{\"op\":\"pool.create\",\"name\":\"p\",\"max_tasks\":4}", "true");
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"},{\"func\":\"f\"},{\"func\":\"f\"}]}",
+		  "[1,2,3,4]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	ck_assert_int_eq(work(w2, "[\"f\"]"), 2);
+	done(w2, 2, "\"result\":2", "true");
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[4]}");
+	session *other = h_session();
+	static const struct h_step bad[] = {
+		{"{'op':'pool.forget','name':'x','tasks':[1]}", "!not_found"},
+		{"{'op':'pool.forget','name':'p'}", "!bad_argument"},
+		{"{'op':'pool.forget','name':'p','tasks':[]}", "!bad_argument"},
+		{"{'op':'pool.forget','name':'p','tasks':['1']}", "!bad_argument"},
+		{"{'op':'pool.forget','name':'p','tasks':[1,1]}", "!bad_argument"},
+		{"{'op':'pool.forget','name':'p','tasks':[1,4]}", "!bad_argument"}, /* awaited */
+		{"{'op':'pool.forget','name':'p','tasks':[1,99]}", "!not_found"},
+		{"{'op':'pool.forget','name':'p','tasks':[1],'x':1}", "!bad_argument"},
+	};
+	H_STEPS(sub, bad);
+	EXPECT_ERR(other, "{\"op\":\"pool.forget\",\"name\":\"p\",\"tasks\":[3]}", "not_found");
+	ck_assert_int_eq(stat_int("size"), 4); /* a refused forget gives up nothing */
+	/* 1 running, 2 done, 3 queued */
+	EXPECT_OK(sub, "{\"op\":\"pool.forget\",\"name\":\"p\",\"tasks\":[3,2,1]}", "null");
+	EXPECT_ERR(sub, "{\"op\":\"pool.forget\",\"name\":\"p\",\"tasks\":[2]}", "not_found");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}", "not_found");
+	ck_assert_int_eq(stat_int("size"), 2); /* 1 runs on, 4 is queued */
+	ck_assert_int_eq(stat_int("results"), 0);
+	ck_assert_int_eq(stat_int("queued"), 1);
+	/* the room of those given up is free: 4 of 4 with 1 and 4 still there */
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"},"
+		  "{\"func\":\"f\"}]}",
+		  "[5,6]");
+	ck_assert_int_eq(work(w2, "[\"f\"]"), 4); /* 3 was withdrawn */
+	done(w1, 1, "\"result\":1", "true");      /* taken, and dropped */
+	ck_assert_int_eq(stat_int("size"), 3);
+	ck_assert_int_eq(stat_int("results"), 0);
+	done(w2, 4, "\"result\":4", "true");
+	ck_assert(h_same(h_reply(wait), "[{\"task\":4,\"ok\":true,\"result\":4}]"));
+	/* giving up the last queued tasks of a closed pool lets join return */
+	EXPECT_OK(sub, "{\"op\":\"pool.close\",\"name\":\"p\"}", "null");
+	int join = h_send(other, "{\"op\":\"pool.join\",\"name\":\"p\"}");
+	ck_assert_ptr_null(h_reply(join));
+	EXPECT_OK(sub, "{\"op\":\"pool.forget\",\"name\":\"p\",\"tasks\":[5,6]}", "null");
+	ck_assert(h_same(h_reply(join), "null"));
+	ck_assert_int_eq(stat_int("size"), 0);
+}
+END_TEST
+
+START_TEST(a_submit_out_of_memory_part_way_leaves_no_task)
+{
+	char req[160], name[16];
+	int refused = 0;
+	json_set_alloc_funcs(faulty_malloc, free);
+	for (int k = 1; k <= 80; k++) {
+		snprintf(name, sizeof name, "q%d", k);
+		snprintf(req, sizeof req,
+			 "{\"op\":\"pool.submit\",\"name\":\"%s\",\"tasks\":[{\"func\":\"f\"},"
+			 "{\"func\":\"f\"},{\"func\":\"f\"}]}",
+			 name);
+		fail_in = k;
+		int n = h_send(sub, req);
+		fail_in = 0;
+		snprintf(req, sizeof req, "{\"op\":\"stat\",\"name\":\"%s\"}", name);
+		json_t *r = h_call(w1, req);
+		if (!strcmp(h_code(r), "not_found"))
+			continue;
+		json_int_t size = json_integer_value(json_object_get(h_result(r), "size"));
+		ck_assert_msg(size == 0 || size == 3, "failing allocation %d left %lld tasks", k,
+			      (long long)size);
+		ck_assert_int_eq(json_integer_value(json_object_get(h_result(r), "queued")), size);
+		refused += size == 0 && h_reply(n) && !strcmp(h_code(h_reply(n)), "internal");
+	}
+	ck_assert_int_gt(refused, 0);
+}
+END_TEST
+
+START_TEST(an_outcome_lost_for_memory_does_not_strand_its_fetcher)
+{
+	EXPECT_OK(sub,
+		  "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\","
+		  "\"deadline\":0.02},{\"func\":\"f\"}]}",
+		  "[1,2]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	int wait = h_send(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1,2]}");
+	json_set_alloc_funcs(faulty_malloc, free);
+	fail_in = 1; /* the timeout's outcome */
+	for (int i = 0; i < 100 && !h_reply(wait); i++)
+		h_run(0.01);
+	ck_assert_int_eq(fail_in, 0);
+	ck_assert_str_eq(h_code(h_reply(wait)), "internal");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[1]}", "not_found");
+	EXPECT_ERR(sub, "{\"op\":\"pool.result\",\"name\":\"p\",\"tasks\":[2],\"timeout\":0}",
+		   "timeout"); /* no longer awaited */
+	ck_assert_int_eq(stat_int("size"), 1);
+}
+END_TEST
+
+START_TEST(a_worker_that_cannot_take_a_task_for_memory_leaves_it_to_the_next)
+{
+	char req[160];
+	int missed = 0;
+	json_set_alloc_funcs(faulty_malloc, free);
+	for (int k = 1; k <= 60; k++) {
+		snprintf(req, sizeof req,
+			 "{\"op\":\"pool.work\",\"name\":\"q%d\",\"funcs\":[\"f\"]}", k);
+		int first = h_send(w1, req), second = h_send(w2, req);
+		snprintf(req, sizeof req,
+			 "{\"op\":\"pool.submit\",\"name\":\"q%d\",\"tasks\":[{\"func\":\"f\"}]}",
+			 k);
+		fail_in = k;
+		h_send(sub, req);
+		fail_in = 0;
+		snprintf(req, sizeof req, "{\"op\":\"stat\",\"name\":\"q%d\"}", k);
+		json_t *st = h_result(h_call(sub, req));
+		json_int_t queued = json_integer_value(json_object_get(st, "queued"));
+		size_t parked = json_array_size(json_object_get(st, "workers"));
+		ck_assert_msg(!(queued && parked),
+			      "failing allocation %d: a task queued beside %zu "
+			      "parked workers",
+			      k, parked);
+		missed += h_reply(first) && !strcmp(h_code(h_reply(first)), "internal") &&
+			  h_reply(second) && !strcmp(h_code(h_reply(second)), "ok");
+	}
+	ck_assert_int_gt(missed, 0);
+}
+END_TEST
+
 START_TEST(close_and_join)
 {
 	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
@@ -627,6 +794,11 @@ int main(void)
 	ADD(tc, an_overdue_task_fails_timeout_and_its_late_answer_is_dropped);
 	ADD(tc, results_of_a_submitter_that_ends_are_dropped);
 	ADD(tc, result_any_returns_what_is_ready);
+	ADD(tc, no_outcome_is_taken_from_under_a_parked_result);
+	ADD(tc, forget_gives_tasks_up_in_every_state);
+	ADD(tc, a_submit_out_of_memory_part_way_leaves_no_task);
+	ADD(tc, an_outcome_lost_for_memory_does_not_strand_its_fetcher);
+	ADD(tc, a_worker_that_cannot_take_a_task_for_memory_leaves_it_to_the_next);
 	ADD(tc, close_and_join);
 	ADD(tc, terminate_fails_pending_tasks_and_stops_workers);
 	ADD(tc, max_tasks_bounds_tasks_and_unfetched_results);

@@ -297,3 +297,21 @@ def test_worker_processes_die_with_their_parent(client, workers):
 
     wait_until(lambda: all(gone(pid) for pid in pids), what="the orphaned workers' end")
     wait_until(lambda: parked_workers(client, "orphans") == 0, what="their sessions' end")
+
+
+def test_dropped_results_give_their_tasks_up(client, workers):
+    import gc
+    pool = client.Pool("dropped", max_tasks=10)
+    rs = [pool.apply_async("pool_funcs:plus100", (i,)) for i in range(10)]
+    with pytest.raises(brokerd.LimitExceeded):
+        pool.apply_async("pool_funcs:plus100", (10,))
+    del rs
+    gc.collect()
+    r = pool.apply_async("pool_funcs:plus100", (10,))  # gives the ten up first
+    assert pool.stat()["queued"] == 1
+    it = pool.imap("pool_funcs:plus100", range(5))
+    workers("dropped")
+    assert r.get(20) == 110 and next(it) == 100
+    del it  # abandoned part-way: its unfetched tasks are given up with the next submit
+    assert pool.apply("pool_funcs:plus100", (1,)) == 101
+    wait_until(lambda: pool.stat()["results"] == 0, what="no outcome kept for nobody")

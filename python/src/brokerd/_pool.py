@@ -102,6 +102,14 @@ class AsyncResult:
     def _watched(self):
         return self._callback is not None or self._error_callback is not None
 
+    def __del__(self):
+        try:
+            left = [t for t in self._ids if t not in self._outcomes]
+            if left:
+                self._pool._give_up(left)
+        except Exception:  # the interpreter is going away: the session's end gives up
+            pass
+
     def wait(self, timeout=None):
         if self._done.is_set():
             return
@@ -174,6 +182,7 @@ class Pool(_Proxy):
         self._watch_mu = threading.Lock()
         self._watching = {}  # task id -> its AsyncResult, for the watcher thread
         self._watcher = None
+        self._dropped = collections.deque()  # ids of results dropped unfetched (_give_up)
 
     # ---- submitting and fetching ----
 
@@ -185,7 +194,30 @@ class Pool(_Proxy):
             if deadline is not None:
                 task["deadline"] = deadline
             tasks.append(task)
+        return self._send(tasks)
+
+    def _send(self, tasks):
+        """_send: submits tasks (their ids), giving up first the tasks of results dropped
+        unfetched since the last submit."""
+        if self._dropped:
+            self._forget_dropped()
         return self._call("pool.submit", tasks=tasks) if tasks else []
+
+    def _give_up(self, ids):
+        """_give_up: notes tasks whose outcomes will never be fetched (a result handle or
+        an iterator dropped unfinished), for the next submit to give up with pool.forget
+        (PROTOCOL.md), so that they do not fill the pool's max_tasks. Called by __del__,
+        which may run anywhere: it only appends, without a lock."""
+        self._dropped.extend(ids)
+
+    def _forget_dropped(self):
+        ids = []
+        while self._dropped:
+            ids.append(self._dropped.popleft())
+        try:
+            self._call("pool.forget", tasks=ids)
+        except BrokerError:
+            pass  # another session's (a fork's parent's) or gone: nothing to give up
 
     def _submit_chunks(self, func, arglists, chunksize):
         """_submit_chunks: tasks of chunksize calls each (PROTOCOL.md "Chunks"): their ids,
@@ -201,9 +233,7 @@ class Pool(_Proxy):
             return self._submit(func, arglists), False
         name = func_name(func)
         chunks = [arglists[i:i + chunksize] for i in range(0, len(arglists), chunksize)]
-        ids = self._call("pool.submit", tasks=[{"func": name, "chunk": c} for c in chunks]) \
-            if chunks else []
-        return ids, True
+        return self._send([{"func": name, "chunk": c} for c in chunks]), True
 
     def _fetch(self, ids, timeout=None, any_=False):
         args = {"tasks": list(ids)}
@@ -349,6 +379,13 @@ class IMapIterator:
 
     def __next__(self):
         return self.next()
+
+    def __del__(self):
+        try:
+            if self._left:
+                self._pool._give_up(self._left)
+        except Exception:  # the interpreter is going away: the session's end gives up
+            pass
 
     def next(self, timeout=None):
         while not self._values:

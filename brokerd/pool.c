@@ -914,8 +914,10 @@ static int op_work(op_ctx *ctx)
 	double timeout;
 	uint64_t id = 0;
 	int rc = funcs_arg(ctx, &funcs);
+	/* with an answer, the pool must be there: one deleted under its worker is not made
+	 * again for it to wait on (not_found stops the worker) */
 	if (rc || (rc = arg_wait(ctx, &timeout)) || (rc = done_arg(ctx, &id, &outcome)) ||
-	    (rc = lookup(ctx, true, &p))) {
+	    (rc = lookup(ctx, !outcome, &p))) {
 		json_decref(outcome);
 		return rc;
 	}

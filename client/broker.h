@@ -277,6 +277,9 @@ brk_err brk_result_successful(brk_result *r, bool *successful);
 void brk_result_error(const brk_result *r, const char **type, const char **message);
 /* brk_result_id: the task's id in its pool (the calls of a chunk share their task's). */
 uint64_t brk_result_id(const brk_result *r);
+/* brk_result_free: frees r; a handle freed before its outcome was fetched (for a chunk's
+ * calls, the last of them) gives its task up first (pool.forget: a queued task is withdrawn,
+ * a running one's outcome dropped), so that unfetched outcomes do not fill the pool. */
 void brk_result_free(brk_result *r);
 
 /* ---- pool workers ---- */

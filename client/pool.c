@@ -406,10 +406,26 @@ uint64_t brk_result_id(const brk_result *r)
 	return r->id;
 }
 
+/* forget: the session gives up the task id of pool, whose outcome nobody will fetch
+ * (PROTOCOL.md pool.forget), so that it does not fill the pool's max_tasks; errors are
+ * ignored (the session, or the pool, may be gone). */
+static void forget(brk_client *c, const char *pool, uint64_t id)
+{
+	char error[512]; /* the caller's brk_last_error, kept */
+	snprintf(error, sizeof error, "%s", brk_last_error());
+	json_t *args = json_pack("{s:[I]}", "tasks", (json_int_t)id);
+	if (args)
+		call_new(c, BRK_OP_POOL_FORGET, pool, args, NULL);
+	fail(BRK_OK, "%s", error);
+}
+
 void brk_result_free(brk_result *r)
 {
 	if (!r)
 		return;
+	bool unfetched = r->chunk ? r->chunk->refs == 1 && !r->chunk->outcome : !r->outcome;
+	if (unfetched)
+		forget(r->c, r->pool, r->id);
 	if (r->chunk && --r->chunk->refs == 0) {
 		json_decref(r->chunk->outcome);
 		free(r->chunk);

@@ -565,6 +565,35 @@ START_TEST(a_callback_may_free_its_own_handle)
 }
 END_TEST
 
+START_TEST(a_handle_freed_unfetched_gives_its_task_up)
+{
+	brk_result *r[3], *more = NULL, **rs = NULL;
+	json_t *items = json_pack("[i,i,i,i]", 1, 2, 3, 4);
+	ck_assert_int_eq(brk_pool_create(c, "full", 0, 3), BRK_OK);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(brk_pool_apply_async(c, "full", "add100", NULL, NULL, 0, NULL,
+						      NULL, NULL, &r[i]),
+				 BRK_OK);
+	ck_assert_int_eq(
+		brk_pool_apply_async(c, "full", "add100", NULL, NULL, 0, NULL, NULL, NULL, &more),
+		BRK_ELIMIT);
+	for (int i = 0; i < 3; i++)
+		brk_result_free(r[i]); /* never fetched: given up, their room freed */
+	wait_stat(c, "full", "size", 0);
+	/* the calls of a chunk give its task up with the last of them */
+	ck_assert_int_eq(brk_pool_map_async(c, "full", "add100", items, false, 2, &rs), BRK_OK);
+	wait_stat(c, "full", "size", 2);
+	brk_result_free(rs[0]);
+	brk_result_free(rs[2]);
+	brk_result_free(rs[3]);
+	wait_stat(c, "full", "size", 1);
+	brk_result_free(rs[1]);
+	free(rs);
+	wait_stat(c, "full", "size", 0);
+	json_decref(items);
+}
+END_TEST
+
 /* worker_requests: how many requests the session parked in pool.work on pool has made. */
 static long worker_requests(const char *pool)
 {
@@ -678,6 +707,7 @@ int main(void)
 	ADD(tc, maxtasksperchild_recycles_workers);
 	ADD(tc, a_task_past_its_deadline_fails_timeout_and_the_late_answer_is_dropped);
 	ADD(tc, a_callback_may_free_its_own_handle);
+	ADD(tc, a_handle_freed_unfetched_gives_its_task_up);
 	ADD(tc, a_worker_answers_with_its_next_pool_work_one_request_a_task);
 	ADD(tc, a_deleted_pool_or_a_shutdown_stops_workers_cleanly);
 	ADD(tc, forked_workers_that_cannot_reach_brokerd_are_not_restarted);

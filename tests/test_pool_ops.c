@@ -471,6 +471,20 @@ START_TEST(no_outcome_is_taken_from_under_a_parked_result)
 }
 END_TEST
 
+START_TEST(an_answer_does_not_make_a_deleted_pool_again)
+{
+	EXPECT_OK(sub, "{\"op\":\"pool.submit\",\"name\":\"p\",\"tasks\":[{\"func\":\"f\"}]}",
+		  "[1]");
+	ck_assert_int_eq(work(w1, "[\"f\"]"), 1);
+	EXPECT_OK(sub, "{\"op\":\"del\",\"name\":\"p\"}", "true");
+	EXPECT_ERR(w1,
+		   "{\"op\":\"pool.work\",\"name\":\"p\",\"funcs\":[\"f\"],\"done\":{\"task\":1,"
+		   "\"result\":2}}",
+		   "not_found");
+	EXPECT_ERR(sub, "{\"op\":\"stat\",\"name\":\"p\"}", "not_found");
+}
+END_TEST
+
 START_TEST(forget_gives_tasks_up_in_every_state)
 {
 	EXPECT_OK(sub, "{\"op\":\"pool.create\",\"name\":\"p\",\"max_tasks\":4}", "true");
@@ -795,6 +809,7 @@ int main(void)
 	ADD(tc, results_of_a_submitter_that_ends_are_dropped);
 	ADD(tc, result_any_returns_what_is_ready);
 	ADD(tc, no_outcome_is_taken_from_under_a_parked_result);
+	ADD(tc, an_answer_does_not_make_a_deleted_pool_again);
 	ADD(tc, forget_gives_tasks_up_in_every_state);
 	ADD(tc, a_submit_out_of_memory_part_way_leaves_no_task);
 	ADD(tc, an_outcome_lost_for_memory_does_not_strand_its_fetcher);

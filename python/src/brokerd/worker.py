@@ -61,7 +61,8 @@ def serve(pool, funcs, url=None, maxtasks=None, client=None):
             try:
                 task = c.call("pool.work", pool, **args)
             except BrokerError as e:
-                if e.code in ("closed", "terminated", "deleted", "shutting_down"):
+                if e.code in ("closed", "terminated", "deleted", "shutting_down") or (
+                        e.code == "not_found" and "done" in args):
                     return True  # the pool, or brokerd, tells its workers to stop
                 raise
             done = answer(task, table[task["func"]])

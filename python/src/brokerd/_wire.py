@@ -276,6 +276,7 @@ class Conn:
             else:
                 data = self._spin()
             if data is None:
+                timeout = max(timeout, 0.001)  # SO_RCVTIMEO 0 would wait for ever
                 if timeout != self._rcvtimeo:
                     self._set_rcvtimeo(timeout)
                 try:

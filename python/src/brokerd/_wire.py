@@ -268,21 +268,9 @@ class Conn:
         if self._rb or self.tls or self.broken:
             return self.recv_frames(timeout, spin)
         try:
-            data = None
-            if not spin:
-                pass
-            elif self._spin_skip:  # see _spin
-                self._spin_skip -= 1
-            else:
-                data = self._spin()
+            data = self._spin() if spin else None
             if data is None:
-                timeout = max(timeout, 0.001)  # SO_RCVTIMEO 0 would wait for ever
-                if timeout != self._rcvtimeo:
-                    self._set_rcvtimeo(timeout)
-                try:
-                    data = self.sock.recv(READ_CHUNK)
-                except BlockingIOError:  # SO_RCVTIMEO passed
-                    data = None
+                data = self._recv_within(max(timeout, 0.001))  # 0 would wait for ever
         except (OSError, ValueError) as e:
             raise IOFailure("lost the connection to brokerd: %s" % e) from None
         if not data or len(data) < 13:
@@ -332,6 +320,11 @@ class Conn:
             wait = max(timeout, 0.001)  # usually as last time: no setsockopt
         else:
             wait = max(deadline - time.monotonic(), 0.001)  # the rest of a frame
+        return self._recv_within(wait)
+
+    def _recv_within(self, wait):
+        """_recv_within: bytes read from a plain socket within wait seconds (0: no limit),
+        or None when the time is up."""
         if wait != self._rcvtimeo:
             self._set_rcvtimeo(wait)
         try:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from brokerd import _client, errors
+from brokerd import _client, _wire, errors
 
 
 class ChoppedSocket:
@@ -148,3 +148,51 @@ def test_a_lone_request_over_the_solo_limit_goes_with_the_send_lock(client):
     big = "x" * (_client.SOLO_MAX * 3)
     d["k"] = big
     assert d["k"] == big
+
+
+class CountingSocket(ChoppedSocket):
+    """A socket that counts the reads made without waiting (the reader polling)."""
+
+    def __init__(self, sock):
+        super().__init__(sock, 1 << 20)
+        self.polls = 0
+
+    def recv(self, n, *flags):
+        if flags and flags[0] & _wire._DONTWAIT:
+            self.polls += 1
+        return self._sock.recv(n, *flags)
+
+
+@pytest.mark.parametrize("running, polls", [(1, True), (64, False)])
+def test_the_reader_polls_only_with_a_cpu_to_spare(client, monkeypatch, running, polls):
+    v = client.Value("poll", "i", 0)
+    v.add(1)
+    k = client._k
+    sock = CountingSocket(k.sock)
+    monkeypatch.setattr(k, "sock", sock)
+    monkeypatch.setattr(_wire, "_cpu_to_spare", lambda: running <= 2)
+    monkeypatch.setattr(_wire, "_spare", [0.0, True])
+    monkeypatch.setattr(_wire, "SPIN", 0.001)
+    k._spin_skip = 0
+    before = sock.polls
+    for _ in range(20):
+        v.add(1)
+    assert (sock.polls > before) is polls
+    monkeypatch.undo()
+    assert v.value == 21
+
+
+def test_a_cpu_to_spare_is_read_from_proc_loadavg(monkeypatch, tmp_path):
+    import builtins
+    real = builtins.open
+    for line, cpus, spare in [(b"0.5 0.4 0.3 1/80 123\n", 2, True),
+                              (b"3.1 2.0 1.0 3/80 123\n", 2, False),
+                              (b"3.1 2.0 1.0 3/80 123\n", 4, True),
+                              (b"garbage", 2, True)]:
+        f = tmp_path / "loadavg"
+        f.write_bytes(line)
+        monkeypatch.setattr(builtins, "open", lambda p, *a, **kw: real(
+            f if p == "/proc/loadavg" else p, *a, **kw))
+        monkeypatch.setattr(_wire.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+        assert _wire._cpu_to_spare() is spare
+        monkeypatch.undo()

@@ -27,6 +27,21 @@ _pack_tcp = struct.Struct(">QI").pack
 _unpack_ipc = struct.Struct(">BQI").unpack_from
 _unpack_tcp = struct.Struct(">QI").unpack_from
 _DONTWAIT = int(socket.MSG_DONTWAIT)  # an int: the flag enum costs a conversion per call
+SPARE_RECHECK = 0.05  # seconds between looks at whether the machine has a CPU to spare
+_spare = [0.0, True]  # (when to look again, the last verdict), for every Conn of the process
+
+
+def _cpu_to_spare():
+    """_cpu_to_spare: whether fewer tasks are running on the machine than this process may
+    use CPUs (the running count of /proc/loadavg, which includes the caller): polling for
+    a reply then takes no CPU that brokerd or another process needs. True where that
+    cannot be read."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            running = int(f.read().split()[3].split(b"/")[0])
+        return running <= len(os.sched_getaffinity(0))
+    except (OSError, ValueError, IndexError, AttributeError):
+        return True
 
 
 def default_url():
@@ -293,12 +308,20 @@ class Conn:
         """_spin: bytes that arrive within SPIN seconds, read without sleeping, or None.
         A reply to a request that cannot wait in brokerd usually comes within tens of
         microseconds, and waking a sleeping reader costs as much again; so the reader
-        polls for it first. After a miss, the next 1, 2, 4 ... 64 replies are awaited
-        asleep (a busy machine or a slow brokerd costs little), and a hit resets that."""
+        polls for it first, but only while the machine has a CPU to spare (checked every
+        SPARE_RECHECK seconds): when every CPU is busy, as with 8 processes calling on 2
+        CPUs, polling would take the time brokerd and the others need. After a miss, the
+        next 1, 2, 4 ... 64 replies are awaited asleep (a slow brokerd costs little), and a
+        hit resets that."""
         if self._spin_skip:
             self._spin_skip -= 1
             return None
-        recv, end = self.sock.recv, _perf() + SPIN
+        now = _perf()
+        if now >= _spare[0]:
+            _spare[0], _spare[1] = now + SPARE_RECHECK, _cpu_to_spare()
+        if not _spare[1]:
+            return None
+        recv, end = self.sock.recv, now + SPIN
         while True:
             try:
                 data = recv(READ_CHUNK, _DONTWAIT)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "conn.h"
 #include "envelope.h"
 #include "url.h"
 
@@ -45,6 +46,9 @@ static const char usage[] =
 	"      --compact-ratio R   compact when the log is over R times the snapshot\n"
 	"                          (default 2)\n"
 	"      --compact-min SIZE  ... and at least SIZE, bytes or with K/M/G (default 64M)\n"
+	"      --stall-timeout S   close a connection that has not finished its handshake,\n"
+	"                          or began a message and sent no more of it, after S\n"
+	"                          seconds (default 10)\n"
 	"      --max-clients N     connections open at once (default 10000, lowered to what\n"
 	"                          the open-files limit allows); more are closed at once\n"
 	"      --log-level LEVEL   error, warn, info or debug (default info)\n"
@@ -54,7 +58,7 @@ static const char usage[] =
 struct overrides {
 	const char *max_message, *ipc_mode, *log_level, *max_value, *max_elements, *max_depth;
 	const char *tls_cert, *tls_key, *tls_ca;
-	const char *data_dir, *fsync, *compact_ratio, *compact_min, *max_clients;
+	const char *data_dir, *fsync, *compact_ratio, *compact_min, *max_clients, *stall_timeout;
 	bool repair;
 	char **listen;
 	size_t nlisten;
@@ -153,7 +157,7 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		     !strcmp(key, "tls_cert") || !strcmp(key, "tls_key") ||
 		     !strcmp(key, "tls_ca") || !strcmp(key, "data_dir") || !strcmp(key, "fsync") ||
 		     !strcmp(key, "compact_ratio") || !strcmp(key, "compact_min") ||
-		     !strcmp(key, "max_clients")) &&
+		     !strcmp(key, "max_clients") || !strcmp(key, "stall_timeout")) &&
 		    json_is_string(v))
 			continue;
 		return fail("config: unknown or mistyped setting '%s' (see docs/config.md)", key);
@@ -186,6 +190,8 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		o->compact_min = json_string_value(json_object_get(root, "compact_min"));
 	if (!o->max_clients)
 		o->max_clients = json_string_value(json_object_get(root, "max_clients"));
+	if (!o->stall_timeout)
+		o->stall_timeout = json_string_value(json_object_get(root, "stall_timeout"));
 	return -1;
 }
 
@@ -232,6 +238,7 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		{"compact-ratio", required_argument, NULL, 'r'},
 		{"compact-min", required_argument, NULL, 'M'},
 		{"max-clients", required_argument, NULL, 'N'},
+		{"stall-timeout", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -293,6 +300,9 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		case 'N':
 			o->max_clients = optarg;
 			break;
+		case 'S':
+			o->stall_timeout = optarg;
+			break;
 		case 'h':
 			proto_default_url(url, sizeof url);
 			printf(usage, url);
@@ -330,13 +340,23 @@ static int parse_limits(const struct overrides *o, struct jval_limits *l)
 	return 0;
 }
 
-/* parse_max_clients: o's max_clients into c (default DEFAULT_MAX_CLIENTS). 0, or 2. */
-static int parse_max_clients(const struct overrides *o, struct config *c)
+/* parse_connections: o's max_clients and stall_timeout into c (with their defaults). 0,
+ * or 2 after reporting a bad one. */
+static int parse_connections(const struct overrides *o, struct config *c)
 {
 	unsigned long long n = DEFAULT_MAX_CLIENTS;
+	char *end = NULL;
 	if (o->max_clients && parse_count(o->max_clients, 1, 1000000, &n))
 		return fail("max-clients '%s' must be a count from 1 to 1000000", o->max_clients);
 	c->max_clients = (size_t)n;
+	c->stall_timeout = CONN_STALL_TIMEOUT;
+	if (o->stall_timeout) {
+		c->stall_timeout = strtod(o->stall_timeout, &end);
+		if (end == o->stall_timeout || *end || !(c->stall_timeout >= 0.1) ||
+		    c->stall_timeout > 3600)
+			return fail("stall-timeout '%s' must be seconds from 0.1 to 3600",
+				    o->stall_timeout);
+	}
 	return 0;
 }
 
@@ -407,7 +427,7 @@ int config_load(struct config *c, int argc, char **argv)
 	} else if (o.log_level && log_level_parse(o.log_level, &c->log_level)) {
 		fail("log-level '%s' must be error, warn, info or debug", o.log_level);
 	} else if (parse_limits(&o, &c->limits) == 0 && parse_persistence(&o, c) == 0 &&
-		   parse_max_clients(&o, c) == 0) {
+		   parse_connections(&o, c) == 0) {
 		rc = -1;
 		for (size_t i = 0; i < o.nlisten && rc < 0; i++)
 			rc = add_listener(c, o.listen[i], max_message, mode) ? 2 : -1;

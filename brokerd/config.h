@@ -28,7 +28,8 @@ struct config {
 	bool repair;
 	double compact_ratio;
 	uint64_t compact_min;
-	size_t max_clients; /* connections open at once (lowered to what the fd limit allows) */
+	size_t max_clients;   /* connections open at once (lowered to what the fd limit allows) */
+	double stall_timeout; /* seconds a handshake or a message begun may stall */
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the

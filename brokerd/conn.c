@@ -34,6 +34,7 @@ struct conn {
 	uint64_t discard;       /* bytes of a refused message still to skip */
 	long live;              /* requests neither answered nor dropped */
 	bool greeted;           /* the peer's handshake was read */
+	bool partial;           /* holds part of a message: its next bytes are due */
 	bool paused;            /* not reading: too much output is waiting */
 	bool closed;            /* closed; freed when live reaches 0 */
 };
@@ -48,6 +49,8 @@ static size_t nconns;
 static long live_total;
 static uint32_t next_key = 1;
 static bool stopping;
+static struct conn_closes closes;
+static struct timeval stall = {CONN_STALL_TIMEOUT, 0};
 static void (*stopped)(void);
 
 /* Plain sockets are written straight from here after each read's requests were handled
@@ -60,6 +63,13 @@ static struct event *flush_ev;
 static jt_buf scratch;
 
 static void conn_close(struct conn *c, const char *why);
+
+/* bad_stream: closes c, whose bytes do not follow the wire format (counted for info). */
+static void bad_stream(struct conn *c, const char *why)
+{
+	closes.protocol_error++;
+	conn_close(c, why);
+}
 
 /* ---- replies ---- */
 
@@ -224,7 +234,7 @@ static int read_handshake(struct conn *c, struct evbuffer *in)
 		return 0;
 	evbuffer_remove(in, hs, sizeof hs);
 	if (!wire_handshake_ok(hs, WIRE_PROTO_REQ)) {
-		conn_close(c, "not an SP REQ0 peer (bad handshake)");
+		bad_stream(c, "not an SP REQ0 peer (bad handshake)");
 		return -1;
 	}
 	c->greeted = true;
@@ -243,7 +253,7 @@ static int refuse_big(struct conn *c, struct evbuffer *in, size_t head, uint64_t
 	evbuffer_remove(in, buf, head + WIRE_ID_SIZE);
 	uint32_t id = wire_get32(buf + head);
 	if (!(id & WIRE_ID_LAST)) {
-		conn_close(c, "a request id without its top bit");
+		bad_stream(c, "a request id without its top bit");
 		return -1;
 	}
 	snprintf(msg, sizeof msg,
@@ -266,7 +276,7 @@ static int read_frame(struct conn *c, struct evbuffer *in)
 	evbuffer_copyout(in, h, head);
 	uint64_t len = wire_get64(h + head - WIRE_LEN_SIZE);
 	if ((ipc && h[0] != WIRE_IPC_MSG) || len < WIRE_ID_SIZE) {
-		conn_close(c, ipc && h[0] != WIRE_IPC_MSG ? "an ipc message of an unknown type"
+		bad_stream(c, ipc && h[0] != WIRE_IPC_MSG ? "an ipc message of an unknown type"
 							  : "a message too short for a request id");
 		return -1;
 	}
@@ -280,7 +290,7 @@ static int read_frame(struct conn *c, struct evbuffer *in)
 	const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)(head + len));
 	uint32_t id = msg ? wire_get32(msg + head) : 0;
 	if (!(id & WIRE_ID_LAST)) {
-		conn_close(c, msg ? "a request id without its top bit" : "out of memory");
+		bad_stream(c, msg ? "a request id without its top bit" : "out of memory");
 		return -1;
 	}
 	handle(c, id, (const char *)msg + head + WIRE_ID_SIZE, len - WIRE_ID_SIZE);
@@ -366,6 +376,17 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	flush_dirty();
 }
 
+/* watch_partial: after a read, a greeted c that holds part of a message must get more of it
+ * within the stall timeout (a read timeout, renewed by every read); one with none
+ * may stay silent for ever. */
+static void watch_partial(struct conn *c, bool partial)
+{
+	if (!c->greeted || c->closed || partial == c->partial)
+		return;
+	c->partial = partial;
+	bufferevent_set_timeouts(c->bev, partial ? &stall : NULL, NULL);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
@@ -376,6 +397,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 	if (rc > 0 && !c->paused) /* more may be here: others get a turn first */
 		bufferevent_trigger(bev, EV_READ,
 				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	else if (rc == 0)
+		watch_partial(c, evbuffer_get_length(in) > 0 || c->discard);
 	flush_dirty(); /* what this pass answered, to c and to anyone it woke */
 }
 
@@ -383,14 +406,22 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 	(void)bev;
-	if (what & BEV_EVENT_EOF)
+	int err = EVUTIL_SOCKET_ERROR();
+	if (what & BEV_EVENT_EOF) {
 		conn_close(c, NULL);
-	else if (what & BEV_EVENT_TIMEOUT)
-		conn_close(c, "no handshake in time");
-	else if (what & BEV_EVENT_ERROR) {
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		++*(c->greeted ? &closes.message_timeout : &closes.handshake_timeout);
+		conn_close(c, c->greeted ? "a message left half-sent too long"
+					 : "no handshake in time");
+	} else if (what & BEV_EVENT_ERROR) {
 		log_debug("session %llu: %s", (unsigned long long)c->sess->id,
-			  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		conn_close(c, NULL); /* the client's end broke: nothing for the log */
+			  evutil_socket_error_to_string(err));
+		if (err == ETIMEDOUT || err == EHOSTUNREACH) {
+			closes.peer_vanished++;
+			conn_close(c, "the peer stopped answering (keepalive)");
+		} else {
+			conn_close(c, NULL); /* the client's end broke: nothing for the log */
+		}
 	}
 }
 
@@ -444,7 +475,6 @@ int conn_open(struct bufferevent *bev, const struct conn_origin *origin, const s
 {
 	struct conn *c = calloc(1, sizeof *c);
 	uint8_t hs[WIRE_HANDSHAKE_LEN];
-	struct timeval limit = {CONN_HANDSHAKE_TIMEOUT, 0};
 	if (!c || !(c->sess = session_new(origin, bufferevent_getfd(bev), sa))) {
 		log_error("out of memory accepting a connection");
 		free(c);
@@ -462,7 +492,7 @@ int conn_open(struct bufferevent *bev, const struct conn_origin *origin, const s
 	bufferevent_setwatermark(bev, EV_WRITE, CONN_OUTPUT_LIMIT / 2, 0);
 	bufferevent_set_max_single_read(bev, READ_BUFFER);
 	bufferevent_set_max_single_write(bev, CONN_OUTPUT_LIMIT);
-	bufferevent_set_timeouts(bev, &limit, NULL);
+	bufferevent_set_timeouts(bev, &stall, NULL);
 	bufferevent_write(bev, hs, sizeof hs);
 	bufferevent_enable(bev, origin->kind == CONN_TLS ? EV_READ | EV_WRITE : EV_READ);
 	mark_dirty(c);
@@ -543,4 +573,15 @@ size_t conn_count(void)
 long conn_live_requests(void)
 {
 	return live_total;
+}
+
+void conn_closes(struct conn_closes *out)
+{
+	*out = closes;
+}
+
+void conn_set_stall_timeout(double seconds)
+{
+	stall.tv_sec = (time_t)seconds;
+	stall.tv_usec = (suseconds_t)((seconds - (double)stall.tv_sec) * 1e6);
 }

@@ -17,7 +17,20 @@ enum conn_kind { CONN_IPC, CONN_TCP, CONN_TLS };
 /* Per connection limits (PROTOCOL.md "Limits"). */
 #define CONN_OUTPUT_LIMIT ((size_t)8 << 20) /* unsent reply bytes: past it, stop reading */
 #define CONN_MAX_PARKED 4096                /* requests parked at once: past it, refused */
-#define CONN_HANDSHAKE_TIMEOUT 10           /* seconds to complete the handshake(s) */
+/* The default of conn_set_stall_timeout. */
+#define CONN_STALL_TIMEOUT 10
+/* tcp keepalive: a peer host that vanished is found after IDLE + INTERVAL * COUNT seconds */
+#define CONN_KEEPALIVE_IDLE 60
+#define CONN_KEEPALIVE_INTERVAL 10
+#define CONN_KEEPALIVE_COUNT 3
+
+/* Why connections were closed by brokerd rather than by their clients (info). */
+struct conn_closes {
+	unsigned long long handshake_timeout; /* no handshake within the stall timeout */
+	unsigned long long message_timeout;   /* a message begun, and no more of it as long */
+	unsigned long long peer_vanished;     /* keepalive or the network gave up on the peer */
+	unsigned long long protocol_error;    /* bytes that do not follow the wire format */
+};
 
 struct conn_origin {
 	enum conn_kind kind;
@@ -39,6 +52,13 @@ void conn_shutdown(void (*done)(void));
 
 /* conn_close_all: closes every connection now, written or not (at exit). */
 void conn_close_all(void);
+
+/* conn_set_stall_timeout: a connection that has not completed its handshake after seconds,
+ * or that began a message and sent nothing more of it for seconds, is closed. */
+void conn_set_stall_timeout(double seconds);
+
+/* conn_closes: the counts since start. */
+void conn_closes(struct conn_closes *out);
 
 /* conn_count: connections open. */
 size_t conn_count(void);

@@ -58,6 +58,20 @@ static struct bufferevent *wrap(struct listener *l, struct event_base *base, evu
 	return bev;
 }
 
+/* tcp_options: no Nagle delay (replies are whole messages), and keepalive, so that the
+ * session of a peer host that vanished ends (its locks and waits released) within
+ * CONN_KEEPALIVE_IDLE + CONN_KEEPALIVE_INTERVAL * CONN_KEEPALIVE_COUNT seconds. */
+static void tcp_options(int fd)
+{
+	int one = 1, idle = CONN_KEEPALIVE_IDLE, interval = CONN_KEEPALIVE_INTERVAL,
+	    count = CONN_KEEPALIVE_COUNT;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
+
 void listen_limit(size_t n)
 {
 	max_clients = n;
@@ -86,7 +100,6 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 		      void *arg)
 {
 	struct listener *l = arg;
-	int one = 1;
 	(void)salen;
 	if (conn_count() >= max_clients) {
 		close(fd);
@@ -94,7 +107,7 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 		return;
 	}
 	if (l->origin.kind != CONN_IPC)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		tcp_options(fd);
 	struct bufferevent *bev = wrap(l, evconnlistener_get_base(ev), fd);
 	if (!bev) {
 		log_error("cannot set up a connection on %s; closed", l->url);

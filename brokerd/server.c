@@ -74,6 +74,7 @@ int server_start(struct event_base *base, const struct config *c)
 	loop = base;
 	started = clock_now();
 	conn_init(base);
+	conn_set_stall_timeout(c->stall_timeout);
 	limit_clients(c);
 	exit_ev = evtimer_new(base, on_exit_timer, NULL);
 	listeners = calloc(c->nlisten, sizeof *listeners);
@@ -142,6 +143,14 @@ void server_describe(json_t *info)
 	listen_refused(&over, &nofd);
 	json_object_set_new(info, "connections", json_integer((json_int_t)conn_count()));
 	json_object_set_new(info, "max_clients", json_integer((json_int_t)max_clients));
+	struct conn_closes cc;
+	conn_closes(&cc);
+	json_object_set_new(info, "closed_connections",
+			    json_pack("{s:I, s:I, s:I, s:I}", "handshake_timeout",
+				      (json_int_t)cc.handshake_timeout, "message_timeout",
+				      (json_int_t)cc.message_timeout, "peer_vanished",
+				      (json_int_t)cc.peer_vanished, "protocol_error",
+				      (json_int_t)cc.protocol_error));
 	json_object_set_new(info, "refused_connections",
 			    json_pack("{s:I, s:I}", "max_clients", (json_int_t)over, "no_fd",
 				      (json_int_t)nofd));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "rawsp.h"
 #include "run_suite.h"
 
 #define MANY 64
@@ -110,6 +111,78 @@ START_TEST(max_clients_is_capped_by_the_descriptor_limit)
 }
 END_TEST
 
+/* closed_count: info's closed_connections.field. */
+static long closed_count(brk_client *c, const char *field)
+{
+	json_t *info = NULL;
+	ck_assert_int_eq(brk_info(c, &info), BRK_OK);
+	long n = (long)json_integer_value(
+		json_object_get(json_object_get(info, "closed_connections"), field));
+	json_decref(info);
+	return n;
+}
+
+START_TEST(stalled_connections_are_closed_idle_ones_are_not)
+{
+	struct daemon d;
+	struct sp mute, half, idle;
+	unsigned char hdr[16];
+	daemon_start(&d, (const char *const[]){"--stall-timeout", "0.5", NULL});
+	brk_client *c = daemon_client(&d);
+	/* no handshake at all */
+	ck_assert_int_eq(sp_connect(&mute, d.url, NULL), 0);
+	/* a handshake, then half a message: its header promises 100 bytes, 10 come */
+	ck_assert_int_eq(sp_dial(&half, d.url, NULL), 0);
+	size_t n = sp_frame_header(&half, hdr, 100);
+	ck_assert_int_eq(sp_write(&half, hdr, n), 0);
+	ck_assert_int_eq(sp_write(&half, "\x80\0\0\1{\"op\":", 10), 0);
+	/* a handshake and nothing more: a client may stay silent between requests */
+	ck_assert_int_eq(sp_dial(&idle, d.url, NULL), 0);
+	double t0 = test_now();
+	ck_assert(sp_closed(&mute, 5000));
+	ck_assert(sp_closed(&half, 5000));
+	ck_assert_msg(test_now() - t0 < 3, "closed after %.1f s", test_now() - t0);
+	char *pong = sp_call(&idle, "{\"op\":\"ping\"}", 5000);
+	ck_assert_ptr_nonnull(pong);
+	ck_assert(strstr(pong, "pong") != NULL);
+	free(pong);
+	ck_assert_int_eq(closed_count(c, "handshake_timeout"), 1);
+	ck_assert_int_eq(closed_count(c, "message_timeout"), 1);
+	sp_close(&mute);
+	sp_close(&half);
+	sp_close(&idle);
+	brk_close(c);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(tcp_connections_keep_alive)
+{
+	struct daemon d;
+	struct sp s;
+	char url[64], filter[64], out[4096];
+	int port = free_tcp_port();
+	const char *ss = access("/usr/bin/ss", X_OK) == 0 ? "/usr/bin/ss" : "/bin/ss";
+	if (access(ss, X_OK) != 0) {
+		fprintf(stderr, "skipped: no ss(8) to see brokerd's socket options\n");
+		return;
+	}
+	snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
+	daemon_start(&d, (const char *const[]){"--listen", url, NULL});
+	ck_assert_int_eq(sp_dial(&s, url, NULL), 0);
+	/* brokerd's end of the connection is the socket whose source port is the listener's:
+	 * ss shows its keepalive timer, armed for CONN_KEEPALIVE_IDLE seconds */
+	snprintf(filter, sizeof filter, "( sport = :%d )", port);
+	ck_assert_int_eq(
+		run_tool((char *[]){(char *)ss, "-tnoH", "state", "established", filter, NULL}, out,
+			 sizeof out),
+		0);
+	ck_assert_msg(strstr(out, "timer:(keepalive,") != NULL, "ss: %s", out);
+	sp_close(&s);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("limits");
@@ -118,6 +191,8 @@ int main(void)
 	tcase_add_test(tc, connections_past_max_clients_are_closed_at_once);
 	tcase_add_test(tc, out_of_descriptors_new_clients_are_turned_away);
 	tcase_add_test(tc, max_clients_is_capped_by_the_descriptor_limit);
+	tcase_add_test(tc, stalled_connections_are_closed_idle_ones_are_not);
+	tcase_add_test(tc, tcp_connections_keep_alive);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -545,14 +545,23 @@ int persist_start(struct event_base *base, const struct persist_conf *conf)
 	return load();
 }
 
+void persist_settle(void)
+{
+	if (!P.j)
+		return;
+	int rc = P.pending ? journal_commit(P.j) : 0;
+	if (rc == 0)
+		P.pending = false;
+	release_held(rc ? BRK_ESHUTDOWN : BRK_OK, "brokerd is shutting down");
+}
+
 void persist_stop(void)
 {
 	if (!P.j) {
 		free(P.dir);
 		return;
 	}
-	int rc = P.pending ? journal_commit(P.j) : 0;
-	release_held(rc ? BRK_ESHUTDOWN : BRK_OK, "brokerd is shutting down");
+	persist_settle();
 	if (P.child) {
 		int status;
 		if (waitpid(P.child, &status, 0) == P.child)

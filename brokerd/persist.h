@@ -31,8 +31,11 @@ struct persist_conf {
  * 0, or -1 after logging why brokerd cannot start. */
 int persist_start(struct event_base *base, const struct persist_conf *conf);
 
-/* persist_stop: commits what is pending and sends the replies it held (or, if that
- * fails, answers them shutting_down: never acknowledged), ends a compaction, closes. */
+/* persist_settle: at a stop: commits what is pending and sends the replies it held, or, if
+ * that fails, answers them shutting_down (never acknowledged). */
+void persist_settle(void);
+
+/* persist_stop: persist_settle, ends a compaction, closes. */
 void persist_stop(void);
 
 /* persist_wants: whether o's effects are logged (a data dir, a type that persists, not

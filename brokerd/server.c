@@ -105,7 +105,7 @@ void server_shutdown(void)
 		listen_stop(&listeners[i]);
 	dispatch_set_shutting_down();
 	wait_complete_all(BRK_ESHUTDOWN, "brokerd is shutting down");
-	persist_flush(); /* the replies held for a commit go out with the rest */
+	persist_settle(); /* the replies held for a commit go out with the rest */
 	event_add(exit_ev, &limit);
 	conn_shutdown(all_written);
 }

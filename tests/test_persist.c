@@ -795,6 +795,8 @@ static void crash_read(struct crash *s, int fd[2])
 			continue;
 		struct event e[64];
 		ssize_t got = read(p[i].fd, e, sizeof e);
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got > 0 && got % (ssize_t)sizeof *e) {
 			/* a partial event: read the rest, which the writer finished */
 			size_t more = sizeof *e - (size_t)got % sizeof *e;

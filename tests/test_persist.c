@@ -514,7 +514,10 @@ static void fill_shared(brk_client *c)
 	ck_assert_int_eq(brk_value_set(c, "vs", hello), BRK_OK);
 	json_t *three = json_pack("[iii]", 1, 2, 3), *halves = json_pack("[ff]", 0.5, 1.5);
 	ck_assert_int_eq(brk_array_create_from(c, "ai", BRK_INT, three, NULL), BRK_OK);
-	ck_assert_int_eq(brk_array_add(c, "ai", 1, json_integer(10), &v), BRK_OK);
+	json_t *ten = json_integer(10), *sum = NULL;
+	ck_assert_int_eq(brk_array_add(c, "ai", 1, ten, &sum), BRK_OK);
+	ck_assert_int_eq(json_integer_value(sum), 12);
+	json_decref(ten), json_decref(sum);
 	ck_assert_int_eq(brk_array_create(c, "af", BRK_FLOAT, 4, NULL), BRK_OK);
 	ck_assert_int_eq(brk_array_set_slice(c, "af", BRK_SLICE(0, 2), halves), BRK_OK);
 	json_decref(k), json_decref(v), json_decref(two), json_decref(t), json_decref(x);
@@ -571,7 +574,8 @@ static void expect_same(const json_t *before, const json_t *after)
 		if (json_equal(a, b))
 			continue;
 		char *bt = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-		char *at = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+		char *at =
+			a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 		fprintf(stderr, "%s after the restart: %.600s\n  before: %.600s\n", key,
 			at ? at : "(missing)", bt);
 		free(bt), free(at);
@@ -604,6 +608,7 @@ START_TEST(a_restart_keeps_every_persistent_object)
 	ck_assert_int_eq(brk_queue_get(holder, "qc", 0, &v), BRK_OK);
 	json_decref(v);
 
+	daemon_stderr_clear(&d);
 	brk_client *n = restart(kill9, extra);
 	brk_ping(holder); /* the old session is gone (session_lost); nothing to confirm now */
 	brk_close(holder), brk_close(c), brk_close(c3);
@@ -656,8 +661,12 @@ START_TEST(a_restart_keeps_every_persistent_object)
 	ck_assert_str_eq(json_string_value(json_object_get(p, "data_dir")), data);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "fsync")),
 			 kill9 ? "always" : "everysec");
-	ck_assert_int_gt(json_integer_value(json_object_get(p, "loaded_records")), 0);
+	long long loaded = json_integer_value(json_object_get(p, "loaded_records"));
+	ck_assert_int_gt(loaded, 0);
 	json_decref(p);
+	char said[64];
+	snprintf(said, sizeof said, "loaded %lld records", loaded);
+	assert_stderr_has(said);
 	json_decref(before), json_decref(after);
 	brk_close(n);
 	ck_assert_int_eq(daemon_term(&d), 0);

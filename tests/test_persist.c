@@ -927,9 +927,15 @@ START_TEST(sigkill_at_random_moments_loses_no_acknowledged_write)
 	srand(seed);
 	double t0 = test_now();
 	long events = 0;
+	/* odd rounds compact whenever the log passes 4K: kills land mid-compaction too */
+	const char *const compacting[] = {"--fsync", "always", "--compact-min", "4K", NULL};
+	long long gen = 0;
 	for (int round = 0; round <= CRASH_ROUNDS; round++) {
-		daemon_start_on(&d, data, FSYNC_ALWAYS);
+		daemon_start_on(&d, data, round % 2 ? compacting : FSYNC_ALWAYS);
 		brk_client *c = daemon_client(&d);
+		long long g = pers_int(c, "generation");
+		ck_assert_int_ge(g, gen);
+		gen = g;
 		if (round == 0)
 			ck_assert_int_eq(brk_value_create(c, "v", BRK_INT, NULL, NULL), BRK_OK);
 		crash_verify(c, &s, round);
@@ -938,7 +944,7 @@ START_TEST(sigkill_at_random_moments_loses_no_acknowledged_write)
 			break;
 		int fd[2];
 		pid_t pid[2] = {crash_child(&fd[0], s.first, 0), crash_child(&fd[1], -1, rand())};
-		long target = s.events + 1 + rand() % 40;
+		long target = s.events + 1 + rand() % 100;
 		double limit = test_now() + 30;
 		while (s.events < target && (fd[0] >= 0 || fd[1] >= 0) && test_now() < limit)
 			crash_read(&s, fd);
@@ -957,8 +963,9 @@ START_TEST(sigkill_at_random_moments_loses_no_acknowledged_write)
 			ck_assert_int_eq(wait_exit(pid[i], 30), 0);
 		events = s.events;
 	}
-	printf("crash test: %d kills, %ld acknowledged events, %.1f s\n", CRASH_ROUNDS, events,
-	       test_now() - t0);
+	printf("crash test: %d kills, %ld acknowledged events, %lld compactions, %.1f s\n",
+	       CRASH_ROUNDS, events, gen, test_now() - t0);
+	ck_assert_int_ge(gen, CRASH_ROUNDS / 10); /* the odd rounds did compact */
 	brk_client *c = daemon_client(&d);
 	json_t *v = NULL;
 	ck_assert_int_eq(brk_value_get(c, "v", &v), BRK_OK);
@@ -1142,6 +1149,45 @@ START_TEST(a_damaged_record_in_the_middle_stops_start_up_until_repair)
 	ck_assert(!has_key(c, "m39"));
 	brk_close(c);
 	ck_assert_int_eq(daemon_term(&d), 0);
+}
+END_TEST
+
+START_TEST(a_damaged_snapshot_stops_start_up)
+{
+	char snap[128], num[32];
+	daemon_start_on(&d, data, FSYNC_ALWAYS);
+	brk_client *c = daemon_client(&d);
+	set_keys(c, "k", 0, 50);
+	json_t *r = call_ok(c, "save", NULL, NULL);
+	long long gen = json_integer_value(json_object_get(r, "generation"));
+	json_decref(r);
+	set_keys(c, "after", 0, 5);
+	brk_close(c);
+	ck_assert_int_eq(daemon_kill(&d), 128 + SIGKILL);
+
+	snprintf(snap, sizeof snap, "%s/snapshot.%08lld", data, gen);
+	long len;
+	unsigned char *buf = read_file(snap, &len);
+	struct rec rs[4096];
+	int nr = records(buf, len, rs, 4096);
+	ck_assert_int_ge(nr, 3);
+	int bad = nr / 2;
+	long flip = rs[bad].start + REC_HDR + rs[bad].len / 2;
+	buf[flip] ^= 0x08;
+	int fd = open(snap, O_WRONLY);
+	ck_assert_int_eq(pwrite(fd, buf + flip, 1, flip), 1);
+	close(fd);
+	free(buf);
+	daemon_stderr_clear(&d);
+	daemon_launch(&d, data, FSYNC_ALWAYS);
+	int rc = daemon_await(&d, 60);
+	if (rc != 1)
+		show_stderr("damaged snapshot");
+	ck_assert_int_eq(rc, 1);
+	assert_stderr_has(strrchr(snap, '/') + 1);
+	snprintf(num, sizeof num, "offset %ld", rs[bad].start);
+	assert_stderr_has(num);
+	assert_stderr_has("--repair");
 }
 END_TEST
 
@@ -1602,6 +1648,7 @@ int main(void)
 		tcase_add_loop_test(tc, a_restart_keeps_every_persistent_object, 0, 2);
 	ADD(tc, a_torn_tail_is_dropped_with_a_warning);
 	ADD(tc, a_damaged_record_in_the_middle_stops_start_up_until_repair);
+	ADD(tc, a_damaged_snapshot_stops_start_up);
 	ADD(tc, an_unusable_data_dir_stops_start_up_with_a_clear_error);
 	ADD(tc, a_full_disk_refuses_writes_loses_nothing_and_recovers);
 	ADD(tc, compaction_under_load_loses_nothing_and_bounds_the_log);

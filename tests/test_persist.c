@@ -276,8 +276,8 @@ static int wait_exit(pid_t pid, double secs)
 /* ---- 1. restart ---- */
 
 /* What test 1 notes before a restart and expects after it. */
-static const char *const persistent[] = {"qf", "ql", "qp", "qc", "p",  "p1", "d", "l",
-					 "ns", "vi", "vf", "vb", "vs", "ai", "af"};
+static const char *const persistent[] = {"qf", "ql", "qp", "qc", "qpc", "p",  "p1", "d",
+					 "l",  "ns", "vi", "vf", "vb",  "vs", "ai", "af"};
 static const char *const shared_names[] = {"d", "l", "ns", "vi", "vf", "vb", "vs", "ai", "af"};
 
 /* stat_core: stat of name without what a restart may change (times, parked requests,
@@ -456,6 +456,8 @@ static void fill_queues(brk_client *c)
 	ck_assert_int_eq(brk_queue_create(c, "qc", BRK_FIFO, 0), BRK_OK);
 	for (int i = 1; i <= 3; i++)
 		put_int(c, "qc", i);
+	ck_assert_int_eq(brk_queue_create(c, "qpc", BRK_PRIORITY, 0), BRK_OK);
+	put_str(c, "qpc", "a", 2), put_str(c, "qpc", "b", 1), put_str(c, "qpc", "c", 3);
 	ck_assert_int_eq(brk_ping(c), BRK_OK);
 }
 
@@ -607,6 +609,11 @@ START_TEST(a_restart_keeps_every_persistent_object)
 	/* taken and not confirmed: back in its place after the restart (so observed before) */
 	ck_assert_int_eq(brk_queue_get(holder, "qc", 0, &v), BRK_OK);
 	json_decref(v);
+	/* "ack": [] keeps libbroker from confirming the first with this call */
+	v = call_ok(holder, "queue.get", "qpc",
+		    json_pack("{s:b, s:b, s:[]}", "block", 0, "confirm", 1, "ack"));
+	ck_assert_str_eq(json_string_value(v), "b");
+	json_decref(v);
 
 	daemon_stderr_clear(&d);
 	brk_client *n = restart(kill9, extra);
@@ -649,6 +656,7 @@ START_TEST(a_restart_keeps_every_persistent_object)
 	drain_expect(n, "ql", "[\"d\",\"c\",\"b\",\"a\"]");
 	drain_expect(n, "qp", "[\"y\",\"w\",\"z\",\"x\"]");
 	drain_expect(n, "qc", "[{\"i\":1},{\"i\":2},{\"i\":3}]");
+	drain_expect(n, "qpc", "[\"b\",\"a\",\"c\"]");
 	recv_expect(n, "p", BRK_PIPE_A, "[{\"value\":\"x\"},{\"value\":\"y\"}]");
 	recv_expect(n, "p", BRK_PIPE_B, "[{\"value\":2},{\"value\":3},{\"bytes\":\"AAH/\"}]");
 	recv_expect(n, "p1", BRK_PIPE_A,

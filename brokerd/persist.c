@@ -38,8 +38,9 @@ static struct {
 	struct persist_conf conf;
 	char *dir;
 	bool loading, pending, failed;
-	int error;          /* of the last failed commit */
-	struct held *held;  /* replies waiting for the commit */
+	bool turn; /* records were appended in this loop turn */
+	int error;         /* of the last failed commit */
+	struct held *held; /* replies waiting for the commit */
 	size_t nheld, cap;
 	uint64_t mark[PC_COUNT]; /* every value handed out is below its counter's mark */
 	jt_buf text;
@@ -86,6 +87,7 @@ void persist_put(json_t *rec)
 	}
 	if (rc == 0)
 		rc = journal_append(P.j, P.text.data, P.text.len);
+	P.turn = true;
 	if (rc) {
 		/* the effect is in memory but cannot be logged: say so loudly; the commit of
 		 * what was appended still decides what the replies say */
@@ -111,16 +113,18 @@ void persist_counter(enum persist_counter c, uint64_t value)
 	if (!P.j || P.loading || value < P.mark[c])
 		return;
 	P.mark[c] = value + COUNTER_BLOCK;
-	persist_put(json_pack("{s:s, s:i, s:I}", "e", "mark", "c", (int)c, "m",
-			      (json_int_t)P.mark[c]));
+	persist_put(
+		json_pack("{s:s, s:i, s:I}", "e", "mark", "c", (int)c, "m", (json_int_t)P.mark[c]));
 	journal_force_sync(P.j);
 }
 
 /* ---- replies wait for the commit ---- */
 
+/* While commits fail, the replies of the failed batch wait, and so does any reply of a turn
+ * that added records (an ack, a counter's mark); others (reads, refusals) go at once. */
 bool persist_hold(struct req *r, json_t *reply)
 {
-	if (!P.j || !(P.pending || (P.nheld && !P.failed)))
+	if (!P.j || !(P.turn || (!P.failed && (P.pending || P.nheld))))
 		return false;
 	if (P.nheld == P.cap) {
 		size_t cap = P.cap ? 2 * P.cap : 64;
@@ -156,7 +160,8 @@ bool persist_refuses(op_ctx *ctx, const struct op_def *d)
 {
 	if (!P.failed || !(d->flags & (OPF_WRITE | OPF_STORE)))
 		return false;
-	op_fail(ctx, BRK_ESTORAGE, "cannot write the data dir %s: %s; writes are refused until "
+	op_fail(ctx, BRK_ESTORAGE,
+		"cannot write the data dir %s: %s; writes are refused until "
 		"it can be written again",
 		P.dir, strerror(P.error));
 	return true;
@@ -166,6 +171,8 @@ static void compact_start(void);
 
 void persist_flush(void)
 {
+	if (P.j)
+		P.turn = false;
 	if (!P.j || (!P.pending && !P.nheld))
 		goto check;
 	int rc = P.pending ? journal_commit(P.j) : 0;
@@ -428,7 +435,8 @@ static int replay_one(const json_t *rec)
 	if (!strcmp(e, "mark"))
 		return replay_mark(rec);
 	if (!strcmp(e, "create")) {
-		const struct obj_class *cls = class_named(json_string_value(json_object_get(rec, "t")));
+		const struct obj_class *cls =
+			class_named(json_string_value(json_object_get(rec, "t")));
 		if (o)
 			obj_delete(o);
 		return cls && name ? obj_restore(cls, name, json_object_get(rec, "a")) : -1;
@@ -562,9 +570,9 @@ json_t *persist_info_new(void)
 			 "snapshot_bytes", (json_int_t)st.snapshot_bytes, "last_fsync",
 			 st.last_fsync, "unsynced_bytes", (json_int_t)st.unsynced_bytes,
 			 "last_compaction", st.last_compaction, "compaction_seconds",
-			 st.compaction_seconds, "compacting", P.child != 0, "last_compaction_result",
-			 P.last_result, "load_seconds", st.load_seconds, "loaded_records",
-			 (json_int_t)st.loaded_records, "torn_bytes", (json_int_t)st.torn_bytes,
-			 "repaired_bytes", (json_int_t)st.repaired_bytes, "error",
-			 P.failed ? strerror(P.error) : NULL);
+			 st.compaction_seconds, "compacting", P.child != 0,
+			 "last_compaction_result", P.last_result, "load_seconds", st.load_seconds,
+			 "loaded_records", (json_int_t)st.loaded_records, "torn_bytes",
+			 (json_int_t)st.torn_bytes, "repaired_bytes", (json_int_t)st.repaired_bytes,
+			 "error", P.failed ? strerror(P.error) : NULL);
 }

@@ -9,6 +9,7 @@
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
+#include "persist.h"
 #include "server.h"
 #include "session.h"
 #include "wait.h"
@@ -71,6 +72,7 @@ void server_shutdown(void)
 		listen_stop(&listeners[i]);
 	dispatch_set_shutting_down();
 	wait_complete_all(BRK_ESHUTDOWN, "brokerd is shutting down");
+	persist_flush(); /* the replies held for a commit go out with the rest */
 	event_add(exit_ev, &limit);
 	conn_shutdown(all_written);
 }

@@ -276,7 +276,7 @@ static int wait_exit(pid_t pid, double secs)
 /* ---- 1. restart ---- */
 
 /* What test 1 notes before a restart and expects after it. */
-static const char *const persistent[] = {"qf", "ql", "qp", "qc", "qpc", "p",  "p1", "d",
+static const char *const persistent[] = {"qf", "ql", "qp", "qc", "qpc", "p",  "p1", "pc", "d",
 					 "l",  "ns", "vi", "vf", "vb",  "vs", "ai", "af"};
 static const char *const shared_names[] = {"d", "l", "ns", "vi", "vf", "vb", "vs", "ai", "af"};
 
@@ -484,7 +484,25 @@ static void fill_pipes(brk_client *c)
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(brk_pipe_send(c, "p1", BRK_PIPE_B, v, 0), BRK_OK);
 	json_decref(v);
+	ck_assert_int_eq(brk_pipe_create(c, "pc", true, 0, 0), BRK_OK);
+	for (int i = 1; i <= 2; i++) {
+		v = json_integer(i);
+		ck_assert_int_eq(brk_pipe_send(c, "pc", BRK_PIPE_B, v, 0), BRK_OK);
+		json_decref(v);
+	}
 	ck_assert_int_eq(brk_ping(c), BRK_OK);
+}
+
+/* expect_end_state: end e of pipe p is in state want ("unopened", "open" or "closed"). */
+static void expect_end_state(brk_client *c, const char *p, const char *e, const char *want)
+{
+	json_t *st = NULL;
+	ck_assert_int_eq(brk_stat(c, p, &st), BRK_OK);
+	const char *got = json_string_value(
+		json_object_get(json_object_get(json_object_get(st, "ends"), e), "state"));
+	ck_assert_msg(got && !strcmp(got, want), "pipe %s end %s is %s, want %s", p, e,
+		      got ? got : "?", want);
+	json_decref(st);
 }
 
 static void fill_shared(brk_client *c)
@@ -532,6 +550,13 @@ static void fill_ephemeral(brk_client *c)
 {
 	json_decref(call_ok(c, "queue.create", "eq", json_pack("{s:b}", "ephemeral", 1)));
 	put_int(c, "eq", 1);
+	ck_assert_int_eq(brk_queue_create(c, "eq", BRK_FIFO, 0), BRK_EEXISTS);
+	ck_assert_int_eq(brk_queue_create(c, "qf", BRK_FIFO, 10), BRK_OK); /* as it was */
+	brk_err err;
+	json_decref(call(c, "queue.create", "qf",
+			 json_pack("{s:i, s:b}", "maxsize", 10, "ephemeral", 1), &err));
+	ck_assert_msg(err == BRK_EEXISTS, "queue.create of a persistent queue as ephemeral: %s",
+		      brk_err_code(err));
 	json_decref(call_ok(c, "list.create", "el",
 			    json_pack("{s:[i], s:b}", "items", 1, "ephemeral", 1)));
 	json_decref(
@@ -614,6 +639,11 @@ START_TEST(a_restart_keeps_every_persistent_object)
 		    json_pack("{s:b, s:b, s:[]}", "block", 0, "confirm", 1, "ack"));
 	ck_assert_str_eq(json_string_value(v), "b");
 	json_decref(v);
+	v = call_ok(
+		holder, "pipe.recv", "pc",
+		json_pack("{s:s, s:i, s:b, s:[]}", "end", "a", "timeout", 0, "confirm", 1, "ack"));
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "value")), 1);
+	json_decref(v);
 
 	daemon_stderr_clear(&d);
 	brk_client *n = restart(kill9, extra);
@@ -651,6 +681,13 @@ START_TEST(a_restart_keeps_every_persistent_object)
 	ck_assert_uint_gt(brk_last_version(), top_version);
 	json_decref(k);
 
+	/* pipe ends that were open are closed; one never opened stays so */
+	expect_end_state(n, "p", "a", "closed");
+	expect_end_state(n, "p", "b", "closed");
+	expect_end_state(n, "p1", "a", "unopened");
+	expect_end_state(n, "p1", "b", "closed");
+	expect_end_state(n, "pc", "a", "closed");
+
 	/* queue and pipe contents, in the order they come out */
 	drain_expect(n, "qf", "[{\"i\":3},{\"i\":4},{\"i\":5},{\"i\":6},{\"i\":7}]");
 	drain_expect(n, "ql", "[\"d\",\"c\",\"b\",\"a\"]");
@@ -659,6 +696,7 @@ START_TEST(a_restart_keeps_every_persistent_object)
 	drain_expect(n, "qpc", "[\"b\",\"a\",\"c\"]");
 	recv_expect(n, "p", BRK_PIPE_A, "[{\"value\":\"x\"},{\"value\":\"y\"}]");
 	recv_expect(n, "p", BRK_PIPE_B, "[{\"value\":2},{\"value\":3},{\"bytes\":\"AAH/\"}]");
+	recv_expect(n, "pc", BRK_PIPE_A, "[{\"value\":1},{\"value\":2}]");
 	recv_expect(n, "p1", BRK_PIPE_A,
 		    "[{\"value\":{\"k\":1}},{\"value\":{\"k\":1}},"
 		    "{\"value\":{\"k\":1}}]");
@@ -1298,6 +1336,12 @@ START_TEST(a_full_disk_refuses_writes_loses_nothing_and_recovers)
 	err = brk_queue_put(c, "fq", item, 0);
 	ck_assert_msg(is_storage(err), "queue.put on a full disk: %s", brk_err_code(err));
 	json_decref(item);
+	err = brk_queue_get(c, "fq", 0, &v);
+	ck_assert_msg(is_storage(err), "queue.get on a full disk: %s", brk_err_code(err));
+	err = brk_del(c, "fv");
+	ck_assert_msg(is_storage(err), "del on a full disk: %s", brk_err_code(err));
+	err = brk_pipe_send(c, "fp", BRK_PIPE_A, k, 0);
+	ck_assert_msg(is_storage(err), "pipe.send on a full disk: %s", brk_err_code(err));
 
 	/* reads and ops that persist nothing carry on; the stuck write is not answered */
 	int before = acked;

@@ -255,6 +255,20 @@ static long commit_start(const struct rec *r, int i)
 	return r[i].start;
 }
 
+/* last_commit_end: where the last whole commit of the journal file path ends. */
+static long last_commit_end(const char *path)
+{
+	long len, end = 0;
+	unsigned char *buf = read_file(path, &len);
+	struct rec r[4096];
+	int nr = records(buf, len, r, 4096);
+	for (int i = 0; i < nr; i++)
+		if (r[i].flags & FLAG_COMMIT || r[i].type == 1)
+			end = r[i].start + REC_HDR + r[i].len;
+	free(buf);
+	return end;
+}
+
 /* wait_exit: waits up to secs for child pid: its exit status, or -1 (then it is killed). */
 static int wait_exit(pid_t pid, double secs)
 {
@@ -1092,22 +1106,51 @@ START_TEST(a_torn_tail_is_dropped_with_a_warning)
 	newest_log(log, sizeof log);
 	long size = file_size(log);
 	ck_assert_int_eq(truncate(log, size - 3), 0);
-	long len;
-	unsigned char *buf = read_file(log, &len);
-	struct rec r[4096];
-	int nr = records(buf, len, r, 4096), last_commit_end = 0;
-	for (int i = 0; i < nr; i++)
-		if (r[i].flags & FLAG_COMMIT || r[i].type == 1)
-			last_commit_end = (int)(r[i].start + REC_HDR + r[i].len);
-	free(buf);
+	long end = last_commit_end(log);
 	daemon_stderr_clear(&d);
 	daemon_start_on(&d, data, FSYNC_ALWAYS);
 	c = daemon_client(&d);
 	expect_keys(c, "k", 0, 20);
 	ck_assert_msg(!has_key(c, "last0"), "a commit cut short was replayed");
-	ck_assert_int_eq(pers_int(c, "torn_bytes"), len - last_commit_end);
+	ck_assert_int_eq(pers_int(c, "torn_bytes"), size - 3 - end);
 	assert_stderr_has(strrchr(log, '/') + 1);
-	ck_assert_int_eq(file_size(log) >= last_commit_end, 1);
+
+	/* a batch is one commit: with its last record gone, its whole records go too */
+	json_t *ops = json_array(), *results = NULL;
+	for (int i = 0; i < 3; i++) {
+		char key[8];
+		snprintf(key, sizeof key, "b%d", i);
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:s, s:i}", "op", "dict.set",
+						     "name", "t", "key", key, "value", i));
+	}
+	ck_assert_int_eq(brk_batch(c, ops, &results), BRK_OK);
+	json_decref(ops), json_decref(results);
+	brk_close(c);
+	ck_assert_int_eq(daemon_kill(&d), 128 + SIGKILL);
+	newest_log(log, sizeof log);
+	long len;
+	unsigned char *buf = read_file(log, &len);
+	struct rec r[4096];
+	int nr = records(buf, len, r, 4096);
+	free(buf);
+	ck_assert_int_gt(nr, 1);
+	int first = nr - 1;
+	while (first > 0 && !(r[first - 1].flags & FLAG_COMMIT) && r[first - 1].type != 1)
+		first--;
+	printf("torn batch: its commit has %d records\n", nr - first);
+	/* cut the last record off; the batch's earlier records, if any, stay whole */
+	long cut = first < nr - 1 ? r[nr - 1].start : len - 3;
+	end = r[first].start;
+	ck_assert_int_eq(truncate(log, cut), 0);
+	daemon_start_on(&d, data, FSYNC_ALWAYS);
+	c = daemon_client(&d);
+	expect_keys(c, "k", 0, 20);
+	for (int i = 0; i < 3; i++) {
+		char key[8];
+		snprintf(key, sizeof key, "b%d", i);
+		ck_assert_msg(!has_key(c, key), "%s of a torn batch was replayed", key);
+	}
+	ck_assert_int_eq(pers_int(c, "torn_bytes"), cut - end);
 
 	/* and the dir works on: a write after the dropped tail survives a restart */
 	set_keys(c, "after", 0, 3);
@@ -1177,6 +1220,11 @@ START_TEST(a_damaged_record_in_the_middle_stops_start_up_until_repair)
 	assert_stderr_has(num);
 	c = daemon_client(&d);
 	ck_assert_int_eq(pers_int(c, "repaired_bytes"), len - cut);
+	long long snap_bytes = 0; /* and it compacts at once */
+	for (double limit = test_now() + 20;
+	     dir_files("snapshot.", &snap_bytes) == 0 && test_now() < limit;)
+		nap_ms(10);
+	ck_assert_msg(snap_bytes > 0, "no snapshot 20 s after a repair");
 	expect_keys(c, "k", 0, 10);
 	expect_keys(c, "m", 0, N / 2);
 	for (int i = N / 2; i < N; i++) {

@@ -5,6 +5,7 @@
  * snapshot writer. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,6 +17,7 @@
 #include "dispatch.h"
 #include "envelope.h"
 #include "jsontext.h"
+#include "jval.h"
 #include "lock.h"
 #include "log.h"
 #include "object.h"
@@ -482,9 +484,15 @@ static void set_floors(void)
 static int load(void)
 {
 	struct journal_stats st;
+	/* what was stored under looser limits is loaded whole: the limits in force now
+	 * apply to what clients send from now on */
+	struct jval_limits limits = *jval_limits();
+	struct jval_limits any = {SIZE_MAX, PROTO_PARSER_MAX_DEPTH, SIZE_MAX};
+	jval_set_limits(&any);
 	P.loading = true;
 	int rc = journal_load(P.j, load_record, NULL);
 	P.loading = false;
+	jval_set_limits(&limits);
 	journal_stats(P.j, &st);
 	if (rc == EBADMSG && st.bad_file[0]) {
 		log_error("data dir %s: %s: bad record at offset %llu; start with --repair to cut "

@@ -733,6 +733,47 @@ START_TEST(a_restart_keeps_every_persistent_object)
 }
 END_TEST
 
+/* Limits apply to what clients send: what was stored under looser ones loads. */
+START_TEST(a_restart_under_tighter_limits_keeps_what_was_stored)
+{
+	const char *const loose[] = {"--max-value", "4M", "--max-elements", "100", NULL};
+	const char *const tight[] = {"--max-elements", "10", NULL};
+	size_t big = (size_t)2 << 20, len;
+	char *text = malloc(big + 1);
+	memset(text, 'x', big);
+	text[big] = '\0';
+	json_t *huge = json_string(text), *k = json_string("big"), *v = NULL;
+	free(text);
+	daemon_start_on(&d, data, loose);
+	brk_client *c = daemon_client(&d);
+	ck_assert_int_eq(brk_dict_set(c, "d", k, huge), BRK_OK);
+	json_t *items = json_array();
+	for (int i = 0; i < 20; i++)
+		json_array_append_new(items, json_integer(i));
+	ck_assert_int_eq(brk_list_extend(c, "l", items), BRK_OK);
+	brk_close(c);
+	c = restart(false, tight);
+	ck_assert_int_eq(brk_dict_get(c, "d", k, &v), BRK_OK);
+	ck_assert_int_eq(json_string_length(v), big);
+	json_decref(v);
+	ck_assert_int_eq(brk_list_len(c, "l", &len), BRK_OK);
+	ck_assert_int_eq(len, 20);
+	ck_assert_int_eq(brk_list_append(c, "l", k), BRK_ELIMIT); /* new writes: the new limits */
+	brk_close(c);
+	c = restart(true, tight); /* from the snapshot of a compaction too */
+	json_decref(call_ok(c, "save", NULL, NULL));
+	brk_close(c);
+	c = restart(true, tight);
+	ck_assert_int_eq(brk_dict_get(c, "d", k, &v), BRK_OK);
+	ck_assert_int_eq(json_string_length(v), big);
+	ck_assert_int_eq(brk_list_len(c, "l", &len), BRK_OK);
+	ck_assert_int_eq(len, 20);
+	json_decref(v), json_decref(huge), json_decref(k), json_decref(items);
+	brk_close(c);
+	ck_assert_int_eq(daemon_term(&d), 0);
+}
+END_TEST
+
 /* ---- 2. SIGKILL at random moments under load ---- */
 
 enum { R_ATTEMPT = 1, R_PUT, R_SET, R_ADD, R_GOT, R_ACKED };
@@ -1746,6 +1787,7 @@ int main(void)
 	const char *only = getenv("TEST_ONLY");
 	if (!only || !strcmp(only, "a_restart_keeps_every_persistent_object"))
 		tcase_add_loop_test(tc, a_restart_keeps_every_persistent_object, 0, 2);
+	ADD(tc, a_restart_under_tighter_limits_keeps_what_was_stored);
 	ADD(tc, a_torn_tail_is_dropped_with_a_warning);
 	ADD(tc, a_damaged_record_in_the_middle_stops_start_up_until_repair);
 	ADD(tc, a_damaged_snapshot_stops_start_up);

@@ -1604,6 +1604,86 @@ START_TEST(an_unusable_data_dir_stops_start_up_with_a_clear_error)
 }
 END_TEST
 
+/* mode_of: the permission bits of path. */
+static int mode_of(const char *path)
+{
+	struct stat st;
+	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
+	return (int)(st.st_mode & 07777);
+}
+
+START_TEST(config_file_keys_private_files_and_leftovers)
+{
+	char conf[128], path[512], logname[128];
+	/* bad settings are usage errors (exit 2), naming the setting */
+	const char *const bad[][3] = {{"--fsync", "sometimes", "fsync"},
+				      {"--compact-ratio", "0.5", "compact-ratio"},
+				      {"--compact-min", "lots", "compact-min"}};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		daemon_stderr_clear(&d);
+		daemon_launch(&d, data, (const char *const[]){bad[i][0], bad[i][1], NULL});
+		int rc = daemon_await(&d, 30);
+		if (rc != 2)
+			show_stderr(bad[i][0]);
+		ck_assert_msg(rc == 2, "%s %s: %d, want exit 2", bad[i][0], bad[i][1], rc);
+		assert_stderr_has(bad[i][2]);
+	}
+
+	/* leftovers of a crash mid-write are removed at start */
+	const char *tmp[] = {"snapshot.00000005.tmp", "log.00000002.tmp"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", data, tmp[i]);
+		int fd = open(path, O_WRONLY | O_CREAT, 0600);
+		ck_assert_int_eq(write(fd, "junk", 4), 4);
+		close(fd);
+	}
+	snprintf(conf, sizeof conf, "%s/conf.json", root);
+	FILE *f = fopen(conf, "w");
+	fprintf(f,
+		"{\"data_dir\": \"%s\", \"fsync\": \"always\", \"compact_ratio\": \"3\", "
+		"\"compact_min\": \"1M\"}\n",
+		data);
+	fclose(f);
+	const char *const from_file[] = {"--config", conf, NULL};
+	daemon_start_on(&d, NULL, from_file);
+	brk_client *c = daemon_client(&d);
+	json_t *p = persistence(c);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "data_dir")), data);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "fsync")), "always");
+	json_decref(p);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", data, tmp[i]);
+		ck_assert_msg(access(path, F_OK) != 0, "%s still there", tmp[i]);
+	}
+	set_keys(c, "k", 0, 5);
+	json_decref(call_ok(c, "save", NULL, NULL));
+	set_keys(c, "k", 5, 10);
+
+	/* files brokerd makes are its own: mode 0600 */
+	newest_log(logname, sizeof logname);
+	ck_assert_int_eq(mode_of(logname), 0600);
+	snprintf(path, sizeof path, "%s/lock", data);
+	ck_assert_int_eq(mode_of(path), 0600);
+	DIR *dir = opendir(data);
+	struct dirent *e;
+	int snapshots = 0;
+	while ((e = readdir(dir)))
+		if (!strncmp(e->d_name, "snapshot.", 9)) {
+			snprintf(path, sizeof path, "%s/%s", data, e->d_name);
+			ck_assert_int_eq(mode_of(path), 0600);
+			snapshots++;
+		}
+	closedir(dir);
+	ck_assert_int_ge(snapshots, 1);
+	brk_close(c);
+
+	c = restart(true, from_file);
+	expect_keys(c, "k", 0, 10);
+	brk_close(c);
+	ck_assert_int_eq(daemon_term(&d), 0);
+}
+END_TEST
+
 /* ---- 6. compaction under load ---- */
 
 /* compact_writer_main: in a child: count rounds of one batch: cd[i % 100] = {"i", "pad"}
@@ -1812,6 +1892,7 @@ int main(void)
 	ADD(tc, a_damaged_snapshot_stops_start_up);
 	ADD(tc, an_unusable_data_dir_stops_start_up_with_a_clear_error);
 	ADD(tc, a_full_disk_refuses_writes_loses_nothing_and_recovers);
+	ADD(tc, config_file_keys_private_files_and_leftovers);
 	ADD(tc, compaction_under_load_loses_nothing_and_bounds_the_log);
 	ADD(tc, save_without_a_data_dir_is_a_storage_error);
 	ADD(tc, sigkill_at_random_moments_loses_no_acknowledged_write);

@@ -40,7 +40,7 @@ static struct {
 	struct persist_conf conf;
 	char *dir;
 	bool loading, pending, failed;
-	bool turn; /* records were appended in this loop turn */
+	bool turn;         /* records were appended in this loop turn */
 	int error;         /* of the last failed commit */
 	struct held *held; /* replies waiting for the commit */
 	size_t nheld, cap;
@@ -323,7 +323,12 @@ static void compact_start(void)
 	P.snap_started = clock_now();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* the writer touches only its file: the clients' sockets close with brokerd's
+		 * copies, not when this child exits */
+		int fd = journal_snapshot_fd(s);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close_range(3, (unsigned)fd - 1, 0);
+		close_range((unsigned)fd + 1, ~0u, 0);
 		write_snapshot(s);
 		rc = P.write_error ? P.write_error : journal_snapshot_seal(s);
 		_exit(rc ? 1 : 0);

@@ -1686,8 +1686,9 @@ END_TEST
 
 /* ---- 6. compaction under load ---- */
 
-/* compact_writer_main: in a child: count rounds of one batch: cd[i % 100] = {"i", "pad"}
- * and a put of i to cq; exits 0, or 1 on an error. */
+/* compact_writer_main: in a child: count rounds of a batch (cd[i % 100] = {"i", "pad"} and
+ * cv += 1), then a put of i to cq (bounded: the reader keeps the backlog, and so the
+ * snapshots, small); exits 0, or 1 on an error. */
 static void compact_writer_main(const char *url, int count)
 {
 	brk_client *c;
@@ -1697,21 +1698,22 @@ static void compact_writer_main(const char *url, int count)
 	if (brk_connect(url, NULL, &c) != BRK_OK)
 		_exit(2);
 	for (int i = 0; i < count; i++) {
-		json_t *ops =
-			json_pack("[{s:s, s:s, s:i, s:{s:i, s:s}}, {s:s, s:s, s:i, s:b}]", "op",
-				  "dict.set", "name", "cd", "key", i % 100, "value", "i", i, "pad",
-				  pad, "op", "queue.put", "name", "cq", "value", i, "block", 0);
-		json_t *results = NULL, *r;
+		json_t *ops = json_pack("[{s:s, s:s, s:i, s:{s:i, s:s}}, {s:s, s:s, s:i}]", "op",
+					"dict.set", "name", "cd", "key", i % 100, "value", "i", i,
+					"pad", pad, "op", "value.add", "name", "cv", "delta", 1);
+		json_t *results = NULL, *r, *item = json_integer(i);
 		brk_err err = brk_batch(c, ops, &results);
 		json_decref(ops);
 		if (!err && !(err = brk_batch_result(results, 0, &r)))
 			err = brk_batch_result(results, 1, &r);
+		if (!err)
+			err = brk_queue_put(c, "cq", item, BRK_FOREVER);
+		json_decref(results), json_decref(item);
 		if (err) {
 			fprintf(stderr, "compaction writer: %s: %s\n", brk_err_code(err),
 				brk_last_error());
 			_exit(1);
 		}
-		json_decref(results);
 	}
 	brk_close(c);
 	_exit(0);
@@ -1757,14 +1759,20 @@ static void expect_compacted_state(brk_client *c, int count, int kept, uint64_t 
 	size_t qsize;
 	ck_assert_int_eq(brk_queue_qsize(c, "cq", &qsize), BRK_OK);
 	ck_assert_int_eq(qsize, kept);
+	json_t *v = NULL;
+	ck_assert_int_eq(brk_value_get(c, "cv", &v), BRK_OK);
+	ck_assert_int_eq(json_integer_value(v), count);
+	json_decref(v);
 }
 
 START_TEST(compaction_under_load_loses_nothing_and_bounds_the_log)
 {
-	enum { COUNT = 40000, KEPT = 500 }; /* about 12 MB of records */
+	enum { COUNT = 30000, KEPT = 500 }; /* about 10 MB of records */
 	const char *const args[] = {"--compact-min", "64K", "--compact-ratio", "2", NULL};
 	daemon_start_on(&d, data, args);
 	brk_client *c = daemon_client(&d);
+	ck_assert_int_eq(brk_queue_create(c, "cq", BRK_FIFO, 1000), BRK_OK);
+	ck_assert_int_eq(brk_value_create(c, "cv", BRK_INT, NULL, NULL), BRK_OK);
 	long long gen0 = pers_int(c, "generation"), gen = gen0, max_log = 0;
 	pid_t writer = test_fork();
 	if (writer == 0)
@@ -1778,10 +1786,16 @@ START_TEST(compaction_under_load_loses_nothing_and_bounds_the_log)
 		json_t *p = persistence(c);
 		long long g = json_integer_value(json_object_get(p, "generation"));
 		long long lb = json_integer_value(json_object_get(p, "log_bytes"));
-		json_decref(p);
 		ck_assert_int_ge(g, gen);
 		changes += g > gen, gen = g;
+		if (lb > max_log) {
+			char *t = json_dumps(p, JSON_COMPACT);
+			if (getenv("PERSIST_DEBUG"))
+				fprintf(stderr, "%.3f %s\n", test_now(), t);
+			free(t);
+		}
 		max_log = lb > max_log ? lb : max_log;
+		json_decref(p);
 		for (int i = 0; i < 2; i++) {
 			int st;
 			if (status[i] < 0 && waitpid(i ? reader : writer, &st, WNOHANG) > 0)
@@ -1802,9 +1816,22 @@ START_TEST(compaction_under_load_loses_nothing_and_bounds_the_log)
 	printf("compaction: %lld generations (%d seen changing), log at most %lld bytes; %d "
 	       "log files of %lld bytes at the end\n",
 	       gen - gen0, changes, max_log, nlogs, log_files_bytes);
-	ck_assert_msg(gen - gen0 >= 2, "only %lld compactions for ~12 MB of writes", gen - gen0);
-	ck_assert_msg(max_log < 3 << 20, "log_bytes reached %lld", max_log);
-	ck_assert_msg(log_files_bytes < 3 << 20, "the log files hold %lld bytes", log_files_bytes);
+	ck_assert_msg(gen - gen0 >= 2, "only %lld compactions for ~10 MB of writes", gen - gen0);
+	/* The state stays under ~100K (100 keys, at most 1000 queued), and so does the log
+	 * but for what is written while a compaction runs: on a busy machine a snapshot may
+	 * take most of a second, at a few MB/s of writes. So: at most 40% of what was
+	 * written at any time, and small once the load is over. */
+	ck_assert_msg(max_log < 4 << 20, "log_bytes reached %lld of ~10 MB written", max_log);
+	for (double until = test_now() + 20; test_now() < until; nap_ms(20)) {
+		json_t *p = persistence(c);
+		bool busy = json_is_true(json_object_get(p, "compacting"));
+		json_decref(p);
+		if (!busy && dir_files("log.", &log_files_bytes) <= 2 && log_files_bytes < 1 << 20)
+			break;
+	}
+	nlogs = dir_files("log.", &log_files_bytes);
+	ck_assert_msg(log_files_bytes < 1 << 20, "the log files hold %lld bytes after the load",
+		      log_files_bytes);
 	ck_assert_int_le(nlogs, 2);
 	json_t *items = NULL;
 	ck_assert_int_eq(brk_dict_items(c, "cd", &items), BRK_OK);

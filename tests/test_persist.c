@@ -1371,8 +1371,10 @@ static void full_writer_main(const char *url, int fd, int count)
 		json_t *k = json_integer(n), *v = json_string(pad);
 		brk_err err = brk_dict_set(c, "t", k, v);
 		json_decref(k), json_decref(v);
-		if (err != BRK_OK)
-			_exit(1);
+		if (err != BRK_OK) {
+			int code = -1 - (int)err; /* reported as a negative number */
+			_exit(write(fd, &code, sizeof code) == sizeof code ? 1 : 3);
+		}
 		if (write(fd, &n, sizeof n) != sizeof n)
 			_exit(3);
 	}
@@ -1389,19 +1391,76 @@ static int acked_so_far(int fd, int *count)
 	return *count;
 }
 
+/* small_tmpfs: mounts a 1 MiB tmpfs on the data dir in a mount namespace of this test
+ * process's own; false (saying why) when that cannot be done here. */
+static bool small_tmpfs(const char *test)
+{
+	if (geteuid() != 0) {
+		printf("%s: skipped: mounting a small tmpfs needs root\n", test);
+		return false;
+	}
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		printf("%s: skipped: no private mount namespace: %s\n", test, strerror(errno));
+		return false;
+	}
+	ck_assert_int_eq(mount("tmpfs", data, "tmpfs", 0, "size=1m,mode=0700"), 0);
+	return true;
+}
+
+/* A write whose commit failed is never acknowledged: a stop answers it shutting_down, and
+ * it is not there after a restart. */
+START_TEST(a_stop_while_the_disk_is_full_acknowledges_nothing_unstored)
+{
+	if (!small_tmpfs("a_stop_while_the_disk_is_full_..."))
+		return;
+	daemon_start_on(&d, data, FSYNC_ALWAYS);
+	brk_client *c = daemon_client(&d);
+	char filler[128];
+	snprintf(filler, sizeof filler, "%s/filler", data);
+	fill_fs(filler);
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t writer = test_fork();
+	if (writer == 0) {
+		close(fds[0]);
+		full_writer_main(d.url, fds[1], 300);
+	}
+	close(fds[1]);
+	double limit = test_now() + 30;
+	while (!pers_error(c) && test_now() < limit)
+		nap_ms(10);
+	ck_assert_msg(pers_error(c), "info.persistence.error never set on a full disk");
+	brk_close(c);
+	int status = daemon_term(&d);
+	int n, acked = 0, last = 0;
+	while (read(fds[0], &n, sizeof n) == sizeof n)
+		if ((last = n) >= 0)
+			ck_assert_int_eq(n, acked++);
+	close(fds[0]);
+	ck_assert_int_eq(wait_exit(writer, 30), 1);
+	if (last != -1 - (int)BRK_ESHUTDOWN)
+		show_stderr("the stop");
+	ck_assert_msg(status == 0, "brokerd stopped with status %d", status);
+	ck_assert_int_eq(unlink(filler), 0);
+	daemon_start_on(&d, data, FSYNC_ALWAYS);
+	c = daemon_client(&d);
+	size_t len;
+	ck_assert_int_eq(brk_dict_len(c, "t", &len), BRK_OK);
+	ck_assert_msg(len == (size_t)acked, "%zu keys after the restart, %d acknowledged", len,
+		      acked);
+	brk_close(c);
+	ck_assert_int_eq(daemon_term(&d), 0);
+	umount2(data, MNT_DETACH);
+	ck_assert_msg(last == -1 - (int)BRK_ESHUTDOWN, "the stuck write got %s, want shutting_down",
+		      last < 0 ? brk_err_code((brk_err)(-1 - last)) : "a success");
+}
+END_TEST
+
 START_TEST(a_full_disk_refuses_writes_loses_nothing_and_recovers)
 {
 	enum { COUNT = 300 };
-	if (geteuid() != 0) {
-		printf("a_full_disk_...: skipped: mounting a small tmpfs needs root\n");
+	if (!small_tmpfs("a_full_disk_..."))
 		return;
-	}
-	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
-		printf("a_full_disk_...: skipped: no private mount namespace: %s\n",
-		       strerror(errno));
-		return;
-	}
-	ck_assert_int_eq(mount("tmpfs", data, "tmpfs", 0, "size=1m,mode=0700"), 0);
 	daemon_start_on(&d, data, FSYNC_ALWAYS);
 	/* replies that should come at once: a short grace, so that one held fails soon */
 	brk_options quick = {.reply_grace = 5, .send_timeout = 5};
@@ -1919,6 +1978,7 @@ int main(void)
 	ADD(tc, a_damaged_snapshot_stops_start_up);
 	ADD(tc, an_unusable_data_dir_stops_start_up_with_a_clear_error);
 	ADD(tc, a_full_disk_refuses_writes_loses_nothing_and_recovers);
+	ADD(tc, a_stop_while_the_disk_is_full_acknowledges_nothing_unstored);
 	ADD(tc, config_file_keys_private_files_and_leftovers);
 	ADD(tc, compaction_under_load_loses_nothing_and_bounds_the_log);
 	ADD(tc, save_without_a_data_dir_is_a_storage_error);

@@ -775,6 +775,46 @@ START_TEST(a_restart_under_tighter_limits_keeps_what_was_stored)
 }
 END_TEST
 
+/* put_child: a child process that puts the string s to queue q, waiting as long as it
+ * takes; it exits 0 once the put is acknowledged, 1 on an error. */
+static pid_t put_child(const char *q, const char *s)
+{
+	pid_t pid = test_fork();
+	if (pid == 0) {
+		brk_client *pc;
+		if (brk_connect(d.url, NULL, &pc) != BRK_OK)
+			_exit(2);
+		json_t *v = json_string(s);
+		_exit(brk_queue_put(pc, q, v, BRK_FOREVER) == BRK_OK ? 0 : 1);
+	}
+	return pid;
+}
+
+/* A put that parks on a full queue is stored when its item enters, not before. */
+START_TEST(a_parked_put_is_stored_when_its_item_enters)
+{
+	daemon_start_on(&d, data, FSYNC_ALWAYS);
+	brk_client *c = daemon_client(&d);
+	ck_assert_int_eq(brk_queue_create(c, "qb", BRK_FIFO, 1), BRK_OK);
+	put_str(c, "qb", "A", -1);
+	pid_t b = put_child("qb", "B");
+	wait_stat(c, "qb", "putters", 1);
+	pid_t cc = put_child("qb", "C");
+	wait_stat(c, "qb", "putters", 2);
+	take(c, "qb", "\"A\""); /* B enters; C still waits */
+	ck_assert_int_eq(wait_exit(b, 30), 0);
+	wait_stat(c, "qb", "putters", 1);
+	ck_assert_int_eq(brk_ping(c), BRK_OK); /* confirms A */
+	brk_close(c);
+	c = restart(true, FSYNC_ALWAYS);
+	ck_assert_int_eq(wait_exit(cc, 30), 1);
+	drain_expect(c, "qb", "[\"B\"]");
+	ck_assert_int_eq(stat_count(c, "qb", "maxsize"), 1);
+	brk_close(c);
+	ck_assert_int_eq(daemon_term(&d), 0);
+}
+END_TEST
+
 /* ---- 2. SIGKILL at random moments under load ---- */
 
 enum { R_ATTEMPT = 1, R_PUT, R_SET, R_ADD, R_GOT, R_ACKED };
@@ -1973,6 +2013,7 @@ int main(void)
 	if (!only || !strcmp(only, "a_restart_keeps_every_persistent_object"))
 		tcase_add_loop_test(tc, a_restart_keeps_every_persistent_object, 0, 2);
 	ADD(tc, a_restart_under_tighter_limits_keeps_what_was_stored);
+	ADD(tc, a_parked_put_is_stored_when_its_item_enters);
 	ADD(tc, a_torn_tail_is_dropped_with_a_warning);
 	ADD(tc, a_damaged_record_in_the_middle_stops_start_up_until_repair);
 	ADD(tc, a_damaged_snapshot_stops_start_up);

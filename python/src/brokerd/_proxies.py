@@ -464,13 +464,13 @@ class Condition(_Proxy):
         """condition.create on lock: a Lock or RLock handle, a lock's name, or None for a new
         RLock (as Python's default)."""
         super().__init__(client, name)
+        lock_type = "lock" if isinstance(lock, Lock) and not isinstance(lock, RLock) else "rlock"
         if lock is None:
             lock = _fresh_name(None)
-            client.call("rlock.locked", lock)  # creates it as an RLock
             client._note_anonymous(lock)
         elif not isinstance(lock, str):
             lock = lock.name
-        self._call("condition.create", lock=lock)
+        self._call("condition.create", lock=lock, lock_type=lock_type)
 
     def acquire(self, blocking=True, timeout=-1):
         if not blocking and timeout != -1:

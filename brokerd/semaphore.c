@@ -322,7 +322,8 @@ static void *create(op_ctx *ctx, const char *name)
 {
 	json_int_t value;
 	bool bounded;
-	if (arg_opt_int(ctx, "value", DEFAULT_VALUE, &value) || arg_opt_bool(ctx, "bounded", false, &bounded))
+	if (arg_opt_int(ctx, "value", DEFAULT_VALUE, &value) ||
+	    arg_opt_bool(ctx, "bounded", false, &bounded))
 		return NULL;
 	if (value < 0 || value > 1000000000) {
 		op_fail(ctx, BRK_EBADARG, "'value' must be from 0 to 1e9");

@@ -5,11 +5,13 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -247,4 +249,159 @@ double test_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- persistence ---- */
+
+void data_dir_new(char *out, size_t size)
+{
+	snprintf(out, size, "/tmp/brokerd-data-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(out));
+}
+
+void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *dir = opendir(path);
+		struct dirent *e;
+		while (dir && (e = readdir(dir))) {
+			char sub[4096];
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+			    snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < (int)sizeof sub)
+				remove_tree(sub);
+		}
+		if (dir)
+			closedir(dir);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void stderr_path(const struct daemon *d, char *out, size_t size)
+{
+	snprintf(out, size, "%s/stderr", d->dir);
+}
+
+void daemon_launch(struct daemon *d, const char *data, const char *const *extra)
+{
+	const char *argv[40] = {BROKERD_BIN, "--listen", d->url, "--log-level", "info"};
+	char errfile[96];
+	int n = 5;
+	if (!d->dir[0]) {
+		strcpy(d->dir, "/tmp/brokerd-test-XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(d->dir));
+		snprintf(d->url, sizeof d->url, "ipc://%s/b.sock", d->dir);
+	}
+	if (data) {
+		argv[n++] = "--data-dir";
+		argv[n++] = data;
+	}
+	for (; extra && *extra && n < 38; extra++)
+		argv[n++] = *extra;
+	argv[n] = NULL;
+	stderr_path(d, errfile, sizeof errfile);
+	int fd = open(errfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	pid_t pid = test_fork();
+	if (pid == 0) {
+		dup2(fd, STDERR_FILENO);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a test that fails leaves no brokerd behind */
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fd);
+	d->pid = pid;
+}
+
+int daemon_await(struct daemon *d, double secs)
+{
+	double end = test_now() + secs;
+	do {
+		int status;
+		pid_t got = waitpid(d->pid, &status, WNOHANG);
+		if (got == d->pid) {
+			d->pid = 0;
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+		}
+		brk_client *c = NULL;
+		if (brk_connect(d->url, NULL, &c) == BRK_OK) {
+			brk_err err = brk_ping(c);
+			brk_close(c);
+			if (err == BRK_OK)
+				return 0;
+		}
+		nap_ms(5);
+	} while (test_now() < end);
+	return -1;
+}
+
+void daemon_start_on(struct daemon *d, const char *data, const char *const *extra)
+{
+	daemon_launch(d, data, extra);
+	int rc = daemon_await(d, 60);
+	if (rc != 0) {
+		static char err[8192];
+		daemon_stderr(d, err, sizeof err);
+		ck_abort_msg("brokerd did not start on %s (data dir %s): %s; stderr:\n%s", d->url,
+			     data ? data : "none", rc < 0 ? "no answer in 60 s" : "it exited", err);
+	}
+}
+
+static int signal_and_reap(struct daemon *d, int sig)
+{
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, sig);
+	int status = child_exit(d->pid);
+	d->pid = 0;
+	return status;
+}
+
+int daemon_kill(struct daemon *d)
+{
+	return signal_and_reap(d, SIGKILL);
+}
+
+int daemon_term(struct daemon *d)
+{
+	return signal_and_reap(d, SIGTERM);
+}
+
+size_t daemon_stderr(const struct daemon *d, char *buf, size_t size)
+{
+	char errfile[96];
+	stderr_path(d, errfile, sizeof errfile);
+	buf[0] = '\0';
+	int fd = open(errfile, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	off_t end = lseek(fd, 0, SEEK_END),
+	      from = end > (off_t)size - 1 ? end - (off_t)size + 1 : 0;
+	ssize_t n = pread(fd, buf, (size_t)(end - from), from);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0 ? (size_t)n : 0;
+}
+
+void daemon_stderr_clear(const struct daemon *d)
+{
+	char errfile[96];
+	stderr_path(d, errfile, sizeof errfile);
+	if (truncate(errfile, 0) != 0 && errno != ENOENT)
+		ck_abort_msg("truncate %s: %s", errfile, strerror(errno));
+}
+
+void daemon_remove(struct daemon *d)
+{
+	if (d->pid > 0)
+		daemon_kill(d);
+	if (d->dir[0])
+		remove_tree(d->dir);
+	d->dir[0] = '\0';
 }

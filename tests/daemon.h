@@ -69,4 +69,43 @@ int child_exit(pid_t pid);
  * returns the exit status. */
 int run_tool(char *const argv[], char *out, size_t size);
 
+/* ---- persistence: a brokerd on a data dir, restarted on it (test_persist.c) ---- */
+
+/* data_dir_new: makes a fresh empty dir for --data-dir; its path goes in out (size bytes). */
+void data_dir_new(char *out, size_t size);
+
+/* remove_tree: removes path and everything under it, best effort (for cleanup). */
+void remove_tree(const char *path);
+
+/* daemon_launch: starts brokerd on d->url (after a fresh socket dir is made when d->dir is
+ * empty, so a restart keeps the address), with "--data-dir data" when data is not NULL,
+ * then the extra arguments (NULL-terminated, may be NULL); its stderr is appended to
+ * d->dir/stderr. brokerd is killed if the calling process dies. Does not wait. */
+void daemon_launch(struct daemon *d, const char *data, const char *const *extra);
+
+/* daemon_await: waits up to secs until d's brokerd answers ping: 0; or until it exits: its
+ * exit status (128+signal if killed), with d->pid set to 0; -1 if neither happened. */
+int daemon_await(struct daemon *d, double secs);
+
+/* daemon_start_on: daemon_launch, then the test fails (showing brokerd's stderr) unless
+ * it answers within 60 s. */
+void daemon_start_on(struct daemon *d, const char *data, const char *const *extra);
+
+/* daemon_kill: SIGKILL d's brokerd and reap it; its exit status (137). The socket dir and
+ * stderr file stay, for a restart. */
+int daemon_kill(struct daemon *d);
+
+/* daemon_term: SIGTERM d's brokerd and reap it; its exit status. The socket dir stays. */
+int daemon_term(struct daemon *d);
+
+/* daemon_stderr: what d's brokerd processes wrote on stderr (NUL-ended in buf, the last
+ * size-1 bytes when there is more); its length. */
+size_t daemon_stderr(const struct daemon *d, char *buf, size_t size);
+
+/* daemon_stderr_clear: empties d's stderr file, so that daemon_stderr shows what follows. */
+void daemon_stderr_clear(const struct daemon *d);
+
+/* daemon_remove: SIGKILL d's brokerd if it still runs, then removes its socket dir. */
+void daemon_remove(struct daemon *d);
+
 #endif

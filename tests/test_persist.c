@@ -33,7 +33,8 @@ static char data[64];
 /* new_dir: a fresh dir under root, named after prefix, in out. */
 static void new_dir(char *out, size_t size, const char *prefix)
 {
-	snprintf(out, size, "%s/%s-XXXXXX", root, prefix);
+	int n = snprintf(out, size, "%s/%s-XXXXXX", root, prefix);
+	ck_assert(n > 0 && (size_t)n < size);
 	ck_assert_ptr_nonnull(mkdtemp(out));
 }
 

@@ -49,6 +49,9 @@ static const char usage[] =
 	"      --stall-timeout S   close a connection that has not finished its handshake,\n"
 	"                          or began a message and sent no more of it, after S\n"
 	"                          seconds (default 10)\n"
+	"      --no-protected-mode allow tcp:// (and tls+tcp:// without --tls-ca) listeners on\n"
+	"                          addresses other than loopback: anyone who can reach them\n"
+	"                          can read, change and delete everything\n"
 	"      --max-clients N     connections open at once (default 10000, lowered to what\n"
 	"                          the open-files limit allows); more are closed at once\n"
 	"      --log-level LEVEL   error, warn, info or debug (default info)\n"
@@ -59,6 +62,7 @@ struct overrides {
 	const char *max_message, *ipc_mode, *log_level, *max_value, *max_elements, *max_depth;
 	const char *tls_cert, *tls_key, *tls_ca;
 	const char *data_dir, *fsync, *compact_ratio, *compact_min, *max_clients, *stall_timeout;
+	const char *protected_mode;
 	bool repair;
 	char **listen;
 	size_t nlisten;
@@ -157,7 +161,8 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		     !strcmp(key, "tls_cert") || !strcmp(key, "tls_key") ||
 		     !strcmp(key, "tls_ca") || !strcmp(key, "data_dir") || !strcmp(key, "fsync") ||
 		     !strcmp(key, "compact_ratio") || !strcmp(key, "compact_min") ||
-		     !strcmp(key, "max_clients") || !strcmp(key, "stall_timeout")) &&
+		     !strcmp(key, "max_clients") || !strcmp(key, "stall_timeout") ||
+		     !strcmp(key, "protected_mode")) &&
 		    json_is_string(v))
 			continue;
 		return fail("config: unknown or mistyped setting '%s' (see docs/config.md)", key);
@@ -192,6 +197,8 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		o->max_clients = json_string_value(json_object_get(root, "max_clients"));
 	if (!o->stall_timeout)
 		o->stall_timeout = json_string_value(json_object_get(root, "stall_timeout"));
+	if (!o->protected_mode)
+		o->protected_mode = json_string_value(json_object_get(root, "protected_mode"));
 	return -1;
 }
 
@@ -239,6 +246,7 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		{"compact-min", required_argument, NULL, 'M'},
 		{"max-clients", required_argument, NULL, 'N'},
 		{"stall-timeout", required_argument, NULL, 'S'},
+		{"no-protected-mode", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -302,6 +310,9 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 			break;
 		case 'S':
 			o->stall_timeout = optarg;
+			break;
+		case 'P':
+			o->protected_mode = "no";
 			break;
 		case 'h':
 			proto_default_url(url, sizeof url);
@@ -389,6 +400,34 @@ static int parse_persistence(const struct overrides *o, struct config *c)
 	return 0;
 }
 
+/* loopback: whether a tcp:// or tls+tcp:// URL's host is this machine only. */
+static bool loopback(const char *url)
+{
+	const char *host = strstr(url, "://") + 3;
+	return !strncmp(host, "127.", 4) || !strncmp(host, "[::1]:", 6) ||
+	       !strncmp(host, "localhost:", 10);
+}
+
+/* check_protected: as Redis's protected mode: a listener that other machines can reach must
+ * authenticate its clients (tls+tcp:// with --tls-ca), unless protected mode is off. 0, or
+ * 2 after naming the listener. */
+static int check_protected(const struct overrides *o, struct config *c)
+{
+	if (o->protected_mode && strcmp(o->protected_mode, "yes") && strcmp(o->protected_mode, "no"))
+		return fail("protected_mode '%s' must be \"yes\" or \"no\"", o->protected_mode);
+	c->unprotected = o->protected_mode && !strcmp(o->protected_mode, "no");
+	for (size_t i = 0; i < c->nlisten && !c->unprotected; i++) {
+		const char *url = c->listen[i].url;
+		bool tcp = !strncmp(url, "tcp://", 6), tls = !strncmp(url, "tls+tcp://", 10);
+		if ((tcp || (tls && !o->tls_ca)) && !loopback(url))
+			return fail("%s: protected mode refuses a listener other machines can reach "
+				    "without authenticating them: use tls+tcp:// with --tls-ca "
+				    "(client certificates), a loopback address, or --no-protected-mode",
+				    url);
+	}
+	return 0;
+}
+
 /* check_tls: keeps the TLS files of o in c; a tls+tcp:// listener needs a certificate and
  * a key. 0, or 2 after reporting what is missing. */
 static int check_tls(const struct overrides *o, struct config *c)
@@ -438,7 +477,7 @@ int config_load(struct config *c, int argc, char **argv)
 			proto_default_url(url, sizeof url);
 			rc = add_listener(c, url, max_message, mode) ? 2 : -1;
 		}
-		if (rc < 0 && check_tls(&o, c) != 0)
+		if (rc < 0 && (check_tls(&o, c) != 0 || check_protected(&o, c) != 0))
 			rc = 2;
 	}
 out:

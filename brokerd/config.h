@@ -30,6 +30,7 @@ struct config {
 	uint64_t compact_min;
 	size_t max_clients;   /* connections open at once (lowered to what the fd limit allows) */
 	double stall_timeout; /* seconds a handshake or a message begun may stall */
+	bool unprotected;     /* network listeners without authentication were allowed */
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the

@@ -75,6 +75,9 @@ int server_start(struct event_base *base, const struct config *c)
 	started = clock_now();
 	conn_init(base);
 	conn_set_stall_timeout(c->stall_timeout);
+	if (c->unprotected)
+		log_warn("protected mode is off: clients reaching a network listener are not "
+			 "authenticated");
 	limit_clients(c);
 	exit_ev = evtimer_new(base, on_exit_timer, NULL);
 	listeners = calloc(c->nlisten, sizeof *listeners);

@@ -369,6 +369,39 @@ static const char *write_config(const char *text)
 	return path;
 }
 
+/* Protected mode: a listener other machines can reach must authenticate its clients; exit
+ * 2 before binding anything, unless the loudly named opt-out is given. */
+START_TEST(network_listeners_need_authentication)
+{
+	char url[64], loop[64];
+	int port = free_tcp_port();
+	snprintf(url, sizeof url, "tcp://0.0.0.0:%d", port);
+	snprintf(loop, sizeof loop, "tcp://127.0.0.1:%d", port);
+	char *open_tcp[] = {BROKERD_BIN, "--listen", url, NULL};
+	char *any6[] = {BROKERD_BIN, "--listen", "tcp://[::]:1", NULL};
+	char *named[] = {BROKERD_BIN, "--listen", "tcp://example.org:1", NULL};
+	char *tls_no_ca[] = {BROKERD_BIN,  "--listen", "tls+tcp://0.0.0.0:1",
+			     "--tls-cert", "c",        "--tls-key",
+			     "k",          NULL};
+	char *bad[] = {BROKERD_BIN, "--config",
+		       (char *)write_config("{\"protected_mode\": \"maybe\"}"), NULL};
+	ck_assert_int_eq(run_tool(open_tcp, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(any6, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(named, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(tls_no_ca, out, sizeof out), 2);
+	ck_assert_int_eq(run_tool(bad, out, sizeof out), 2);
+	struct daemon x, y;
+	daemon_start(&x, (const char *const[]){"--listen", url, "--no-protected-mode", NULL});
+	brk_client *c = connect_when_up(loop);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(brk_ping(c), BRK_OK);
+	brk_close(c);
+	ck_assert_int_eq(daemon_stop(&x), 0);
+	daemon_start(&y, (const char *const[]){"--listen", loop, NULL}); /* loopback: fine */
+	ck_assert_int_eq(daemon_stop(&y), 0);
+}
+END_TEST
+
 START_TEST(config_file_sets_listeners_and_limits)
 {
 	char url[160], text[512];
@@ -627,6 +660,7 @@ int main(void)
 	tcase_add_test(tc, systemd_readiness_is_announced);
 	tcase_add_test(tc, one_daemon_listens_on_ipc_and_tcp_at_once);
 	tcase_add_test(tc, save_compacts_a_data_dir);
+	tcase_add_test(tc, network_listeners_need_authentication);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -2,7 +2,9 @@
  * file's; --listen on the command line replaces the file's listeners. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,10 @@ static const char usage[] =
 	"      --stall-timeout S   close a connection that has not finished its handshake,\n"
 	"                          or began a message and sent no more of it, after S\n"
 	"                          seconds (default 10)\n"
+	"      --ipc-allow-uid LIST  only these users (names or uids, comma separated) besides\n"
+	"                          root and brokerd's own may connect over ipc\n"
+	"      --ipc-allow-gid LIST  ... and members of these groups\n"
+	"      --ipc-group GROUP   the group of ipc socket files (with --ipc-mode 0660)\n"
 	"      --no-protected-mode allow tcp:// (and tls+tcp:// without --tls-ca) listeners on\n"
 	"                          addresses other than loopback: anyone who can reach them\n"
 	"                          can read, change and delete everything\n"
@@ -62,7 +68,7 @@ struct overrides {
 	const char *max_message, *ipc_mode, *log_level, *max_value, *max_elements, *max_depth;
 	const char *tls_cert, *tls_key, *tls_ca;
 	const char *data_dir, *fsync, *compact_ratio, *compact_min, *max_clients, *stall_timeout;
-	const char *protected_mode;
+	const char *protected_mode, *allow_uid, *allow_gid, *ipc_group;
 	bool repair;
 	char **listen;
 	size_t nlisten;
@@ -162,7 +168,8 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		     !strcmp(key, "tls_ca") || !strcmp(key, "data_dir") || !strcmp(key, "fsync") ||
 		     !strcmp(key, "compact_ratio") || !strcmp(key, "compact_min") ||
 		     !strcmp(key, "max_clients") || !strcmp(key, "stall_timeout") ||
-		     !strcmp(key, "protected_mode")) &&
+		     !strcmp(key, "protected_mode") || !strcmp(key, "ipc_allow_uid") ||
+		     !strcmp(key, "ipc_allow_gid") || !strcmp(key, "ipc_group")) &&
 		    json_is_string(v))
 			continue;
 		return fail("config: unknown or mistyped setting '%s' (see docs/config.md)", key);
@@ -199,6 +206,12 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		o->stall_timeout = json_string_value(json_object_get(root, "stall_timeout"));
 	if (!o->protected_mode)
 		o->protected_mode = json_string_value(json_object_get(root, "protected_mode"));
+	if (!o->allow_uid)
+		o->allow_uid = json_string_value(json_object_get(root, "ipc_allow_uid"));
+	if (!o->allow_gid)
+		o->allow_gid = json_string_value(json_object_get(root, "ipc_allow_gid"));
+	if (!o->ipc_group)
+		o->ipc_group = json_string_value(json_object_get(root, "ipc_group"));
 	return -1;
 }
 
@@ -247,6 +260,9 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		{"max-clients", required_argument, NULL, 'N'},
 		{"stall-timeout", required_argument, NULL, 'S'},
 		{"no-protected-mode", no_argument, NULL, 'P'},
+		{"ipc-allow-uid", required_argument, NULL, 'U'},
+		{"ipc-allow-gid", required_argument, NULL, 'G'},
+		{"ipc-group", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -313,6 +329,15 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 			break;
 		case 'P':
 			o->protected_mode = "no";
+			break;
+		case 'U':
+			o->allow_uid = optarg;
+			break;
+		case 'G':
+			o->allow_gid = optarg;
+			break;
+		case 'g':
+			o->ipc_group = optarg;
 			break;
 		case 'h':
 			proto_default_url(url, sizeof url);
@@ -400,6 +425,58 @@ static int parse_persistence(const struct overrides *o, struct config *c)
 	return 0;
 }
 
+/* id_of: a user (or group when group) given by name or number; -1 when there is none. */
+static long long id_of(const char *text, bool group)
+{
+	unsigned long long n;
+	if (parse_count(text, 0, 4294967294ULL, &n) == 0)
+		return (long long)n;
+	if (group) {
+		struct group *g = getgrnam(text);
+		return g ? (long long)g->gr_gid : -1;
+	}
+	struct passwd *p = getpwnam(text);
+	return p ? (long long)p->pw_uid : -1;
+}
+
+/* parse_ids: a comma separated list of users or groups into a new array *out of *n. 0, or
+ * 2 after naming the one that does not exist. */
+static int parse_ids(const char *list, bool group, unsigned **out, size_t *n)
+{
+	char *copy = strdup(list), *save = NULL, *one;
+	*n = 0;
+	*out = calloc(strlen(list) / 2 + 1, sizeof **out);
+	for (one = copy ? strtok_r(copy, ",", &save) : NULL; one && *out;
+	     one = strtok_r(NULL, ",", &save)) {
+		long long id = id_of(one, group);
+		if (id < 0) {
+			fail("no %s '%s' (ipc-allow-%s)", group ? "group" : "user", one,
+			     group ? "gid" : "uid");
+			free(copy);
+			return 2;
+		}
+		(*out)[(*n)++] = (unsigned)id;
+	}
+	free(copy);
+	return *out && copy ? 0 : fail("%s", "out of memory");
+}
+
+/* parse_ipc_access: the ipc allow-lists and socket group of o into c. 0, or 2. */
+static int parse_ipc_access(const struct overrides *o, struct config *c)
+{
+	long long g;
+	c->ipc_group = (gid_t)-1;
+	if (o->allow_uid && parse_ids(o->allow_uid, false, &c->allow_uids, &c->nallow_uids))
+		return 2;
+	if (o->allow_gid && parse_ids(o->allow_gid, true, &c->allow_gids, &c->nallow_gids))
+		return 2;
+	if (o->ipc_group && (g = id_of(o->ipc_group, true)) < 0)
+		return fail("no group '%s' (ipc-group)", o->ipc_group);
+	if (o->ipc_group)
+		c->ipc_group = (gid_t)g;
+	return 0;
+}
+
 /* loopback: whether a tcp:// or tls+tcp:// URL's host is this machine only. */
 static bool loopback(const char *url)
 {
@@ -413,17 +490,19 @@ static bool loopback(const char *url)
  * 2 after naming the listener. */
 static int check_protected(const struct overrides *o, struct config *c)
 {
-	if (o->protected_mode && strcmp(o->protected_mode, "yes") && strcmp(o->protected_mode, "no"))
+	if (o->protected_mode && strcmp(o->protected_mode, "yes") &&
+	    strcmp(o->protected_mode, "no"))
 		return fail("protected_mode '%s' must be \"yes\" or \"no\"", o->protected_mode);
 	c->unprotected = o->protected_mode && !strcmp(o->protected_mode, "no");
 	for (size_t i = 0; i < c->nlisten && !c->unprotected; i++) {
 		const char *url = c->listen[i].url;
 		bool tcp = !strncmp(url, "tcp://", 6), tls = !strncmp(url, "tls+tcp://", 10);
 		if ((tcp || (tls && !o->tls_ca)) && !loopback(url))
-			return fail("%s: protected mode refuses a listener other machines can reach "
-				    "without authenticating them: use tls+tcp:// with --tls-ca "
-				    "(client certificates), a loopback address, or --no-protected-mode",
-				    url);
+			return fail(
+				"%s: protected mode refuses a listener other machines can reach "
+				"without authenticating them: use tls+tcp:// with --tls-ca "
+				"(client certificates), a loopback address, or --no-protected-mode",
+				url);
 	}
 	return 0;
 }
@@ -477,7 +556,8 @@ int config_load(struct config *c, int argc, char **argv)
 			proto_default_url(url, sizeof url);
 			rc = add_listener(c, url, max_message, mode) ? 2 : -1;
 		}
-		if (rc < 0 && (check_tls(&o, c) != 0 || check_protected(&o, c) != 0))
+		if (rc < 0 && (check_tls(&o, c) != 0 || check_protected(&o, c) != 0 ||
+			       parse_ipc_access(&o, c) != 0))
 			rc = 2;
 	}
 out:
@@ -497,6 +577,11 @@ void config_fini(struct config *c)
 	free(c->tls_key);
 	free(c->tls_ca);
 	free(c->data_dir);
+	free(c->allow_uids);
+	free(c->allow_gids);
+	c->allow_uids = NULL;
+	c->allow_gids = NULL;
+	c->nallow_uids = c->nallow_gids = 0;
 	c->data_dir = NULL;
 	c->listen = NULL;
 	c->nlisten = 0;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "journal.h"
 #include "jval.h"
@@ -31,6 +32,12 @@ struct config {
 	size_t max_clients;   /* connections open at once (lowered to what the fd limit allows) */
 	double stall_timeout; /* seconds a handshake or a message begun may stall */
 	bool unprotected;     /* network listeners without authentication were allowed */
+	/* ipc peers allowed besides root and brokerd's own user; none listed: the socket's
+	 * mode decides alone */
+	unsigned *allow_uids; /* uid_t values */
+	unsigned *allow_gids; /* gid_t values */
+	size_t nallow_uids, nallow_gids;
+	gid_t ipc_group; /* (gid_t)-1: the socket file keeps brokerd's group */
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the

@@ -29,6 +29,10 @@ static size_t max_clients = SIZE_MAX;
 static unsigned long long refused_over, refused_nofd;
 static double last_refusal_log;
 static int spare_fd = -1; /* kept open so that a connection can be taken and closed at EMFILE */
+static const struct config *access_conf;
+static unsigned long long refused_peer;
+static unsigned logged_uids[256]; /* refused peers already logged */
+static size_t nlogged;
 
 static bool has_scheme(const char *url, const char *scheme)
 {
@@ -79,10 +83,65 @@ void listen_limit(size_t n)
 		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-void listen_refused(unsigned long long *over_limit, unsigned long long *no_fd)
+void listen_ipc_access(const struct config *c)
+{
+	access_conf = c;
+}
+
+static bool listed(const unsigned *ids, size_t n, unsigned id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* peer_allowed: whether the ipc peer on fd may connect: every peer when no allow-list is
+ * set, else root, brokerd's own user, a listed user, or a member of a listed group. */
+static bool peer_allowed(int fd, unsigned *uid)
+{
+	const struct config *c = access_conf;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	gid_t groups[64];
+	if (!c || (!c->nallow_uids && !c->nallow_gids))
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return false;
+	*uid = cred.uid;
+	if (cred.uid == 0 || cred.uid == geteuid() ||
+	    listed(c->allow_uids, c->nallow_uids, cred.uid) ||
+	    listed(c->allow_gids, c->nallow_gids, cred.gid))
+		return true;
+	len = sizeof groups;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof *groups; i++)
+		if (listed(c->allow_gids, c->nallow_gids, groups[i]))
+			return true;
+	return false;
+}
+
+/* refuse_peer: closes fd, whose peer uid may not connect; logs each uid once. */
+static void refuse_peer(const struct listener *l, int fd, unsigned uid)
+{
+	close(fd);
+	refused_peer++;
+	if (listed(logged_uids, nlogged, uid))
+		return;
+	if (nlogged < sizeof logged_uids / sizeof *logged_uids)
+		logged_uids[nlogged++] = uid;
+	log_warn("refused ipc peer uid %u on %s: not in ipc_allow_uid / ipc_allow_gid (logged "
+		 "once per uid)",
+		 uid, l->url);
+}
+
+void listen_refused(unsigned long long *over_limit, unsigned long long *no_fd,
+		    unsigned long long *ipc_peer)
 {
 	*over_limit = refused_over;
 	*no_fd = refused_nofd;
+	*ipc_peer = refused_peer;
 }
 
 /* refused: a connection on l was closed at once, for why; logged at most once a second. */
@@ -100,7 +159,12 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 		      void *arg)
 {
 	struct listener *l = arg;
+	unsigned uid = 0;
 	(void)salen;
+	if (l->origin.kind == CONN_IPC && !peer_allowed(fd, &uid)) {
+		refuse_peer(l, fd, uid);
+		return;
+	}
 	if (conn_count() >= max_clients) {
 		close(fd);
 		refused(l, &refused_over, "max_clients connections are open");
@@ -220,6 +284,14 @@ static evutil_socket_t bind_ipc(const char *path, int mode)
 					      : strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		return -1;
+	}
+	if (access_conf && access_conf->ipc_group != (gid_t)-1 &&
+	    chown(path, (uid_t)-1, access_conf->ipc_group) != 0) {
+		log_error("cannot give ipc://%s to group %u: %s", path,
+			  (unsigned)access_conf->ipc_group, strerror(errno));
+		close(fd);
+		unlink(path);
 		return -1;
 	}
 	return fd;

@@ -33,9 +33,15 @@ void listen_stop(struct listener *l);
  * comes when brokerd is out of descriptors, rather than leaving it waiting. */
 void listen_limit(size_t max_clients);
 
-/* listen_refused: connections closed at once since start: past max_clients, and for want
- * of descriptors. */
-void listen_refused(unsigned long long *over_limit, unsigned long long *no_fd);
+/* listen_ipc_access: who may connect over ipc (c's allow-lists; borrowed for the daemon's
+ * life) and the group ipc socket files get. A refused peer is closed before any request
+ * is read, and logged once per uid. */
+void listen_ipc_access(const struct config *c);
+
+/* listen_refused: connections closed at once since start: past max_clients, for want of
+ * descriptors, and ipc peers not allowed. */
+void listen_refused(unsigned long long *over_limit, unsigned long long *no_fd,
+		    unsigned long long *ipc_peer);
 
 /* listen_is_tls: whether url is a tls+tcp:// address. */
 bool listen_is_tls(const char *url);

@@ -75,6 +75,7 @@ int server_start(struct event_base *base, const struct config *c)
 	started = clock_now();
 	conn_init(base);
 	conn_set_stall_timeout(c->stall_timeout);
+	listen_ipc_access(c);
 	if (c->unprotected)
 		log_warn("protected mode is off: clients reaching a network listener are not "
 			 "authenticated");
@@ -142,8 +143,8 @@ void server_describe(json_t *info)
 						      "max_message",
 						      (json_int_t)listeners[i].origin.max_message));
 	json_object_set_new(info, "uptime", json_real(loop ? clock_now() - started : 0));
-	unsigned long long over, nofd;
-	listen_refused(&over, &nofd);
+	unsigned long long over, nofd, peer;
+	listen_refused(&over, &nofd, &peer);
 	json_object_set_new(info, "connections", json_integer((json_int_t)conn_count()));
 	json_object_set_new(info, "max_clients", json_integer((json_int_t)max_clients));
 	struct conn_closes cc;
@@ -155,7 +156,7 @@ void server_describe(json_t *info)
 				      (json_int_t)cc.peer_vanished, "protocol_error",
 				      (json_int_t)cc.protocol_error));
 	json_object_set_new(info, "refused_connections",
-			    json_pack("{s:I, s:I}", "max_clients", (json_int_t)over, "no_fd",
-				      (json_int_t)nofd));
+			    json_pack("{s:I, s:I, s:I}", "max_clients", (json_int_t)over, "no_fd",
+				      (json_int_t)nofd, "ipc_peer", (json_int_t)peer));
 	json_object_set_new(info, "listeners", list);
 }

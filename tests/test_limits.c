@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -183,6 +184,66 @@ START_TEST(tcp_connections_keep_alive)
 }
 END_TEST
 
+/* as_user: brokerctl ping against url as uid:gid (no other groups), through setpriv; its
+ * exit status (0: pong). */
+static int ping_as(const char *url, int uid, int gid)
+{
+	char ruid[32], rgid[32], out[1024];
+	snprintf(ruid, sizeof ruid, "--reuid=%d", uid);
+	snprintf(rgid, sizeof rgid, "--regid=%d", gid);
+	return run_tool((char *[]){"/usr/bin/setpriv", ruid, rgid, "--clear-groups", BROKERCTL_BIN,
+				   "--url", (char *)url, "ping", NULL},
+			out, sizeof out);
+}
+
+/* can_switch_users: root with setpriv: the tests of other users' access can run. */
+static bool can_switch_users(void)
+{
+	if (geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0)
+		return true;
+	fprintf(stderr, "skipped: needs root and setpriv(1) to connect as other users\n");
+	return false;
+}
+
+START_TEST(only_allowed_ipc_peers_get_in)
+{
+	struct daemon d;
+	if (!can_switch_users())
+		return;
+	daemon_start(&d, (const char *const[]){"--ipc-mode", "0666", "--ipc-allow-uid", "4321",
+					       "--ipc-allow-gid", "4322", NULL});
+	ck_assert_int_eq(chmod(d.dir, 0755), 0); /* let other users reach the socket file */
+	brk_client *c = daemon_client(&d);
+	ck_assert_int_eq(ping_as(d.url, 65534, 65534), 3); /* nobody: closed at once */
+	ck_assert_int_eq(ping_as(d.url, 65534, 65534), 3);
+	ck_assert_int_eq(ping_as(d.url, 4321, 65534), 0); /* a listed user */
+	ck_assert_int_eq(ping_as(d.url, 65534, 4322), 0); /* a member of a listed group */
+	ck_assert_int_eq(brk_ping(c), BRK_OK);            /* root */
+	ck_assert_int_eq(refused_count(c, "ipc_peer"), 2);
+	brk_close(c);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(a_group_may_share_the_socket)
+{
+	struct daemon d;
+	struct stat st;
+	char path[160];
+	if (!can_switch_users())
+		return;
+	daemon_start(&d, (const char *const[]){"--ipc-mode", "0660", "--ipc-group", "4322", NULL});
+	ck_assert_int_eq(chmod(d.dir, 0755), 0);
+	snprintf(path, sizeof path, "%s/b.sock", d.dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_gid, 4322);
+	ck_assert_int_eq(st.st_mode & 0777, 0660);
+	ck_assert_int_eq(ping_as(d.url, 65534, 4322), 0);  /* in the group */
+	ck_assert_int_eq(ping_as(d.url, 65534, 65534), 3); /* not: the file's mode stops it */
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("limits");
@@ -193,6 +254,8 @@ int main(void)
 	tcase_add_test(tc, max_clients_is_capped_by_the_descriptor_limit);
 	tcase_add_test(tc, stalled_connections_are_closed_idle_ones_are_not);
 	tcase_add_test(tc, tcp_connections_keep_alive);
+	tcase_add_test(tc, only_allowed_ipc_peers_get_in);
+	tcase_add_test(tc, a_group_may_share_the_socket);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

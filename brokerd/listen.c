@@ -223,18 +223,34 @@ static void on_accept_error(struct evconnlistener *ev, void *arg)
 
 /* ---- binding ---- */
 
-/* ensure_dir: creates the socket's directory (one level, 0755) when it is missing, as
- * /run/brokerd is on a fresh boot. */
-static void ensure_dir(const char *path)
+/* ensure_dir: creates the socket's directory (one level) when it is missing, as /run/brokerd
+ * is on a fresh boot: 0755 for root, 0700 for others (/tmp/brokerd-UID). Then the directory
+ * must be brokerd's own user's or root's, and not writable by others unless sticky: else
+ * another user could put their own socket in its place. 0, or -1 after logging why. */
+static int ensure_dir(const char *path)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
+	if (!slash)
+		return 0;
 	*slash = '\0';
-	if (mkdir(dir, 0755) == 0)
+	if (slash == dir)
+		strcpy(dir, "/");
+	else if (mkdir(dir, geteuid() == 0 ? 0755 : 0700) == 0)
 		log_info("created %s", dir);
+	if (stat(dir, &st) != 0)
+		return 0; /* bind says why */
+	if ((st.st_uid == geteuid() || st.st_uid == 0) &&
+	    (!(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX)))
+		return 0;
+	log_error("cannot listen on ipc://%s: its directory %s is %s: another user could replace "
+		  "the socket",
+		  path, dir,
+		  st.st_uid == geteuid() || st.st_uid == 0 ? "writable by others"
+							   : "another user's");
+	return -1;
 }
 
 /* stale: whether sun is a socket file nobody accepts on (its daemon is gone). */
@@ -270,7 +286,8 @@ static evutil_socket_t bind_ipc(const char *path, int mode)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	ensure_dir(path);
+	if (ensure_dir(path) != 0)
+		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	int rc = fd < 0 ? -1 : bind_mode(fd, &sun, mode);
 	if (rc != 0 && errno == EADDRINUSE && stale(&sun)) {

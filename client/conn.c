@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -164,6 +165,43 @@ static int dial(int family, const struct sockaddr *sa, socklen_t len, double dea
 	return -1;
 }
 
+/* trusted_uid: whether a daemon running as uid may be talked to over ipc: root, this
+ * process's own user, the "brokerd" service user, or $BROKERD_DAEMON_UID (a uid or a name).
+ * Another user could have made the socket to read what clients send. */
+static bool trusted_uid(uid_t uid)
+{
+	const char *want = getenv("BROKERD_DAEMON_UID");
+	struct passwd pw, *found = NULL;
+	char buf[1024], *end;
+	if (uid == 0 || uid == geteuid())
+		return true;
+	if (want && *want) {
+		unsigned long n = strtoul(want, &end, 10);
+		if (!*end)
+			return uid == (uid_t)n;
+		return getpwnam_r(want, &pw, buf, sizeof buf, &found) == 0 && found &&
+		       found->pw_uid == uid;
+	}
+	return getpwnam_r("brokerd", &pw, buf, sizeof buf, &found) == 0 && found &&
+	       found->pw_uid == uid;
+}
+
+/* check_daemon: the process on the other end of ipc socket fd runs as a trusted user. */
+static brk_err check_daemon(int fd, const char *url)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return connect_failed(url, errno);
+	if (trusted_uid(cred.uid))
+		return BRK_OK;
+	return fail(
+		BRK_ECONNECT,
+		"cannot connect to %s: the process listening there runs as uid %u, not root, "
+		"you, or the brokerd user (set BROKERD_DAEMON_UID to trust it); nothing was sent",
+		url, (unsigned)cred.uid);
+}
+
 /* dial_ipc: a blocking connect, so that a full listen backlog is waited out (for up to
  * the deadline, through SO_SNDTIMEO) as a busy daemon accepts; then non-blocking. */
 static brk_err dial_ipc(const struct addr *a, const char *url, double deadline, int *fd)
@@ -180,10 +218,11 @@ static brk_err dial_ipc(const struct addr *a, const char *url, double deadline, 
 	int rv = connect(*fd, (struct sockaddr *)&sun, sizeof sun) == 0 ? 0 : errno;
 	struct timeval none = {0, 0};
 	setsockopt(*fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
-	if (rv == 0 && fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK) == 0)
+	brk_err err = rv ? BRK_OK : check_daemon(*fd, url);
+	if (rv == 0 && err == BRK_OK && fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK) == 0)
 		return BRK_OK;
 	close(*fd);
-	return connect_failed(url, rv ? rv : errno);
+	return err != BRK_OK ? err : connect_failed(url, rv ? rv : errno);
 }
 
 static brk_err dial_tcp(const struct addr *a, const char *url, double deadline, int *fd)

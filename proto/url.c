@@ -14,7 +14,7 @@ int proto_default_url(char *buf, size_t size)
 	else if (xdg && *xdg)
 		n = snprintf(buf, size, "ipc://%s/brokerd.sock", xdg);
 	else
-		n = snprintf(buf, size, "ipc:///tmp/brokerd-%u.sock", (unsigned)geteuid());
+		n = snprintf(buf, size, "ipc:///tmp/brokerd-%u/brokerd.sock", (unsigned)geteuid());
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 

@@ -2,6 +2,7 @@
  * connection limit and running out of descriptors turn new clients away at once, while
  * the clients already there are served. */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,61 @@ START_TEST(a_group_may_share_the_socket)
 }
 END_TEST
 
+/* as_other: spawns brokerd as uid:gid 4321 (through setpriv) with args (NULL-ended). */
+static pid_t brokerd_as_other(const char *url, const char *arg)
+{
+	return spawn((char *[]){"/usr/bin/setpriv", "--reuid=4321", "--regid=4321",
+				"--clear-groups", BROKERD_BIN, "--listen", (char *)url,
+				"--log-level", "warn", (char *)arg, NULL});
+}
+
+START_TEST(clients_talk_only_to_a_trusted_daemon)
+{
+	char dir[] = "/tmp/brokerd-other-XXXXXX", url[128], sock[96];
+	brk_client *x = NULL;
+	if (!can_switch_users())
+		return;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chown(dir, 4321, 4321), 0);
+	snprintf(sock, sizeof sock, "%s/b.sock", dir);
+	snprintf(url, sizeof url, "ipc://%s", sock);
+	pid_t pid = brokerd_as_other(url, NULL);
+	unsetenv("BROKERD_DAEMON_UID");
+	for (int i = 0; i < 500 && access(sock, F_OK) != 0; i++)
+		usleep(10000);
+	/* another user's daemon: nothing is sent to it */
+	ck_assert_int_eq(brk_connect(url, NULL, &x), BRK_ECONNECT);
+	ck_assert_ptr_nonnull(strstr(brk_last_error(), "runs as uid 4321"));
+	setenv("BROKERD_DAEMON_UID", "4321", 1); /* unless the user says to trust it */
+	x = connect_when_up(url);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(brk_ping(x), BRK_OK);
+	brk_close(x);
+	unsetenv("BROKERD_DAEMON_UID");
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(child_exit(pid), 0);
+	unlink(sock);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(the_socket_directory_must_be_safe)
+{
+	char dir[] = "/tmp/brokerd-dir-XXXXXX", url[96], out[1024];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(url, sizeof url, "ipc://%s/b.sock", dir);
+	char *argv[] = {BROKERD_BIN, "--listen", url, NULL};
+	ck_assert_int_eq(chmod(dir, 0777), 0); /* anyone could swap the socket */
+	ck_assert_int_eq(run_tool(argv, out, sizeof out), 1);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chmod(dir, 0700), 0);
+		ck_assert_int_eq(chown(dir, 4321, 4321), 0); /* another user's */
+		ck_assert_int_eq(run_tool(argv, out, sizeof out), 1);
+	}
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("limits");
@@ -256,6 +312,8 @@ int main(void)
 	tcase_add_test(tc, tcp_connections_keep_alive);
 	tcase_add_test(tc, only_allowed_ipc_peers_get_in);
 	tcase_add_test(tc, a_group_may_share_the_socket);
+	tcase_add_test(tc, clients_talk_only_to_a_trusted_daemon);
+	tcase_add_test(tc, the_socket_directory_must_be_safe);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -54,7 +54,7 @@ def default_url():
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg:
         return "ipc://%s/brokerd.sock" % xdg
-    return "ipc:///tmp/brokerd-%d.sock" % os.getuid()
+    return "ipc:///tmp/brokerd-%d/brokerd.sock" % os.geteuid()
 
 
 def parse_url(url):
@@ -402,12 +402,41 @@ class Conn:
         return any(ev & bad for _, ev in p.poll(0))
 
 
+def _trusted_uid(uid):
+    """_trusted_uid: whether a daemon running as uid may be talked to over ipc: root, this
+    process's own user, the "brokerd" service user, or $BROKERD_DAEMON_UID (a uid or a
+    name). Another user could have made the socket to read what clients send."""
+    import pwd
+    if uid in (0, os.geteuid()):
+        return True
+    want = os.environ.get("BROKERD_DAEMON_UID") or "brokerd"
+    if want.isdigit():
+        return uid == int(want)
+    try:
+        return pwd.getpwnam(want).pw_uid == uid
+    except KeyError:
+        return False
+
+
+def _check_daemon(s, url):
+    uid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]
+    if not _trusted_uid(uid):
+        raise ConnectFailed(
+            "cannot connect to %s: the process listening there runs as uid %d, not root, "
+            "you, or the brokerd user (set BROKERD_DAEMON_UID to trust it); nothing was sent"
+            % (url, uid))
+
+
 def _dial(scheme, host, port, deadline, url):
     if scheme == "ipc":
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             s.settimeout(max(deadline - time.monotonic(), 0.001))
             s.connect(host)
+            _check_daemon(s, url)
+        except ConnectFailed:
+            s.close()
+            raise
         except OSError as e:
             s.close()
             raise ConnectFailed("cannot connect to %s: %s" % (url, e)) from None

@@ -369,6 +369,11 @@ static void flush_dirty(void)
 	event_del(flush_ev);
 }
 
+void conn_flush(void)
+{
+	flush_dirty();
+}
+
 /* on_flush: replies made outside a read (a deadline, a signal) go out here. */
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {

@@ -60,6 +60,10 @@ void conn_set_stall_timeout(double seconds);
 /* conn_closes: the counts since start. */
 void conn_closes(struct conn_closes *out);
 
+/* conn_flush: writes the replies waiting to go out now, rather than at the loop's next
+ * pass (after a commit released the replies it held). */
+void conn_flush(void);
+
 /* conn_count: connections open. */
 size_t conn_count(void);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "conn.h"
 #include "delivery.h"
 #include "dispatch.h"
 #include "envelope.h"
@@ -193,6 +194,7 @@ void persist_flush(void)
 	P.failed = false;
 	P.pending = false;
 	release_held(BRK_OK, NULL);
+	conn_flush(); /* now, not at the loop's next pass */
 check:
 	if (P.j && !P.child &&
 	    journal_wants_compaction(P.j, P.conf.compact_ratio, P.conf.compact_min))

@@ -268,21 +268,57 @@ static int op_len(op_ctx *ctx)
 
 enum view { KEYS, VALUES, ITEMS };
 
+#define MAX_PAGE 1000000
+
+/* page_start: where a page of d begins: after the entry of key "after" when given (the last
+ * key of the previous page), else the first entry. 0 or the error. */
+static int page_start(op_ctx *ctx, dict *d, hmap_entry **out)
+{
+	struct ckey k = {0};
+	json_t *after;
+	*out = d ? d->map.first : NULL;
+	if (!json_object_get(ctx->args, "after"))
+		return 0;
+	int rc = key_arg(ctx, "after", &k, &after);
+	hmap_entry *he = rc == 0 && d ? hmap_find(&d->map, k.bytes, k.len) : NULL;
+	key_done(&k);
+	if (rc == 0 && !he)
+		return op_fail(ctx, BRK_EKEY,
+			       "the page's last key is no longer in '%s'; start again without "
+			       "'after'",
+			       ctx->name);
+	*out = he ? he->next : NULL;
+	return rc;
+}
+
+/* list_view: keys, values or items in insertion order: all of them, or with "limit" (and
+ * "after", the last key of the page before) a page {"page": [...], "after": its last key,
+ * "more": whether entries follow it} (PROTOCOL.md "Dicts"). */
 static int list_view(op_ctx *ctx, enum view what)
 {
 	dict *d;
+	hmap_entry *he;
+	json_int_t limit = 0;
+	bool paged = json_object_get(ctx->args, "limit") || json_object_get(ctx->args, "after");
 	int rc = lookup(ctx, false, &d);
-	if (rc)
+	if (rc || (rc = arg_opt_int(ctx, "limit", MAX_PAGE, &limit)) ||
+	    (rc = page_start(ctx, d, &he)))
 		return rc;
-	json_t *out = json_array();
-	for (hmap_entry *he = d ? d->map.first : NULL; he && out; he = he->next) {
+	if (limit < 1 || limit > MAX_PAGE)
+		return op_fail(ctx, BRK_EBADARG, "'limit' must be from 1 to %d", MAX_PAGE);
+	json_t *out = json_array(), *last = NULL;
+	for (json_int_t n = 0; he && out && (!paged || n < limit); he = he->next, n++) {
 		struct dentry *e = he->value;
 		json_t *one = what == KEYS     ? json_incref(e->key)
 			      : what == VALUES ? json_incref(e->value)
 					       : json_pack("[OO]", e->key, e->value);
 		json_array_append_new(out, one);
+		last = e->key;
 	}
-	return op_ok(ctx, out);
+	if (!paged)
+		return op_ok(ctx, out);
+	return op_ok(ctx, json_pack("{s:o, s:O, s:b}", "page", out, "after",
+				    last ? last : json_null(), "more", he != NULL));
 }
 
 static int op_keys(op_ctx *ctx)
@@ -476,9 +512,9 @@ const struct op_def dict_ops[] = {
 	{BRK_OP_DICT_DELETE, op_delete, OPF_NAME | OPF_WRITE, "key"},
 	{BRK_OP_DICT_CONTAINS, op_contains, OPF_NAME | OPF_READ, "key"},
 	{BRK_OP_DICT_LEN, op_len, OPF_NAME | OPF_READ, ""},
-	{BRK_OP_DICT_KEYS, op_keys, OPF_NAME | OPF_READ, ""},
-	{BRK_OP_DICT_VALUES, op_values, OPF_NAME | OPF_READ, ""},
-	{BRK_OP_DICT_ITEMS, op_items, OPF_NAME | OPF_READ, ""},
+	{BRK_OP_DICT_KEYS, op_keys, OPF_NAME | OPF_READ, "limit,after"},
+	{BRK_OP_DICT_VALUES, op_values, OPF_NAME | OPF_READ, "limit,after"},
+	{BRK_OP_DICT_ITEMS, op_items, OPF_NAME | OPF_READ, "limit,after"},
 	{BRK_OP_DICT_POP, op_pop, OPF_NAME | OPF_WRITE, "key,default"},
 	{BRK_OP_DICT_POPITEM, op_popitem, OPF_NAME | OPF_WRITE, ""},
 	{BRK_OP_DICT_SETDEFAULT, op_setdefault, OPF_NAME | OPF_WRITE, "key,default"},

@@ -98,6 +98,31 @@ START_TEST(setdefault_and_clear)
 }
 END_TEST
 
+START_TEST(views_come_in_pages)
+{
+	EXPECT_OK(a,
+		  "{\"op\":\"dict.update\",\"name\":\"p\",\"items\":[[\"a\",1],[2,2],"
+		  "[\"c\",3],[null,4],[\"e\",5]]}",
+		  "null");
+	EXPECT_OK(a, "{\"op\":\"dict.keys\",\"name\":\"p\",\"limit\":2}",
+		  "{\"page\":[\"a\",2],\"after\":2,\"more\":true}");
+	EXPECT_OK(a, "{\"op\":\"dict.items\",\"name\":\"p\",\"limit\":2,\"after\":2}",
+		  "{\"page\":[[\"c\",3],[null,4]],\"after\":null,\"more\":true}");
+	/* null is a key like any other: "more" tells the last page */
+	EXPECT_OK(a, "{\"op\":\"dict.values\",\"name\":\"p\",\"limit\":2,\"after\":null}",
+		  "{\"page\":[5],\"after\":\"e\",\"more\":false}");
+	EXPECT_OK(a, "{\"op\":\"dict.values\",\"name\":\"p\",\"limit\":1,\"after\":\"c\"}",
+		  "{\"page\":[4],\"after\":null,\"more\":true}");
+	EXPECT_OK(a, "{\"op\":\"dict.keys\",\"name\":\"none\",\"limit\":3}",
+		  "{\"page\":[],\"after\":null,\"more\":false}");
+	EXPECT_ERR(a, "{\"op\":\"dict.keys\",\"name\":\"p\",\"limit\":2,\"after\":\"zz\"}",
+		   "key_error");
+	EXPECT_ERR(a, "{\"op\":\"dict.keys\",\"name\":\"p\",\"limit\":0}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"dict.keys\",\"name\":\"p\",\"limit\":\"2\"}", "bad_argument");
+	EXPECT_ERR(a, "{\"op\":\"dict.keys\",\"name\":\"p\",\"after\":[1]}", "bad_argument");
+}
+END_TEST
+
 START_TEST(reads_of_a_missing_dict_do_not_create_it)
 {
 	EXPECT_OK(a, "{\"op\":\"dict.len\",\"name\":\"ghost\"}", "0");
@@ -136,6 +161,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, h_teardown);
 	tcase_add_test(tc, set_get_and_key_identity);
 	tcase_add_test(tc, views_keep_insertion_order);
+	tcase_add_test(tc, views_come_in_pages);
 	tcase_add_test(tc, pop_popitem_delete_contains);
 	tcase_add_test(tc, setdefault_and_clear);
 	tcase_add_test(tc, reads_of_a_missing_dict_do_not_create_it);

@@ -6,6 +6,8 @@ import types
 
 import pytest
 
+import brokerd
+
 from brokerd import errors
 
 
@@ -205,3 +207,16 @@ def test_handles_pass_to_spawned_processes(client):
     assert value.value == 3 and sorted(items) == [0, 1, 2]
     assert sorted(ns._asdict().items()) == [("p0", 0), ("p1", 1), ("p2", 2)]
     assert arr[:] == [10, 10, 10] and barrier.broken is False
+
+
+def test_a_dict_read_in_pages(client):
+    d = client.dict("paged")
+    d.update((i, str(i)) for i in range(25))
+    d[None] = "none"
+    pages = list(d.pages(10))
+    assert [len(p) for p in pages] == [10, 10, 6]
+    assert [kv for p in pages for kv in p] == list(d.items())
+    assert list(client.dict("empty-paged").pages(3)) == [[]]
+    with pytest.raises(brokerd.BrokerError) as e:
+        next(d.pages(0))
+    assert e.value.code == "bad_argument"

@@ -300,6 +300,19 @@ class Dict(_Shared, MutableMapping):
     def items(self):
         return self._call("dict.items", _then=_tuples)
 
+    def pages(self, size=1000):
+        """pages: the dict's items as lists of at most size (key, value) pairs, read one page
+        per request (dict.items with limit and after): for a dict too large to read in one
+        reply. Items added meanwhile come at the end; a page's last key deleted meanwhile
+        raises KeyError."""
+        args = {"limit": size}
+        while True:
+            r = self._call("dict.items", **args)
+            yield _tuples(r["page"])
+            if not r["more"]:
+                return
+            args["after"] = r["after"]
+
     def pop(self, key, default=_MISSING):
         if default is _MISSING:
             return self._call("dict.pop", key=_key(key))

@@ -7,7 +7,6 @@ import types
 import pytest
 
 import brokerd
-
 from brokerd import errors
 
 

@@ -43,6 +43,7 @@ static struct {
 	char *dir;
 	bool loading, pending, failed;
 	bool turn;         /* records were appended in this loop turn */
+	bool releasing;    /* release_held is answering: nothing is held again */
 	int error;         /* of the last failed commit */
 	struct held *held; /* replies waiting for the commit */
 	size_t nheld, cap;
@@ -128,7 +129,7 @@ void persist_counter(enum persist_counter c, uint64_t value)
  * that added records (an ack, a counter's mark); others (reads, refusals) go at once. */
 bool persist_hold(struct req *r, json_t *reply)
 {
-	if (!P.j || !(P.turn || (!P.failed && (P.pending || P.nheld))))
+	if (!P.j || P.releasing || !(P.turn || (!P.failed && (P.pending || P.nheld))))
 		return false;
 	if (P.nheld == P.cap) {
 		size_t cap = P.cap ? 2 * P.cap : 64;
@@ -149,6 +150,7 @@ static void release_held(brk_err err, const char *msg)
 	size_t n = P.nheld;
 	P.held = NULL;
 	P.nheld = P.cap = 0;
+	P.releasing = true;
 	for (size_t i = 0; i < n; i++) {
 		if (err == BRK_OK) {
 			dispatch_send(h[i].r, h[i].reply);
@@ -157,6 +159,7 @@ static void release_held(brk_err err, const char *msg)
 			dispatch_answer(h[i].r, err, NULL, msg, 0);
 		}
 	}
+	P.releasing = false;
 	free(h);
 }
 

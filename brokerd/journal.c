@@ -1039,7 +1039,7 @@ static void snapshot_in_place(struct journal *j, const struct journal_snapshot *
 	j->st.compaction_seconds = clock_now() - s->began;
 }
 
-int journal_snapshot_install(struct journal *j, struct journal_snapshot *s)
+int journal_snapshot_place(struct journal *j, const struct journal_snapshot *s)
 {
 	char tmp[NAME_MAX_LEN], name[NAME_MAX_LEN];
 	file_name(tmp, KIND_SNAPSHOT, s->gen, true);
@@ -1047,19 +1047,36 @@ int journal_snapshot_install(struct journal *j, struct journal_snapshot *s)
 	if (renameat(j->dirfd, tmp, j->dirfd, name) != 0) {
 		int err = errno;
 		log_error("data dir %s: cannot rename %s: %s", j->dir, tmp, strerror(err));
-		journal_snapshot_abort(j, s);
-		return err;
+		unlinkat(j->dirfd, tmp, 0);
+		return -err;
 	}
 	step(&j->hooks, JOURNAL_STEP_RENAMED);
 	int err = sync_dir(j);
-	if (!err) {
-		step(&j->hooks, JOURNAL_STEP_DIR_SYNCED);
-		remove_older(j, s->gen);
-		step(&j->hooks, JOURNAL_STEP_OLD_REMOVED);
+	if (err)
+		return err;
+	step(&j->hooks, JOURNAL_STEP_DIR_SYNCED);
+	remove_older(j, s->gen);
+	step(&j->hooks, JOURNAL_STEP_OLD_REMOVED);
+	return 0;
+}
+
+void journal_snapshot_placed(struct journal *j, struct journal_snapshot *s, int rc)
+{
+	if (rc >= 0)
 		snapshot_in_place(j, s);
-	}
 	snapshot_free(j, s);
-	return err;
+}
+
+int journal_snapshot_install(struct journal *j, struct journal_snapshot *s)
+{
+	int rc = journal_snapshot_place(j, s);
+	journal_snapshot_placed(j, s, rc);
+	return rc < 0 ? -rc : rc;
+}
+
+int journal_dir_fd(const struct journal *j)
+{
+	return j->dirfd;
 }
 
 void journal_snapshot_abort(struct journal *j, struct journal_snapshot *s)

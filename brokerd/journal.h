@@ -148,6 +148,20 @@ int journal_snapshot_seal(struct journal_snapshot *s);
  * older files, as the rename may not survive a crash (either way the dir loads). */
 int journal_snapshot_install(struct journal *j, struct journal_snapshot *s);
 
+/* journal_snapshot_place: the file steps of journal_snapshot_install (I1 to I3: rename,
+ * dir sync, older files removed), which may take tens of milliseconds on a big data dir:
+ * touches only files, so the snapshot writer runs it before it exits. 0; a positive errno
+ * value when the rename held but the dir sync failed (the older files are kept); a negative
+ * one when the rename failed (the temporary file removed, the state as before). */
+int journal_snapshot_place(struct journal *j, const struct journal_snapshot *s);
+
+/* journal_snapshot_placed: in the loop, after journal_snapshot_place returned rc (in a
+ * child that reported it): notes the new snapshot unless the rename failed, and frees s. */
+void journal_snapshot_placed(struct journal *j, struct journal_snapshot *s, int rc);
+
+/* journal_dir_fd: the data dir's descriptor (a forked writer keeps it open). */
+int journal_dir_fd(const struct journal *j);
+
 /* journal_snapshot_abort: gives up on s (removes its temporary file) and frees it. The
  * logs keep the whole state. */
 void journal_snapshot_abort(struct journal *j, struct journal_snapshot *s);

@@ -31,6 +31,8 @@
 #define COUNTER_BLOCK (UINT64_C(1) << 20)
 #define TICK_SECONDS 1
 #define SNAPSHOT_NICE 10 /* the snapshot writer's lower priority */
+/* The snapshot writer's exit statuses (compact_end). */
+enum { WRITER_PLACED, WRITER_FAILED, WRITER_PLACED_UNSYNCED, WRITER_NOT_PLACED };
 
 struct held {
 	struct req *r;
@@ -316,6 +318,34 @@ static void answer_savers(brk_err err, const char *msg, json_t *result)
 	P.nsavers = 0;
 }
 
+/* keep_only: closes every descriptor from 3 up but a and b: the clients' sockets close with
+ * brokerd's copies, not when the snapshot writer exits. */
+static void keep_only(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+	close_range(3, (unsigned)lo - 1, 0);
+	close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0u, 0);
+}
+
+/* snapshot_writer: the forked child: writes the state as of the fork, then puts the
+ * snapshot in place and removes the older files itself (renames, directory syncs and
+ * deleting a large log take tens of milliseconds: not in the loop). Exits with a
+ * WRITER_* status. */
+static void snapshot_writer(struct journal_snapshot *s)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* the loop, not the writer, should have a CPU when both want one */
+	if (nice(SNAPSHOT_NICE) == -1)
+		log_debug("snapshot writer: cannot lower its priority");
+	keep_only(journal_snapshot_fd(s), journal_dir_fd(P.j));
+	write_snapshot(s);
+	if (P.write_error || journal_snapshot_seal(s) != 0)
+		_exit(WRITER_FAILED);
+	int rc = journal_snapshot_place(P.j, s);
+	_exit(rc == 0 ? WRITER_PLACED : rc > 0 ? WRITER_PLACED_UNSYNCED : WRITER_NOT_PLACED);
+}
+
 static void compact_start(void)
 {
 	struct journal_snapshot *s;
@@ -328,20 +358,8 @@ static void compact_start(void)
 	}
 	P.snap_started = clock_now();
 	pid_t pid = fork();
-	if (pid == 0) {
-		/* the writer touches only its file: the clients' sockets close with brokerd's
-		 * copies, not when this child exits */
-		int fd = journal_snapshot_fd(s);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* the loop, not the writer, should have a CPU when both want one */
-		if (nice(SNAPSHOT_NICE) == -1)
-			log_debug("snapshot writer: cannot lower its priority");
-		close_range(3, (unsigned)fd - 1, 0);
-		close_range((unsigned)fd + 1, ~0u, 0);
-		write_snapshot(s);
-		rc = P.write_error ? P.write_error : journal_snapshot_seal(s);
-		_exit(rc ? 1 : 0);
-	}
+	if (pid == 0)
+		snapshot_writer(s);
 	if (pid < 0) {
 		snprintf(P.last_result, sizeof P.last_result, "cannot fork: %s", strerror(errno));
 		journal_snapshot_abort(P.j, s);
@@ -354,13 +372,19 @@ static void compact_start(void)
 		 (int)pid, (clock_now() - P.snap_started) * 1e3);
 }
 
-/* compact_end: the snapshot writer ended with status: install or give up. */
+/* compact_end: the snapshot writer ended with status: note the snapshot it put in place,
+ * or give up. */
 static void compact_end(int status)
 {
-	int rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : WRITER_FAILED;
+	int rc = code == WRITER_PLACED || code == WRITER_PLACED_UNSYNCED ? 0 : -1;
 	double took = clock_now() - P.snap_started;
-	if (rc == 0)
-		rc = journal_snapshot_install(P.j, P.snap);
+	if (code == WRITER_PLACED_UNSYNCED)
+		log_warn("data dir %s: the new snapshot is in place but the directory could not be "
+			 "synced: the older files are kept",
+			 P.dir);
+	if (rc == 0 || code == WRITER_NOT_PLACED)
+		journal_snapshot_placed(P.j, P.snap, rc == 0 ? 0 : -1);
 	else
 		journal_snapshot_abort(P.j, P.snap);
 	P.child = 0;

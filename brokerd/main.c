@@ -35,7 +35,9 @@ static int start(struct event_base *base, const struct config *conf)
 {
 	struct persist_conf pc = {conf->data_dir, conf->fsync, conf->repair, conf->compact_ratio,
 				  conf->compact_min};
-	if (server_start(base, conf) != 0 || persist_start(base, &pc) != 0)
+	/* the data dir loads before any client can connect */
+	if (server_init(base, conf) != 0 || persist_start(base, &pc) != 0 ||
+	    server_start(base, conf) != 0)
 		return -1;
 	return 0;
 }

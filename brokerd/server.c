@@ -69,7 +69,7 @@ static void limit_clients(const struct config *c)
 	max_clients = max;
 }
 
-int server_start(struct event_base *base, const struct config *c)
+int server_init(struct event_base *base, const struct config *c)
 {
 	loop = base;
 	started = clock_now();
@@ -86,6 +86,11 @@ int server_start(struct event_base *base, const struct config *c)
 		return -1;
 	if (wants_tls(c) && !(tls = listen_tls_new(c)))
 		return -1;
+	return 0;
+}
+
+int server_start(struct event_base *base, const struct config *c)
+{
 	for (size_t i = 0; i < c->nlisten; i++, nlisteners++)
 		if (listen_start(base, &c->listen[i], tls, &listeners[i]) != 0)
 			return -1;

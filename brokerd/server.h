@@ -8,8 +8,12 @@
 
 #include "config.h"
 
-/* server_start: starts every listener of c on base. 0, or -1 after logging why (address
- * in use, bad URL, unreadable certificate, ...). */
+/* server_init: the connections' settings and limits of c, and its TLS context, on base;
+ * no listener yet. 0, or -1 after logging why (an unreadable certificate, ...). */
+int server_init(struct event_base *base, const struct config *c);
+
+/* server_start: starts every listener of c on base, after server_init. 0, or -1 after
+ * logging why (address in use, bad URL, ...). */
 int server_start(struct event_base *base, const struct config *c);
 
 /* server_shutdown: answers every parked request with shutting_down, stops accepting and

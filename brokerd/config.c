@@ -87,6 +87,22 @@ static int fail(const char *fmt, ...)
 	return 2;
 }
 
+/* parse_bytes: a size in bytes, or with K, M, G or T, from 1 to max. 0, or -1. */
+static int parse_bytes(const char *text, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	unsigned shift = 0;
+	const char *units = "KMGT", *u = *end ? strchr(units, *end & ~0x20) : NULL;
+	if (u && *u)
+		shift = 10 * (unsigned)(u - units + 1), end++;
+	if (errno || end == text || *end || text[0] == '-' || v == 0 || v > max >> shift)
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
 static int parse_size(const char *text, size_t *out)
 {
 	char *end;
@@ -400,7 +416,7 @@ static int parse_connections(const struct overrides *o, struct config *c)
 static int parse_persistence(const struct overrides *o, struct config *c)
 {
 	char *end = NULL;
-	size_t min = 0;
+	unsigned long long min = 0;
 	c->fsync = JOURNAL_FSYNC_EVERYSEC;
 	c->repair = o->repair;
 	c->compact_ratio = DEFAULT_COMPACT_RATIO;
@@ -414,8 +430,9 @@ static int parse_persistence(const struct overrides *o, struct config *c)
 			return fail("compact-ratio '%s' must be a number from 1.1 to 1000",
 				    o->compact_ratio);
 	}
-	if (o->compact_min && parse_size(o->compact_min, &min))
-		return fail("compact-min '%s' must be a size such as 65536, 512K or 64M",
+	if (o->compact_min && parse_bytes(o->compact_min, 1ULL << 50, &min))
+		return fail("compact-min '%s' must be a size from 1 byte to 1024T, such as 65536, "
+			    "512K, 64M or 16G",
 			    o->compact_min);
 	if (o->compact_min)
 		c->compact_min = min;

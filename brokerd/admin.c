@@ -9,6 +9,7 @@
 #include "jval.h"
 #include "object.h"
 #include "ops.h"
+#include "persist.h"
 #include "server.h"
 #include "session.h"
 #include "wait.h"
@@ -53,6 +54,9 @@ static int op_info(op_ctx *ctx)
 			  (json_int_t)dispatch_requests_total(), "memory", "rss", rss_bytes());
 	if (info)
 		server_describe(info);
+	json_t *persistence = persist_info_new();
+	if (info && persistence)
+		json_object_set_new(info, "persistence", persistence);
 	return op_ok(ctx, info);
 }
 
@@ -85,6 +89,8 @@ static int op_del(op_ctx *ctx)
 	object *o = obj_find(ctx->name);
 	if (!o)
 		return op_fail(ctx, BRK_ENOTFOUND, "no object '%s'", ctx->name);
+	if (persist_wants(o))
+		persist_put(json_pack("{s:s, s:s}", "e", "del", "o", o->name));
 	obj_delete(o);
 	return op_ok(ctx, json_true());
 }
@@ -122,8 +128,9 @@ const struct op_def admin_ops[] = {
 	{BRK_OP_INFO, op_info, 0, ""},
 	{BRK_OP_LS, op_ls, 0, "prefix"},
 	{BRK_OP_STAT, op_stat, OPF_NAME, ""},
-	{BRK_OP_DEL, op_del, OPF_NAME, ""},
+	{BRK_OP_DEL, op_del, OPF_NAME | OPF_STORE, ""},
 	{BRK_OP_SESSIONS, op_sessions, 0, ""},
+	{BRK_OP_SAVE, persist_save, 0, ""},
 	{BRK_OP_ACK, op_ack, 0, ""},
 	{BRK_OP_CANCEL, op_cancel, 0, "request"},
 	{NULL, NULL, 0, NULL},

@@ -174,7 +174,7 @@ static int op_read(op_ctx *ctx)
 }
 
 const struct op_def array_ops[] = {
-	{BRK_OP_ARRAY_CREATE, op_create, OPF_NAME | OPF_WRITE, "type,length,items"},
+	{BRK_OP_ARRAY_CREATE, op_create, OPF_NAME | OPF_WRITE, "type,length,items,ephemeral"},
 	{BRK_OP_ARRAY_GET, op_get, OPF_NAME | OPF_READ, "index,slice"},
 	{BRK_OP_ARRAY_SET, op_set, OPF_NAME | OPF_WRITE, "index,slice,value"},
 	{BRK_OP_ARRAY_ADD, op_add, OPF_NAME | OPF_WRITE, "index,delta"},
@@ -252,5 +252,6 @@ static json_t *stat_new(const void *impl)
 }
 
 static const struct obj_class array_class = {
-	"array", create, destroy, size, obj_no_waiters, stat_new, obj_complete_no_waiters, true,
+	"array", create, destroy, size, obj_no_waiters, stat_new, obj_complete_no_waiters,
+	true,    NULL,   NULL,    NULL, NULL,
 };

@@ -190,5 +190,6 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class barrier_class = {
-	"barrier", create, destroy, size, waiters, stat_new, complete_waiters, false,
+	"barrier",        create, destroy, size, waiters, stat_new,
+	complete_waiters, false,  NULL,    NULL, NULL,    NULL,
 };

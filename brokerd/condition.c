@@ -200,5 +200,6 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class condition_class = {
-	"condition", create, destroy, size, waiters, stat_new, complete_waiters, false,
+	"condition",      create, destroy, size, waiters, stat_new,
+	complete_waiters, false,  NULL,    NULL, NULL,    NULL,
 };

@@ -13,6 +13,8 @@
 #include "url.h"
 
 #define DEFAULT_IPC_MODE 0600
+#define DEFAULT_COMPACT_RATIO 2.0
+#define DEFAULT_COMPACT_MIN ((uint64_t)64 << 20)
 
 static const char usage[] =
 	"Usage: brokerd [OPTIONS]\n"
@@ -33,6 +35,15 @@ static const char usage[] =
 	"      --max-elements N    most keys, items, attributes or slots in one object\n"
 	"                          (default 1000000)\n"
 	"      --max-depth N       deepest nesting of a stored value, 1 to 2048 (default 32)\n"
+	"      --data-dir DIR      keep queues, pipes and shared state in DIR (which must\n"
+	"                          exist) across restarts; default: in memory only\n"
+	"      --fsync POLICY      always (a reply waits for its fdatasync; one per loop\n"
+	"                          turn), everysec (default) or no\n"
+	"      --repair            cut the data dir's log at a damaged record instead of\n"
+	"                          refusing to start (what follows it is lost)\n"
+	"      --compact-ratio R   compact when the log is over R times the snapshot\n"
+	"                          (default 2)\n"
+	"      --compact-min SIZE  ... and at least SIZE, bytes or with K/M/G (default 64M)\n"
 	"      --log-level LEVEL   error, warn, info or debug (default info)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n";
@@ -40,6 +51,8 @@ static const char usage[] =
 struct overrides {
 	const char *max_message, *ipc_mode, *log_level, *max_value, *max_elements, *max_depth;
 	const char *tls_cert, *tls_key, *tls_ca;
+	const char *data_dir, *fsync, *compact_ratio, *compact_min;
+	bool repair;
 	char **listen;
 	size_t nlisten;
 };
@@ -135,7 +148,8 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		     !strcmp(key, "log_level") || !strcmp(key, "max_value") ||
 		     !strcmp(key, "max_elements") || !strcmp(key, "max_depth") ||
 		     !strcmp(key, "tls_cert") || !strcmp(key, "tls_key") ||
-		     !strcmp(key, "tls_ca")) &&
+		     !strcmp(key, "tls_ca") || !strcmp(key, "data_dir") || !strcmp(key, "fsync") ||
+		     !strcmp(key, "compact_ratio") || !strcmp(key, "compact_min")) &&
 		    json_is_string(v))
 			continue;
 		return fail("config: unknown or mistyped setting '%s' (see docs/config.md)", key);
@@ -158,6 +172,14 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		o->tls_key = json_string_value(json_object_get(root, "tls_key"));
 	if (!o->tls_ca)
 		o->tls_ca = json_string_value(json_object_get(root, "tls_ca"));
+	if (!o->data_dir)
+		o->data_dir = json_string_value(json_object_get(root, "data_dir"));
+	if (!o->fsync)
+		o->fsync = json_string_value(json_object_get(root, "fsync"));
+	if (!o->compact_ratio)
+		o->compact_ratio = json_string_value(json_object_get(root, "compact_ratio"));
+	if (!o->compact_min)
+		o->compact_min = json_string_value(json_object_get(root, "compact_min"));
 	return -1;
 }
 
@@ -198,6 +220,11 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		{"tls-cert", required_argument, NULL, 'C'},
 		{"tls-key", required_argument, NULL, 'K'},
 		{"tls-ca", required_argument, NULL, 'A'},
+		{"data-dir", required_argument, NULL, 'D'},
+		{"fsync", required_argument, NULL, 'F'},
+		{"repair", no_argument, NULL, 'R'},
+		{"compact-ratio", required_argument, NULL, 'r'},
+		{"compact-min", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -241,6 +268,21 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		case 'A':
 			o->tls_ca = optarg;
 			break;
+		case 'D':
+			o->data_dir = optarg;
+			break;
+		case 'F':
+			o->fsync = optarg;
+			break;
+		case 'R':
+			o->repair = true;
+			break;
+		case 'r':
+			o->compact_ratio = optarg;
+			break;
+		case 'M':
+			o->compact_min = optarg;
+			break;
 		case 'h':
 			proto_default_url(url, sizeof url);
 			printf(usage, url);
@@ -275,6 +317,35 @@ static int parse_limits(const struct overrides *o, struct jval_limits *l)
 			    PROTO_PARSER_MAX_DEPTH);
 	l->max_elements = (size_t)elements;
 	l->max_depth = (int)depth;
+	return 0;
+}
+
+/* parse_persistence: the data dir settings of o into c. 0, or 2 after reporting a bad one. */
+static int parse_persistence(const struct overrides *o, struct config *c)
+{
+	char *end = NULL;
+	size_t min = 0;
+	c->fsync = JOURNAL_FSYNC_EVERYSEC;
+	c->repair = o->repair;
+	c->compact_ratio = DEFAULT_COMPACT_RATIO;
+	c->compact_min = DEFAULT_COMPACT_MIN;
+	if (o->fsync && journal_fsync_parse(o->fsync, &c->fsync))
+		return fail("fsync '%s' must be always, everysec or no", o->fsync);
+	if (o->compact_ratio) {
+		c->compact_ratio = strtod(o->compact_ratio, &end);
+		if (end == o->compact_ratio || *end || !(c->compact_ratio >= 1.1) ||
+		    c->compact_ratio > 1000)
+			return fail("compact-ratio '%s' must be a number from 1.1 to 1000",
+				    o->compact_ratio);
+	}
+	if (o->compact_min && parse_size(o->compact_min, &min))
+		return fail("compact-min '%s' must be a size such as 65536, 512K or 64M",
+			    o->compact_min);
+	if (o->compact_min)
+		c->compact_min = min;
+	if (o->repair && !o->data_dir)
+		return fail("--repair is for a data dir; none is given (--data-dir)");
+	c->data_dir = o->data_dir ? strdup(o->data_dir) : NULL;
 	return 0;
 }
 
@@ -315,7 +386,7 @@ int config_load(struct config *c, int argc, char **argv)
 		fail("ipc-mode '%s' must be octal permission bits such as 0600", o.ipc_mode);
 	} else if (o.log_level && log_level_parse(o.log_level, &c->log_level)) {
 		fail("log-level '%s' must be error, warn, info or debug", o.log_level);
-	} else if (parse_limits(&o, &c->limits) == 0) {
+	} else if (parse_limits(&o, &c->limits) == 0 && parse_persistence(&o, c) == 0) {
 		rc = -1;
 		for (size_t i = 0; i < o.nlisten && rc < 0; i++)
 			rc = add_listener(c, o.listen[i], max_message, mode) ? 2 : -1;
@@ -345,6 +416,8 @@ void config_fini(struct config *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->tls_ca);
+	free(c->data_dir);
+	c->data_dir = NULL;
 	c->listen = NULL;
 	c->nlisten = 0;
 	c->tls_cert = c->tls_key = c->tls_ca = NULL;

@@ -2,8 +2,11 @@
 #ifndef BROKER_CONFIG_H
 #define BROKER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "journal.h"
 #include "jval.h"
 #include "log.h"
 
@@ -20,6 +23,11 @@ struct config {
 	struct jval_limits limits; /* of shared state */
 	char *tls_cert, *tls_key;  /* PEM files for tls+tcp:// listeners */
 	char *tls_ca;              /* when set, clients must show a certificate it signed */
+	char *data_dir;            /* NULL: in memory only (docs/durability.md) */
+	enum journal_fsync fsync;
+	bool repair;
+	double compact_ratio;
+	uint64_t compact_min;
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the

@@ -5,6 +5,7 @@
 
 #include "delivery.h"
 #include "log.h"
+#include "persist.h"
 
 static void delivery_free(struct delivery *d)
 {
@@ -13,11 +14,18 @@ static void delivery_free(struct delivery *d)
 	free(d);
 }
 
+/* origin: d's object, if it still exists as the same one. */
+static object *origin(const struct delivery *d)
+{
+	object *o = obj_find(d->object);
+	return o && o->serial == d->serial ? o : NULL;
+}
+
 /* give_back: the item returns to its object if that still exists as the same type. */
 static void give_back(struct delivery *d)
 {
-	object *o = obj_find(d->object);
-	if (!o || o->serial != d->serial)
+	object *o = origin(d);
+	if (!o)
 		log_warn("an unconfirmed item of '%s' could not go back: the %s is gone", d->object,
 			 d->from->cls->name);
 	else if (d->from->give_back(o, d) != 0)
@@ -27,9 +35,25 @@ static void give_back(struct delivery *d)
 static void delivery_release(struct holding *h, bool session_ended)
 {
 	struct delivery *d = (struct delivery *)h;
+	object *o;
 	if (session_ended)
 		give_back(d);
+	else if ((o = origin(d)) && persist_wants(o))
+		d->from->confirmed(o, d);
 	delivery_free(d);
+}
+
+static void snapshot_one(struct holding *h)
+{
+	const struct delivery *d = (const struct delivery *)h;
+	object *o = origin(d);
+	if (o && persist_wants(o))
+		d->from->snapshot(o, d);
+}
+
+void delivery_snapshot(void)
+{
+	sess_foreach_holding(&delivery_class, snapshot_one);
 }
 
 static json_t *delivery_describe_new(const struct holding *h)

@@ -21,6 +21,11 @@ struct delivery_origin {
 	 * ended; borrows d (take a reference to d->value to keep it). 0, or -1 when it
 	 * could not go back (out of memory, or no reader can ever take it): it is dropped. */
 	int (*give_back)(object *o, const struct delivery *d);
+	/* confirmed: d's receiver confirmed it, so it leaves o for good: its removal is
+	 * logged (called only when o persists: persist_wants). */
+	void (*confirmed)(object *o, const struct delivery *d);
+	/* snapshot: d's item, o's until confirmed, as o's effect record (persist_put). */
+	void (*snapshot)(const object *o, const struct delivery *d);
 };
 
 /* A delivery. A type that needs more (a queue item's priority, a pipe message's
@@ -41,6 +46,10 @@ extern const struct holding_class delivery_class;
  * embedding struct. NULL when out of memory. */
 struct delivery *delivery_new(size_t size, const struct delivery_origin *from, const char *name,
 			      json_t *value);
+
+/* delivery_snapshot: every delivery not confirmed yet, into the snapshot being written
+ * (each goes back to its object after a restart). */
+void delivery_snapshot(void);
 
 /* delivery_track: s holds d until it confirms it; returns its id. 0 when out of memory:
  * d is then freed and the item is delivered unconfirmed. */

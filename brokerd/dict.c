@@ -513,5 +513,6 @@ static size_t size(const void *impl)
 }
 
 const struct obj_class dict_class = {
-	"dict", create, destroy, size, obj_no_waiters, obj_no_stat, obj_complete_no_waiters, true,
+	"dict", create, destroy, size, obj_no_waiters, obj_no_stat, obj_complete_no_waiters,
+	true,   NULL,   NULL,    NULL, NULL,
 };

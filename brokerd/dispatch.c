@@ -11,6 +11,7 @@
 #include "log.h"
 #include "object.h"
 #include "ops.h"
+#include "persist.h"
 #include "session.h"
 
 static hmap index_by_name; /* op name -> const struct op_def * */
@@ -89,13 +90,25 @@ static json_t *ctx_reply_new(op_ctx *ctx, int rc)
 	return reply;
 }
 
+/* deliver: every reply leaves here: at once, or after the commit of what it reports. */
+static void deliver(struct req *r, json_t *reply)
+{
+	if (!reply || !persist_hold(r, reply))
+		send_hook(r, reply);
+}
+
+void dispatch_send(struct req *r, json_t *reply)
+{
+	send_hook(r, reply);
+}
+
 void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg, uint64_t delivery)
 {
 	if (!r) {
 		json_decref(result);
 		return;
 	}
-	send_hook(r, reply_new(err, result, msg, delivery));
+	deliver(r, reply_new(err, result, msg, delivery));
 }
 
 void dispatch_drop(struct req *r)
@@ -228,8 +241,11 @@ static void note_version(op_ctx *ctx, const struct op_def *d, int rc)
 	if (!(d->flags & (OPF_READ | OPF_WRITE)))
 		return;
 	object *o = obj_find(ctx->name);
-	if (o && rc == 0 && (d->flags & OPF_WRITE) && !ctx->unchanged)
+	if (o && rc == 0 && (d->flags & OPF_WRITE) && !ctx->unchanged) {
 		obj_changed(o);
+		if (persist_wants(o))
+			persist_op(o, ctx->args);
+	}
 	ctx->versioned = true;
 	ctx->version = o ? o->version : 0;
 }
@@ -241,6 +257,8 @@ static int run_one(op_ctx *ctx, const json_t *args)
 	int rc = resolve(ctx, args, &d);
 	if (rc)
 		return rc;
+	if (persist_refuses(ctx, d))
+		return ctx->err;
 	rc = apply_acks(ctx, args);
 	if (rc == 0 && !ctx->batched)
 		rc = check_version(ctx, d);
@@ -313,9 +331,24 @@ void dispatch_request(session *s, struct req *r, const char *body, size_t len)
 	else
 		rc = run_one(&ctx, args);
 	if (rc != OP_PARKED)
-		send_hook(r, ctx_reply_new(&ctx, rc));
+		deliver(r, ctx_reply_new(&ctx, rc));
 	json_decref(args);
 	if (rc && rc != OP_PARKED && log_enabled(LL_DEBUG))
 		log_debug("session %llu: %s: %s", (unsigned long long)s->id, brk_err_code(ctx.err),
 			  ctx.msg);
+}
+
+int dispatch_local(const json_t *request, json_t **result)
+{
+	op_ctx ctx = {.batched = true};
+	int rc = run_one(&ctx, request);
+	if (rc == OP_PARKED) /* cannot happen without a request to park */
+		rc = BRK_EINTERNAL;
+	*result = rc ? NULL : ctx.result;
+	if (rc) {
+		json_decref(ctx.result);
+		log_error("replaying %s: %s: %s", json_string_value(json_object_get(request, "op")),
+			  brk_err_code(ctx.err), ctx.msg);
+	}
+	return rc;
 }

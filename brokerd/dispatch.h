@@ -54,6 +54,15 @@ unsigned long long dispatch_requests_total(void);
 void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg,
 		     uint64_t delivery);
 
+/* dispatch_send: sends reply (stolen) for r at once, through the transport hook (for
+ * replies held until a commit: persist.h). */
+void dispatch_send(struct req *r, json_t *reply);
+
+/* dispatch_local: runs request (borrowed) as brokerd itself: no session, no request to
+ * park, no version condition (replay and snapshots of shared state). 0 and *result (new),
+ * or the error, logged. */
+int dispatch_local(const json_t *request, json_t **result);
+
 /* dispatch_drop: frees r without answering (its client is gone). */
 void dispatch_drop(struct req *r);
 

@@ -114,5 +114,6 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class event_class = {
-	"event", create, destroy, size, waiters, stat_new, complete_waiters, false,
+	"event",          create, destroy, size, waiters, stat_new,
+	complete_waiters, false,  NULL,    NULL, NULL,    NULL,
 };

@@ -815,8 +815,8 @@ int journal_load(struct journal *j, journal_load_fn fn, void *arg)
 	int err = load_chain(j, fn, arg);
 	j->st.load_seconds = clock_now() - start;
 	if (!err)
-		log_info("data dir %s: loaded %" PRIu64 " records (%" PRIu64 " bytes) in %.3f s",
-			 j->dir, j->st.loaded_records, j->st.loaded_bytes, j->st.load_seconds);
+		log_debug("data dir %s: loaded %" PRIu64 " records (%" PRIu64 " bytes) in %.3f s",
+			  j->dir, j->st.loaded_records, j->st.loaded_bytes, j->st.load_seconds);
 	return err;
 }
 

@@ -434,7 +434,7 @@ static int op_read(op_ctx *ctx)
 }
 
 const struct op_def list_ops[] = {
-	{BRK_OP_LIST_CREATE, op_create, OPF_NAME | OPF_WRITE, "items"},
+	{BRK_OP_LIST_CREATE, op_create, OPF_NAME | OPF_WRITE, "items,ephemeral"},
 	{BRK_OP_LIST_APPEND, op_append, OPF_NAME | OPF_WRITE, "value"},
 	{BRK_OP_LIST_EXTEND, op_extend, OPF_NAME | OPF_WRITE, "items"},
 	{BRK_OP_LIST_INSERT, op_insert, OPF_NAME | OPF_WRITE, "index,value"},
@@ -481,5 +481,6 @@ static size_t size(const void *impl)
 }
 
 static const struct obj_class list_class = {
-	"list", create, destroy, size, obj_no_waiters, obj_no_stat, obj_complete_no_waiters, true,
+	"list", create, destroy, size, obj_no_waiters, obj_no_stat, obj_complete_no_waiters,
+	true,   NULL,   NULL,    NULL, NULL,
 };

@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "envelope.h"
 #include "lock.h"
+#include "persist.h"
 #include "ops.h"
 #include "wait.h"
 
@@ -105,6 +106,7 @@ static json_t *grant(lock *l, session *s, uint64_t owner, unsigned count, json_t
 	lh->owner = owner;
 	lh->count = count;
 	lh->fence = l->fence = ++last_fence;
+	persist_counter(PC_FENCE, last_fence);
 	lh->since = clock_wall();
 	lh->h.cls = &lock_holding_class;
 	deadline_prepare(&lh->lease, lease_lapsed);
@@ -384,9 +386,17 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class lock_class = {
-	"lock", create_lock, destroy, size, waiters, stat_new, complete_waiters, false,
+	"lock",           create_lock, destroy, size, waiters, stat_new,
+	complete_waiters, false,       NULL,    NULL, NULL,    NULL,
 };
 
 const struct obj_class rlock_class = {
-	"rlock", create_rlock, destroy, size, waiters, stat_new, complete_waiters, false,
+	"rlock",          create_rlock, destroy, size, waiters, stat_new,
+	complete_waiters, false,        NULL,    NULL, NULL,    NULL,
 };
+
+void lock_fence_floor(uint64_t fence)
+{
+	if (fence > last_fence)
+		last_fence = fence;
+}

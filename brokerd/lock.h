@@ -3,6 +3,8 @@
 #ifndef BROKER_LOCK_H
 #define BROKER_LOCK_H
 
+#include <stdint.h>
+
 #include "object.h"
 #include "session.h"
 
@@ -34,5 +36,9 @@ void lock_reacquire(object *o, struct waiter *w, unsigned count, json_t *base);
 /* lock_forward: runs lock.acquire (acquiring) or lock.release for ctx on lock_name (a Lock,
  * or an RLock if that name is one), leaving the outcome in ctx; returns as a handler does. */
 int lock_forward(struct op_ctx *ctx, const char *lock_name, bool acquiring);
+
+/* lock_fence_floor: fencing tokens handed out from now on are above fence (the data dir's
+ * reserved mark: tokens never go back across a restart). */
+void lock_fence_floor(uint64_t fence);
 
 #endif

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "notify.h"
 #include "object.h"
+#include "persist.h"
 #include "server.h"
 #include "session.h"
 #include "wait.h"
@@ -17,6 +18,26 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what, (void)arg;
 	log_info("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	server_shutdown();
+}
+
+/* run: the loop, one turn at a time: the end of each turn commits what its callbacks
+ * logged and only then sends their replies (persist_flush). */
+static void run(struct event_base *base)
+{
+	while (!event_base_got_exit(base) && !event_base_got_break(base)) {
+		if (event_base_loop(base, EVLOOP_ONCE) != 0)
+			break;
+		persist_flush();
+	}
+}
+
+static int start(struct event_base *base, const struct config *conf)
+{
+	struct persist_conf pc = {conf->data_dir, conf->fsync, conf->repair, conf->compact_ratio,
+				  conf->compact_min};
+	if (server_start(base, conf) != 0 || persist_start(base, &pc) != 0)
+		return -1;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -41,14 +62,15 @@ int main(int argc, char **argv)
 	event_add(term, NULL);
 	event_add(intr, NULL);
 	rc = EXIT_SUCCESS;
-	if (server_start(base, &conf) == 0) {
+	if (start(base, &conf) == 0) {
 		log_info("brokerd %s ready", BROKER_VERSION);
 		notify_systemd("READY=1");
-		event_base_dispatch(base);
+		run(base);
 		log_info("stopped");
 	} else {
 		rc = EXIT_FAILURE;
 	}
+	persist_stop();
 	if (server_close() != 0) /* closes every connection, and so its session */
 		rc = EXIT_FAILURE;
 	sess_fini();

@@ -140,5 +140,5 @@ static size_t size(const void *impl)
 
 static const struct obj_class namespace_class = {
 	"namespace", create, destroy, size, obj_no_waiters, obj_no_stat, obj_complete_no_waiters,
-	true,
+	true,        NULL,   NULL,    NULL, NULL,
 };

@@ -7,10 +7,11 @@
 #include "op.h"
 #include "hmap.h"
 #include "object.h"
+#include "persist.h"
 #include "wait.h"
 
 static hmap objects; /* name -> object, in creation order */
-static uint64_t last_serial;
+static uint64_t last_serial, last_version;
 
 void obj_init(void)
 {
@@ -42,7 +43,8 @@ int obj_create(op_ctx *ctx, const struct obj_class *cls,
 	void *built = cls->create(&probe, ctx->name);
 	if (!built)
 		return op_fail(ctx, probe.err, "%s", probe.msg);
-	bool equal = same(o->impl, built);
+	bool equal = same(o->impl, built) &&
+		     o->ephemeral == json_is_true(json_object_get(ctx->args, "ephemeral"));
 	cls->destroy(built);
 	if (!equal)
 		return op_fail(ctx, BRK_EEXISTS, "%s '%s' exists with other settings (see stat)",
@@ -67,9 +69,15 @@ static object *create(op_ctx *ctx, const struct obj_class *cls)
 	o->cls = cls;
 	o->created = clock_wall();
 	o->serial = ++last_serial;
+	o->ephemeral = json_is_true(json_object_get(ctx->args, "ephemeral"));
+	persist_counter(PC_SERIAL, o->serial);
 	o->impl = cls->create(ctx, o->name);
-	if (o->impl && hmap_insert(&objects, o->name, strlen(o->name), o))
+	if (o->impl && hmap_insert(&objects, o->name, strlen(o->name), o)) {
+		if (!cls->versioned && persist_wants(o))
+			persist_put(json_pack("{s:s, s:s, s:s, s:o}", "e", "create", "t", cls->name,
+					      "o", o->name, "a", cls->settings_new(o->impl)));
 		return o;
+	}
 	if (o->impl) {
 		cls->destroy(o->impl);
 		op_fail(ctx, BRK_EINTERNAL, "out of memory");
@@ -132,8 +140,38 @@ uint64_t obj_version(const char *name)
 
 void obj_changed(object *o)
 {
-	static uint64_t last_version;
 	o->version = ++last_version;
+	persist_counter(PC_VERSION, last_version);
+}
+
+void obj_set_version(object *o, uint64_t v)
+{
+	o->version = v;
+	if (v > last_version)
+		last_version = v;
+}
+
+void obj_counters_floor(uint64_t serial, uint64_t version)
+{
+	if (serial > last_serial)
+		last_serial = serial;
+	if (version > last_version)
+		last_version = version;
+}
+
+int obj_restore(const struct obj_class *cls, const char *name, const json_t *args)
+{
+	op_ctx ctx = {.args = args, .name = name};
+	object *o;
+	if (!json_is_object(args))
+		return -1;
+	return obj_lookup(&ctx, cls, true, &o);
+}
+
+void obj_foreach(void (*fn)(object *o, void *arg), void *arg)
+{
+	for (hmap_entry *e = objects.first; e; e = e->next)
+		fn(e->value, arg);
 }
 
 size_t obj_count(void)

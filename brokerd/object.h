@@ -11,6 +11,7 @@
 #include "brk_error.h"
 
 struct op_ctx;
+struct object;
 
 struct obj_class {
 	const char *name; /* the type name on the wire: "queue", "dict" */
@@ -27,6 +28,17 @@ struct obj_class {
 	/* complete_waiters: completes every waiter with err (used on delete). */
 	void (*complete_waiters)(void *impl, brk_err err, const char *msg);
 	bool versioned; /* shared state: carries a version (PROTOCOL.md "Versions") */
+	/* Persistence (docs/durability.md). Shared state persists through its write ops
+	 * and needs none of these; other types persist when replay is set. */
+	/* settings_new: the create arguments that make an instance with impl's settings. */
+	json_t *(*settings_new)(const void *impl);
+	/* replay: applies one of the type's effect records to o; 0, or -1 if it does not
+	 * apply. */
+	int (*replay)(struct object *o, const json_t *rec);
+	/* loaded: after the last record at start-up. */
+	void (*loaded)(struct object *o);
+	/* snapshot: o's contents as effect records, through persist_put. */
+	void (*snapshot)(const struct object *o);
 };
 
 typedef struct object {
@@ -36,6 +48,7 @@ typedef struct object {
 	double created;   /* wall clock */
 	uint64_t serial;  /* daemon-wide creation count: one made again under its name differs */
 	uint64_t version; /* of shared state: the daemon's change counter at its last write */
+	bool ephemeral;   /* created with "ephemeral": true: kept out of the data dir */
 } object;
 
 void obj_init(void);
@@ -87,6 +100,20 @@ uint64_t obj_version(const char *name);
 /* obj_changed: records a write to o: its version becomes the next value of one
  * daemon-wide counter, so versions only grow and a deleted object's are never reused. */
 void obj_changed(object *o);
+
+/* obj_set_version: o's version is v, as loaded from the data dir; the counter goes on
+ * above it. */
+void obj_set_version(object *o, uint64_t v);
+
+/* obj_counters_floor: serials and versions handed out from now on are above these. */
+void obj_counters_floor(uint64_t serial, uint64_t version);
+
+/* obj_restore: makes the object name of class cls from its create arguments args, as
+ * loaded from the data dir. 0, or -1 when they do not make one. */
+int obj_restore(const struct obj_class *cls, const char *name, const json_t *args);
+
+/* obj_foreach: fn(o, arg) for every object, in creation order; fn must not delete any. */
+void obj_foreach(void (*fn)(object *o, void *arg), void *arg);
 
 /* obj_summary_new: {"name", "type", "size", "waiters"}. */
 json_t *obj_summary_new(const object *o);

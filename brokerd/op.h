@@ -42,6 +42,8 @@ enum op_flags {
 				leaves ctx->unchanged false gives the object a new version */
 	OPF_OWNER = 1u << 3, /* takes "owner", which dispatch checks into ctx->owner: locks,
 				semaphores and conditions are held by (session, owner) */
+	OPF_STORE = 1u << 4, /* may change what a data dir keeps (queues, pipes, del), besides
+				OPF_WRITE ops: refused while commits fail (persist.h) */
 };
 
 /* The largest "owner": 2^53, so every owner is exact as a double in any client language. */

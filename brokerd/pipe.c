@@ -13,8 +13,11 @@
 #include "delivery.h"
 #include "dispatch.h"
 #include "envelope.h"
+#include "hmap.h"
 #include "jsontext.h"
+#include "log.h"
 #include "ops.h"
+#include "persist.h"
 #include "pipe.h"
 #include "ring.h"
 #include "session.h"
@@ -36,6 +39,7 @@ struct msg {
 	json_t *body; /* the value, or the base64 text of the bytes */
 	size_t size;  /* bytes: their number; a value: the length of its compact JSON text */
 	int kind;
+	uint64_t seq; /* arrival number in its inbox (the data dir's name for it) */
 };
 
 /* What waits for one end to receive it: the messages its peer sent, oldest first. */
@@ -43,6 +47,8 @@ struct inbox {
 	struct msg *ring;
 	size_t cap, head, count, bytes;
 	struct list senders; /* the peer's parked pipe.send, arrival order */
+	uint64_t next_seq;
+	hmap *loading; /* seq -> struct msg, while the data dir loads */
 };
 
 struct end {
@@ -58,6 +64,7 @@ struct pipe {
 	size_t maxmsgs, maxbytes; /* bounds of each inbox */
 	struct end end[2];        /* a, b */
 	bool settling;
+	object *obj; /* its object, set by every lookup (for the data dir) */
 };
 
 /* The holder's side: in its session's holdings, so that the session's end closes the end. */
@@ -147,6 +154,34 @@ static bool ready(const struct pipe *p, int y)
 	return p->end[y].in.count > 0 || p->end[peer(y)].state == END_CLOSED;
 }
 
+/* ---- the data dir's records (docs/durability.md): a message's arrival in an inbox, its
+ * leaving for good, an end opened (closed after a restart) ---- */
+
+static bool logs(const struct pipe *p)
+{
+	return p->obj && persist_wants(p->obj);
+}
+
+static json_t *put_record_new(const struct pipe *p, int y, const struct msg *m)
+{
+	return json_pack("{s:s, s:s, s:i, s:I, s:i, s:I, s:O}", "e", "pput", "o", p->name, "i", y,
+			 "n", (json_int_t)m->seq, "k", m->kind, "z", (json_int_t)m->size, "x",
+			 m->body);
+}
+
+static void log_arrival(const struct pipe *p, int y, const struct msg *m)
+{
+	if (logs(p))
+		persist_put(put_record_new(p, y, m));
+}
+
+static void log_leaving(const struct pipe *p, int y, uint64_t seq)
+{
+	if (logs(p))
+		persist_put(json_pack("{s:s, s:s, s:i, s:I}", "e", "pdel", "o", p->name, "i", y,
+				      "n", (json_int_t)seq));
+}
+
 /* ---- message text ---- */
 
 /* text_of: the compact JSON text of v in a buffer reused by every call (the loop is single
@@ -212,6 +247,7 @@ struct pdelivery {
 	int end; /* whose inbox it came from */
 	size_t size;
 	int kind;
+	uint64_t seq;
 };
 
 /* give_back: an unconfirmed message returns to the front of its inbox (beyond the bounds if
@@ -220,7 +256,8 @@ static int give_back(object *o, const struct delivery *d)
 {
 	const struct pdelivery *pd = (const struct pdelivery *)d;
 	struct pipe *p = o->impl;
-	struct msg m = {json_incref(d->value), pd->size, pd->kind};
+	struct msg m = {json_incref(d->value), pd->size, pd->kind, pd->seq};
+	p->obj = o;
 	if (push(&p->end[pd->end].in, m, true) != 0) {
 		json_decref(m.body);
 		return -1;
@@ -229,7 +266,20 @@ static int give_back(object *o, const struct delivery *d)
 	return 0;
 }
 
-static const struct delivery_origin from_pipe = {&pipe_class, give_back};
+static void confirmed(object *o, const struct delivery *d)
+{
+	const struct pdelivery *pd = (const struct pdelivery *)d;
+	log_leaving(o->impl, pd->end, pd->seq);
+}
+
+static void held_snapshot(const object *o, const struct delivery *d)
+{
+	const struct pdelivery *pd = (const struct pdelivery *)d;
+	struct msg m = {d->value, pd->size, pd->kind, pd->seq};
+	persist_put(put_record_new(o->impl, pd->end, &m));
+}
+
+static const struct delivery_origin from_pipe = {&pipe_class, give_back, confirmed, held_snapshot};
 
 /* track: s holds m until confirmed; its delivery id (0 when out of memory). */
 static uint64_t track(session *s, const struct pipe *p, int y, const struct msg *m)
@@ -241,6 +291,7 @@ static uint64_t track(session *s, const struct pipe *p, int y, const struct msg 
 	pd->end = y;
 	pd->size = m->size;
 	pd->kind = m->kind;
+	pd->seq = m->seq;
 	return delivery_track(s, &pd->d);
 }
 
@@ -256,6 +307,8 @@ static json_t *take(struct pipe *p, int y, session *s, int want, bool confirm, u
 	struct msg m = pop(in);
 	if (confirm)
 		*delivery = track(s, p, y, &m);
+	if (!confirm || !*delivery)
+		log_leaving(p, y, m.seq);
 	json_decref(m.body);
 	return result;
 }
@@ -293,12 +346,14 @@ static bool admit_sender(struct pipe *p, int y)
 	waiter *w = wait_first_live(&in->senders);
 	if (!w || !fits(p, in, w->size))
 		return false;
-	struct msg m = {w->item, w->size, w->kind};
+	struct msg m = {w->item, w->size, w->kind, in->next_seq};
 	w->item = NULL;
 	if (push(in, m, false) != 0) {
 		json_decref(m.body);
 		wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
 	} else {
+		in->next_seq++;
+		log_arrival(p, y, &m);
 		wait_complete(w, BRK_OK, NULL, NULL);
 	}
 	return true;
@@ -417,6 +472,8 @@ static int open_end(op_ctx *ctx, struct pipe *p, int e)
 	}
 	p->end[e].hold = eh;
 	p->end[e].state = END_OPEN;
+	if (logs(p))
+		persist_put(json_pack("{s:s, s:s, s:i}", "e", "pend", "o", p->name, "i", e));
 	return 0;
 }
 
@@ -503,8 +560,10 @@ static int lookup(op_ctx *ctx, bool create, struct pipe **p, int *e)
 	if (rc == 0)
 		rc = create ? obj_lookup(ctx, &pipe_class, true, &o)
 			    : obj_lookup_created(ctx, &pipe_class, &o);
-	if (rc == 0)
+	if (rc == 0) {
 		*p = o->impl;
+		(*p)->obj = o;
+	}
 	return rc;
 }
 
@@ -577,10 +636,13 @@ static int op_send(op_ctx *ctx)
 			       p->name);
 	if (wait_first_live(&in->senders) || !fits(p, in, m.size))
 		return park_send(ctx, p, y, &m, timeout);
-	if (push(in, (struct msg){json_incref(m.body), m.size, m.kind}, false) != 0) {
+	m.seq = in->next_seq;
+	if (push(in, (struct msg){json_incref(m.body), m.size, m.kind, m.seq}, false) != 0) {
 		json_decref(m.body);
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 	}
+	in->next_seq++;
+	log_arrival(p, y, &m);
 	settle(p, y);
 	return op_ok(ctx, json_null());
 }
@@ -674,12 +736,12 @@ static int op_close(op_ctx *ctx)
 }
 
 const struct op_def pipe_ops[] = {
-	{BRK_OP_PIPE_CREATE, op_create, OPF_NAME, "duplex,maxmsgs,maxbytes"},
-	{BRK_OP_PIPE_OPEN, op_open, OPF_NAME, "end"},
-	{BRK_OP_PIPE_SEND, op_send, OPF_NAME, "end,value,bytes,block,timeout"},
-	{BRK_OP_PIPE_RECV, op_recv, OPF_NAME, "end,as,maxlength,block,timeout,confirm"},
+	{BRK_OP_PIPE_CREATE, op_create, OPF_NAME | OPF_STORE, "duplex,maxmsgs,maxbytes,ephemeral"},
+	{BRK_OP_PIPE_OPEN, op_open, OPF_NAME | OPF_STORE, "end"},
+	{BRK_OP_PIPE_SEND, op_send, OPF_NAME | OPF_STORE, "end,value,bytes,block,timeout"},
+	{BRK_OP_PIPE_RECV, op_recv, OPF_NAME | OPF_STORE, "end,as,maxlength,block,timeout,confirm"},
 	{BRK_OP_PIPE_POLL, op_poll, OPF_NAME, "end,timeout"},
-	{BRK_OP_PIPE_CLOSE, op_close, OPF_NAME, "end"},
+	{BRK_OP_PIPE_CLOSE, op_close, OPF_NAME | OPF_STORE, "end"},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -706,6 +768,8 @@ static void *create(op_ctx *ctx, const char *name)
 	return p;
 }
 
+static void free_loading_msg(void *m);
+
 static void destroy(void *impl)
 {
 	struct pipe *p = impl;
@@ -717,6 +781,9 @@ static void destroy(void *impl)
 		}
 		while (x->in.count)
 			json_decref(pop(&x->in).body);
+		if (x->in.loading)
+			hmap_fini(x->in.loading, free_loading_msg);
+		free(x->in.loading);
 		free(x->in.ring);
 	}
 	free(p);
@@ -780,6 +847,126 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 	}
 }
 
+/* ---- the data dir ---- */
+
+static json_t *settings_new(const void *impl)
+{
+	const struct pipe *p = impl;
+	return json_pack("{s:b, s:I, s:I}", "duplex", p->duplex, "maxmsgs", (json_int_t)p->maxmsgs,
+			 "maxbytes", (json_int_t)p->maxbytes);
+}
+
+static void free_loading_msg(void *m)
+{
+	if (m)
+		json_decref(((struct msg *)m)->body);
+	free(m);
+}
+
+/* replay_put: an arrival in inbox in, kept by arrival number until the load ends. */
+static int replay_put(struct inbox *in, uint64_t seq, const json_t *rec)
+{
+	struct msg *m = malloc(sizeof *m);
+	json_t *z = json_object_get(rec, "z"), *k = json_object_get(rec, "k");
+	if (!in->loading && (in->loading = calloc(1, sizeof *in->loading)))
+		hmap_init(in->loading);
+	if (!m || !in->loading || !json_is_integer(z) || !json_is_integer(k) ||
+	    hmap_find(in->loading, &seq, sizeof seq)) {
+		free(m);
+		return -1;
+	}
+	*m = (struct msg){json_incref(json_object_get(rec, "x")), (size_t)json_integer_value(z),
+			  (int)json_integer_value(k), seq};
+	if (!m->body || !hmap_insert(in->loading, &seq, sizeof seq, m)) {
+		free_loading_msg(m);
+		return -1;
+	}
+	if (seq >= in->next_seq)
+		in->next_seq = seq + 1;
+	return 0;
+}
+
+static int replay(object *o, const json_t *rec)
+{
+	struct pipe *p = o->impl;
+	const char *e = json_string_value(json_object_get(rec, "e"));
+	json_int_t y = json_integer_value(json_object_get(rec, "i"));
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(rec, "n"));
+	if (y < 0 || y > 1)
+		return -1;
+	struct inbox *in = &p->end[y].in;
+	hmap_entry *found;
+	if (!strcmp(e, "pput"))
+		return replay_put(in, seq, rec);
+	if (!strcmp(e, "pend")) {
+		p->end[y].state = END_CLOSED; /* its holder's session ended with the restart */
+		return 0;
+	}
+	if (!strcmp(e, "pstate")) {
+		if (seq > in->next_seq)
+			in->next_seq = seq;
+		if (json_is_true(json_object_get(rec, "closed")))
+			p->end[y].state = END_CLOSED;
+		return 0;
+	}
+	if (strcmp(e, "pdel") || !in->loading ||
+	    !(found = hmap_find(in->loading, &seq, sizeof seq)))
+		return -1;
+	free_loading_msg(found->value);
+	hmap_delete(in->loading, found);
+	return 0;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct msg *x = *(struct msg *const *)a, *y = *(struct msg *const *)b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* load_inbox: the messages left after the load, oldest first. */
+static void load_inbox(const struct pipe *p, struct inbox *in)
+{
+	size_t n = 0;
+	struct msg **all = malloc((in->loading->count + 1) * sizeof *all);
+	for (hmap_entry *e = in->loading->first; e && all; e = e->next)
+		all[n++] = e->value;
+	if (all)
+		qsort(all, n, sizeof *all, by_seq);
+	for (size_t i = 0; i < n; i++) {
+		if (push(in, *all[i], false) == 0)
+			all[i]->body = NULL; /* the inbox has it now */
+		else
+			log_error("pipe '%s': out of memory loading a message", p->name);
+	}
+	free(all);
+	hmap_fini(in->loading, free_loading_msg);
+	free(in->loading);
+	in->loading = NULL;
+}
+
+static void loaded(object *o)
+{
+	struct pipe *p = o->impl;
+	for (int e = 0; e < 2; e++)
+		if (p->end[e].in.loading)
+			load_inbox(p, &p->end[e].in);
+	p->obj = o;
+}
+
+static void snapshot(const object *o)
+{
+	const struct pipe *p = o->impl;
+	for (int y = 0; y < 2; y++) {
+		const struct inbox *in = &p->end[y].in;
+		persist_put(json_pack("{s:s, s:s, s:i, s:I, s:b}", "e", "pstate", "o", p->name, "i",
+				      y, "n", (json_int_t)in->next_seq, "closed",
+				      p->end[y].state != END_UNOPENED));
+		for (size_t i = 0; i < in->count; i++)
+			persist_put(put_record_new(p, y, &in->ring[(in->head + i) % in->cap]));
+	}
+}
+
 const struct obj_class pipe_class = {
-	"pipe", create, destroy, size, waiters, stat_new, complete_waiters, false,
+	"pipe",           create, destroy,      size,   waiters, stat_new,
+	complete_waiters, false,  settings_new, replay, loaded,  snapshot,
 };

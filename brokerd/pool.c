@@ -1179,5 +1179,6 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class pool_class = {
-	"pool", create, destroy, size, waiters, stat_new, complete_waiters, false,
+	"pool",           create, destroy, size, waiters, stat_new,
+	complete_waiters, false,  NULL,    NULL, NULL,    NULL,
 };

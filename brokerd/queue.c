@@ -6,8 +6,10 @@
 #include "args.h"
 #include "delivery.h"
 #include "dispatch.h"
+#include "hmap.h"
 #include "log.h"
 #include "ops.h"
+#include "persist.h"
 #include "queue.h"
 #include "ring.h"
 #include "session.h"
@@ -30,6 +32,8 @@ typedef struct queue {
 	uint64_t seq;
 	uint64_t unfinished; /* puts not yet matched by task_done */
 	struct list getters, putters, joiners;
+	object *obj;   /* its object, set by every lookup (for the data dir) */
+	hmap *loading; /* seq -> struct qitem, while the data dir loads */
 } queue;
 
 /* ---- storage ---- */
@@ -141,6 +145,43 @@ static bool is_full(const queue *q)
 	return q->maxsize && q->count >= q->maxsize;
 }
 
+/* ---- the data dir's records (docs/durability.md): an item's arrival, with the count
+ * of unfinished tasks; its leaving for good; task_done ---- */
+
+static bool logs(const queue *q)
+{
+	return q->obj && persist_wants(q->obj);
+}
+
+static json_t *put_record_new(const char *name, const struct qitem *it)
+{
+	return json_pack("{s:s, s:s, s:I, s:f, s:O}", "e", "qput", "o", name, "s",
+			 (json_int_t)it->seq, "p", it->priority, "x", it->value);
+}
+
+static void log_arrival(const queue *q, const struct qitem *it)
+{
+	json_t *rec = logs(q) ? put_record_new(q->obj->name, it) : NULL;
+	if (rec) {
+		json_object_set_new(rec, "u", json_integer((json_int_t)q->unfinished));
+		persist_put(rec);
+	}
+}
+
+static void log_leaving(const queue *q, uint64_t seq)
+{
+	if (logs(q))
+		persist_put(json_pack("{s:s, s:s, s:I}", "e", "qdel", "o", q->obj->name, "s",
+				      (json_int_t)seq));
+}
+
+static void log_unfinished(const queue *q)
+{
+	if (logs(q))
+		persist_put(json_pack("{s:s, s:s, s:I}", "e", "qunf", "o", q->obj->name, "u",
+				      (json_int_t)q->unfinished));
+}
+
 /* ---- deliveries to confirm ---- */
 
 /* An item handed to a getter that promised to confirm it ("confirm": true); where it was
@@ -151,10 +192,23 @@ struct qdelivery {
 	uint64_t seq;
 };
 
-static void give(waiter *getter, const char *queue_name, struct qitem it);
+static void give(queue *q, waiter *getter, const char *queue_name, struct qitem it);
 static int give_back(object *o, const struct delivery *d);
 
-static const struct delivery_origin from_queue = {&queue_class, give_back};
+static void confirmed(object *o, const struct delivery *d)
+{
+	log_leaving(o->impl, ((const struct qdelivery *)d)->seq);
+}
+
+static void held_snapshot(const object *o, const struct delivery *d)
+{
+	const struct qdelivery *qd = (const struct qdelivery *)d;
+	struct qitem it = {d->value, qd->priority, qd->seq};
+	persist_put(put_record_new(o->name, &it));
+}
+
+static const struct delivery_origin from_queue = {&queue_class, give_back, confirmed,
+						  held_snapshot};
 
 /* give_back: an unconfirmed item returns to its queue, to a live getter first. */
 static int give_back(object *o, const struct delivery *d)
@@ -163,8 +217,9 @@ static int give_back(object *o, const struct delivery *d)
 	queue *q = o->impl;
 	struct qitem it = {json_incref(d->value), qd->priority, qd->seq};
 	waiter *g = wait_first_live(&q->getters);
+	q->obj = o;
 	if (g)
-		give(g, o->name, it);
+		give(q, g, o->name, it);
 	else if (unpop(q, it) == 0)
 		return 0;
 	json_decref(it.value);
@@ -184,11 +239,13 @@ static uint64_t track(session *s, const char *queue_name, struct qitem it)
 	return delivery_track(s, &qd->d);
 }
 
-/* give: completes a parked getter with it (borrowed). */
-static void give(waiter *getter, const char *queue_name, struct qitem it)
+/* give: completes a parked getter with it (borrowed); unconfirmed, it leaves for good. */
+static void give(queue *q, waiter *getter, const char *queue_name, struct qitem it)
 {
 	if (getter->confirm)
 		getter->delivery = track(getter->sess, queue_name, it);
+	if (!getter->delivery)
+		log_leaving(q, it.seq);
 	wait_complete(getter, BRK_OK, json_incref(it.value), NULL);
 }
 
@@ -197,13 +254,14 @@ static void admit_putters(queue *q)
 {
 	waiter *w = NULL;
 	while (!is_full(q) && (w = wait_first(&q->putters))) {
-		json_t *item = w->item;
+		struct qitem it = {w->item, w->priority, q->seq};
 		w->item = NULL;
-		if (push(q, item, w->priority) != 0) {
+		if (push(q, it.value, it.priority) != 0) {
 			wait_complete(w, BRK_EINTERNAL, NULL, "out of memory");
 			continue;
 		}
 		q->unfinished++;
+		log_arrival(q, &it);
 		wait_complete(w, BRK_OK, NULL, NULL);
 	}
 }
@@ -214,8 +272,10 @@ static int lookup(op_ctx *ctx, queue **out)
 {
 	object *o;
 	int rc = obj_lookup(ctx, &queue_class, true, &o);
-	if (rc == 0)
+	if (rc == 0) {
 		*out = o->impl;
+		(*out)->obj = o;
+	}
 	return rc;
 }
 
@@ -243,14 +303,18 @@ static int op_put(op_ctx *ctx)
 		return op_fail(ctx, BRK_EBADARG, "'priority' is only for priority queues");
 	waiter *getter = wait_first_live(&q->getters);
 	if (getter) {
+		struct qitem it = {value, priority, q->seq++};
 		q->unfinished++;
-		give(getter, ctx->name, (struct qitem){value, priority, q->seq++});
+		log_arrival(q, &it);
+		give(q, getter, ctx->name, it);
 		return op_ok(ctx, json_null());
 	}
 	if (!is_full(q)) {
+		struct qitem it = {value, priority, q->seq};
 		if (push(q, json_incref(value), priority) != 0)
 			return op_fail(ctx, BRK_EINTERNAL, "out of memory");
 		q->unfinished++;
+		log_arrival(q, &it);
 		return op_ok(ctx, json_null());
 	}
 	if (timeout == 0)
@@ -277,6 +341,8 @@ static int op_get(op_ctx *ctx)
 		struct qitem it = pop(q);
 		if (confirm)
 			ctx->delivery = track(ctx->sess, ctx->name, it);
+		if (!ctx->delivery)
+			log_leaving(q, it.seq);
 		admit_putters(q);
 		return op_ok(ctx, it.value);
 	}
@@ -338,6 +404,7 @@ static int op_task_done(op_ctx *ctx)
 	if (--q->unfinished == 0) {
 		wait_complete_list(&q->joiners, BRK_OK, NULL);
 	}
+	log_unfinished(q);
 	return op_ok(ctx, json_null());
 }
 
@@ -357,15 +424,15 @@ static int op_join(op_ctx *ctx)
 }
 
 const struct op_def queue_ops[] = {
-	{BRK_OP_QUEUE_CREATE, op_create, OPF_NAME, "kind,maxsize"},
-	{BRK_OP_QUEUE_PUT, op_put, OPF_NAME, "value,priority,block,timeout"},
-	{BRK_OP_QUEUE_PUT_NOWAIT, op_put_nowait, OPF_NAME, "value,priority"},
-	{BRK_OP_QUEUE_GET, op_get, OPF_NAME, "block,timeout,confirm"},
-	{BRK_OP_QUEUE_GET_NOWAIT, op_get_nowait, OPF_NAME, "confirm"},
+	{BRK_OP_QUEUE_CREATE, op_create, OPF_NAME | OPF_STORE, "kind,maxsize,ephemeral"},
+	{BRK_OP_QUEUE_PUT, op_put, OPF_NAME | OPF_STORE, "value,priority,block,timeout"},
+	{BRK_OP_QUEUE_PUT_NOWAIT, op_put_nowait, OPF_NAME | OPF_STORE, "value,priority"},
+	{BRK_OP_QUEUE_GET, op_get, OPF_NAME | OPF_STORE, "block,timeout,confirm"},
+	{BRK_OP_QUEUE_GET_NOWAIT, op_get_nowait, OPF_NAME | OPF_STORE, "confirm"},
 	{BRK_OP_QUEUE_QSIZE, op_qsize, OPF_NAME, ""},
 	{BRK_OP_QUEUE_EMPTY, op_empty, OPF_NAME, ""},
 	{BRK_OP_QUEUE_FULL, op_full, OPF_NAME, ""},
-	{BRK_OP_QUEUE_TASK_DONE, op_task_done, OPF_NAME, ""},
+	{BRK_OP_QUEUE_TASK_DONE, op_task_done, OPF_NAME | OPF_STORE, ""},
 	{BRK_OP_QUEUE_JOIN, op_join, OPF_NAME, "timeout"},
 	{NULL, NULL, 0, NULL},
 };
@@ -400,11 +467,16 @@ static void *create(op_ctx *ctx, const char *name)
 	return q;
 }
 
+static void free_loading_item(void *p);
+
 static void destroy(void *impl)
 {
 	queue *q = impl;
 	while (q->count)
 		json_decref(pop(q).value);
+	if (q->loading)
+		hmap_fini(q->loading, free_loading_item);
+	free(q->loading);
 	free(q->items);
 	free(q);
 }
@@ -437,6 +509,118 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 	wait_complete_list(&q->joiners, err, msg);
 }
 
+/* ---- the data dir ---- */
+
+static json_t *settings_new(const void *impl)
+{
+	const queue *q = impl;
+	return json_pack("{s:s, s:I}", "kind", kind_names[q->kind], "maxsize",
+			 (json_int_t)q->maxsize);
+}
+
+static void free_loading_item(void *p)
+{
+	struct qitem *it = p;
+	if (!it)
+		return;
+	json_decref(it->value);
+	free(it);
+}
+
+/* replay_put: an arrival, kept by arrival number until the load ends (a later record may
+ * take it out again). */
+static int replay_put(queue *q, uint64_t seq, const json_t *rec)
+{
+	struct qitem *it = malloc(sizeof *it);
+	if (!q->loading && (q->loading = calloc(1, sizeof *q->loading)))
+		hmap_init(q->loading);
+	if (!it || !q->loading || hmap_find(q->loading, &seq, sizeof seq)) {
+		free(it);
+		return -1;
+	}
+	*it = (struct qitem){json_incref(json_object_get(rec, "x")),
+			     json_number_value(json_object_get(rec, "p")), seq};
+	if (!it->value || !hmap_insert(q->loading, &seq, sizeof seq, it)) {
+		free_loading_item(it);
+		return -1;
+	}
+	if (seq >= q->seq)
+		q->seq = seq + 1;
+	return 0;
+}
+
+static int replay(object *o, const json_t *rec)
+{
+	queue *q = o->impl;
+	const char *e = json_string_value(json_object_get(rec, "e"));
+	json_t *u = json_object_get(rec, "u");
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(rec, "s"));
+	hmap_entry *found;
+	int rc = 0;
+	if (!strcmp(e, "qput")) {
+		rc = replay_put(q, seq, rec);
+	} else if (!strcmp(e, "qdel")) {
+		found = q->loading ? hmap_find(q->loading, &seq, sizeof seq) : NULL;
+		if (!found)
+			return -1;
+		free_loading_item(found->value);
+		hmap_delete(q->loading, found);
+	} else if (!strcmp(e, "qstate")) {
+		if (seq > q->seq)
+			q->seq = seq;
+	} else if (strcmp(e, "qunf")) {
+		return -1;
+	}
+	if (json_is_integer(u))
+		q->unfinished = (uint64_t)json_integer_value(u);
+	return rc;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct qitem *x = *(struct qitem *const *)a, *y = *(struct qitem *const *)b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* loaded: the items left after the load go in by arrival: a FIFO's oldest first, a LIFO's
+ * newest on top, a priority queue by priority then arrival. */
+static void loaded(object *o)
+{
+	queue *q = o->impl;
+	size_t n = 0;
+	if (!q->loading)
+		return;
+	struct qitem **all = malloc((q->loading->count + 1) * sizeof *all);
+	for (hmap_entry *e = q->loading->first; e && all; e = e->next)
+		all[n++] = e->value;
+	if (all)
+		qsort(all, n, sizeof *all, by_seq);
+	for (size_t i = 0; i < n; i++) {
+		if (place(q, *all[i]) == 0)
+			all[i]->value = NULL; /* the queue has it now */
+		else
+			log_error("queue '%s': out of memory loading an item", o->name);
+	}
+	free(all);
+	hmap_fini(q->loading, free_loading_item);
+	free(q->loading);
+	q->loading = NULL;
+	q->obj = o;
+}
+
+static void snapshot(const object *o)
+{
+	const queue *q = o->impl;
+	persist_put(json_pack("{s:s, s:s, s:I, s:I}", "e", "qstate", "o", o->name, "s",
+			      (json_int_t)q->seq, "u", (json_int_t)q->unfinished));
+	for (size_t i = 0; i < q->count; i++) {
+		const struct qitem *it =
+			q->kind == Q_PRIORITY ? &q->items[i] : &q->items[(q->head + i) % q->cap];
+		persist_put(put_record_new(o->name, it));
+	}
+}
+
 const struct obj_class queue_class = {
-	"queue", create, destroy, size, waiters, stat_new, complete_waiters, false,
+	"queue",          create, destroy,      size,   waiters, stat_new,
+	complete_waiters, false,  settings_new, replay, loaded,  snapshot,
 };

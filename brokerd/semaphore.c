@@ -382,5 +382,6 @@ static void complete_waiters(void *impl, brk_err err, const char *msg)
 }
 
 const struct obj_class semaphore_class = {
-	"semaphore", create, destroy, size, waiters, stat_new, complete_waiters, false,
+	"semaphore",      create, destroy, size, waiters, stat_new,
+	complete_waiters, false,  NULL,    NULL, NULL,    NULL,
 };

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "envelope.h"
 #include "hmap.h"
+#include "persist.h"
 #include "session.h"
 #include "wait.h"
 
@@ -34,6 +35,7 @@ session *sess_open(uint32_t key)
 	if (!s)
 		return NULL;
 	s->id = next_id++;
+	persist_counter(PC_SESSION, s->id);
 	s->key = key;
 	s->since = clock_wall();
 	s->max_message = PROTO_DEFAULT_MAX_MESSAGE;
@@ -128,4 +130,22 @@ json_t *sess_list_new(void)
 	for (hmap_entry *e = sessions.first; e && list; e = e->next)
 		json_array_append_new(list, describe_new(e->value));
 	return list;
+}
+
+void sess_id_floor(uint64_t id)
+{
+	if (id >= next_id)
+		next_id = id + 1;
+}
+
+void sess_foreach_holding(const struct holding_class *cls, void (*fn)(struct holding *h))
+{
+	for (hmap_entry *e = sessions.first; e; e = e->next) {
+		session *s = e->value;
+		for (struct list *l = s->holdings.next; l != &s->holdings; l = l->next) {
+			struct holding *h = list_entry(l, struct holding, sess_link);
+			if (h->cls == cls)
+				fn(h);
+		}
+	}
 }

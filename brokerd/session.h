@@ -76,6 +76,12 @@ bool sess_let_go(session *s, const struct holding_class *cls, uint64_t id);
  * frees h itself). */
 void sess_drop(struct holding *h);
 
+/* sess_id_floor: session ids handed out from now on are above id. */
+void sess_id_floor(uint64_t id);
+
+/* sess_foreach_holding: fn(h) for every holding of class cls of every session. */
+void sess_foreach_holding(const struct holding_class *cls, void (*fn)(struct holding *h));
+
 /* sess_count: how many sessions are open. */
 size_t sess_count(void);
 

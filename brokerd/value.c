@@ -176,7 +176,7 @@ static int op_getset(op_ctx *ctx)
 }
 
 const struct op_def value_ops[] = {
-	{BRK_OP_VALUE_CREATE, op_create, OPF_NAME | OPF_WRITE, "type,value"},
+	{BRK_OP_VALUE_CREATE, op_create, OPF_NAME | OPF_WRITE, "type,value,ephemeral"},
 	{BRK_OP_VALUE_GET, op_get, OPF_NAME | OPF_READ, ""},
 	{BRK_OP_VALUE_SET, op_set, OPF_NAME | OPF_WRITE, "value"},
 	{BRK_OP_VALUE_ADD, op_add, OPF_NAME | OPF_WRITE, "delta"},
@@ -232,5 +232,6 @@ static json_t *stat_new(const void *impl)
 }
 
 static const struct obj_class value_class = {
-	"value", create, destroy, size, obj_no_waiters, stat_new, obj_complete_no_waiters, true,
+	"value", create, destroy, size, obj_no_waiters, stat_new, obj_complete_no_waiters,
+	true,    NULL,   NULL,    NULL, NULL,
 };

@@ -19,7 +19,10 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  ping                            check that brokerd answers\n"
-	"  info                            version, uptime, sessions, objects, memory\n"
+	"  info                            version, uptime, sessions, objects, memory,\n"
+	"                                  persistence\n"
+	"  save                            compact the data dir now (a new snapshot); waits\n"
+	"                                  for it to be in place\n"
 	"  ls [PREFIX]                     list objects (name, type, size, waiters)\n"
 	"  stat NAME                       everything about one object\n"
 	"  rm NAME                         delete an object\n"
@@ -175,6 +178,24 @@ static int cmd_info(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 		return ctl_usage("info takes no arguments");
 	brk_err err = brk_info(c, &info);
 	return show(ctl, err, info);
+}
+
+static int cmd_save(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	json_t *result = NULL, *req = brk_request_new(BRK_OP_SAVE, NULL, NULL);
+	(void)argv;
+	if (!want_args(argc, 1, 1))
+		return ctl_usage("save takes no arguments");
+	brk_err err = brk_call(c, req, &result);
+	json_decref(req);
+	if (err == BRK_OK && !ctl->json) {
+		printf("saved: generation %lld in %.3f s\n",
+		       (long long)json_integer_value(json_object_get(result, "generation")),
+		       json_number_value(json_object_get(result, "seconds")));
+		json_decref(result);
+		return reply_status(err);
+	}
+	return show(ctl, err, result);
 }
 
 /* end_text: one end of a pipe's stat for people: "open by session 3 (pid 812); 2
@@ -963,15 +984,16 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"ping", cmd_ping},       {"info", cmd_info},
-	{"ls", cmd_ls},           {"stat", cmd_stat},
-	{"rm", cmd_rm},           {"sessions", cmd_sessions},
-	{"queue", cmd_queue},     {"dict", cmd_dict},
-	{"list", cmd_list},       {"value", cmd_value},
-	{"read", cmd_read},       {"lock", cmd_lock},
-	{"event", cmd_event},     {"semaphore", cmd_semaphore},
-	{"barrier", cmd_barrier}, {"call", cmd_call},
-	{"pipe", cmd_pipe},       {"pool", cmd_pool},
+	{"ping", cmd_ping},           {"info", cmd_info},
+	{"save", cmd_save},           {"ls", cmd_ls},
+	{"stat", cmd_stat},           {"rm", cmd_rm},
+	{"sessions", cmd_sessions},   {"queue", cmd_queue},
+	{"dict", cmd_dict},           {"list", cmd_list},
+	{"value", cmd_value},         {"read", cmd_read},
+	{"lock", cmd_lock},           {"event", cmd_event},
+	{"semaphore", cmd_semaphore}, {"barrier", cmd_barrier},
+	{"call", cmd_call},           {"pipe", cmd_pipe},
+	{"pool", cmd_pool},
 };
 
 static int run(const struct ctl *ctl, int argc, char **argv)

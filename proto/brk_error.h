@@ -40,6 +40,7 @@
 	X(BRK_EWORKERLOST, "worker_lost", "the task's workers died, as many times as allowed") \
 	X(BRK_ETERMINATED, "terminated", "the pool was terminated")                            \
 	X(BRK_ETASK, "task_error", "the task raised an error in its worker")                   \
+	X(BRK_ESTORAGE, "storage", "the data dir cannot be written")                           \
 	X(BRK_EINTERNAL, "internal", "internal error in brokerd")                              \
 	X(BRK_ECONNECT, "connect_failed", "cannot connect to brokerd")                         \
 	X(BRK_EIO, "io_error", "transport error talking to brokerd")                           \

@@ -12,6 +12,7 @@
 #define BRK_OP_STAT "stat"
 #define BRK_OP_DEL "del"
 #define BRK_OP_SESSIONS "sessions"
+#define BRK_OP_SAVE "save"
 #define BRK_OP_BATCH "batch"
 #define BRK_OP_ACK "ack"
 #define BRK_OP_CANCEL "cancel"

@@ -3,12 +3,14 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,13 +23,27 @@ static void nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* With $BROKERD_TEST_FSYNC set (always, everysec or no), every daemon of the black-box
+ * suites keeps a data dir with that policy: the suites then check that persisting changes
+ * nothing a client sees (CMakeLists.txt runs some of them so). */
+static char data_dir[96];
+
 void daemon_start(struct daemon *d, const char *const *extra)
 {
 	const char *argv[32] = {BROKERD_BIN, "--listen", d->url, "--log-level", "warn"};
+	const char *fsync = getenv("BROKERD_TEST_FSYNC");
 	int n = 5;
 	strcpy(d->dir, "/tmp/brokerd-test-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(d->dir));
 	snprintf(d->url, sizeof d->url, "ipc://%s/b.sock", d->dir);
+	if (fsync) {
+		snprintf(data_dir, sizeof data_dir, "%s/data", d->dir);
+		ck_assert_int_eq(mkdir(data_dir, 0700), 0);
+		argv[n++] = "--data-dir";
+		argv[n++] = data_dir;
+		argv[n++] = "--fsync";
+		argv[n++] = fsync;
+	}
 	for (; extra && *extra && n < 30; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
@@ -55,6 +71,25 @@ brk_client *connect_when_up(const char *url)
 	return c;
 }
 
+/* remove_data_dir: removes dir/data and the files in it. */
+static void remove_data_dir(const char *dir)
+{
+	char path[160];
+	snprintf(path, sizeof path, "%s/data", dir);
+	DIR *dd = opendir(path);
+	struct dirent *e;
+	while (dd && (e = readdir(dd))) {
+		char file[440];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+		unlink(file);
+	}
+	if (dd)
+		closedir(dd);
+	rmdir(path);
+}
+
 int daemon_stop(struct daemon *d)
 {
 	char path[160];
@@ -62,6 +97,8 @@ int daemon_stop(struct daemon *d)
 	int status = child_exit(d->pid);
 	snprintf(path, sizeof path, "%s/b.sock", d->dir);
 	unlink(path);
+	if (getenv("BROKERD_TEST_FSYNC"))
+		remove_data_dir(d->dir);
 	rmdir(d->dir);
 	return status;
 }

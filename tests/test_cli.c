@@ -1,6 +1,7 @@
 /* test_cli.c: brokerctl and brokerd's command lines as a user meets them: outputs, exit
  * statuses (0 ok, 1 error reply, 2 usage, 3 cannot connect) and configuration. */
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,38 @@ static int ctl_argv(char **argv)
 {
 	return run_tool(argv, out, sizeof out);
 }
+
+START_TEST(save_compacts_a_data_dir)
+{
+	char dir[] = "/tmp/brokerd-save-XXXXXX", path[64], url[160];
+	struct daemon dd;
+	ck_assert_int_eq(ctl("save"), 1); /* no data dir: a storage error */
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	daemon_start(&dd, (const char *const[]){"--data-dir", dir, NULL});
+	snprintf(url, sizeof url, "%s", dd.url);
+	ck_assert_int_eq(
+		ctl_argv((char *[]){BROKERCTL_BIN, "--url", url, "queue", "put", "q", "1", NULL}),
+		0);
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", url, "save", NULL}), 0);
+	ck_assert_msg(strncmp(out, "saved: generation 2 in ", 23) == 0, "%s", out);
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", url, "--json", "info", NULL}),
+			 0);
+	json_t *info = json_loads(out, 0, NULL);
+	json_t *p = json_object_get(info, "persistence");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "fsync")), "everysec");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "data_dir")), dir);
+	ck_assert(json_integer_value(json_object_get(p, "snapshot_bytes")) > 0);
+	json_decref(info);
+	ck_assert_int_eq(daemon_stop(&dd), 0);
+	/* what the dir holds after one compaction: the older files are gone */
+	static const char *const files[] = {"lock", "log.00000002", "snapshot.00000002"};
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		ck_assert_msg(unlink(path) == 0, "%s", path);
+	}
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
 
 START_TEST(ping_answers)
 {
@@ -593,6 +626,7 @@ int main(void)
 	tcase_add_test(tc, default_ipc_socket_is_private);
 	tcase_add_test(tc, systemd_readiness_is_announced);
 	tcase_add_test(tc, one_daemon_listens_on_ipc_and_tcp_at_once);
+	tcase_add_test(tc, save_compacts_a_data_dir);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

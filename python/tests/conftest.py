@@ -43,9 +43,15 @@ class Daemon:
         ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         ns.bind(notify_path)
         env = dict(os.environ, NOTIFY_SOCKET=notify_path)
+        durable = []
+        if os.environ.get("BROKERD_TEST_FSYNC"):  # as tests/daemon.c: the suite on a data dir
+            data = os.path.join(self.dir, "data")
+            os.makedirs(data, exist_ok=True)
+            durable = ["--data-dir", data, "--fsync", os.environ["BROKERD_TEST_FSYNC"]]
         try:
             self.proc = subprocess.Popen(
-                [BROKERD_BIN, "-l", self.url, "--log-level", "warn"] + self.extra, env=env)
+                [BROKERD_BIN, "-l", self.url, "--log-level", "warn"] + durable + self.extra,
+                env=env)
             self._wait_ready(ns)
         finally:
             ns.close()

@@ -76,6 +76,8 @@ WorkerLost = _define("WorkerLost", "worker_lost",
 Terminated = _define("Terminated", "terminated", doc="the pool was terminated")
 TaskError = _define("TaskError", "task_error",
                     doc="the worker's function raised: .type is its exception's name")
+Storage = _define("Storage", "storage", OSError,
+                  doc="brokerd cannot write its data dir (a full disk...): the write was refused")
 Internal = _define("Internal", "internal")
 
 # client side: never on the wire

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -271,10 +272,10 @@ typedef struct peer {
 	void *(*open)(const char *addr);
 	void (*close)(void *h);
 	int (*put)(void *h, unsigned long i); /* the i-th item */
-	int (*get)(void *h); /* takes one item for good (durably removed) */
+	int (*get)(void *h);                  /* takes one item for good (durably removed) */
 	int (*ping)(void *h);
 	long (*count)(void *h);
-	int (*fill)(void *h, long n); /* n items, numbered from 0 */
+	int (*fill)(void *h, long n);                     /* n items, numbered from 0 */
 	double (*save)(void *h, char *extra, size_t cap); /* seconds; extra: peer's own figures */
 } peer;
 
@@ -332,8 +333,8 @@ static int brk_fill_h(void *h, long n)
 		json_t *ops = json_array(), *res = NULL;
 		for (long i = 0; i < k; i++)
 			json_array_append_new(ops, json_pack("{s:s,s:s,s:o,s:b}", "op", "queue.put",
-							     "name", QNAME, "value", brk_item(next++),
-							     "block", 0));
+							     "name", QNAME, "value",
+							     brk_item(next++), "block", 0));
 		brk_err e = brk_batch(h, ops, &res);
 		json_decref(ops);
 		json_decref(res);
@@ -357,8 +358,8 @@ static double brk_save_h(void *h, char *extra, size_t cap)
 	}
 	double cs = -1;
 	if (brk_info(h, &info) == BRK_OK)
-		cs = json_number_value(
-			json_object_get(json_object_get(info, "persistence"), "compaction_seconds"));
+		cs = json_number_value(json_object_get(json_object_get(info, "persistence"),
+						       "compaction_seconds"));
 	snprintf(extra, cap, "\"save_reply_seconds\":%.4f,\"compaction_seconds\":%.4f",
 		 json_number_value(json_object_get(res, "seconds")), cs);
 	json_decref(res);
@@ -473,7 +474,8 @@ static double redis_save(void *h, char *extra, size_t cap)
 	const char *const argv[] = {"INFO", "stats", NULL};
 	if (redis_call(h, argv, &type, info, sizeof info, &num) != 0 || type != '$')
 		return -1;
-	snprintf(extra, cap, "\"latest_fork_usec\":%ld", redis_info_field(info, "latest_fork_usec"));
+	snprintf(extra, cap, "\"latest_fork_usec\":%ld",
+		 redis_info_field(info, "latest_fork_usec"));
 	return t;
 }
 
@@ -505,7 +507,8 @@ static int bs_get(void *h)
 	unsigned long long id;
 	size_t n;
 	if (bs_cmd(h, "reserve\r\n", line, sizeof line) != 0 ||
-	    sscanf(line, "RESERVED %llu %zu", &id, &n) != 2 || bs_body(h, n, body, sizeof body) != 0)
+	    sscanf(line, "RESERVED %llu %zu", &id, &n) != 2 ||
+	    bs_body(h, n, body, sizeof body) != 0)
 		return -1;
 	snprintf(cmd, sizeof cmd, "delete %llu\r\n", id);
 	if (bs_cmd(h, cmd, line, sizeof line) != 0 || strcmp(line, "DELETED") != 0)
@@ -566,8 +569,7 @@ static const peer peers[] = {
 	 brk_fill_h, brk_save_h},
 	{"redis", redis_open, sock_close_h, redis_put, redis_get, redis_ping, redis_count,
 	 redis_fill, redis_save},
-	{"beanstalkd", bs_open, sock_close_h, bs_put, bs_get, bs_ping, bs_count, bs_fill,
-	 bs_save},
+	{"beanstalkd", bs_open, sock_close_h, bs_put, bs_get, bs_ping, bs_count, bs_fill, bs_save},
 };
 
 static const peer *peer_named(const char *name)
@@ -590,7 +592,7 @@ static void *open_or_die(const peer *p, const char *addr)
 /* ---- samples ---- */
 
 typedef struct samples {
-	double *v; /* latencies, seconds */
+	double *v;  /* latencies, seconds */
 	double *at; /* start times */
 	size_t n, cap;
 } samples;
@@ -682,7 +684,8 @@ static int cmd_throughput(const peer *p, const char *addr, int clients, double s
 	for (int i = 0; i < clients; i++) {
 		w[i] = (worker){.p = p, .h = open_or_die(p, addr), .go = &go};
 		w[i].first = (unsigned long)(i + 1) * 1000000000ul;
-		if (p->put(w[i].h, (unsigned long)i) != 0) /* warm-up: the queue exists, the connection is up */
+		if (p->put(w[i].h, (unsigned long)i) !=
+		    0) /* warm-up: the queue exists, the connection is up */
 			die("%s: put failed", p->name);
 	}
 	double start = now();
@@ -740,7 +743,13 @@ static int cmd_startup(const peer *p, const char *addr, long count, char **argv)
 		_exit(127);
 	}
 	void *h = NULL;
+	int status;
 	while (now() - t0 < 600) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			fprintf(stderr, "durability: %s exited (status %d) before answering\n",
+				argv[0], status);
+			return 1;
+		}
 		if (!h)
 			h = p->open(addr);
 		if (h && p->ping(h) == 0)
@@ -800,7 +809,7 @@ static int cmd_pause(const peer *p, const char *addr, double secs)
 	pthread_join(th, NULL);
 	if (pg.failed)
 		die("%s: ping failed", p->name);
-	double *before = malloc(pg.s.n * sizeof *before), worst = 0;
+	double *before = malloc(pg.s.n * sizeof *before), worst = 0, worst_at = 0;
 	size_t nb = 0, nd = 0;
 	for (size_t i = 0; i < pg.s.n; i++) {
 		double a = pg.s.at[i], b = a + pg.s.v[i];
@@ -808,14 +817,18 @@ static int cmd_pause(const peer *p, const char *addr, double secs)
 			before[nb++] = pg.s.v[i];
 		else if (a <= s1) {
 			nd++;
-			worst = pg.s.v[i] > worst ? pg.s.v[i] : worst;
+			if (pg.s.v[i] > worst) {
+				worst = pg.s.v[i];
+				worst_at = a - s0;
+			}
 		}
 	}
 	double p50 = pct(before, nb, 50), p99 = pct(before, nb, 99), bmax = pct(before, nb, 100);
 	printf("{\"test\":\"pause\",\"peer\":\"%s\",\"save_seconds\":%.4f,\"pings_before\":%zu,"
 	       "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_before_us\":%.1f,\"pings_during\":%zu,"
-	       "\"max_during_us\":%.1f,%s}\n",
-	       p->name, took, nb, p50 * 1e6, p99 * 1e6, bmax * 1e6, nd, worst * 1e6, extra);
+	       "\"max_during_us\":%.1f,\"max_during_at\":%.4f,%s}\n",
+	       p->name, took, nb, p50 * 1e6, p99 * 1e6, bmax * 1e6, nd, worst * 1e6, worst_at,
+	       extra);
 	p->close(pg.h);
 	p->close(admin);
 	free(before);
@@ -824,12 +837,13 @@ static int cmd_pause(const peer *p, const char *addr, double secs)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: durability latency PEER ADDR SECONDS\n"
-			"       durability throughput PEER ADDR CLIENTS SECONDS\n"
-			"       durability fill PEER ADDR COUNT\n"
-			"       durability startup PEER ADDR COUNT CMD...\n"
-			"       durability pause PEER ADDR SECONDS\n"
-			"PEER: brokerd (ADDR: URL), redis or beanstalkd (ADDR: Unix socket path)\n");
+	fprintf(stderr,
+		"usage: durability latency PEER ADDR SECONDS\n"
+		"       durability throughput PEER ADDR CLIENTS SECONDS\n"
+		"       durability fill PEER ADDR COUNT\n"
+		"       durability startup PEER ADDR COUNT CMD...\n"
+		"       durability pause PEER ADDR SECONDS\n"
+		"PEER: brokerd (ADDR: URL), redis or beanstalkd (ADDR: Unix socket path)\n");
 	exit(2);
 }
 

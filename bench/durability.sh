@@ -83,7 +83,7 @@ server_cmd() {
 	brokerd)
 		echo "$bin/brokerd --listen ipc://$dir/s.sock --log-level info"
 		[ "$mode" = mem ] || echo "--data-dir $dir/data --fsync $f"
-		[ "$mode" = bulk ] && echo "--compact-min 1000G"
+		[ "$mode" = bulk ] && echo "--compact-min 4G"
 		;;
 	redis)
 		echo "redis-server --port 0 --unixsocket $dir/s.sock --dir $dir/data --save '' --appendonly yes --appendfsync $f"

@@ -135,7 +135,7 @@ static int op_notify_all(op_ctx *ctx)
 }
 
 const struct op_def condition_ops[] = {
-	{BRK_OP_COND_CREATE, op_create, OPF_NAME | OPF_OWNER, "lock"},
+	{BRK_OP_COND_CREATE, op_create, OPF_NAME | OPF_OWNER, "lock,lock_type"},
 	{BRK_OP_COND_ACQUIRE, op_acquire, OPF_NAME | OPF_OWNER, "block,timeout"},
 	{BRK_OP_COND_RELEASE, op_release, OPF_NAME | OPF_OWNER, ""},
 	{BRK_OP_COND_WAIT, op_wait, OPF_NAME | OPF_OWNER, "timeout"},
@@ -143,6 +143,26 @@ const struct op_def condition_ops[] = {
 	{BRK_OP_COND_NOTIFY_ALL, op_notify_all, OPF_NAME | OPF_OWNER, ""},
 	{NULL, NULL, 0, NULL},
 };
+
+/* make_lock: the condition's lock called lock_name, made of the type ctx's "lock_type"
+ * names ("lock", the default, or "rlock") when it does not exist. 0 or the error. */
+static int make_lock(op_ctx *ctx, const char *lock_name)
+{
+	const char *type;
+	object *lk;
+	if (arg_opt_string(ctx, "lock_type", "lock", &type))
+		return ctx->err;
+	if (strcmp(type, "lock") && strcmp(type, "rlock"))
+		return op_fail(ctx, BRK_EBADARG, "'lock_type' must be \"lock\" or \"rlock\"");
+	op_ctx sub = {.sess = ctx->sess, .args = ctx->args, .name = lock_name};
+	lk = obj_find(lock_name);
+	if (lk && !lock_is(lk))
+		return op_fail(ctx, BRK_EWRONGTYPE, "'%s' is a %s, not a lock", lock_name,
+			       lk->cls->name);
+	if (!lk && obj_lookup(&sub, type[0] == 'r' ? &rlock_class : &lock_class, true, &lk))
+		return op_fail(ctx, sub.err, "%s", sub.msg);
+	return 0;
+}
 
 static void *create(op_ctx *ctx, const char *name)
 {
@@ -154,11 +174,8 @@ static void *create(op_ctx *ctx, const char *name)
 		op_fail(ctx, BRK_EBADARG, "a condition needs 'lock', the name of its lock");
 		return NULL;
 	}
-	object *lk = obj_find(lock_name);
-	if (lk && !lock_is(lk)) {
-		op_fail(ctx, BRK_EWRONGTYPE, "'%s' is a %s, not a lock", lock_name, lk->cls->name);
+	if (make_lock(ctx, lock_name))
 		return NULL;
-	}
 	condition *cv = calloc(1, sizeof *cv);
 	if (!cv || !(cv->lock_name = strdup(lock_name))) {
 		free(cv);

@@ -15,6 +15,7 @@
 #define DEFAULT_IPC_MODE 0600
 #define DEFAULT_COMPACT_RATIO 2.0
 #define DEFAULT_COMPACT_MIN ((uint64_t)64 << 20)
+#define DEFAULT_MAX_CLIENTS 10000
 
 static const char usage[] =
 	"Usage: brokerd [OPTIONS]\n"
@@ -44,6 +45,8 @@ static const char usage[] =
 	"      --compact-ratio R   compact when the log is over R times the snapshot\n"
 	"                          (default 2)\n"
 	"      --compact-min SIZE  ... and at least SIZE, bytes or with K/M/G (default 64M)\n"
+	"      --max-clients N     connections open at once (default 10000, lowered to what\n"
+	"                          the open-files limit allows); more are closed at once\n"
 	"      --log-level LEVEL   error, warn, info or debug (default info)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n";
@@ -51,7 +54,7 @@ static const char usage[] =
 struct overrides {
 	const char *max_message, *ipc_mode, *log_level, *max_value, *max_elements, *max_depth;
 	const char *tls_cert, *tls_key, *tls_ca;
-	const char *data_dir, *fsync, *compact_ratio, *compact_min;
+	const char *data_dir, *fsync, *compact_ratio, *compact_min, *max_clients;
 	bool repair;
 	char **listen;
 	size_t nlisten;
@@ -149,7 +152,8 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		     !strcmp(key, "max_elements") || !strcmp(key, "max_depth") ||
 		     !strcmp(key, "tls_cert") || !strcmp(key, "tls_key") ||
 		     !strcmp(key, "tls_ca") || !strcmp(key, "data_dir") || !strcmp(key, "fsync") ||
-		     !strcmp(key, "compact_ratio") || !strcmp(key, "compact_min")) &&
+		     !strcmp(key, "compact_ratio") || !strcmp(key, "compact_min") ||
+		     !strcmp(key, "max_clients")) &&
 		    json_is_string(v))
 			continue;
 		return fail("config: unknown or mistyped setting '%s' (see docs/config.md)", key);
@@ -180,6 +184,8 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 		o->compact_ratio = json_string_value(json_object_get(root, "compact_ratio"));
 	if (!o->compact_min)
 		o->compact_min = json_string_value(json_object_get(root, "compact_min"));
+	if (!o->max_clients)
+		o->max_clients = json_string_value(json_object_get(root, "max_clients"));
 	return -1;
 }
 
@@ -225,6 +231,7 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		{"repair", no_argument, NULL, 'R'},
 		{"compact-ratio", required_argument, NULL, 'r'},
 		{"compact-min", required_argument, NULL, 'M'},
+		{"max-clients", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -283,6 +290,9 @@ static int parse_args(int argc, char **argv, struct overrides *o, const char **c
 		case 'M':
 			o->compact_min = optarg;
 			break;
+		case 'N':
+			o->max_clients = optarg;
+			break;
 		case 'h':
 			proto_default_url(url, sizeof url);
 			printf(usage, url);
@@ -317,6 +327,16 @@ static int parse_limits(const struct overrides *o, struct jval_limits *l)
 			    PROTO_PARSER_MAX_DEPTH);
 	l->max_elements = (size_t)elements;
 	l->max_depth = (int)depth;
+	return 0;
+}
+
+/* parse_max_clients: o's max_clients into c (default DEFAULT_MAX_CLIENTS). 0, or 2. */
+static int parse_max_clients(const struct overrides *o, struct config *c)
+{
+	unsigned long long n = DEFAULT_MAX_CLIENTS;
+	if (o->max_clients && parse_count(o->max_clients, 1, 1000000, &n))
+		return fail("max-clients '%s' must be a count from 1 to 1000000", o->max_clients);
+	c->max_clients = (size_t)n;
 	return 0;
 }
 
@@ -386,7 +406,8 @@ int config_load(struct config *c, int argc, char **argv)
 		fail("ipc-mode '%s' must be octal permission bits such as 0600", o.ipc_mode);
 	} else if (o.log_level && log_level_parse(o.log_level, &c->log_level)) {
 		fail("log-level '%s' must be error, warn, info or debug", o.log_level);
-	} else if (parse_limits(&o, &c->limits) == 0 && parse_persistence(&o, c) == 0) {
+	} else if (parse_limits(&o, &c->limits) == 0 && parse_persistence(&o, c) == 0 &&
+		   parse_max_clients(&o, c) == 0) {
 		rc = -1;
 		for (size_t i = 0; i < o.nlisten && rc < 0; i++)
 			rc = add_listener(c, o.listen[i], max_message, mode) ? 2 : -1;

@@ -28,6 +28,7 @@ struct config {
 	bool repair;
 	double compact_ratio;
 	uint64_t compact_min;
+	size_t max_clients; /* connections open at once (lowered to what the fd limit allows) */
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the

@@ -13,12 +13,14 @@ typedef struct event_obj {
 	struct list waiters; /* waiter.obj_link */
 } event_obj;
 
-static int lookup(op_ctx *ctx, event_obj **out)
+/* lookup: the event ctx names, made when missing if create; else *out may be NULL (ops
+ * that only look never create one: PROTOCOL.md "Names"). */
+static int lookup(op_ctx *ctx, bool create, event_obj **out)
 {
 	object *o;
-	int rc = obj_lookup(ctx, &event_class, true, &o);
+	int rc = obj_lookup(ctx, &event_class, create, &o);
 	if (rc == 0)
-		*out = o->impl;
+		*out = o ? o->impl : NULL;
 	return rc;
 }
 
@@ -26,7 +28,7 @@ static int op_set(op_ctx *ctx)
 {
 	event_obj *e;
 	waiter *w;
-	int rc = lookup(ctx, &e);
+	int rc = lookup(ctx, true, &e);
 	if (rc)
 		return rc;
 	e->set = true;
@@ -38,8 +40,8 @@ static int op_set(op_ctx *ctx)
 static int op_clear(op_ctx *ctx)
 {
 	event_obj *e;
-	int rc = lookup(ctx, &e);
-	if (rc == 0)
+	int rc = lookup(ctx, false, &e);
+	if (rc == 0 && e)
 		e->set = false;
 	return rc ? rc : op_ok(ctx, json_null());
 }
@@ -47,19 +49,19 @@ static int op_clear(op_ctx *ctx)
 static int op_is_set(op_ctx *ctx)
 {
 	event_obj *e;
-	int rc = lookup(ctx, &e);
-	return rc ? rc : op_ok(ctx, json_boolean(e->set));
+	int rc = lookup(ctx, false, &e);
+	return rc ? rc : op_ok(ctx, json_boolean(e && e->set));
 }
 
 static int op_wait(op_ctx *ctx)
 {
 	event_obj *e;
 	double timeout;
-	int rc = lookup(ctx, &e);
-	if (rc || (rc = arg_wait(ctx, &timeout)))
+	int rc = arg_wait(ctx, &timeout);
+	if (rc || (rc = lookup(ctx, timeout != 0, &e)))
 		return rc;
-	if (e->set || timeout == 0)
-		return op_ok(ctx, json_boolean(e->set));
+	if (!e || e->set || timeout == 0)
+		return op_ok(ctx, json_boolean(e && e->set));
 	waiter *w;
 	rc = obj_park(ctx, &e->waiters, BRK_OP_EVENT_WAIT, timeout, BRK_OK, &w);
 	if (rc == OP_PARKED)

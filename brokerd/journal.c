@@ -997,6 +997,11 @@ int journal_snapshot_append(struct journal_snapshot *s, const void *data, size_t
 	return err;
 }
 
+int journal_snapshot_fd(const struct journal_snapshot *s)
+{
+	return s->fd;
+}
+
 int journal_snapshot_seal(struct journal_snapshot *s)
 {
 	int err = snapshot_flush(s);

@@ -133,6 +133,10 @@ int journal_snapshot_begin(struct journal *j, struct journal_snapshot **out);
  * a write error. Touches nothing but the snapshot, so a forked child may call it. */
 int journal_snapshot_append(struct journal_snapshot *s, const void *data, size_t len);
 
+/* journal_snapshot_fd: the descriptor s writes to (a forked writer keeps it and closes the
+ * rest). */
+int journal_snapshot_fd(const struct journal_snapshot *s);
+
 /* journal_snapshot_seal: writes what is buffered, fdatasyncs and closes the temporary
  * file. 0 or an errno value. Child-safe, like journal_snapshot_append. */
 int journal_snapshot_seal(struct journal_snapshot *s);

@@ -2,6 +2,7 @@
  * the loop. A stale ipc socket file (its daemon died) is replaced; a live one is not. */
 #include <errno.h>
 #include <event2/bufferevent_ssl.h>
+#include <fcntl.h>
 #include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "listen.h"
 #include "log.h"
 
@@ -22,6 +24,11 @@
 #define ACCEPT_RETRY_MS 100 /* pause after running out of descriptors */
 
 static const char ipc_scheme[] = "ipc://", tcp_scheme[] = "tcp://", tls_scheme[] = "tls+tcp://";
+
+static size_t max_clients = SIZE_MAX;
+static unsigned long long refused_over, refused_nofd;
+static double last_refusal_log;
+static int spare_fd = -1; /* kept open so that a connection can be taken and closed at EMFILE */
 
 static bool has_scheme(const char *url, const char *scheme)
 {
@@ -51,12 +58,41 @@ static struct bufferevent *wrap(struct listener *l, struct event_base *base, evu
 	return bev;
 }
 
+void listen_limit(size_t n)
+{
+	max_clients = n;
+	if (spare_fd < 0)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void listen_refused(unsigned long long *over_limit, unsigned long long *no_fd)
+{
+	*over_limit = refused_over;
+	*no_fd = refused_nofd;
+}
+
+/* refused: a connection on l was closed at once, for why; logged at most once a second. */
+static void refused(const struct listener *l, unsigned long long *count, const char *why)
+{
+	double now = clock_now();
+	++*count;
+	if (now - last_refusal_log < 1)
+		return;
+	last_refusal_log = now;
+	log_warn("refused a connection on %s: %s (%llu refused so)", l->url, why, *count);
+}
+
 static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa, int salen,
 		      void *arg)
 {
 	struct listener *l = arg;
 	int one = 1;
 	(void)salen;
+	if (conn_count() >= max_clients) {
+		close(fd);
+		refused(l, &refused_over, "max_clients connections are open");
+		return;
+	}
 	if (l->origin.kind != CONN_IPC)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	struct bufferevent *bev = wrap(l, evconnlistener_get_base(ev), fd);
@@ -75,12 +111,32 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(l->ev);
 }
 
-/* on_accept_error: out of descriptors, accepting would spin: pause it briefly. */
+/* turn_away: out of descriptors: the spare one makes room to take the waiting connection
+ * and close it, so that its client learns at once instead of hanging in the backlog.
+ * false when there is no spare descriptor. */
+static bool turn_away(struct listener *l, struct evconnlistener *ev)
+{
+	if (spare_fd < 0)
+		return false;
+	close(spare_fd);
+	int fd = accept(evconnlistener_get_fd(ev), NULL, NULL);
+	if (fd >= 0) {
+		close(fd);
+		refused(l, &refused_nofd, "out of file descriptors");
+	}
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
+/* on_accept_error: out of descriptors: turn the connection away, or when that cannot be
+ * done pause accepting briefly (it would spin). */
 static void on_accept_error(struct evconnlistener *ev, void *arg)
 {
 	struct listener *l = arg;
 	struct timeval pause = {0, ACCEPT_RETRY_MS * 1000};
 	int err = EVUTIL_SOCKET_ERROR();
+	if ((err == EMFILE || err == ENFILE) && turn_away(l, ev))
+		return;
 	log_warn("accepting on %s: %s", l->url, evutil_socket_error_to_string(err));
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
 		return;

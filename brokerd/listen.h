@@ -28,6 +28,15 @@ int listen_start(struct event_base *base, const struct listen_conf *lc, SSL_CTX 
 /* listen_stop: stops accepting, removes an ipc socket file, frees what out holds. */
 void listen_stop(struct listener *l);
 
+/* listen_limit: from now on at most max_clients connections are open at once; a connection
+ * past it is closed at once (counted, logged at most once a second), and so is one that
+ * comes when brokerd is out of descriptors, rather than leaving it waiting. */
+void listen_limit(size_t max_clients);
+
+/* listen_refused: connections closed at once since start: past max_clients, and for want
+ * of descriptors. */
+void listen_refused(unsigned long long *over_limit, unsigned long long *no_fd);
+
 /* listen_is_tls: whether url is a tls+tcp:// address. */
 bool listen_is_tls(const char *url);
 

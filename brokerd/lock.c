@@ -146,12 +146,14 @@ static void hand_off(lock *l)
 
 /* ---- ops ---- */
 
-static int lookup(op_ctx *ctx, const struct obj_class *cls, lock **out)
+/* lookup: the lock ctx names, made when missing if create; else *out may be NULL (ops
+ * that only look never create one). */
+static int lookup(op_ctx *ctx, const struct obj_class *cls, bool create, lock **out)
 {
 	object *o;
-	int rc = obj_lookup(ctx, cls, true, &o);
+	int rc = obj_lookup(ctx, cls, create, &o);
 	if (rc == 0)
-		*out = o->impl;
+		*out = o ? o->impl : NULL;
 	return rc;
 }
 
@@ -160,7 +162,7 @@ static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
 	lock *l;
 	double timeout;
 	double lease;
-	int rc = lookup(ctx, cls, &l);
+	int rc = lookup(ctx, cls, true, &l);
 	if (rc || (rc = arg_wait(ctx, &timeout)) || (rc = arg_opt_number(ctx, "lease", 0, &lease)))
 		return rc;
 	if (json_object_get(ctx->args, "lease") && !(lease > 0 && lease <= PROTO_MAX_TIMEOUT))
@@ -189,9 +191,12 @@ static int acquire(op_ctx *ctx, const struct obj_class *cls, const char *op)
 static int release(op_ctx *ctx, const struct obj_class *cls)
 {
 	lock *l;
-	int rc = lookup(ctx, cls, &l);
+	int rc = lookup(ctx, cls, false, &l);
 	if (rc)
 		return rc;
+	if (!l)
+		return op_fail(ctx, BRK_ENOTLOCKED, "release of unlocked %s '%s'", cls->name,
+			       ctx->name);
 	if (l->lapsed == ctx->sess->id && l->lapsed_owner == ctx->owner &&
 	    !held_by(l, ctx->sess, ctx->owner)) {
 		l->lapsed = l->lapsed_owner = 0;
@@ -215,8 +220,8 @@ static int release(op_ctx *ctx, const struct obj_class *cls)
 static int locked(op_ctx *ctx, const struct obj_class *cls)
 {
 	lock *l;
-	int rc = lookup(ctx, cls, &l);
-	return rc ? rc : op_ok(ctx, json_boolean(l->hold != NULL));
+	int rc = lookup(ctx, cls, false, &l);
+	return rc ? rc : op_ok(ctx, json_boolean(l && l->hold != NULL));
 }
 
 static int op_lock_acquire(op_ctx *ctx)

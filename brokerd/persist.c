@@ -5,6 +5,7 @@
  * snapshot writer. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,6 +17,7 @@
 #include "dispatch.h"
 #include "envelope.h"
 #include "jsontext.h"
+#include "jval.h"
 #include "lock.h"
 #include "log.h"
 #include "object.h"
@@ -38,8 +40,9 @@ static struct {
 	struct persist_conf conf;
 	char *dir;
 	bool loading, pending, failed;
-	int error;          /* of the last failed commit */
-	struct held *held;  /* replies waiting for the commit */
+	bool turn;         /* records were appended in this loop turn */
+	int error;         /* of the last failed commit */
+	struct held *held; /* replies waiting for the commit */
 	size_t nheld, cap;
 	uint64_t mark[PC_COUNT]; /* every value handed out is below its counter's mark */
 	jt_buf text;
@@ -86,6 +89,7 @@ void persist_put(json_t *rec)
 	}
 	if (rc == 0)
 		rc = journal_append(P.j, P.text.data, P.text.len);
+	P.turn = true;
 	if (rc) {
 		/* the effect is in memory but cannot be logged: say so loudly; the commit of
 		 * what was appended still decides what the replies say */
@@ -111,16 +115,18 @@ void persist_counter(enum persist_counter c, uint64_t value)
 	if (!P.j || P.loading || value < P.mark[c])
 		return;
 	P.mark[c] = value + COUNTER_BLOCK;
-	persist_put(json_pack("{s:s, s:i, s:I}", "e", "mark", "c", (int)c, "m",
-			      (json_int_t)P.mark[c]));
+	persist_put(
+		json_pack("{s:s, s:i, s:I}", "e", "mark", "c", (int)c, "m", (json_int_t)P.mark[c]));
 	journal_force_sync(P.j);
 }
 
 /* ---- replies wait for the commit ---- */
 
+/* While commits fail, the replies of the failed batch wait, and so does any reply of a turn
+ * that added records (an ack, a counter's mark); others (reads, refusals) go at once. */
 bool persist_hold(struct req *r, json_t *reply)
 {
-	if (!P.j || !(P.pending || (P.nheld && !P.failed)))
+	if (!P.j || !(P.turn || (!P.failed && (P.pending || P.nheld))))
 		return false;
 	if (P.nheld == P.cap) {
 		size_t cap = P.cap ? 2 * P.cap : 64;
@@ -156,7 +162,8 @@ bool persist_refuses(op_ctx *ctx, const struct op_def *d)
 {
 	if (!P.failed || !(d->flags & (OPF_WRITE | OPF_STORE)))
 		return false;
-	op_fail(ctx, BRK_ESTORAGE, "cannot write the data dir %s: %s; writes are refused until "
+	op_fail(ctx, BRK_ESTORAGE,
+		"cannot write the data dir %s: %s; writes are refused until "
 		"it can be written again",
 		P.dir, strerror(P.error));
 	return true;
@@ -166,6 +173,8 @@ static void compact_start(void);
 
 void persist_flush(void)
 {
+	if (P.j)
+		P.turn = false;
 	if (!P.j || (!P.pending && !P.nheld))
 		goto check;
 	int rc = P.pending ? journal_commit(P.j) : 0;
@@ -314,7 +323,12 @@ static void compact_start(void)
 	P.snap_started = clock_now();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* the writer touches only its file: the clients' sockets close with brokerd's
+		 * copies, not when this child exits */
+		int fd = journal_snapshot_fd(s);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close_range(3, (unsigned)fd - 1, 0);
+		close_range((unsigned)fd + 1, ~0u, 0);
 		write_snapshot(s);
 		rc = P.write_error ? P.write_error : journal_snapshot_seal(s);
 		_exit(rc ? 1 : 0);
@@ -428,7 +442,8 @@ static int replay_one(const json_t *rec)
 	if (!strcmp(e, "mark"))
 		return replay_mark(rec);
 	if (!strcmp(e, "create")) {
-		const struct obj_class *cls = class_named(json_string_value(json_object_get(rec, "t")));
+		const struct obj_class *cls =
+			class_named(json_string_value(json_object_get(rec, "t")));
 		if (o)
 			obj_delete(o);
 		return cls && name ? obj_restore(cls, name, json_object_get(rec, "a")) : -1;
@@ -474,9 +489,15 @@ static void set_floors(void)
 static int load(void)
 {
 	struct journal_stats st;
+	/* what was stored under looser limits is loaded whole: the limits in force now
+	 * apply to what clients send from now on */
+	struct jval_limits limits = *jval_limits();
+	struct jval_limits any = {SIZE_MAX, PROTO_PARSER_MAX_DEPTH, SIZE_MAX};
+	jval_set_limits(&any);
 	P.loading = true;
 	int rc = journal_load(P.j, load_record, NULL);
 	P.loading = false;
+	jval_set_limits(&limits);
 	journal_stats(P.j, &st);
 	if (rc == EBADMSG && st.bad_file[0]) {
 		log_error("data dir %s: %s: bad record at offset %llu; start with --repair to cut "
@@ -562,9 +583,9 @@ json_t *persist_info_new(void)
 			 "snapshot_bytes", (json_int_t)st.snapshot_bytes, "last_fsync",
 			 st.last_fsync, "unsynced_bytes", (json_int_t)st.unsynced_bytes,
 			 "last_compaction", st.last_compaction, "compaction_seconds",
-			 st.compaction_seconds, "compacting", P.child != 0, "last_compaction_result",
-			 P.last_result, "load_seconds", st.load_seconds, "loaded_records",
-			 (json_int_t)st.loaded_records, "torn_bytes", (json_int_t)st.torn_bytes,
-			 "repaired_bytes", (json_int_t)st.repaired_bytes, "error",
-			 P.failed ? strerror(P.error) : NULL);
+			 st.compaction_seconds, "compacting", P.child != 0,
+			 "last_compaction_result", P.last_result, "load_seconds", st.load_seconds,
+			 "loaded_records", (json_int_t)st.loaded_records, "torn_bytes",
+			 (json_int_t)st.torn_bytes, "repaired_bytes", (json_int_t)st.repaired_bytes,
+			 "error", P.failed ? strerror(P.error) : NULL);
 }

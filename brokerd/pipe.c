@@ -740,7 +740,7 @@ const struct op_def pipe_ops[] = {
 	{BRK_OP_PIPE_OPEN, op_open, OPF_NAME | OPF_STORE, "end"},
 	{BRK_OP_PIPE_SEND, op_send, OPF_NAME | OPF_STORE, "end,value,bytes,block,timeout"},
 	{BRK_OP_PIPE_RECV, op_recv, OPF_NAME | OPF_STORE, "end,as,maxlength,block,timeout,confirm"},
-	{BRK_OP_PIPE_POLL, op_poll, OPF_NAME, "end,timeout"},
+	{BRK_OP_PIPE_POLL, op_poll, OPF_NAME | OPF_STORE, "end,timeout"},
 	{BRK_OP_PIPE_CLOSE, op_close, OPF_NAME | OPF_STORE, "end"},
 	{NULL, NULL, 0, NULL},
 };

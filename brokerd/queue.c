@@ -279,6 +279,20 @@ static int lookup(op_ctx *ctx, queue **out)
 	return rc;
 }
 
+/* peek: the queue ctx names, or NULL: ops that only look (or would not wait) never make
+ * one, so a reader cannot fill the object table (PROTOCOL.md "Queues"). */
+static int peek(op_ctx *ctx, queue **out)
+{
+	object *o;
+	int rc = obj_lookup(ctx, &queue_class, false, &o);
+	*out = NULL;
+	if (rc == 0 && o) {
+		*out = o->impl;
+		(*out)->obj = o;
+	}
+	return rc;
+}
+
 static bool same_settings(const void *existing, const void *built)
 {
 	const queue *a = existing, *b = built;
@@ -333,11 +347,11 @@ static int op_get(op_ctx *ctx)
 	queue *q;
 	double timeout;
 	bool confirm;
-	int rc = lookup(ctx, &q);
-	if (rc || (rc = arg_wait(ctx, &timeout)) ||
-	    (rc = arg_opt_bool(ctx, "confirm", false, &confirm)))
+	int rc = arg_wait(ctx, &timeout);
+	if (rc || (rc = arg_opt_bool(ctx, "confirm", false, &confirm)) ||
+	    (rc = timeout == 0 ? peek(ctx, &q) : lookup(ctx, &q)))
 		return rc;
-	if (q->count) {
+	if (q && q->count) {
 		struct qitem it = pop(q);
 		if (confirm)
 			ctx->delivery = track(ctx->sess, ctx->name, it);
@@ -375,31 +389,31 @@ static int op_get_nowait(op_ctx *ctx)
 static int op_qsize(op_ctx *ctx)
 {
 	queue *q;
-	int rc = lookup(ctx, &q);
-	return rc ? rc : op_ok(ctx, json_integer((json_int_t)q->count));
+	int rc = peek(ctx, &q);
+	return rc ? rc : op_ok(ctx, json_integer(q ? (json_int_t)q->count : 0));
 }
 
 static int op_empty(op_ctx *ctx)
 {
 	queue *q;
-	int rc = lookup(ctx, &q);
-	return rc ? rc : op_ok(ctx, json_boolean(q->count == 0));
+	int rc = peek(ctx, &q);
+	return rc ? rc : op_ok(ctx, json_boolean(!q || q->count == 0));
 }
 
 static int op_full(op_ctx *ctx)
 {
 	queue *q;
-	int rc = lookup(ctx, &q);
-	return rc ? rc : op_ok(ctx, json_boolean(is_full(q)));
+	int rc = peek(ctx, &q);
+	return rc ? rc : op_ok(ctx, json_boolean(q && is_full(q)));
 }
 
 static int op_task_done(op_ctx *ctx)
 {
 	queue *q;
-	int rc = lookup(ctx, &q);
+	int rc = peek(ctx, &q);
 	if (rc)
 		return rc;
-	if (q->unfinished == 0)
+	if (!q || q->unfinished == 0)
 		return op_fail(ctx, BRK_EVALUE, "task_done() called too many times");
 	if (--q->unfinished == 0) {
 		wait_complete_list(&q->joiners, BRK_OK, NULL);
@@ -412,10 +426,10 @@ static int op_join(op_ctx *ctx)
 {
 	queue *q;
 	double timeout;
-	int rc = lookup(ctx, &q);
-	if (rc || (rc = arg_wait(ctx, &timeout)))
+	int rc = arg_wait(ctx, &timeout);
+	if (rc || (rc = peek(ctx, &q)))
 		return rc;
-	if (q->unfinished == 0)
+	if (!q || q->unfinished == 0)
 		return op_ok(ctx, json_null());
 	if (timeout == 0)
 		return op_fail(ctx, BRK_ETIMEOUT, "queue '%s' has %llu unfinished tasks", ctx->name,

@@ -12,6 +12,8 @@
 #include "semaphore.h"
 #include "wait.h"
 
+#define DEFAULT_VALUE 1 /* of a semaphore made without "value" */
+
 typedef struct semaphore {
 	bool bounded;
 	long value;          /* permits free now */
@@ -299,9 +301,11 @@ static int op_release(op_ctx *ctx)
 
 static int op_value(op_ctx *ctx)
 {
-	semaphore *sem;
-	int rc = lookup(ctx, &sem);
-	return rc ? rc : op_ok(ctx, json_integer((json_int_t)sem->value));
+	object *o;
+	int rc = obj_lookup(ctx, &semaphore_class, false, &o); /* looking creates nothing */
+	if (rc == 0 && !o)
+		return op_ok(ctx, json_integer(DEFAULT_VALUE));
+	return rc ? rc : op_ok(ctx, json_integer((json_int_t)((semaphore *)o->impl)->value));
 }
 
 const struct op_def semaphore_ops[] = {
@@ -318,7 +322,8 @@ static void *create(op_ctx *ctx, const char *name)
 {
 	json_int_t value;
 	bool bounded;
-	if (arg_opt_int(ctx, "value", 1, &value) || arg_opt_bool(ctx, "bounded", false, &bounded))
+	if (arg_opt_int(ctx, "value", DEFAULT_VALUE, &value) ||
+	    arg_opt_bool(ctx, "bounded", false, &bounded))
 		return NULL;
 	if (value < 0 || value > 1000000000) {
 		op_fail(ctx, BRK_EBADARG, "'value' must be from 0 to 1e9");

@@ -2,6 +2,7 @@
  * on the one loop (docs/design.md "Transport" says why not libnng), speaking nng's SP wire
  * format. This file starts and stops them as a whole. */
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "clock.h"
 #include "conn.h"
@@ -9,11 +10,13 @@
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
+#include "persist.h"
 #include "server.h"
 #include "session.h"
 #include "wait.h"
 
-#define EXIT_LIMIT 2.0 /* seconds shutdown may take to write the last replies */
+#define EXIT_LIMIT 2.0  /* seconds shutdown may take to write the last replies */
+#define RESERVED_FDS 32 /* descriptors kept for listeners, the data dir, logs */
 
 static struct event_base *loop;
 static struct event *exit_ev;
@@ -22,6 +25,7 @@ static size_t nlisteners;
 static SSL_CTX *tls;
 static double started;
 static bool stopping;
+static size_t max_clients;
 
 static void on_exit_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -37,11 +41,40 @@ static bool wants_tls(const struct config *c)
 	return false;
 }
 
+/* limit_clients: raises the open-files limit to its hard limit and caps the connections
+ * at what it allows (logged), so that running out of descriptors turns new clients away
+ * rather than failing the ones already there. */
+static void limit_clients(const struct config *c)
+{
+	struct rlimit rl;
+	size_t max = c->max_clients;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rlim_t had = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = had;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		size_t room = rl.rlim_cur > RESERVED_FDS ? (size_t)rl.rlim_cur - RESERVED_FDS : 1;
+		if (room < max) {
+			log_warn(
+				"max_clients lowered from %zu to %zu: the open-files limit is %llu",
+				max, room, (unsigned long long)rl.rlim_cur);
+			max = room;
+		}
+	}
+	log_info("up to %zu clients at once (open-files limit %llu)", max,
+		 (unsigned long long)rl.rlim_cur);
+	listen_limit(max);
+	max_clients = max;
+}
+
 int server_start(struct event_base *base, const struct config *c)
 {
 	loop = base;
 	started = clock_now();
 	conn_init(base);
+	limit_clients(c);
 	exit_ev = evtimer_new(base, on_exit_timer, NULL);
 	listeners = calloc(c->nlisten, sizeof *listeners);
 	if (!exit_ev || !listeners)
@@ -71,6 +104,7 @@ void server_shutdown(void)
 		listen_stop(&listeners[i]);
 	dispatch_set_shutting_down();
 	wait_complete_all(BRK_ESHUTDOWN, "brokerd is shutting down");
+	persist_flush(); /* the replies held for a commit go out with the rest */
 	event_add(exit_ev, &limit);
 	conn_shutdown(all_written);
 }
@@ -104,6 +138,12 @@ void server_describe(json_t *info)
 						      "max_message",
 						      (json_int_t)listeners[i].origin.max_message));
 	json_object_set_new(info, "uptime", json_real(loop ? clock_now() - started : 0));
+	unsigned long long over, nofd;
+	listen_refused(&over, &nofd);
 	json_object_set_new(info, "connections", json_integer((json_int_t)conn_count()));
+	json_object_set_new(info, "max_clients", json_integer((json_int_t)max_clients));
+	json_object_set_new(info, "refused_connections",
+			    json_pack("{s:I, s:I}", "max_clients", (json_int_t)over, "no_fd",
+				      (json_int_t)nofd));
 	json_object_set_new(info, "listeners", list);
 }

@@ -41,7 +41,7 @@ void daemon_open(struct daemon *d, brk_client **c);
 void daemon_shut(struct daemon *d, brk_client *c);
 
 /* stat_count: the size of array field of stat NAME (getters, putters, joiners), or the
- * value of an integer field. */
+ * value of an integer field; 0 when there is no object NAME. */
 long stat_count(brk_client *c, const char *name, const char *field);
 
 /* test_now: a monotonic clock, in seconds. */

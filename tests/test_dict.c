@@ -105,7 +105,7 @@ START_TEST(reads_of_a_missing_dict_do_not_create_it)
 	EXPECT_ERR(a, "{\"op\":\"dict.get\",\"name\":\"ghost\",\"key\":1}", "key_error");
 	EXPECT_OK(a, "{\"op\":\"dict.clear\",\"name\":\"ghost\"}", "null");
 	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"ghost\"}", "not_found");
-	EXPECT_OK(a, "{\"op\":\"queue.qsize\",\"name\":\"q\"}", "0");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"q\",\"value\":1}", "null");
 	EXPECT_ERR(a, "{\"op\":\"dict.get\",\"name\":\"q\",\"key\":1}", "wrong_type");
 	EXPECT_ERR(a, "{\"op\":\"dict.len\",\"name\":\"q\"}", "wrong_type");
 }

@@ -185,6 +185,10 @@ END_TEST
 START_TEST(bad_lock_requests)
 {
 	EXPECT_OK(a, "{\"op\":\"rlock.locked\",\"name\":\"R\"}", "false");
+	EXPECT_ERR(a, "{\"op\":\"rlock.release\",\"name\":\"R\"}", "not_locked");
+	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"R\"}", "not_found"); /* looking made none */
+	EXPECT_OK(a, "{\"op\":\"rlock.acquire\",\"name\":\"R\"}",
+		  "{\"acquired\":true,\"fence\":1,\"count\":1}");
 	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"R\"}", "wrong_type");
 	EXPECT_ERR(a, "{\"op\":\"dict.len\",\"name\":\"R\"}", "wrong_type");
 	EXPECT_ERR(a, "{\"op\":\"lock.acquire\",\"name\":\"L\",\"timeout\":-2}", "bad_argument");
@@ -195,10 +199,10 @@ START_TEST(bad_lock_requests)
 		  "{\"op\":\"batch\",\"ops\":[{\"op\":\"lock.acquire\",\"name\":\"L\",\"block\":"
 		  "false},"
 		  "{\"op\":\"lock.release\",\"name\":\"L\"}]}",
-		  "[{\"ok\":true,\"result\":{\"acquired\":true,\"fence\":1,\"count\":1}},"
+		  "[{\"ok\":true,\"result\":{\"acquired\":true,\"fence\":2,\"count\":1}},"
 		  "{\"ok\":true,\"result\":null}]");
 	/* confirming deliveries never lets go of a lock, whatever ids are named */
-	ck_assert_int_eq(fence(h_call(a, ACQUIRE)), 2);
+	ck_assert_int_eq(fence(h_call(a, ACQUIRE)), 3);
 	EXPECT_OK(a, "{\"op\":\"ack\",\"ack\":[1,2,3]}", "null");
 	EXPECT_OK(b, "{\"op\":\"lock.locked\",\"name\":\"L\"}", "true");
 }

@@ -102,8 +102,37 @@ START_TEST(create_is_idempotent_but_checked)
 	EXPECT_ERR(a, "{\"op\":\"queue.create\",\"name\":\"x\",\"kind\":\"heap\"}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"queue.create\",\"name\":\"x\",\"maxsize\":\"3\"}", "bad_argument");
 	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"x\"}", "not_found");
-	/* ops on a missing name create a default queue */
+	/* ops that change a missing queue (or wait on it) create a default one; ops that only
+	 * look, or would not wait, never do: a reader cannot fill the object table */
+	static const char *const looks[] = {
+		"{\"op\":\"queue.qsize\",\"name\":\"auto\"}",
+		"{\"op\":\"queue.empty\",\"name\":\"auto\"}",
+		"{\"op\":\"queue.full\",\"name\":\"auto\"}",
+		"{\"op\":\"queue.get\",\"name\":\"auto\",\"timeout\":0}",
+		"{\"op\":\"queue.get_nowait\",\"name\":\"auto\"}",
+		"{\"op\":\"queue.join\",\"name\":\"auto\",\"timeout\":0}",
+		"{\"op\":\"queue.task_done\",\"name\":\"auto\"}",
+		"{\"op\":\"event.is_set\",\"name\":\"auto\"}",
+		"{\"op\":\"event.wait\",\"name\":\"auto\",\"timeout\":0}",
+		"{\"op\":\"event.clear\",\"name\":\"auto\"}",
+		"{\"op\":\"lock.locked\",\"name\":\"auto\"}",
+		"{\"op\":\"lock.release\",\"name\":\"auto\"}",
+		"{\"op\":\"rlock.locked\",\"name\":\"auto\"}",
+		"{\"op\":\"semaphore.value\",\"name\":\"auto\"}",
+	};
+	for (size_t i = 0; i < sizeof looks / sizeof *looks; i++)
+		h_call(a, looks[i]);
+	EXPECT_ERR(a, "{\"op\":\"stat\",\"name\":\"auto\"}", "not_found");
 	EXPECT_OK(a, "{\"op\":\"queue.qsize\",\"name\":\"auto\"}", "0");
+	EXPECT_OK(a, "{\"op\":\"queue.empty\",\"name\":\"auto\"}", "true");
+	EXPECT_OK(a, "{\"op\":\"queue.full\",\"name\":\"auto\"}", "false");
+	EXPECT_ERR(a, "{\"op\":\"queue.get_nowait\",\"name\":\"auto\"}", "empty");
+	EXPECT_ERR(a, "{\"op\":\"queue.task_done\",\"name\":\"auto\"}", "value_error");
+	EXPECT_OK(a, "{\"op\":\"queue.join\",\"name\":\"auto\"}", "null");
+	EXPECT_OK(a, "{\"op\":\"event.is_set\",\"name\":\"auto\"}", "false");
+	EXPECT_OK(a, "{\"op\":\"lock.locked\",\"name\":\"auto\"}", "false");
+	EXPECT_OK(a, "{\"op\":\"semaphore.value\",\"name\":\"auto\"}", "1");
+	EXPECT_OK(a, "{\"op\":\"queue.put\",\"name\":\"auto\",\"value\":1}", "null");
 	json_t *st = h_result(h_call(a, "{\"op\":\"stat\",\"name\":\"auto\"}"));
 	ck_assert_str_eq(json_string_value(json_object_get(st, "kind")), "fifo");
 }

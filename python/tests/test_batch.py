@@ -202,6 +202,12 @@ def test_stat_on_every_handle(client):
                client.PriorityQueue("st-pq")]
     client.dict("st-d")["k"] = 1
     client.Queue("st-q").put(1)
+    for lock in handles[5:7]:  # a lock is made by its first acquire (looking makes nothing)
+        with pytest.raises(brokerd.NotFound):
+            lock.stat()
+        with lock:
+            pass
+    handles[8].set()
     for h in handles:
         st = h.stat()
         assert st["name"] == h.name and st["type"], st

@@ -63,6 +63,8 @@ def test_unnamed_objects_are_deleted_when_their_client_closes(daemon, client):
     with brokerd.connect(daemon.url) as m:
         made = [m.Queue(), m.dict({"a": 1}), m.Lock(), m.Condition(), m.Value("i", 1),
                 m.Namespace(x=1), m.Event(), m.Barrier(2)]
+        with made[2]:  # a lock and an event are made by their first change
+            made[6].set()
         kept = m.dict("kept", {"a": 1})
         anonymous = {h.name if hasattr(h, "name") else h._name for h in made}
         assert anonymous <= names(client)

@@ -803,8 +803,9 @@ class Client:
         name, rest = _named(args, kw, _typecode_first)
         rest = list(rest) + [None] * (2 - len(rest))
         typecode, value = kw.pop("typecode_or_type", rest[0] or "i"), kw.pop("value", rest[1])
+        ephemeral = kw.pop("ephemeral", False)
         _no_more(kw, "Value")
-        return Value(self, name, typecode, _MISSING if value is None else value)
+        return Value(self, name, typecode, _MISSING if value is None else value, ephemeral)
 
     def Array(self, *args, **kw):
         """Array(name=None, typecode="i", size_or_seq=0), or Manager's
@@ -843,14 +844,14 @@ class Client:
         name, rest = _named(args, kw, lambda a: not isinstance(a[0], str))
         return Condition(self, name, *rest, **kw)
 
-    def Pipe(self, name=None, duplex=True, maxmsgs=None, maxbytes=None):
+    def Pipe(self, name=None, duplex=True, maxmsgs=None, maxbytes=None, ephemeral=False):
         """Pipe: the two ends (a, b) of the pipe name (None: a new pipe with a unique name),
         created with these settings (brokerd.Exists if it exists with others). With
         duplex=False, a only receives and b only sends, as multiprocessing.Pipe(False)
         returns (reader, writer). maxmsgs and maxbytes bound each direction (default 1,000
-        messages and 16 MiB). See PipeEnd."""
+        messages and 16 MiB); ephemeral keeps it out of brokerd's data dir. See PipeEnd."""
         from ._proxies import make_pipe
-        return make_pipe(self, name, duplex, maxmsgs, maxbytes)
+        return make_pipe(self, name, duplex, maxmsgs, maxbytes, ephemeral)
 
     def Pool(self, name=None, max_attempts=None, max_tasks=None):
         """Pool: multiprocessing.Pool's methods on the brokerd pool name (None: a new one),

@@ -203,6 +203,12 @@ def _wait_args(block, timeout):
     return {"timeout": timeout}
 
 
+def _ephemeral(ephemeral):
+    """_ephemeral: the create argument that keeps an object out of brokerd's data dir (sent
+    only when asked for, so that creating is the same request as before otherwise)."""
+    return {"ephemeral": True} if ephemeral else {}
+
+
 class Queue(_Proxy):
     """A brokerd queue with queue.Queue's methods; get/put raise queue.Empty/queue.Full.
     Items are JSON values. A got item is confirmed to brokerd with the client's next
@@ -210,15 +216,16 @@ class Queue(_Proxy):
 
     _kind = "queue"
 
-    def __init__(self, client, name=None, maxsize=0, kind="fifo"):
+    def __init__(self, client, name=None, maxsize=0, kind="fifo", ephemeral=False):
         """A handle on queue name (None: a new queue with a unique name). With a maxsize or
-        kind other than the defaults it creates the queue (Exists if it exists with other
-        settings); with the defaults it attaches to the queue as it is (every queue op
-        creates an unbounded FIFO queue when the name is free)."""
+        kind other than the defaults, or ephemeral, it creates the queue (Exists if it
+        exists with other settings); with the defaults it attaches to the queue as it is
+        (every queue op creates an unbounded FIFO queue when the name is free). ephemeral:
+        kept out of brokerd's data dir (gone after a restart)."""
         super().__init__(client, name)
         self.maxsize = maxsize
-        if maxsize > 0 or kind != "fifo" or name is None:
-            self._call("queue.create", kind=kind, maxsize=maxsize)
+        if maxsize > 0 or kind != "fifo" or name is None or ephemeral:
+            self._call("queue.create", kind=kind, maxsize=maxsize, **_ephemeral(ephemeral))
 
     def _settings(self, settings):
         self.maxsize = settings
@@ -427,8 +434,8 @@ class PriorityQueue(Queue):
 
     _kind = "priorityqueue"
 
-    def __init__(self, client, name=None, maxsize=0):
-        Queue.__init__(self, client, name, maxsize, "priority")
+    def __init__(self, client, name=None, maxsize=0, ephemeral=False):
+        Queue.__init__(self, client, name, maxsize, "priority", ephemeral)
 
     def put(self, item, block=True, timeout=None):
         if isinstance(item, (tuple, list)) and item:
@@ -457,13 +464,13 @@ class Condition(_Proxy):
         """condition.create on lock: a Lock or RLock handle, a lock's name, or None for a new
         RLock (as Python's default)."""
         super().__init__(client, name)
+        lock_type = "lock" if isinstance(lock, Lock) and not isinstance(lock, RLock) else "rlock"
         if lock is None:
             lock = _fresh_name(None)
-            client.call("rlock.locked", lock)  # creates it as an RLock
             client._note_anonymous(lock)
         elif not isinstance(lock, str):
             lock = lock.name
-        self._call("condition.create", lock=lock)
+        self._call("condition.create", lock=lock, lock_type=lock_type)
 
     def acquire(self, blocking=True, timeout=-1):
         if not blocking and timeout != -1:
@@ -617,11 +624,13 @@ class Value(_Shared):
 
     _kind = "value"
 
-    def __init__(self, client, name=None, typecode_or_type="i", value=_MISSING):
+    def __init__(self, client, name=None, typecode_or_type="i", value=_MISSING,
+                 ephemeral=False):
         """value.create with the type of typecode_or_type (see _value_type) and value
-        (default: the type's zero); an existing value of that type is left as it is."""
+        (default: the type's zero); an existing value of that type is left as it is.
+        ephemeral: kept out of brokerd's data dir."""
         super().__init__(client, name)
-        args = {"type": _value_type(typecode_or_type)}
+        args = {"type": _value_type(typecode_or_type), **_ephemeral(ephemeral)}
         if value is not _MISSING:
             args["value"] = value
         self._call("value.create", **args)
@@ -660,13 +669,13 @@ class List(_Shared, MutableSequence):
 
     _kind = "list"
 
-    def __init__(self, client, name=None, seq=()):
-        """A handle on list name; with seq, list.create holding seq's items (a list that
-        exists is left as it is)."""
+    def __init__(self, client, name=None, seq=(), ephemeral=False):
+        """A handle on list name; with seq (or ephemeral: kept out of brokerd's data dir),
+        list.create holding seq's items (a list that exists is left as it is)."""
         super().__init__(client, name)
         items = list(seq)
-        if items:
-            self._call("list.create", items=items)
+        if items or ephemeral:
+            self._call("list.create", items=items, **_ephemeral(ephemeral))
 
     def __getitem__(self, key):
         return self._call("list.get", **_sel(key))
@@ -739,17 +748,19 @@ class Array(_Shared, Sequence):
 
     _kind = "array"
 
-    def __init__(self, client, name=None, typecode="i", size_or_seq=0):
+    def __init__(self, client, name=None, typecode="i", size_or_seq=0, ephemeral=False):
         """array.create with length size_or_seq (zeros) or items size_or_seq; an existing
-        array of that type and length is left as it is (Exists otherwise)."""
+        array of that type and length is left as it is (Exists otherwise). ephemeral: kept
+        out of brokerd's data dir."""
         super().__init__(client, name)
         kind = _value_type(typecode)
         if kind not in ("int", "float"):
             raise TypeError("a brokerd array holds ints or floats, not %r" % (typecode,))
         if isinstance(size_or_seq, int):
-            self._call("array.create", type=kind, length=size_or_seq)
+            self._call("array.create", type=kind, length=size_or_seq, **_ephemeral(ephemeral))
         else:
-            self._call("array.create", type=kind, items=list(size_or_seq))
+            self._call("array.create", type=kind, items=list(size_or_seq),
+                       **_ephemeral(ephemeral))
 
     def __getitem__(self, key):
         return self._call("array.get", **_sel(key))
@@ -966,12 +977,12 @@ def _message(r):
     return r.get("value")
 
 
-def make_pipe(client, name=None, duplex=True, maxmsgs=None, maxbytes=None):
+def make_pipe(client, name=None, duplex=True, maxmsgs=None, maxbytes=None, ephemeral=False):
     """make_pipe: the two ends (a, b) of pipe name (None: a new one), created with the
     settings given (Exists if it exists with other settings). With duplex=False, a only
     receives and b only sends, as Pipe(False) returns (reader, writer)."""
     pipe = PipeEnd(client, name, "a", duplex)  # an unnamed pipe is noted for deletion
-    args = {"duplex": bool(duplex)}
+    args = {"duplex": bool(duplex), **_ephemeral(ephemeral)}
     if maxmsgs is not None:
         args["maxmsgs"] = maxmsgs
     if maxbytes is not None:

@@ -16,15 +16,19 @@
 
 #define MANY 64
 
-/* refused_count: info's refused_connections.field. */
-static long refused_count(brk_client *c, const char *field)
+/* info_count: info's group.field (refused_connections, closed_connections). */
+static long info_count(brk_client *c, const char *group, const char *field)
 {
 	json_t *info = NULL;
 	ck_assert_int_eq(brk_info(c, &info), BRK_OK);
-	long n = (long)json_integer_value(
-		json_object_get(json_object_get(info, "refused_connections"), field));
+	long n = (long)json_integer_value(json_object_get(json_object_get(info, group), field));
 	json_decref(info);
 	return n;
+}
+
+static long refused_count(brk_client *c, const char *field)
+{
+	return info_count(c, "refused_connections", field);
 }
 
 /* turned_away: a new client of d is refused quickly (its greeting fails, or its first call). */
@@ -113,15 +117,9 @@ START_TEST(max_clients_is_capped_by_the_descriptor_limit)
 }
 END_TEST
 
-/* closed_count: info's closed_connections.field. */
 static long closed_count(brk_client *c, const char *field)
 {
-	json_t *info = NULL;
-	ck_assert_int_eq(brk_info(c, &info), BRK_OK);
-	long n = (long)json_integer_value(
-		json_object_get(json_object_get(info, "closed_connections"), field));
-	json_decref(info);
-	return n;
+	return info_count(c, "closed_connections", field);
 }
 
 START_TEST(stalled_connections_are_closed_idle_ones_are_not)

@@ -8,13 +8,12 @@
 #include "envelope.h"
 #include "jval.h"
 #include "object.h"
+#include "namespace.h"
 #include "ops.h"
 
 typedef struct ns_obj {
 	json_t *attrs;
 } ns_obj;
-
-static const struct obj_class namespace_class;
 
 /* lookup: the namespace ctx names; NULL (and 0) when absent and create is false. */
 static int lookup(op_ctx *ctx, bool create, ns_obj **out)
@@ -138,7 +137,7 @@ static size_t size(const void *impl)
 	return json_object_size(((const ns_obj *)impl)->attrs);
 }
 
-static const struct obj_class namespace_class = {
+const struct obj_class namespace_class = {
 	"namespace", create, destroy, size, obj_no_waiters, obj_no_stat, obj_complete_no_waiters,
 	true,        NULL,   NULL,    NULL, NULL,
 };

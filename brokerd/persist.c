@@ -15,12 +15,14 @@
 #include "clock.h"
 #include "conn.h"
 #include "delivery.h"
+#include "dict.h"
 #include "dispatch.h"
 #include "envelope.h"
 #include "jsontext.h"
 #include "jval.h"
 #include "lock.h"
 #include "log.h"
+#include "namespace.h"
 #include "object.h"
 #include "ops.h"
 #include "persist.h"
@@ -270,6 +272,15 @@ static void versioned_snapshot(const object *o)
 		log_error("snapshot: cannot read %s '%s'", o->cls->name, o->name);
 		return;
 	}
+	bool empty = json_is_object(whole) ? !json_object_size(whole) : !json_array_size(whole);
+	if (empty && (o->cls == &dict_class || o->cls == &namespace_class)) {
+		/* no write op makes an empty dict or namespace: a record of its own does, with
+		 * the version (lists, arrays and values are made by their create op) */
+		persist_put(json_pack("{s:s, s:s, s:s, s:I}", "e", "empty", "t", o->cls->name, "o",
+				      o->name, "v", (json_int_t)o->version));
+		json_decref(whole);
+		return;
+	}
 	if (!m->write) {
 		namespace_snapshot(o, whole);
 	} else {
@@ -481,6 +492,19 @@ static int replay_one(const json_t *rec)
 		if (o)
 			obj_delete(o);
 		return cls && name ? obj_restore(cls, name, json_object_get(rec, "a")) : -1;
+	}
+	if (!strcmp(e, "empty")) {
+		const char *type = json_string_value(json_object_get(rec, "t"));
+		const struct obj_class *cls = !type                        ? NULL
+					      : !strcmp(type, "dict")      ? &dict_class
+					      : !strcmp(type, "namespace") ? &namespace_class
+									   : NULL;
+		json_t *none = json_object();
+		int rc = cls && name && !o ? obj_restore(cls, name, none) : cls ? 0 : -1;
+		json_decref(none);
+		if (rc == 0 && (o = obj_find(name)))
+			obj_set_version(o, (uint64_t)json_integer_value(json_object_get(rec, "v")));
+		return rc;
 	}
 	if (!strcmp(e, "del")) {
 		if (o)

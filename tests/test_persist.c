@@ -1999,6 +1999,41 @@ START_TEST(save_without_a_data_dir_is_a_storage_error)
 }
 END_TEST
 
+/* version_of: stat's version of name. */
+static long long version_of(brk_client *c, const char *name)
+{
+	json_t *st = NULL;
+	ck_assert_int_eq(brk_stat(c, name, &st), BRK_OK);
+	long long v = (long long)json_integer_value(json_object_get(st, "version"));
+	json_decref(st);
+	return v;
+}
+
+/* An empty dict or namespace has no contents to write into a snapshot; it still comes back,
+ * with its version, from a snapshot as from the log. */
+START_TEST(empty_shared_state_survives_a_compaction)
+{
+	daemon_start_on(&d, data, NULL);
+	brk_client *c = daemon_client(&d);
+	json_decref(call_ok(c, "dict.set", "ed", json_pack("{s:s, s:i}", "key", "k", "value", 1)));
+	json_decref(call_ok(c, "dict.delete", "ed", json_pack("{s:s}", "key", "k")));
+	json_decref(call_ok(c, "namespace.set", "en",
+			    json_pack("{s:s, s:i}", "attr", "a", "value", 1)));
+	json_decref(call_ok(c, "namespace.delete", "en", json_pack("{s:s}", "attr", "a")));
+	long long ved = version_of(c, "ed"), ven = version_of(c, "en");
+	ck_assert(ved > 0 && ven > 0);
+	for (int round = 0; round < 2; round++) { /* from the log, then from a snapshot */
+		if (round == 1)
+			json_decref(call_ok(c, "save", NULL, NULL));
+		brk_close(c);
+		c = restart(round == 1, NULL);
+		ck_assert_int_eq(version_of(c, "ed"), ved);
+		ck_assert_int_eq(version_of(c, "en"), ven);
+	}
+	brk_close(c);
+}
+END_TEST
+
 int main(void)
 {
 	snprintf(root, sizeof root, "/tmp/brokerd-persist-XXXXXX");
@@ -2024,6 +2059,7 @@ int main(void)
 	ADD(tc, config_file_keys_private_files_and_leftovers);
 	ADD(tc, compaction_under_load_loses_nothing_and_bounds_the_log);
 	ADD(tc, save_without_a_data_dir_is_a_storage_error);
+	ADD(tc, empty_shared_state_survives_a_compaction);
 	ADD(tc, sigkill_at_random_moments_loses_no_acknowledged_write);
 	suite_add_tcase(s, tc);
 	int failed = run_suite(s);

@@ -103,21 +103,13 @@ static int parse_bytes(const char *text, unsigned long long max, unsigned long l
 	return 0;
 }
 
+/* parse_size: a size up to 4G (messages, values). 0, or -1. */
 static int parse_size(const char *text, size_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	unsigned shift = 0;
-	if (*end == 'K' || *end == 'k')
-		shift = 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30, end++;
-	if (errno || end == text || *end || v == 0 || v > (1ULL << 32) >> shift)
+	unsigned long long v;
+	if (parse_bytes(text, 1ULL << 32, &v) != 0)
 		return -1;
-	*out = (size_t)(v << shift);
+	*out = (size_t)v;
 	return 0;
 }
 

@@ -66,7 +66,9 @@ static struct {
 	int write_error;
 } P;
 
-static const struct obj_class *const persistent_unversioned[] = {&queue_class, &pipe_class};
+/* The types a "create" or "empty" record names (shared state else comes back by its ops). */
+static const struct obj_class *const by_type[] = {&queue_class, &pipe_class, &dict_class,
+						  &namespace_class};
 
 /* ---- effects ---- */
 
@@ -446,9 +448,9 @@ int persist_save(op_ctx *ctx)
 
 static const struct obj_class *class_named(const char *type)
 {
-	for (size_t i = 0; i < sizeof persistent_unversioned / sizeof *persistent_unversioned; i++)
-		if (type && !strcmp(persistent_unversioned[i]->name, type))
-			return persistent_unversioned[i];
+	for (size_t i = 0; i < sizeof by_type / sizeof *by_type; i++)
+		if (type && !strcmp(by_type[i]->name, type))
+			return by_type[i];
 	return NULL;
 }
 
@@ -494,11 +496,8 @@ static int replay_one(const json_t *rec)
 		return cls && name ? obj_restore(cls, name, json_object_get(rec, "a")) : -1;
 	}
 	if (!strcmp(e, "empty")) {
-		const char *type = json_string_value(json_object_get(rec, "t"));
-		const struct obj_class *cls = !type                        ? NULL
-					      : !strcmp(type, "dict")      ? &dict_class
-					      : !strcmp(type, "namespace") ? &namespace_class
-									   : NULL;
+		const struct obj_class *cls =
+			class_named(json_string_value(json_object_get(rec, "t")));
 		json_t *none = json_object();
 		int rc = cls && name && !o ? obj_restore(cls, name, none) : cls ? 0 : -1;
 		json_decref(none);

@@ -41,6 +41,9 @@
 	X(BRK_ETERMINATED, "terminated", "the pool was terminated")                            \
 	X(BRK_ETASK, "task_error", "the task raised an error in its worker")                   \
 	X(BRK_ESTORAGE, "storage", "the data dir cannot be written")                           \
+	X(BRK_EUNAUTHORIZED, "unauthorized", "authenticate first (hello with a token)")        \
+	X(BRK_EFORBIDDEN, "forbidden", "the session's role or name prefix does not allow it")  \
+	X(BRK_EOOM, "out_of_memory", "brokerd is at its memory limit (max-memory)")            \
 	X(BRK_EINTERNAL, "internal", "internal error in brokerd")                              \
 	X(BRK_ECONNECT, "connect_failed", "cannot connect to brokerd")                         \
 	X(BRK_EIO, "io_error", "transport error talking to brokerd")                           \

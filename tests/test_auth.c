@@ -118,8 +118,9 @@ START_TEST(without_a_token_only_hello_and_ping_are_served)
 	sp_close(&s);
 	/* root over ipc is admin without a token; nothing was created by the refusals */
 	brk_client *c = daemon_client(&d);
-	json_t *st = NULL;
-	ck_assert_int_eq(brk_call(c, brk_request_new("stat", "app.q", NULL), &st), BRK_ENOTFOUND);
+	json_t *stat = brk_request_new("stat", "app.q", NULL);
+	ck_assert_int_eq(brk_call(c, stat, NULL), BRK_ENOTFOUND);
+	json_decref(stat);
 	brk_close(c);
 	stop(&d);
 }
@@ -290,16 +291,16 @@ START_TEST(an_ipc_uid_is_a_principal_and_root_is_admin)
 	start(&d, "--ipc-mode", "0666");
 	ck_assert_int_eq(chmod(d.dir, 0755), 0);
 	brk_client *c = daemon_client(&d); /* root: admin */
-	json_t *r = NULL;
-	ck_assert_int_eq(brk_call(c, brk_request_new("hello", NULL, NULL), &r), BRK_OK);
+	json_t *r = NULL, *hello = brk_request_new("hello", NULL, NULL),
+	       *set = brk_request_new("dict.set", "d",
+				      json_pack("{s:s, s:i}", "key", "k", "value", 7));
+	ck_assert_int_eq(brk_call(c, hello, &r), BRK_OK);
 	ck_assert_str_eq(json_string_value(json_object_get(r, "role")), "admin");
 	ck_assert_str_eq(json_string_value(json_object_get(r, "principal")), "root");
+	ck_assert_int_eq(brk_call(c, set, NULL), BRK_OK);
 	json_decref(r);
-	ck_assert_int_eq(brk_call(c,
-				  brk_request_new("dict.set", "d",
-						  json_pack("{s:s, s:i}", "key", "k", "value", 7)),
-				  NULL),
-			 BRK_OK);
+	json_decref(hello);
+	json_decref(set);
 	/* uid 65534 is the principal "nobody", role ro: it reads, and may not write */
 	ck_assert_int_eq(dict_as_nobody(d.url, "get", "d", out, sizeof out), 0);
 	ck_assert_ptr_nonnull(strstr(out, "7"));

@@ -353,7 +353,7 @@ START_TEST(a_parked_put_counts_against_max_memory)
 	struct daemon d;
 	struct sp s, t;
 	daemon_start(&d,
-		     (const char *const[]){"--max-memory", "40M", "--max-message", "32M", NULL});
+		     (const char *const[]){"--max-memory", "64M", "--max-message", "64M", NULL});
 	ck_assert_int_eq(sp_dial(&s, d.url, NULL), 0);
 	ck_assert_int_eq(sp_dial(&t, d.url, NULL), 0);
 	ck_assert_str_eq(
@@ -362,15 +362,15 @@ START_TEST(a_parked_put_counts_against_max_memory)
 	ck_assert_str_eq(
 		sp_code(&s, "{\"op\":\"queue.put\",\"name\":\"one\",\"value\":1}", NULL, 0), "ok");
 	long long before = memory_field(&t, "used");
-	char *put = big_put("one", 16 << 20); /* parks: the queue is full */
+	char *put = big_put("one", 12 << 20); /* parks: the queue is full */
 	ck_assert_int_eq(sp_send(&s, 0x80000100u, put, strlen(put)), 0);
 	free(put);
 	long long during = before;
-	for (int i = 0; i < 500 && during < before + (16 << 20); i++, usleep(10000))
+	for (int i = 0; i < 500 && during < before + (12 << 20); i++, usleep(10000))
 		during = memory_field(&t, "used");
-	ck_assert_msg(during >= before + (16 << 20), "used %lld, then %lld", before, during);
+	ck_assert_msg(during >= before + (12 << 20), "used %lld, then %lld", before, during);
 	/* and what it holds leaves room for less */
-	char *more = big_put("other", 24 << 20);
+	char *more = big_put("other", 40 << 20);
 	ck_assert_str_eq(sp_code(&t, more, NULL, 0), "out_of_memory");
 	free(more);
 	sp_close(&s);

@@ -130,12 +130,26 @@ int deadline_set(struct deadline *d, double seconds)
 	return 0;
 }
 
+/* shrink: gives back half of a large heap that is under a quarter full (after thousands of
+ * parked requests left), so that it does not keep its peak size for ever. */
+static void shrink(void)
+{
+	if (heap_cap <= 1024 || heap_len >= heap_cap / 4)
+		return;
+	struct deadline **h = realloc(heap, heap_cap / 2 * sizeof *h);
+	if (h) {
+		heap = h;
+		heap_cap /= 2;
+	}
+}
+
 void deadline_clear(struct deadline *d)
 {
 	if (d->heap_index == DEADLINE_UNSET)
 		return;
 	heap_remove(d);
 	d->at = INFINITY;
+	shrink();
 	rearm();
 }
 

@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 	sess_init();
 	obj_init();
 	wait_init(base);
+	mem_start(base);
 	struct event *term = evsignal_new(base, SIGTERM, on_signal, NULL);
 	struct event *intr = evsignal_new(base, SIGINT, on_signal, NULL);
 	event_add(term, NULL);
@@ -94,6 +95,7 @@ int main(int argc, char **argv)
 	sess_fini();
 	obj_fini();
 	wait_fini();
+	mem_stop();
 	event_free(term);
 	event_free(intr);
 	event_base_free(base);

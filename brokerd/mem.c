@@ -2,6 +2,7 @@
  * allows: "Replacing malloc") with wrappers that add up the usable size of each block, so
  * the figure is exact and costs a few nanoseconds per call. Under AddressSanitizer, whose
  * allocator must stay in place, its own count is used instead. */
+#include <event2/event.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,8 +11,13 @@
 
 #include "mem.h"
 
+#define MMAP_THRESHOLD (128 << 10)   /* blocks this large are mapped on their own */
+#define TRIM_STEP ((size_t)16 << 20) /* freed since the last trim: trim */
+
 static size_t limit;
 static unsigned long long refused;
+static struct event *trim_timer;
+static size_t high_water; /* the most used at a look since the last trim */
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -123,6 +129,42 @@ void *pvalloc(size_t n)
 	return counted(__libc_memalign(page, (n + page - 1) / page * page));
 }
 #endif
+
+/* on_trim_timer: gives freed memory back once a burst is over (malloc_trim walks the
+ * heap: a few ms for a large one, at most once a second and only after a large free). */
+static void on_trim_timer(evutil_socket_t fd, short what, void *arg)
+{
+	size_t now = mem_used();
+	(void)fd, (void)what, (void)arg;
+	if (now > high_water)
+		high_water = now;
+	if (high_water - now < TRIM_STEP)
+		return;
+#ifndef MEM_ASAN
+	malloc_trim(0);
+#endif
+	high_water = now;
+}
+
+void mem_start(struct event_base *base)
+{
+	struct timeval second = {1, 0};
+#ifndef MEM_ASAN
+	/* fixed: glibc would otherwise raise it after each large free, keeping big values in
+	 * the heap, where their pages stay after they are freed */
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+#endif
+	trim_timer = event_new(base, -1, EV_PERSIST, on_trim_timer, NULL);
+	if (trim_timer)
+		event_add(trim_timer, &second);
+}
+
+void mem_stop(void)
+{
+	if (trim_timer)
+		event_free(trim_timer);
+	trim_timer = NULL;
+}
 
 void mem_set_limit(size_t max)
 {

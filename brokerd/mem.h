@@ -9,6 +9,14 @@
 
 #include "op.h"
 
+struct event_base;
+
+/* mem_start: from now on, large blocks are mapped on their own, and once a second, when
+ * at least 16 MiB were freed since the last look, freed memory goes back to the system
+ * (glibc keeps it otherwise: RSS would stay at its peak after a burst). mem_stop undoes. */
+void mem_start(struct event_base *base);
+void mem_stop(void);
+
 /* mem_used: bytes allocated now (malloc's usable sizes). */
 size_t mem_used(void);
 

@@ -690,33 +690,71 @@ struct rss {
 	long start, peak, end;
 };
 
-static void print_second(int s, long kb)
+/* daemon_cpu_ticks: brokerd's user + system time so far, in clock ticks (0 if unknown). */
+static unsigned long long daemon_cpu_ticks(void)
+{
+	char path[64], buf[1024];
+	unsigned long long user = 0, sys = 0;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)cfg.daemon);
+	FILE *f = cfg.daemon > 0 ? fopen(path, "r") : NULL;
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* fields 14 and 15 follow the command's name */
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &user,
+			&sys) == 2)
+		return user + sys;
+	return 0;
+}
+
+/* machine_load: the 1-minute load average, to tell a noisy machine from brokerd. */
+static double machine_load(void)
+{
+	double load = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f && fscanf(f, "%lf", &load) != 1)
+		load = -1;
+	if (f)
+		fclose(f);
+	return load;
+}
+
+static void print_second(int s, long kb, double cpu)
 {
 	struct stats st;
 	stats_span(&st, s, s + 1);
 	const char *phase = s < cfg.abuse_from    ? "warm-up"
 			    : s < cfg.abuse_until ? "abuse"
 						  : "recovery";
-	printf("%4d %-8s %7lu %7lu %7lu %7lu %8lu %6lu %8.1f\n", s, phase, (unsigned long)st.ops,
-	       (unsigned long)percentile(&st, 0.50), (unsigned long)percentile(&st, 0.99),
-	       (unsigned long)percentile(&st, 0.999), (unsigned long)st.max_us,
-	       (unsigned long)st.errors, (double)kb / 1024);
+	printf("%4d %-8s %7lu %7lu %7lu %7lu %8lu %6lu %8.1f %5.0f %5.1f\n", s, phase,
+	       (unsigned long)st.ops, (unsigned long)percentile(&st, 0.50),
+	       (unsigned long)percentile(&st, 0.99), (unsigned long)percentile(&st, 0.999),
+	       (unsigned long)st.max_us, (unsigned long)st.errors, (double)kb / 1024, cpu,
+	       machine_load());
 	fflush(stdout);
 }
 
-/* watch: a line a second until the end; RSS start is the last sample before the abusers
+/* watch: a line a second until the end, with brokerd's CPU use in that second (% of one
+ * CPU) and the machine's load; RSS start is the last sample before the abusers
  * start, end the last one of the run. */
 static void watch(struct rss *rss)
 {
-	printf("   s phase      ops/s  p50_us  p99_us p999_us   max_us errors   rss_mb\n");
+	printf("   s phase      ops/s  p50_us  p99_us p999_us   max_us errors   rss_mb cpu%% "
+	       "load\n");
+	unsigned long long ticks = daemon_cpu_ticks();
+	double hz = (double)sysconf(_SC_CLK_TCK);
 	for (int s = 0; s < cfg.seconds; s++) {
 		sleep_until(sh->t0 + s + 1.2);
 		long kb = rss_kb();
+		unsigned long long t = daemon_cpu_ticks();
+		double cpu = 100.0 * (double)(t - ticks) / hz;
+		ticks = t;
 		if (s + 1.2 < cfg.abuse_from)
 			rss->start = kb;
 		rss->peak = kb > rss->peak ? kb : rss->peak;
 		rss->end = kb;
-		print_second(s, kb);
+		print_second(s, kb, cpu);
 	}
 }
 

@@ -551,8 +551,9 @@ static void nonreader_setup(brk_client *c)
 	json_decref(v);
 }
 
-/* pusher: puts 512 KiB items into its own queue up to --push-cap MiB (or an error), holds
- * them for the rest of the cycle, then deletes the queue. */
+/* pusher: puts 512 KiB items into its own queue up to --push-cap MiB or until brokerd
+ * refuses one (a memory limit: as intended), holds them for the rest of the cycle, then
+ * deletes the queue. */
 static void pusher_cycle(double until)
 {
 	brk_client *c = connect_or_exit("pusher");
@@ -562,7 +563,7 @@ static void pusher_cycle(double until)
 	for (int i = 0; i < cfg.push_mib * 2 && now() < until; i++) {
 		add(&sh->abuse[KIND_PUSHER].sent, 1);
 		brk_err err = brk_queue_put(c, queue, v, 0);
-		tally(KIND_PUSHER, err == BRK_OK);
+		tally(KIND_PUSHER, err < BRK_ECONNECT); /* stored, or refused by brokerd */
 		if (err != BRK_OK)
 			break;
 	}

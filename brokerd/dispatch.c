@@ -302,9 +302,9 @@ static int batch_check(op_ctx *ctx, const json_t *ops)
 		if (resolve(&probe, one, &d) != 0 || auth_refuses(&probe, d) ||
 		    mem_refuses(&probe, d))
 			return op_fail(ctx, probe.err, "ops[%zu]: %s", i, probe.msg);
-		if (d == &batch_op)
-			return op_fail(ctx, BRK_EBADARG, "ops[%zu]: a batch cannot hold a batch",
-				       i);
+		if (d == &batch_op || !strcmp(d->name, BRK_OP_HELLO)) /* hello: who runs the rest */
+			return op_fail(ctx, BRK_EBADARG, "ops[%zu]: a batch cannot hold a %s", i,
+				       d->name);
 		if (proto_op_blocks(d->name) && arg_wants_wait(one))
 			return op_fail(ctx, BRK_EBADARG,
 				       "ops[%zu]: %s would wait; in a batch pass \"block\": false "

@@ -195,6 +195,10 @@ START_TEST(roles_allow_what_they_name_and_refuse_the_rest_changing_nothing)
 				   "\"app.d\",\"key\":\"k\",\"value\":3},{\"op\":\"del\",\"name\":"
 				   "\"app.d\"}]}"),
 			 "forbidden");
+	ck_assert_str_eq(
+		code(&ro, "{\"op\":\"batch\",\"ops\":[{\"op\":\"hello\",\"token\":\"" ADMIN_TOKEN
+			  "\"}]}"),
+		"bad_argument"); /* a batch is checked as one session: no hello in it */
 	json_t *v = call(&admin, "{\"op\":\"dict.get\",\"name\":\"app.d\",\"key\":\"k\"}");
 	ck_assert_int_eq(json_integer_value(json_object_get(v, "result")), 1);
 	json_decref(v);

@@ -57,30 +57,62 @@ int h_order(int n)
 	return order[n] - 1;
 }
 
-void h_setup(void)
+/* core_open / core_close: the part of the core a request can change; close frees every
+ * session, object, waiter and reply, and leaves the op index and the event base. */
+static void core_open(void)
 {
-	base = event_base_new();
 	sess_init();
 	obj_init();
 	wait_init(base);
-	dispatch_init(capture, alive, req_id);
-	nreqs = 0;
+	nreqs = nreplies = 0;
 }
 
-void h_teardown(void)
+static void core_close(void)
 {
 	sess_fini();
 	obj_fini();
 	wait_fini();
-	dispatch_fini();
-	for (int i = 0; i < nreqs; i++)
+	for (int i = 0; i < nreqs; i++) {
 		json_decref(replies[i]);
-	memset(replies, 0, sizeof replies);
-	memset(dropped, 0, sizeof dropped);
-	memset(gone, 0, sizeof gone);
-	memset(order, 0, sizeof order);
+		replies[i] = NULL;
+		dropped[i] = gone[i] = false;
+		order[i] = 0;
+	}
 	nreqs = nreplies = 0;
+}
+
+void h_setup(void)
+{
+	base = event_base_new();
+	dispatch_init(capture, alive, req_id);
+	core_open();
+}
+
+void h_teardown(void)
+{
+	core_close();
+	dispatch_fini();
 	event_base_free(base);
+}
+
+/* empty: whether nothing outlived core_close, in the core or on the loop. */
+static bool empty(void)
+{
+	int flags = EVENT_BASE_COUNT_ADDED | EVENT_BASE_COUNT_ACTIVE | EVENT_BASE_COUNT_VIRTUAL;
+	return !sess_count() && !obj_count() && !wait_count() &&
+	       !event_base_get_num_events(base, flags);
+}
+
+void h_reset(void)
+{
+	core_close();
+	if (!empty()) { /* plain abort, as in capture */
+		fprintf(stderr, "h_reset: %zu sessions, %zu objects, %zu waiters, %d events left\n",
+			sess_count(), obj_count(), wait_count(),
+			event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED));
+		abort();
+	}
+	core_open();
 }
 
 session *h_session(void)

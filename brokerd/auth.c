@@ -221,8 +221,10 @@ int auth_hello(op_ctx *ctx, const char *token)
 		if (conf->list[i].has_token && !CRYPTO_memcmp(d, conf->list[i].digest, sizeof d))
 			found = &conf->list[i];
 	if (!found) {
-		log_warn("session %llu (%s): hello with a token no principal has",
-			 (unsigned long long)ctx->sess->id, ctx->sess->peer);
+		if (ctx->sess->bad_hellos++ ==
+		    0) /* once a session: a client cannot flood the log */
+			log_warn("session %llu (%s): hello with a token no principal has",
+				 (unsigned long long)ctx->sess->id, ctx->sess->peer);
 		return op_fail(ctx, BRK_EUNAUTHORIZED, "no principal has this token");
 	}
 	bind_to(ctx->sess, found);

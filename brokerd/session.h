@@ -45,6 +45,7 @@ typedef struct session {
 	/* who it is (auth.h): its principal (NULL: anonymous) and role, an enum role */
 	const struct principal *principal;
 	unsigned char role;
+	unsigned bad_hellos;  /* hellos with a token no principal has */
 	size_t objects;       /* objects it created that still exist */
 	size_t parked;        /* its parked requests */
 	struct list waiters;  /* waiter.sess_link, oldest first */

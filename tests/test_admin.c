@@ -1,12 +1,14 @@
 /* test_admin.c: what operators use on a real brokerd (issue 14): queue.peek and
  * queue.purge, kick, shutdown, info's counters, and what brokerd tells systemd. */
 #include <check.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -283,6 +285,56 @@ START_TEST(brokerd_tells_systemd_ready_status_watchdog_and_stopping)
 }
 END_TEST
 
+/* run_logging: brokerd on a socket in dir, its stderr into the file at log (with
+ * $JOURNAL_STREAM naming that file when journal), stopped once it answered; its output. */
+static void run_logging(const char *dir, const char *log, bool journal, char *out, size_t size)
+{
+	char url[160], env[64];
+	struct stat st;
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	snprintf(env, sizeof env, "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	snprintf(url, sizeof url, "ipc://%s/b.sock", dir);
+	pid_t pid = test_fork();
+	if (pid == 0) {
+		dup2(fd, STDERR_FILENO);
+		if (journal)
+			setenv("JOURNAL_STREAM", env, 1);
+		execl(BROKERD_BIN, BROKERD_BIN, "--listen", url, "--log-level", "info", NULL);
+		_exit(127);
+	}
+	close(fd);
+	brk_client *c = connect_when_up(url);
+	ck_assert_ptr_nonnull(c);
+	brk_close(c);
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(child_exit(pid), 0);
+	FILE *f = fopen(log, "r");
+	size_t n = fread(out, 1, size - 1, f);
+	out[n] = 0;
+	fclose(f);
+}
+
+START_TEST(log_lines_carry_their_priority_for_the_journal_and_a_time_elsewhere)
+{
+	char dir[] = "/tmp/brokerd-log-XXXXXX", log[96], out[8192];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(log, sizeof log, "%s/stderr", dir);
+	run_logging(dir, log, true, out, sizeof out);
+	ck_assert_msg(!strncmp(out, "<6>", 3), "%s", out);
+	ck_assert_msg(strstr(out, "\n<6>brokerd ") != NULL, "%s", out); /* "brokerd 0.1 ready" */
+	ck_assert_msg(strstr(out, "brokerd[") == NULL, "journald adds the name itself: %s", out);
+	run_logging(dir, log, false, out, sizeof out);
+	ck_assert_msg(strlen(out) > 30 && out[4] == '-' && out[10] == 'T' && out[23] == 'Z' &&
+			      strstr(out, "Z brokerd[") != NULL && strstr(out, "]: info: ") != NULL,
+		      "%s", out);
+	unlink(log);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("admin");
@@ -294,6 +346,7 @@ int main(void)
 	tcase_add_test(tc, the_shutdown_op_stops_brokerd_as_sigterm_does);
 	tcase_add_test(tc, info_counts_ops_bytes_and_errors);
 	tcase_add_test(tc, brokerd_tells_systemd_ready_status_watchdog_and_stopping);
+	tcase_add_test(tc, log_lines_carry_their_priority_for_the_journal_and_a_time_elsewhere);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -285,3 +285,22 @@ bool auth_is_admin(const op_ctx *ctx)
 {
 	return !ctx->sess || ctx->sess->role == ROLE_ADMIN;
 }
+
+/* rebind: s keeps its principal when one of that name is still configured (with its new
+ * role and prefix); else it is anonymous. root and brokerd's own user stay admin. */
+static void rebind(session *s, void *arg)
+{
+	const struct principal *was = s->principal, *now = NULL;
+	(void)arg;
+	if (was == &root_principal || was == &self_principal)
+		return;
+	for (size_t i = 0; was && i < conf->n && !now; i++)
+		if (!strcmp(conf->list[i].name, was->name))
+			now = &conf->list[i];
+	bind_to(s, now);
+}
+
+void auth_rebind(void)
+{
+	sess_foreach(rebind, NULL);
+}

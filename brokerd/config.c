@@ -621,3 +621,66 @@ void config_fini(struct config *c)
 	c->nlisten = 0;
 	c->tls_cert = c->tls_key = c->tls_ca = NULL;
 }
+
+#define SWAP(a, b)                      \
+	do {                            \
+		__typeof__(a) t_ = (a); \
+		(a) = (b);              \
+		(b) = t_;               \
+	} while (0)
+
+void config_swap_reloadable(struct config *running, struct config *fresh)
+{
+	SWAP(running->log_level, fresh->log_level);
+	SWAP(running->limits, fresh->limits);
+	SWAP(running->max_clients, fresh->max_clients);
+	SWAP(running->stall_timeout, fresh->stall_timeout);
+	SWAP(running->allow_uids, fresh->allow_uids);
+	SWAP(running->allow_gids, fresh->allow_gids);
+	SWAP(running->nallow_uids, fresh->nallow_uids);
+	SWAP(running->nallow_gids, fresh->nallow_gids);
+	SWAP(running->auth, fresh->auth);
+	SWAP(running->sess, fresh->sess);
+	SWAP(running->max_memory, fresh->max_memory);
+}
+
+static bool differ(const char *a, const char *b)
+{
+	return (a || b) && (!a || !b || strcmp(a, b));
+}
+
+/* listeners_differ: whether a and b listen differently. */
+static bool listeners_differ(const struct config *a, const struct config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return true;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].url, b->listen[i].url) ||
+		    a->listen[i].max_message != b->listen[i].max_message ||
+		    a->listen[i].ipc_mode != b->listen[i].ipc_mode)
+			return true;
+	return a->ipc_group != b->ipc_group || a->unprotected != b->unprotected;
+}
+
+size_t config_restart_needed(const struct config *a, const struct config *b, char *out, size_t size)
+{
+	const char *what[] = {
+		listeners_differ(a, b) ? "listeners" : NULL,
+		differ(a->tls_cert, b->tls_cert) || differ(a->tls_key, b->tls_key) ||
+				differ(a->tls_ca, b->tls_ca)
+			? "TLS files"
+			: NULL,
+		differ(a->data_dir, b->data_dir) || a->fsync != b->fsync ||
+				a->compact_ratio != b->compact_ratio ||
+				a->compact_min != b->compact_min
+			? "the data dir settings"
+			: NULL,
+	};
+	size_t n = 0;
+	*out = 0;
+	for (size_t i = 0; i < sizeof what / sizeof *what; i++)
+		if (what[i])
+			snprintf(out + strlen(out), size - strlen(out), "%s%s", n++ ? ", " : "",
+				 what[i]);
+	return n;
+}

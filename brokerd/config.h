@@ -50,6 +50,15 @@ struct config {
  * config error, already reported on stderr). */
 int config_load(struct config *c, int argc, char **argv);
 
+/* config_swap_reloadable: the settings a reload changes (log level, limits, access) trade
+ * places between running and fresh (config_fini(fresh) then frees the old ones). */
+void config_swap_reloadable(struct config *running, struct config *fresh);
+
+/* config_restart_needed: how many groups of settings (listeners, TLS files, the data dir)
+ * differ between a and b, which only a restart applies; their names into out. */
+size_t config_restart_needed(const struct config *a, const struct config *b, char *out,
+			     size_t size);
+
 /* config_fini: frees what config_load allocated. */
 void config_fini(struct config *c);
 

@@ -102,6 +102,13 @@ static int start_timers(struct event_base *base)
 	return watchdog_ev && event_add(watchdog_ev, &ping) == 0 ? 0 : -1;
 }
 
+void server_reload(const struct config *c)
+{
+	conn_set_stall_timeout(c->stall_timeout);
+	limit_clients(c);
+	listen_ipc_access(c);
+}
+
 int server_init(struct event_base *base, const struct config *c)
 {
 	loop = base;

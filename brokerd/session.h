@@ -109,6 +109,9 @@ void sess_id_floor(uint64_t id);
 /* sess_foreach_holding: fn(h) for every holding of class cls of every session. */
 void sess_foreach_holding(const struct holding_class *cls, void (*fn)(struct holding *h));
 
+/* sess_foreach: fn(s, arg) for every open session; fn must not close any. */
+void sess_foreach(void (*fn)(session *s, void *arg), void *arg);
+
 /* sess_count: how many sessions are open. */
 size_t sess_count(void);
 

@@ -335,6 +335,85 @@ START_TEST(log_lines_carry_their_priority_for_the_journal_and_a_time_elsewhere)
 }
 END_TEST
 
+/* write_config: text into path (mode 0600). */
+static void write_config(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+}
+
+/* session_objects_limit: info's session_limits.objects. */
+static long long session_objects_limit(struct sp *s)
+{
+	json_t *info = result(s, "{\"op\":\"info\"}");
+	long long v = json_integer_value(
+		json_object_get(json_object_get(info, "session_limits"), "objects"));
+	json_decref(info);
+	return v;
+}
+
+/* await_log: whether d's stderr comes to hold text within 5 s. */
+static bool await_log(const struct daemon *d, const char *text)
+{
+	static char log[32768];
+	for (double end = test_now() + 5; test_now() < end; usleep(20000)) {
+		daemon_stderr(d, log, sizeof log);
+		if (strstr(log, text))
+			return true;
+	}
+	return false;
+}
+
+#define TOKEN "reload-token-0123456789"
+
+START_TEST(sighup_reloads_roles_and_limits_while_clients_stay_connected)
+{
+	struct daemon d = {0};
+	struct sp s;
+	char conf[] = "/tmp/brokerd-reload-XXXXXX", data[] = "/tmp/brokerd-reload-data-XXXXXX",
+	     tcp[64], text[512];
+	close(mkstemp(conf));
+	ck_assert_ptr_nonnull(mkdtemp(data));
+	write_config(conf, "{\"principals\": [{\"name\": \"app\", \"token\": \"" TOKEN
+			   "\", \"role\": \"ro\"}], \"max_session_objects\": \"100\"}");
+	snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", free_tcp_port());
+	daemon_start_on(&d, NULL, (const char *const[]){"--config", conf, "--listen", tcp, NULL});
+	ck_assert_int_eq(sp_dial(&s, tcp, NULL), 0);
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"hello\",\"token\":\"" TOKEN "\"}", NULL, 0), "ok");
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"queue.put\",\"name\":\"a\",\"value\":1}", NULL, 0),
+			 "forbidden");
+	/* rw now, one object a session, and a data dir (which needs a restart) */
+	snprintf(text, sizeof text,
+		 "{\"principals\": [{\"name\": \"app\", \"token\": \"" TOKEN
+		 "\", \"role\": \"rw\"}], \"max_session_objects\": \"1\", \"data_dir\": \"%s\"}",
+		 data);
+	write_config(conf, text);
+	kill(d.pid, SIGHUP);
+	ck_assert(await_log(&d, "config reloaded"));
+	ck_assert(await_log(&d, "the data dir settings changed"));
+	ck_assert_int_eq(session_objects_limit(&s), 1);
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"queue.put\",\"name\":\"a\",\"value\":1}", NULL, 0),
+			 "ok"); /* the same session, with its principal's new role */
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"queue.put\",\"name\":\"b\",\"value\":1}", NULL, 0),
+			 "limit_exceeded");
+	/* a config with errors changes nothing */
+	write_config(conf, "{\"max_session_objects\": ");
+	kill(d.pid, SIGHUP);
+	ck_assert(await_log(&d, "the one running stays"));
+	ck_assert_int_eq(session_objects_limit(&s), 1);
+	sp_close(&s);
+	char path[160];
+	snprintf(path, sizeof path, "%s/stderr", d.dir);
+	unlink(path);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	unlink(conf);
+	ck_assert_int_eq(rmdir(data), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("admin");
@@ -347,6 +426,7 @@ int main(void)
 	tcase_add_test(tc, info_counts_ops_bytes_and_errors);
 	tcase_add_test(tc, brokerd_tells_systemd_ready_status_watchdog_and_stopping);
 	tcase_add_test(tc, log_lines_carry_their_priority_for_the_journal_and_a_time_elsewhere);
+	tcase_add_test(tc, sighup_reloads_roles_and_limits_while_clients_stay_connected);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -73,6 +73,8 @@ static const char usage[] =
 	"      --max-session-parked N  requests parked per session (default 4096)\n"
 	"      --max-session-objects N  objects one session created that exist (default\n"
 	"                          100000)\n"
+	"      --metrics HOST:PORT serve Prometheus metrics at http://HOST:PORT/metrics\n"
+	"                          (default: off; loopback only in protected mode)\n"
 	"      --log-level LEVEL   error, warn, info or debug (default info)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n";
@@ -83,7 +85,7 @@ struct overrides {
 	const char *data_dir, *fsync, *repair, *compact_ratio, *compact_min, *max_clients;
 	const char *stall_timeout, *protected_mode, *allow_uid, *allow_gid, *ipc_group;
 	const char *max_memory, *max_reply, *max_requests, *max_parked, *max_objects;
-	const char *principals_file, *anonymous_role;
+	const char *principals_file, *anonymous_role, *metrics;
 	char **listen;
 	size_t nlisten;
 };
@@ -128,6 +130,7 @@ static const struct setting settings[] = {
 	SETTING("max-session-objects", "max_session_objects", max_objects),
 	SETTING("principals-file", "principals_file", principals_file),
 	SETTING("anonymous-role", "anonymous_role", anonymous_role),
+	SETTING("metrics", "metrics", metrics),
 };
 #define NSETTINGS (sizeof settings / sizeof *settings)
 
@@ -507,12 +510,17 @@ static int parse_auth(const struct overrides *o, const json_t *file, const char 
 	return 0;
 }
 
+/* loopback_host: whether "HOST:PORT" is this machine only. */
+static bool loopback_host(const char *host)
+{
+	return !strncmp(host, "127.", 4) || !strncmp(host, "[::1]:", 6) ||
+	       !strncmp(host, "localhost:", 10);
+}
+
 /* loopback: whether a tcp:// or tls+tcp:// URL's host is this machine only. */
 static bool loopback(const char *url)
 {
-	const char *host = strstr(url, "://") + 3;
-	return !strncmp(host, "127.", 4) || !strncmp(host, "[::1]:", 6) ||
-	       !strncmp(host, "localhost:", 10);
+	return loopback_host(strstr(url, "://") + 3);
 }
 
 /* check_protected: as Redis's protected mode: a listener that other machines can reach must
@@ -524,6 +532,11 @@ static int check_protected(const struct overrides *o, struct config *c)
 	    strcmp(o->protected_mode, "no"))
 		return fail("protected_mode '%s' must be \"yes\" or \"no\"", o->protected_mode);
 	c->unprotected = o->protected_mode && !strcmp(o->protected_mode, "no");
+	c->metrics = o->metrics ? strdup(o->metrics) : NULL;
+	if (c->metrics && !c->unprotected && !loopback_host(c->metrics))
+		return fail("metrics %s: protected mode keeps metrics (object names) on a loopback "
+			    "address, such as 127.0.0.1:9464, unless --no-protected-mode",
+			    c->metrics);
 	for (size_t i = 0; i < c->nlisten && !c->unprotected; i++) {
 		const char *url = c->listen[i].url;
 		bool tcp = !strncmp(url, "tcp://", 6), tls = !strncmp(url, "tls+tcp://", 10);
@@ -610,6 +623,8 @@ void config_fini(struct config *c)
 	free(c->tls_key);
 	free(c->tls_ca);
 	free(c->data_dir);
+	free(c->metrics);
+	c->metrics = NULL;
 	free(c->allow_uids);
 	free(c->allow_gids);
 	auth_conf_fini(&c->auth);
@@ -675,6 +690,7 @@ size_t config_restart_needed(const struct config *a, const struct config *b, cha
 				a->compact_min != b->compact_min
 			? "the data dir settings"
 			: NULL,
+		differ(a->metrics, b->metrics) ? "the metrics address" : NULL,
 	};
 	size_t n = 0;
 	*out = 0;

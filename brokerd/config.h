@@ -43,6 +43,7 @@ struct config {
 	struct auth_conf auth;   /* principals and the anonymous role */
 	struct sess_limits sess; /* what one session may hold */
 	size_t max_memory;       /* 0: no limit */
+	char *metrics;           /* "HOST:PORT" of the Prometheus endpoint, or NULL */
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the

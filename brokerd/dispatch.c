@@ -130,6 +130,21 @@ json_t *dispatch_ops_new(void)
 			 (json_int_t)requests_per_sec, "by_op", by_op);
 }
 
+void dispatch_foreach_op(void (*fn)(const char *op, unsigned long long calls, void *arg), void *arg)
+{
+	for (size_t i = 0; i < nentries; i++)
+		if (entries[i].calls)
+			fn(entries[i].d->name, entries[i].calls, arg);
+}
+
+void dispatch_foreach_error(void (*fn)(const char *code, unsigned long long n, void *arg),
+			    void *arg)
+{
+	for (int e = 0; e < BRK_ERR_COUNT; e++)
+		if (errors[e])
+			fn(brk_err_code((brk_err)e), errors[e], arg);
+}
+
 json_t *dispatch_errors_new(void)
 {
 	json_t *by_code = json_object();

@@ -52,6 +52,14 @@ unsigned long long dispatch_requests_total(void);
 /* dispatch_errors_new: {code: count} of the error replies since start (those sent). */
 json_t *dispatch_errors_new(void);
 
+/* dispatch_foreach_op: fn(op, calls, arg) for each op called since start. */
+void dispatch_foreach_op(void (*fn)(const char *op, unsigned long long calls, void *arg),
+			 void *arg);
+
+/* dispatch_foreach_error: fn(code, count, arg) for each error code replied since start. */
+void dispatch_foreach_error(void (*fn)(const char *code, unsigned long long n, void *arg),
+			    void *arg);
+
 /* dispatch_tick: once a second: the per-second rates info reports are the last second's. */
 void dispatch_tick(void);
 

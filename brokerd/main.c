@@ -8,6 +8,7 @@
 #include "dispatch.h"
 #include "jval.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "object.h"
 #include "persist.h"
@@ -82,7 +83,7 @@ static int start(struct event_base *base, const struct config *conf)
 				  conf->compact_min};
 	/* the data dir loads before any client can connect */
 	if (server_init(base, conf) != 0 || persist_start(base, &pc) != 0 ||
-	    server_start(base, conf) != 0)
+	    server_start(base, conf) != 0 || (conf->metrics && metrics_start(base, conf->metrics)))
 		return -1;
 	return 0;
 }
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
 		rc = EXIT_FAILURE;
 	}
 	persist_stop();
+	metrics_stop();
 	if (server_close() != 0) /* closes every connection, and so its session */
 		rc = EXIT_FAILURE;
 	sess_fini();

@@ -129,9 +129,12 @@ int main(int argc, char **argv)
 	obj_fini();
 	wait_fini();
 	mem_stop();
-	event_free(term);
-	event_free(hup);
+	event_free(term); /* these put back the default actions: a second SIGTERM ... */
 	event_free(intr);
+	event_free(hup);
+	signal(SIGTERM, SIG_IGN); /* ... would kill brokerd in its last steps */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	event_base_free(base);
 	config_fini(&running);
 	return rc;

@@ -174,10 +174,10 @@ def test_a_forked_child_reconnects_with_the_token(auth_daemon):
 
 def test_a_reconnect_after_a_restart_sends_the_token(auth_daemon):
     c = brokerd.connect(auth_daemon.url, token=APP_TOKEN)
-    before = c.session
+    first = c.hello
     auth_daemon.restart()
     assert whoami(c)[:2] == ("app", "rw")  # the call that reconnected
-    assert c.session != before
+    assert c.hello is not first  # greeted anew
     c.close()
 
 

@@ -683,22 +683,34 @@ static const char *file_in_dir(const char *name, const char *text, mode_t mode)
 	return path;
 }
 
-/* auth_setup: a brokerd whose config names principal "app" (rw, names "app." on). */
-static void auth_setup(void)
+static char auth_dir[] = "/tmp/brokerd-ctlauth-XXXXXX", auth_config[160];
+
+/* auth_config_new / auth_config_remove: once for the auth tests (an unchecked fixture, so
+ * the file goes even when a daemon fails to start): a config naming principal "app" (rw,
+ * names "app." on). */
+static void auth_config_new(void)
 {
-	char dir[] = "/tmp/brokerd-ctlauth-XXXXXX", config[160];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(config, sizeof config, "%s/conf.json", dir);
-	FILE *f = fopen(config, "w");
+	ck_assert_ptr_nonnull(mkdtemp(auth_dir));
+	snprintf(auth_config, sizeof auth_config, "%s/conf.json", auth_dir);
+	FILE *f = fopen(auth_config, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("{\"principals\": [{\"name\": \"app\", \"token\": \"" APP_TOKEN "\", "
 	      "\"role\": \"rw\", \"prefix\": \"app.\"}]}\n",
 	      f);
 	fclose(f);
-	ck_assert_int_eq(chmod(config, 0600), 0);
-	daemon_start(&d, (const char *const[]){"--config", config, NULL});
-	unlink(config);
-	rmdir(dir);
+	ck_assert_int_eq(chmod(auth_config, 0600), 0);
+}
+
+static void auth_config_remove(void)
+{
+	unlink(auth_config);
+	rmdir(auth_dir);
+}
+
+/* auth_setup: a brokerd with that config. */
+static void auth_setup(void)
+{
+	daemon_start(&d, (const char *const[]){"--config", auth_config, NULL});
 }
 
 static void auth_teardown(void)
@@ -788,6 +800,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	TCase *auth = tcase_create("auth");
 	tcase_set_timeout(auth, 60);
+	tcase_add_unchecked_fixture(auth, auth_config_new, auth_config_remove);
 	tcase_add_checked_fixture(auth, auth_setup, auth_teardown);
 	tcase_add_test(auth, token_file_authenticates_brokerctl);
 	tcase_add_test(auth, a_wrong_or_missing_token_fails_clearly);

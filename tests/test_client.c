@@ -1286,9 +1286,10 @@ END_TEST
 
 static char auth_config[160];
 
-/* auth_setup: a brokerd whose config file names two principals: "app" (rw, on names that
- * start with "app.") and "ops" (admin). */
-static void auth_setup(void)
+/* auth_config_new / auth_config_remove: once for the auth tests (an unchecked fixture, so
+ * the file goes even when a daemon fails to start): a config file naming two principals,
+ * "app" (rw, on names that start with "app.") and "ops" (admin). */
+static void auth_config_new(void)
 {
 	token_file_new(auth_config, sizeof auth_config,
 		       "{\"principals\": ["
@@ -1296,6 +1297,16 @@ static void auth_setup(void)
 		       "\"prefix\": \"app.\"},"
 		       "{\"name\": \"ops\", \"token\": \"" OPS_TOKEN "\", \"role\": \"admin\"}]}\n",
 		       0600);
+}
+
+static void auth_config_remove(void)
+{
+	token_file_remove(auth_config);
+}
+
+/* auth_setup: a brokerd with that config. */
+static void auth_setup(void)
+{
 	const char *const extra[] = {"--config", auth_config, NULL};
 	daemon_start(&d, extra);
 }
@@ -1303,7 +1314,6 @@ static void auth_setup(void)
 static void auth_teardown(void)
 {
 	ck_assert_int_eq(daemon_stop(&d), 0);
-	token_file_remove(auth_config);
 }
 
 /* auth_client: a client of d connected with o; the test fails if it cannot connect. */
@@ -1476,6 +1486,7 @@ int main(void)
 	suite_add_tcase(s, peer);
 	TCase *auth = tcase_create("auth");
 	tcase_set_timeout(auth, 60);
+	tcase_add_unchecked_fixture(auth, auth_config_new, auth_config_remove);
 	tcase_add_checked_fixture(auth, auth_setup, auth_teardown);
 	tcase_add_test(auth, the_right_token_authenticates_from_the_option_env_or_file);
 	tcase_add_test(auth, a_wrong_token_is_unauthorized_at_connect);

@@ -174,7 +174,8 @@ static int op_read(op_ctx *ctx)
 }
 
 const struct op_def array_ops[] = {
-	{BRK_OP_ARRAY_CREATE, op_create, OPF_NAME | OPF_WRITE, "type,length,items,ephemeral"},
+	{BRK_OP_ARRAY_CREATE, op_create, OPF_NAME | OPF_WRITE | OPF_GROW,
+	 "type,length,items,ephemeral"},
 	{BRK_OP_ARRAY_GET, op_get, OPF_NAME | OPF_READ, "index,slice"},
 	{BRK_OP_ARRAY_SET, op_set, OPF_NAME | OPF_WRITE, "index,slice,value"},
 	{BRK_OP_ARRAY_ADD, op_add, OPF_NAME | OPF_WRITE, "index,delta"},

@@ -123,7 +123,7 @@ static int op_reset(op_ctx *ctx)
 }
 
 const struct op_def barrier_ops[] = {
-	{BRK_OP_BARRIER_CREATE, op_create, OPF_NAME, "parties,timeout"},
+	{BRK_OP_BARRIER_CREATE, op_create, OPF_NAME | OPF_GROW, "parties,timeout"},
 	{BRK_OP_BARRIER_WAIT, op_wait, OPF_NAME, "timeout"},
 	{BRK_OP_BARRIER_ABORT, op_abort, OPF_NAME, ""},
 	{BRK_OP_BARRIER_RESET, op_reset, OPF_NAME, ""},

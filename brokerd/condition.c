@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "auth.h"
 #include "condition.h"
 #include "dispatch.h"
 #include "envelope.h"
@@ -135,7 +136,7 @@ static int op_notify_all(op_ctx *ctx)
 }
 
 const struct op_def condition_ops[] = {
-	{BRK_OP_COND_CREATE, op_create, OPF_NAME | OPF_OWNER, "lock,lock_type"},
+	{BRK_OP_COND_CREATE, op_create, OPF_NAME | OPF_OWNER | OPF_GROW, "lock,lock_type"},
 	{BRK_OP_COND_ACQUIRE, op_acquire, OPF_NAME | OPF_OWNER, "block,timeout"},
 	{BRK_OP_COND_RELEASE, op_release, OPF_NAME | OPF_OWNER, ""},
 	{BRK_OP_COND_WAIT, op_wait, OPF_NAME | OPF_OWNER, "timeout"},
@@ -174,7 +175,7 @@ static void *create(op_ctx *ctx, const char *name)
 		op_fail(ctx, BRK_EBADARG, "a condition needs 'lock', the name of its lock");
 		return NULL;
 	}
-	if (make_lock(ctx, lock_name))
+	if (auth_name_refused(ctx, lock_name) || make_lock(ctx, lock_name))
 		return NULL;
 	condition *cv = calloc(1, sizeof *cv);
 	if (!cv || !(cv->lock_name = strdup(lock_name))) {

@@ -6,11 +6,13 @@
 #include <jansson.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "mem.h"
 #include "conn.h"
 #include "envelope.h"
 #include "url.h"
@@ -60,6 +62,17 @@ static const char usage[] =
 	"                          can read, change and delete everything\n"
 	"      --max-clients N     connections open at once (default 10000, lowered to what\n"
 	"                          the open-files limit allows); more are closed at once\n"
+	"      --principals-file FILE  principals (tokens, uids, certificate subjects with\n"
+	"                          roles and name prefixes), mode 0600 (docs/security.md)\n"
+	"      --anonymous-role ROLE  the role of a session no principal matches: none, ro,\n"
+	"                          rw or admin (default admin without principals, else none)\n"
+	"      --max-memory SIZE   refuse ops that store more past SIZE (out_of_memory);\n"
+	"                          default half the machine's memory; 0: no limit\n"
+	"      --max-reply SIZE    largest reply; larger ones are too_big (default 64M)\n"
+	"      --max-session-requests N  requests in flight per session (default 4096)\n"
+	"      --max-session-parked N  requests parked per session (default 4096)\n"
+	"      --max-session-objects N  objects one session created that exist (default\n"
+	"                          100000)\n"
 	"      --log-level LEVEL   error, warn, info or debug (default info)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n";
@@ -67,12 +80,61 @@ static const char usage[] =
 struct overrides {
 	const char *max_message, *ipc_mode, *log_level, *max_value, *max_elements, *max_depth;
 	const char *tls_cert, *tls_key, *tls_ca;
-	const char *data_dir, *fsync, *compact_ratio, *compact_min, *max_clients, *stall_timeout;
-	const char *protected_mode, *allow_uid, *allow_gid, *ipc_group;
-	bool repair;
+	const char *data_dir, *fsync, *repair, *compact_ratio, *compact_min, *max_clients;
+	const char *stall_timeout, *protected_mode, *allow_uid, *allow_gid, *ipc_group;
+	const char *max_memory, *max_reply, *max_requests, *max_parked, *max_objects;
+	const char *principals_file, *anonymous_role;
 	char **listen;
 	size_t nlisten;
 };
+
+/* The settings given as --option VALUE or as "key": "VALUE" in the file, each a string
+ * until checked. A flag (an option without a value) sets its field to value. */
+struct setting {
+	const char *option, *key; /* key NULL: command line only */
+	size_t field;             /* offsetof(struct overrides, ...) */
+	const char *value;        /* a flag's value, or NULL: the option takes one */
+};
+
+#define SETTING(option, key, field)                                  \
+	{                                                            \
+		option, key, offsetof(struct overrides, field), NULL \
+	}
+static const struct setting settings[] = {
+	SETTING("max-message", "max_message", max_message),
+	SETTING("ipc-mode", "ipc_mode", ipc_mode),
+	SETTING("log-level", "log_level", log_level),
+	SETTING("max-value", "max_value", max_value),
+	SETTING("max-elements", "max_elements", max_elements),
+	SETTING("max-depth", "max_depth", max_depth),
+	SETTING("tls-cert", "tls_cert", tls_cert),
+	SETTING("tls-key", "tls_key", tls_key),
+	SETTING("tls-ca", "tls_ca", tls_ca),
+	SETTING("data-dir", "data_dir", data_dir),
+	SETTING("fsync", "fsync", fsync),
+	{"repair", NULL, offsetof(struct overrides, repair), "yes"},
+	SETTING("compact-ratio", "compact_ratio", compact_ratio),
+	SETTING("compact-min", "compact_min", compact_min),
+	SETTING("max-clients", "max_clients", max_clients),
+	SETTING("stall-timeout", "stall_timeout", stall_timeout),
+	{"no-protected-mode", "protected_mode", offsetof(struct overrides, protected_mode), "no"},
+	SETTING("ipc-allow-uid", "ipc_allow_uid", allow_uid),
+	SETTING("ipc-allow-gid", "ipc_allow_gid", allow_gid),
+	SETTING("ipc-group", "ipc_group", ipc_group),
+	SETTING("max-memory", "max_memory", max_memory),
+	SETTING("max-reply", "max_reply", max_reply),
+	SETTING("max-session-requests", "max_session_requests", max_requests),
+	SETTING("max-session-parked", "max_session_parked", max_parked),
+	SETTING("max-session-objects", "max_session_objects", max_objects),
+	SETTING("principals-file", "principals_file", principals_file),
+	SETTING("anonymous-role", "anonymous_role", anonymous_role),
+};
+#define NSETTINGS (sizeof settings / sizeof *settings)
+
+static const char **field(struct overrides *o, const struct setting *st)
+{
+	return (const char **)((char *)o + st->field);
+}
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -148,6 +210,15 @@ static int add_listener(struct config *c, const char *url, size_t max_message, i
 	return l[c->nlisten++].url ? 0 : -1;
 }
 
+/* file_setting: the setting whose file key is key, or NULL. */
+static const struct setting *file_setting(const char *key)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (settings[i].key && !strcmp(settings[i].key, key))
+			return &settings[i];
+	return NULL;
+}
+
 /* load_file: reads the JSON config into *keep and fills the overrides the command line
  * left unset; unknown or mistyped keys are errors. -1 to go on, else an exit status. */
 static int load_file(const char *path, struct overrides *o, json_t **keep)
@@ -167,59 +238,15 @@ static int load_file(const char *path, struct overrides *o, json_t **keep)
 	const char *key;
 	json_t *v;
 	json_object_foreach (root, key, v) {
-		if (!strcmp(key, "listen") && json_is_array(v))
+		const struct setting *st = file_setting(key);
+		if ((!strcmp(key, "listen") || !strcmp(key, "principals")) && json_is_array(v))
 			continue;
-		if ((!strcmp(key, "max_message") || !strcmp(key, "ipc_mode") ||
-		     !strcmp(key, "log_level") || !strcmp(key, "max_value") ||
-		     !strcmp(key, "max_elements") || !strcmp(key, "max_depth") ||
-		     !strcmp(key, "tls_cert") || !strcmp(key, "tls_key") ||
-		     !strcmp(key, "tls_ca") || !strcmp(key, "data_dir") || !strcmp(key, "fsync") ||
-		     !strcmp(key, "compact_ratio") || !strcmp(key, "compact_min") ||
-		     !strcmp(key, "max_clients") || !strcmp(key, "stall_timeout") ||
-		     !strcmp(key, "protected_mode") || !strcmp(key, "ipc_allow_uid") ||
-		     !strcmp(key, "ipc_allow_gid") || !strcmp(key, "ipc_group")) &&
-		    json_is_string(v))
-			continue;
-		return fail("config: unknown or mistyped setting '%s' (see docs/config.md)", key);
+		if (!st || !json_is_string(v))
+			return fail("config: unknown or mistyped setting '%s' (see docs/config.md)",
+				    key);
+		if (!*field(o, st))
+			*field(o, st) = json_string_value(v);
 	}
-	if (!o->max_message)
-		o->max_message = json_string_value(json_object_get(root, "max_message"));
-	if (!o->ipc_mode)
-		o->ipc_mode = json_string_value(json_object_get(root, "ipc_mode"));
-	if (!o->log_level)
-		o->log_level = json_string_value(json_object_get(root, "log_level"));
-	if (!o->max_value)
-		o->max_value = json_string_value(json_object_get(root, "max_value"));
-	if (!o->max_elements)
-		o->max_elements = json_string_value(json_object_get(root, "max_elements"));
-	if (!o->max_depth)
-		o->max_depth = json_string_value(json_object_get(root, "max_depth"));
-	if (!o->tls_cert)
-		o->tls_cert = json_string_value(json_object_get(root, "tls_cert"));
-	if (!o->tls_key)
-		o->tls_key = json_string_value(json_object_get(root, "tls_key"));
-	if (!o->tls_ca)
-		o->tls_ca = json_string_value(json_object_get(root, "tls_ca"));
-	if (!o->data_dir)
-		o->data_dir = json_string_value(json_object_get(root, "data_dir"));
-	if (!o->fsync)
-		o->fsync = json_string_value(json_object_get(root, "fsync"));
-	if (!o->compact_ratio)
-		o->compact_ratio = json_string_value(json_object_get(root, "compact_ratio"));
-	if (!o->compact_min)
-		o->compact_min = json_string_value(json_object_get(root, "compact_min"));
-	if (!o->max_clients)
-		o->max_clients = json_string_value(json_object_get(root, "max_clients"));
-	if (!o->stall_timeout)
-		o->stall_timeout = json_string_value(json_object_get(root, "stall_timeout"));
-	if (!o->protected_mode)
-		o->protected_mode = json_string_value(json_object_get(root, "protected_mode"));
-	if (!o->allow_uid)
-		o->allow_uid = json_string_value(json_object_get(root, "ipc_allow_uid"));
-	if (!o->allow_gid)
-		o->allow_gid = json_string_value(json_object_get(root, "ipc_allow_gid"));
-	if (!o->ipc_group)
-		o->ipc_group = json_string_value(json_object_get(root, "ipc_group"));
 	return -1;
 }
 
@@ -246,115 +273,49 @@ static int file_listeners(struct config *c, json_t *root, size_t max_message, in
 	return -1;
 }
 
-static int parse_args(int argc, char **argv, struct overrides *o, const char **config_path)
+/* options: getopt's table: --listen, --config, --help, --version and the settings (whose
+ * val is 256 + their index). */
+static void options(struct option *opts)
 {
-	static const struct option opts[] = {
+	static const struct option fixed[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"config", required_argument, NULL, 'c'},
-		{"max-message", required_argument, NULL, 'm'},
-		{"ipc-mode", required_argument, NULL, 'p'},
-		{"log-level", required_argument, NULL, 'L'},
-		{"max-value", required_argument, NULL, 'v'},
-		{"max-elements", required_argument, NULL, 'e'},
-		{"max-depth", required_argument, NULL, 'd'},
-		{"tls-cert", required_argument, NULL, 'C'},
-		{"tls-key", required_argument, NULL, 'K'},
-		{"tls-ca", required_argument, NULL, 'A'},
-		{"data-dir", required_argument, NULL, 'D'},
-		{"fsync", required_argument, NULL, 'F'},
-		{"repair", no_argument, NULL, 'R'},
-		{"compact-ratio", required_argument, NULL, 'r'},
-		{"compact-min", required_argument, NULL, 'M'},
-		{"max-clients", required_argument, NULL, 'N'},
-		{"stall-timeout", required_argument, NULL, 'S'},
-		{"no-protected-mode", no_argument, NULL, 'P'},
-		{"ipc-allow-uid", required_argument, NULL, 'U'},
-		{"ipc-allow-gid", required_argument, NULL, 'G'},
-		{"ipc-group", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
 	};
+	size_t n = sizeof fixed / sizeof *fixed;
+	memcpy(opts, fixed, sizeof fixed);
+	for (size_t i = 0; i < NSETTINGS; i++)
+		opts[n + i] = (struct option){settings[i].option,
+					      settings[i].value ? no_argument : required_argument,
+					      NULL, 256 + (int)i};
+	opts[n + NSETTINGS] = (struct option){0};
+}
+
+static int parse_args(int argc, char **argv, struct overrides *o, const char **config_path)
+{
+	struct option opts[NSETTINGS + 5];
 	char url[512];
 	int ch;
+	options(opts);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "l:c:hV", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'l':
+		if (ch >= 256) {
+			const struct setting *st = &settings[ch - 256];
+			*field(o, st) = st->value ? st->value : optarg;
+		} else if (ch == 'l') {
 			o->listen = realloc(o->listen, (o->nlisten + 1) * sizeof *o->listen);
 			o->listen[o->nlisten++] = optarg;
-			break;
-		case 'c':
+		} else if (ch == 'c') {
 			*config_path = optarg;
-			break;
-		case 'm':
-			o->max_message = optarg;
-			break;
-		case 'p':
-			o->ipc_mode = optarg;
-			break;
-		case 'L':
-			o->log_level = optarg;
-			break;
-		case 'v':
-			o->max_value = optarg;
-			break;
-		case 'e':
-			o->max_elements = optarg;
-			break;
-		case 'd':
-			o->max_depth = optarg;
-			break;
-		case 'C':
-			o->tls_cert = optarg;
-			break;
-		case 'K':
-			o->tls_key = optarg;
-			break;
-		case 'A':
-			o->tls_ca = optarg;
-			break;
-		case 'D':
-			o->data_dir = optarg;
-			break;
-		case 'F':
-			o->fsync = optarg;
-			break;
-		case 'R':
-			o->repair = true;
-			break;
-		case 'r':
-			o->compact_ratio = optarg;
-			break;
-		case 'M':
-			o->compact_min = optarg;
-			break;
-		case 'N':
-			o->max_clients = optarg;
-			break;
-		case 'S':
-			o->stall_timeout = optarg;
-			break;
-		case 'P':
-			o->protected_mode = "no";
-			break;
-		case 'U':
-			o->allow_uid = optarg;
-			break;
-		case 'G':
-			o->allow_gid = optarg;
-			break;
-		case 'g':
-			o->ipc_group = optarg;
-			break;
-		case 'h':
+		} else if (ch == 'h') {
 			proto_default_url(url, sizeof url);
 			printf(usage, url);
 			return 0;
-		case 'V':
+		} else if (ch == 'V') {
 			printf("brokerd %s\n", BROKER_VERSION);
 			return 0;
-		default:
+		} else {
 			fprintf(stderr, "Try 'brokerd --help'.\n");
 			return 2;
 		}
@@ -410,7 +371,7 @@ static int parse_persistence(const struct overrides *o, struct config *c)
 	char *end = NULL;
 	unsigned long long min = 0;
 	c->fsync = JOURNAL_FSYNC_EVERYSEC;
-	c->repair = o->repair;
+	c->repair = o->repair != NULL;
 	c->compact_ratio = DEFAULT_COMPACT_RATIO;
 	c->compact_min = DEFAULT_COMPACT_MIN;
 	if (o->fsync && journal_fsync_parse(o->fsync, &c->fsync))
@@ -486,6 +447,66 @@ static int parse_ipc_access(const struct overrides *o, struct config *c)
 	return 0;
 }
 
+/* parse_memory: max-memory ("0": none; default: half the machine's) into c. 0, or 2. */
+static int parse_memory(const struct overrides *o, struct config *c)
+{
+	unsigned long long v;
+	c->max_memory = mem_default_limit();
+	if (o->max_memory && !strcmp(o->max_memory, "0"))
+		c->max_memory = 0;
+	else if (o->max_memory && parse_bytes(o->max_memory, 1ULL << 50, &v))
+		return fail("max-memory '%s' must be a size such as 512M or 4G, or 0 for none",
+			    o->max_memory);
+	else if (o->max_memory)
+		c->max_memory = (size_t)v;
+	return 0;
+}
+
+/* parse_session_limits: what one session may hold, into c (with their defaults); the
+ * reply limit is at least every listener's request limit. 0, or 2 after naming a bad one. */
+static int parse_session_limits(const struct overrides *o, struct config *c)
+{
+	unsigned long long req = SESS_MAX_REQUESTS, park = SESS_MAX_PARKED, objs = SESS_MAX_OBJECTS;
+	size_t reply = SESS_MAX_REPLY;
+	if (o->max_requests && parse_count(o->max_requests, 1, 1000000, &req))
+		return fail("max-session-requests '%s' must be a count from 1 to 1000000",
+			    o->max_requests);
+	if (o->max_parked && parse_count(o->max_parked, 1, 1000000, &park))
+		return fail("max-session-parked '%s' must be a count from 1 to 1000000",
+			    o->max_parked);
+	if (o->max_objects && parse_count(o->max_objects, 1, 1ULL << 32, &objs))
+		return fail("max-session-objects '%s' must be a count from 1 to 4294967296",
+			    o->max_objects);
+	if (o->max_reply && parse_size(o->max_reply, &reply))
+		return fail("max-reply '%s' must be a size such as 16M", o->max_reply);
+	for (size_t i = 0; i < c->nlisten; i++) {
+		if (o->max_reply && reply < c->listen[i].max_message)
+			return fail("max-reply must be at least the max-message of %s",
+				    c->listen[i].url);
+		if (reply < c->listen[i].max_message)
+			reply = c->listen[i].max_message;
+	}
+	c->sess = (struct sess_limits){(size_t)req, (size_t)park, (size_t)objs, reply};
+	return 0;
+}
+
+/* parse_auth: the principals of the file's "principals" and of the principals file, and
+ * the role of sessions none of them matches (default: admin when there are no principals,
+ * else none), into c. 0, or 2. */
+static int parse_auth(const struct overrides *o, const json_t *file, const char *path,
+		      struct config *c)
+{
+	const json_t *list = file ? json_object_get(file, "principals") : NULL;
+	if (list && auth_parse(list, path, &c->auth) != 0)
+		return 2;
+	if (o->principals_file && auth_load_file(o->principals_file, &c->auth) != 0)
+		return 2;
+	c->auth.anonymous = c->auth.n ? ROLE_NONE : ROLE_ADMIN;
+	if (o->anonymous_role && auth_role_parse(o->anonymous_role, &c->auth.anonymous) != 0)
+		return fail("anonymous-role '%s' must be none, ro, rw or admin", o->anonymous_role);
+	return 0;
+}
+
 /* loopback: whether a tcp:// or tls+tcp:// URL's host is this machine only. */
 static bool loopback(const char *url)
 {
@@ -506,11 +527,13 @@ static int check_protected(const struct overrides *o, struct config *c)
 	for (size_t i = 0; i < c->nlisten && !c->unprotected; i++) {
 		const char *url = c->listen[i].url;
 		bool tcp = !strncmp(url, "tcp://", 6), tls = !strncmp(url, "tls+tcp://", 10);
-		if ((tcp || (tls && !o->tls_ca)) && !loopback(url))
+		if ((tcp || (tls && !o->tls_ca)) && !loopback(url) &&
+		    c->auth.anonymous != ROLE_NONE)
 			return fail(
 				"%s: protected mode refuses a listener other machines can reach "
-				"without authenticating them: use tls+tcp:// with --tls-ca "
-				"(client certificates), a loopback address, or --no-protected-mode",
+				"without authenticating them: configure principals (tokens) with "
+				"anonymous-role none, use tls+tcp:// with --tls-ca (client "
+				"certificates), a loopback address, or --no-protected-mode",
 				url);
 	}
 	return 0;
@@ -565,8 +588,9 @@ int config_load(struct config *c, int argc, char **argv)
 			proto_default_url(url, sizeof url);
 			rc = add_listener(c, url, max_message, mode) ? 2 : -1;
 		}
-		if (rc < 0 && (check_tls(&o, c) != 0 || check_protected(&o, c) != 0 ||
-			       parse_ipc_access(&o, c) != 0))
+		if (rc < 0 && (check_tls(&o, c) != 0 || parse_auth(&o, file, path, c) != 0 ||
+			       check_protected(&o, c) != 0 || parse_ipc_access(&o, c) != 0 ||
+			       parse_session_limits(&o, c) != 0 || parse_memory(&o, c) != 0))
 			rc = 2;
 	}
 out:
@@ -588,6 +612,7 @@ void config_fini(struct config *c)
 	free(c->data_dir);
 	free(c->allow_uids);
 	free(c->allow_gids);
+	auth_conf_fini(&c->auth);
 	c->allow_uids = NULL;
 	c->allow_gids = NULL;
 	c->nallow_uids = c->nallow_gids = 0;

@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "auth.h"
 #include "journal.h"
 #include "jval.h"
 #include "log.h"
+#include "session.h"
 
 struct listen_conf {
 	char *url;
@@ -37,7 +39,10 @@ struct config {
 	unsigned *allow_uids; /* uid_t values */
 	unsigned *allow_gids; /* gid_t values */
 	size_t nallow_uids, nallow_gids;
-	gid_t ipc_group; /* (gid_t)-1: the socket file keeps brokerd's group */
+	gid_t ipc_group;         /* (gid_t)-1: the socket file keeps brokerd's group */
+	struct auth_conf auth;   /* principals and the anonymous role */
+	struct sess_limits sess; /* what one session may hold */
+	size_t max_memory;       /* 0: no limit */
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the

@@ -4,6 +4,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +14,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "auth.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "envelope.h"
 #include "ilist.h"
 #include "jsontext.h"
 #include "log.h"
@@ -146,6 +151,29 @@ static void send_frame(struct conn *c, uint32_t id)
 	maybe_pause(c);
 }
 
+/* fits: whether the reply in scratch is within c's reply limit. */
+static bool fits(const struct conn *c)
+{
+	return scratch.len - REPLY_HEADROOM <= c->sess->max_reply;
+}
+
+/* refuse_reply: puts too_big in place of the reply in scratch, which is over c's limit
+ * (a read of a whole large object: it has a paged form). 0, or -1 out of memory. */
+static int refuse_reply(struct conn *c)
+{
+	char msg[256];
+	snprintf(msg, sizeof msg,
+		 "the reply of %zu bytes is over this session's limit of %zu bytes (max-reply); "
+		 "read it in parts: dict.keys/values/items with limit and after, list.get or "
+		 "array.get with a slice",
+		 scratch.len - REPLY_HEADROOM, c->sess->max_reply);
+	json_t *err = proto_reply_error(BRK_ETOOBIG, msg);
+	int rc = err ? encode(err) : -1;
+	closes.reply_too_big++;
+	json_decref(err);
+	return rc;
+}
+
 static void free_if_done(struct conn *c)
 {
 	if (c->closed && c->live == 0)
@@ -161,7 +189,10 @@ static void send_reply(struct req *r, json_t *reply)
 	c->live--;
 	live_total--;
 	if (reply && !c->closed) {
-		if (encode(reply) == 0)
+		int rc = encode(reply);
+		if (rc == 0 && !fits(c))
+			rc = refuse_reply(c);
+		if (rc == 0)
 			send_frame(c, id);
 		else
 			log_error("cannot encode a reply (out of memory?); dropped");
@@ -211,9 +242,11 @@ static void refuse(struct conn *c, uint32_t id, brk_err err, const char *msg)
 static void handle(struct conn *c, uint32_t id, const char *body, size_t len)
 {
 	char msg[128];
-	if (c->live >= CONN_MAX_PARKED) {
-		snprintf(msg, sizeof msg, "%d requests of this connection are parked already",
-			 CONN_MAX_PARKED);
+	size_t max = sess_limits()->max_requests;
+	if ((size_t)c->live >= max) {
+		snprintf(msg, sizeof msg,
+			 "this session has %zu requests in flight already (max-session-requests)",
+			 max);
 		refuse(c, id, BRK_ELIMIT, msg);
 		return;
 	}
@@ -223,6 +256,24 @@ static void handle(struct conn *c, uint32_t id, const char *body, size_t len)
 		return;
 	}
 	dispatch_request(c->sess, r, body, len);
+}
+
+/* bind_certificate: the session of a TLS connection whose client showed a certificate
+ * (checked against the CA during the TLS handshake, over by now) is bound to the principal
+ * of its subject, as RFC 2253 writes it ("CN=worker,O=Example"). */
+static void bind_certificate(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	X509 *cert = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+	BIO *bio = cert ? BIO_new(BIO_s_mem()) : NULL;
+	char subject[512];
+	int n = bio && X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0
+			? BIO_read(bio, subject, sizeof subject - 1)
+			: 0;
+	subject[n > 0 ? n : 0] = 0;
+	BIO_free(bio);
+	if (*subject)
+		auth_connect(c->sess, false, 0, subject);
 }
 
 /* read_handshake: 1 once the peer's handshake is read and good, 0 for more bytes, -1
@@ -239,6 +290,8 @@ static int read_handshake(struct conn *c, struct evbuffer *in)
 	}
 	c->greeted = true;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	if (c->origin->kind == CONN_TLS)
+		bind_certificate(c);
 	return 1;
 }
 
@@ -473,6 +526,7 @@ static session *session_new(const struct conn_origin *origin, int fd, const stru
 		describe_ipc(s, fd);
 	else
 		describe_inet(s, sa, origin->kind == CONN_TLS);
+	auth_connect(s, s->has_cred, (uid_t)s->uid, NULL);
 	return s;
 }
 

@@ -16,7 +16,6 @@ enum conn_kind { CONN_IPC, CONN_TCP, CONN_TLS };
 
 /* Per connection limits (PROTOCOL.md "Limits"). */
 #define CONN_OUTPUT_LIMIT ((size_t)8 << 20) /* unsent reply bytes: past it, stop reading */
-#define CONN_MAX_PARKED 4096                /* requests parked at once: past it, refused */
 /* The default of conn_set_stall_timeout. */
 #define CONN_STALL_TIMEOUT 10
 /* tcp keepalive: a peer host that vanished is found after IDLE + INTERVAL * COUNT seconds */
@@ -30,6 +29,7 @@ struct conn_closes {
 	unsigned long long message_timeout;   /* a message begun, and no more of it as long */
 	unsigned long long peer_vanished;     /* keepalive or the network gave up on the peer */
 	unsigned long long protocol_error;    /* bytes that do not follow the wire format */
+	unsigned long long reply_too_big;     /* not a close: replies refused as too_big */
 };
 
 struct conn_origin {

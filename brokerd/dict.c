@@ -508,7 +508,7 @@ static int op_cas(op_ctx *ctx)
 
 const struct op_def dict_ops[] = {
 	{BRK_OP_DICT_GET, op_get, OPF_NAME | OPF_READ, "key,default"},
-	{BRK_OP_DICT_SET, op_set, OPF_NAME | OPF_WRITE, "key,value"},
+	{BRK_OP_DICT_SET, op_set, OPF_NAME | OPF_WRITE | OPF_GROW, "key,value"},
 	{BRK_OP_DICT_DELETE, op_delete, OPF_NAME | OPF_WRITE, "key"},
 	{BRK_OP_DICT_CONTAINS, op_contains, OPF_NAME | OPF_READ, "key"},
 	{BRK_OP_DICT_LEN, op_len, OPF_NAME | OPF_READ, ""},
@@ -517,11 +517,11 @@ const struct op_def dict_ops[] = {
 	{BRK_OP_DICT_ITEMS, op_items, OPF_NAME | OPF_READ, "limit,after"},
 	{BRK_OP_DICT_POP, op_pop, OPF_NAME | OPF_WRITE, "key,default"},
 	{BRK_OP_DICT_POPITEM, op_popitem, OPF_NAME | OPF_WRITE, ""},
-	{BRK_OP_DICT_SETDEFAULT, op_setdefault, OPF_NAME | OPF_WRITE, "key,default"},
-	{BRK_OP_DICT_UPDATE, op_update, OPF_NAME | OPF_WRITE, "items"},
+	{BRK_OP_DICT_SETDEFAULT, op_setdefault, OPF_NAME | OPF_WRITE | OPF_GROW, "key,default"},
+	{BRK_OP_DICT_UPDATE, op_update, OPF_NAME | OPF_WRITE | OPF_GROW, "items"},
 	{BRK_OP_DICT_CLEAR, op_clear, OPF_NAME | OPF_WRITE, ""},
-	{BRK_OP_DICT_INCR, op_incr, OPF_NAME | OPF_WRITE, "key,by"},
-	{BRK_OP_DICT_CAS, op_cas, OPF_NAME | OPF_WRITE, "key,expected,value"},
+	{BRK_OP_DICT_INCR, op_incr, OPF_NAME | OPF_WRITE | OPF_GROW, "key,by"},
+	{BRK_OP_DICT_CAS, op_cas, OPF_NAME | OPF_WRITE | OPF_GROW, "key,expected,value"},
 	{NULL, NULL, 0, NULL},
 };
 

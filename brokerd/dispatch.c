@@ -3,12 +3,14 @@
 #include <string.h>
 
 #include "args.h"
+#include "auth.h"
 #include "delivery.h"
 #include "dispatch.h"
 #include "envelope.h"
 #include "hmap.h"
 #include "jsontext.h"
 #include "log.h"
+#include "mem.h"
 #include "object.h"
 #include "ops.h"
 #include "persist.h"
@@ -20,9 +22,11 @@ static dispatch_alive_fn alive_hook;
 static dispatch_id_fn id_hook;
 static bool shutting_down;
 static unsigned long long requests_total;
+static unsigned long long errors[BRK_ERR_COUNT]; /* error replies by code */
 
 static int run_batch(op_ctx *ctx);
-static const struct op_def batch_op = {BRK_OP_BATCH, run_batch, 0, "ops"};
+/* a batch needs no role itself: each of its ops is checked */
+static const struct op_def batch_op = {BRK_OP_BATCH, run_batch, OPF_RO, "ops"};
 
 static void index_table(const struct op_def *table)
 {
@@ -69,10 +73,21 @@ unsigned long long dispatch_requests_total(void)
 	return requests_total;
 }
 
+json_t *dispatch_errors_new(void)
+{
+	json_t *by_code = json_object();
+	for (int e = 0; e < BRK_ERR_COUNT && by_code; e++)
+		if (errors[e])
+			json_object_set_new(by_code, brk_err_code((brk_err)e),
+					    json_integer((json_int_t)errors[e]));
+	return by_code;
+}
+
 static json_t *reply_new(brk_err err, json_t *result, const char *msg, uint64_t delivery)
 {
 	if (err != BRK_OK) {
 		json_decref(result);
+		errors[err < BRK_ERR_COUNT ? err : BRK_EINTERNAL]++;
 		return proto_reply_error(err, msg);
 	}
 	json_t *reply = proto_reply_ok_new(result);
@@ -250,6 +265,13 @@ static void note_version(op_ctx *ctx, const struct op_def *d, int rc)
 	ctx->version = o ? o->version : 0;
 }
 
+/* refused: whether op d may not run now: the session's role or prefix, max-memory, or a
+ * data dir that cannot be written refuses it (the error set on ctx). */
+static bool refused(op_ctx *ctx, const struct op_def *d)
+{
+	return auth_refuses(ctx, d) || mem_refuses(ctx, d) || persist_refuses(ctx, d);
+}
+
 /* run_one: resolves and runs a single request. Returns OP_PARKED, 0 or an error. */
 static int run_one(op_ctx *ctx, const json_t *args)
 {
@@ -257,7 +279,7 @@ static int run_one(op_ctx *ctx, const json_t *args)
 	int rc = resolve(ctx, args, &d);
 	if (rc)
 		return rc;
-	if (persist_refuses(ctx, d))
+	if (refused(ctx, d))
 		return ctx->err;
 	rc = apply_acks(ctx, args);
 	if (rc == 0 && !ctx->batched)
@@ -277,7 +299,8 @@ static int batch_check(op_ctx *ctx, const json_t *ops)
 	json_array_foreach (ops, i, one) {
 		op_ctx probe = {.sess = ctx->sess};
 		const struct op_def *d;
-		if (resolve(&probe, one, &d) != 0)
+		if (resolve(&probe, one, &d) != 0 || auth_refuses(&probe, d) ||
+		    mem_refuses(&probe, d))
 			return op_fail(ctx, probe.err, "ops[%zu]: %s", i, probe.msg);
 		if (d == &batch_op)
 			return op_fail(ctx, BRK_EBADARG, "ops[%zu]: a batch cannot hold a batch",

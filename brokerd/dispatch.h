@@ -49,6 +49,9 @@ void dispatch_request(struct session *s, struct req *r, const char *body, size_t
 /* dispatch_requests_total: requests received since start. */
 unsigned long long dispatch_requests_total(void);
 
+/* dispatch_errors_new: {code: count} of the error replies since start (those sent). */
+json_t *dispatch_errors_new(void);
+
 /* dispatch_answer: answers r with result (stolen) or with err and msg; a delivery id other
  * than 0 goes with the result. r NULL is a no-op. */
 void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg,

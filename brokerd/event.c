@@ -72,7 +72,7 @@ static int op_wait(op_ctx *ctx)
 const struct op_def event_ops[] = {
 	{BRK_OP_EVENT_SET, op_set, OPF_NAME, ""},
 	{BRK_OP_EVENT_CLEAR, op_clear, OPF_NAME, ""},
-	{BRK_OP_EVENT_IS_SET, op_is_set, OPF_NAME, ""},
+	{BRK_OP_EVENT_IS_SET, op_is_set, OPF_NAME | OPF_RO, ""},
 	{BRK_OP_EVENT_WAIT, op_wait, OPF_NAME, "timeout"},
 	{NULL, NULL, 0, NULL},
 };

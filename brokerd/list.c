@@ -434,10 +434,10 @@ static int op_read(op_ctx *ctx)
 }
 
 const struct op_def list_ops[] = {
-	{BRK_OP_LIST_CREATE, op_create, OPF_NAME | OPF_WRITE, "items,ephemeral"},
-	{BRK_OP_LIST_APPEND, op_append, OPF_NAME | OPF_WRITE, "value"},
-	{BRK_OP_LIST_EXTEND, op_extend, OPF_NAME | OPF_WRITE, "items"},
-	{BRK_OP_LIST_INSERT, op_insert, OPF_NAME | OPF_WRITE, "index,value"},
+	{BRK_OP_LIST_CREATE, op_create, OPF_NAME | OPF_WRITE | OPF_GROW, "items,ephemeral"},
+	{BRK_OP_LIST_APPEND, op_append, OPF_NAME | OPF_WRITE | OPF_GROW, "value"},
+	{BRK_OP_LIST_EXTEND, op_extend, OPF_NAME | OPF_WRITE | OPF_GROW, "items"},
+	{BRK_OP_LIST_INSERT, op_insert, OPF_NAME | OPF_WRITE | OPF_GROW, "index,value"},
 	{BRK_OP_LIST_POP, op_pop, OPF_NAME | OPF_WRITE, "index"},
 	{BRK_OP_LIST_REMOVE, op_remove, OPF_NAME | OPF_WRITE, "value"},
 	{BRK_OP_LIST_INDEX, op_index, OPF_NAME | OPF_READ, "value,start,stop"},
@@ -445,7 +445,7 @@ const struct op_def list_ops[] = {
 	{BRK_OP_LIST_REVERSE, op_reverse, OPF_NAME | OPF_WRITE, ""},
 	{BRK_OP_LIST_SORT, op_sort, OPF_NAME | OPF_WRITE, "reverse"},
 	{BRK_OP_LIST_GET, op_get, OPF_NAME | OPF_READ, "index,slice"},
-	{BRK_OP_LIST_SET, op_set, OPF_NAME | OPF_WRITE, "index,slice,value"},
+	{BRK_OP_LIST_SET, op_set, OPF_NAME | OPF_WRITE | OPF_GROW, "index,slice,value"},
 	{BRK_OP_LIST_DELETE, op_delete, OPF_NAME | OPF_WRITE, "index,slice"},
 	{BRK_OP_LIST_LEN, op_len, OPF_NAME | OPF_READ, ""},
 	{BRK_OP_LIST_CONTAINS, op_contains, OPF_NAME | OPF_READ, "value"},

@@ -313,10 +313,10 @@ int lock_forward(op_ctx *ctx, const char *lock_name, bool acquiring)
 const struct op_def lock_ops[] = {
 	{BRK_OP_LOCK_ACQUIRE, op_lock_acquire, OPF_NAME | OPF_OWNER, "block,timeout,lease"},
 	{BRK_OP_LOCK_RELEASE, op_lock_release, OPF_NAME | OPF_OWNER, ""},
-	{BRK_OP_LOCK_LOCKED, op_lock_locked, OPF_NAME | OPF_OWNER, ""},
+	{BRK_OP_LOCK_LOCKED, op_lock_locked, OPF_NAME | OPF_OWNER | OPF_RO, ""},
 	{BRK_OP_RLOCK_ACQUIRE, op_rlock_acquire, OPF_NAME | OPF_OWNER, "block,timeout,lease"},
 	{BRK_OP_RLOCK_RELEASE, op_rlock_release, OPF_NAME | OPF_OWNER, ""},
-	{BRK_OP_RLOCK_LOCKED, op_rlock_locked, OPF_NAME | OPF_OWNER, ""},
+	{BRK_OP_RLOCK_LOCKED, op_rlock_locked, OPF_NAME | OPF_OWNER | OPF_RO, ""},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -2,7 +2,9 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include "auth.h"
 #include "config.h"
+#include "mem.h"
 #include "dispatch.h"
 #include "jval.h"
 #include "log.h"
@@ -31,6 +33,19 @@ static void run(struct event_base *base)
 	}
 }
 
+/* apply_limits: who may do what, and what one session and brokerd as a whole may hold. */
+static void apply_limits(const struct config *conf)
+{
+	auth_install(&conf->auth);
+	sess_set_limits(&conf->sess);
+	mem_set_limit(conf->max_memory);
+	if (conf->max_memory)
+		log_info("max-memory %zu MiB", conf->max_memory >> 20);
+	if (conf->auth.n)
+		log_info("%zu principals; sessions none matches have role %s", conf->auth.n,
+			 auth_role_name(conf->auth.anonymous));
+}
+
 static int start(struct event_base *base, const struct config *conf)
 {
 	struct persist_conf pc = {conf->data_dir, conf->fsync, conf->repair, conf->compact_ratio,
@@ -50,6 +65,7 @@ int main(int argc, char **argv)
 		return rc;
 	log_set_level(conf.log_level);
 	jval_set_limits(&conf.limits);
+	apply_limits(&conf);
 	signal(SIGPIPE, SIG_IGN);
 	struct event_base *base = event_base_new();
 	if (!base) {

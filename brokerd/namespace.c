@@ -104,7 +104,7 @@ static int op_read(op_ctx *ctx)
 
 const struct op_def namespace_ops[] = {
 	{BRK_OP_NS_GET, op_get, OPF_NAME | OPF_READ, "attr"},
-	{BRK_OP_NS_SET, op_set, OPF_NAME | OPF_WRITE, "attr,value"},
+	{BRK_OP_NS_SET, op_set, OPF_NAME | OPF_WRITE | OPF_GROW, "attr,value"},
 	{BRK_OP_NS_DELETE, op_delete, OPF_NAME | OPF_WRITE, "attr"},
 	{BRK_OP_NS_ATTRS, op_attrs, OPF_NAME | OPF_READ, ""},
 	{BRK_OP_NS_READ, op_read, OPF_NAME | OPF_READ, ""},

@@ -8,6 +8,7 @@
 #include "hmap.h"
 #include "object.h"
 #include "persist.h"
+#include "session.h"
 #include "wait.h"
 
 static hmap objects; /* name -> object, in creation order */
@@ -18,9 +19,19 @@ void obj_init(void)
 	hmap_init(&objects);
 }
 
+/* creator: the session that created o, while it lasts. */
+static session *creator(const object *o)
+{
+	session *s = o->creator ? sess_find(o->creator_key) : NULL;
+	return s && s->id == o->creator ? s : NULL;
+}
+
 static void destroy(void *p)
 {
 	object *o = p;
+	session *s = creator(o);
+	if (s)
+		s->objects--;
 	o->cls->destroy(o->impl);
 	free(o->name);
 	free(o);
@@ -58,8 +69,26 @@ object *obj_find(const char *name)
 	return hmap_get(&objects, name, strlen(name));
 }
 
+/* count_creator: o was made by ctx's session, which counts it against its limit. */
+static void count_creator(op_ctx *ctx, object *o)
+{
+	if (!ctx->sess)
+		return;
+	o->creator = ctx->sess->id;
+	o->creator_key = ctx->sess->key;
+	ctx->sess->objects++;
+}
+
 static object *create(op_ctx *ctx, const struct obj_class *cls)
 {
+	size_t max = sess_limits()->max_objects;
+	if (ctx->sess && ctx->sess->objects >= max) {
+		op_fail(ctx, BRK_ELIMIT,
+			"this session created %zu objects that still exist, its limit "
+			"(max-session-objects)",
+			max);
+		return NULL;
+	}
 	object *o = calloc(1, sizeof *o);
 	if (!o || !(o->name = strdup(ctx->name))) {
 		free(o);
@@ -76,6 +105,7 @@ static object *create(op_ctx *ctx, const struct obj_class *cls)
 		if (!cls->versioned && persist_wants(o))
 			persist_put(json_pack("{s:s, s:s, s:s, s:o}", "e", "create", "t", cls->name,
 					      "o", o->name, "a", cls->settings_new(o->impl)));
+		count_creator(ctx, o);
 		return o;
 	}
 	if (o->impl) {
@@ -199,6 +229,11 @@ json_t *obj_list_new(const char *prefix)
 int obj_park(op_ctx *ctx, struct list *on, const char *op, double timeout, brk_err timeout_err,
 	     waiter **out)
 {
+	size_t max = sess_limits()->max_parked;
+	if (ctx->sess && ctx->sess->parked >= max)
+		return op_fail(ctx, BRK_ELIMIT,
+			       "this session has %zu requests parked already (max-session-parked)",
+			       max);
 	waiter *w = wait_park(ctx->sess, ctx->req, obj_find(ctx->name), op, timeout, timeout_err);
 	if (!w)
 		return op_fail(ctx, BRK_EINTERNAL, "out of memory");

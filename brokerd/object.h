@@ -49,6 +49,8 @@ typedef struct object {
 	uint64_t serial;  /* daemon-wide creation count: one made again under its name differs */
 	uint64_t version; /* of shared state: the daemon's change counter at its last write */
 	bool ephemeral;   /* created with "ephemeral": true: kept out of the data dir */
+	uint64_t creator; /* the id of the session that created it (0: brokerd) */
+	uint32_t creator_key;
 } object;
 
 void obj_init(void);

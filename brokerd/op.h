@@ -44,6 +44,11 @@ enum op_flags {
 				semaphores and conditions are held by (session, owner) */
 	OPF_STORE = 1u << 4, /* may change what a data dir keeps (queues, pipes, del), besides
 				OPF_WRITE ops: refused while commits fail (persist.h) */
+	/* What a session's role must be (auth.h): without one of these, rw. */
+	OPF_OPEN = 1u << 5,  /* none: allowed before authenticating (ping, hello) */
+	OPF_RO = 1u << 6,    /* ro: reads and nothing else (OPF_READ ops too) */
+	OPF_ADMIN = 1u << 7, /* admin */
+	OPF_GROW = 1u << 8,  /* may store more: refused at max-memory (mem.h) */
 };
 
 /* The largest "owner": 2^53, so every owner is exact as a double in any client language. */

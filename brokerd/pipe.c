@@ -736,9 +736,11 @@ static int op_close(op_ctx *ctx)
 }
 
 const struct op_def pipe_ops[] = {
-	{BRK_OP_PIPE_CREATE, op_create, OPF_NAME | OPF_STORE, "duplex,maxmsgs,maxbytes,ephemeral"},
+	{BRK_OP_PIPE_CREATE, op_create, OPF_NAME | OPF_STORE | OPF_GROW,
+	 "duplex,maxmsgs,maxbytes,ephemeral"},
 	{BRK_OP_PIPE_OPEN, op_open, OPF_NAME | OPF_STORE, "end"},
-	{BRK_OP_PIPE_SEND, op_send, OPF_NAME | OPF_STORE, "end,value,bytes,block,timeout"},
+	{BRK_OP_PIPE_SEND, op_send, OPF_NAME | OPF_STORE | OPF_GROW,
+	 "end,value,bytes,block,timeout"},
 	{BRK_OP_PIPE_RECV, op_recv, OPF_NAME | OPF_STORE, "end,as,maxlength,block,timeout,confirm"},
 	{BRK_OP_PIPE_POLL, op_poll, OPF_NAME | OPF_STORE, "end,timeout"},
 	{BRK_OP_PIPE_CLOSE, op_close, OPF_NAME | OPF_STORE, "end"},

@@ -1044,8 +1044,8 @@ static int op_join(op_ctx *ctx)
 }
 
 const struct op_def pool_ops[] = {
-	{BRK_OP_POOL_CREATE, op_create, OPF_NAME, "max_attempts,max_tasks"},
-	{BRK_OP_POOL_SUBMIT, op_submit, OPF_NAME, "tasks"},
+	{BRK_OP_POOL_CREATE, op_create, OPF_NAME | OPF_GROW, "max_attempts,max_tasks"},
+	{BRK_OP_POOL_SUBMIT, op_submit, OPF_NAME | OPF_GROW, "tasks"},
 	{BRK_OP_POOL_RESULT, op_result, OPF_NAME, "tasks,any,block,timeout"},
 	{BRK_OP_POOL_WORK, op_work, OPF_NAME, "funcs,done,block,timeout"},
 	{BRK_OP_POOL_DONE, op_done, OPF_NAME, "task,result,error"},

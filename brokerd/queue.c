@@ -438,14 +438,14 @@ static int op_join(op_ctx *ctx)
 }
 
 const struct op_def queue_ops[] = {
-	{BRK_OP_QUEUE_CREATE, op_create, OPF_NAME | OPF_STORE, "kind,maxsize,ephemeral"},
-	{BRK_OP_QUEUE_PUT, op_put, OPF_NAME | OPF_STORE, "value,priority,block,timeout"},
-	{BRK_OP_QUEUE_PUT_NOWAIT, op_put_nowait, OPF_NAME | OPF_STORE, "value,priority"},
+	{BRK_OP_QUEUE_CREATE, op_create, OPF_NAME | OPF_STORE | OPF_GROW, "kind,maxsize,ephemeral"},
+	{BRK_OP_QUEUE_PUT, op_put, OPF_NAME | OPF_STORE | OPF_GROW, "value,priority,block,timeout"},
+	{BRK_OP_QUEUE_PUT_NOWAIT, op_put_nowait, OPF_NAME | OPF_STORE | OPF_GROW, "value,priority"},
 	{BRK_OP_QUEUE_GET, op_get, OPF_NAME | OPF_STORE, "block,timeout,confirm"},
 	{BRK_OP_QUEUE_GET_NOWAIT, op_get_nowait, OPF_NAME | OPF_STORE, "confirm"},
-	{BRK_OP_QUEUE_QSIZE, op_qsize, OPF_NAME, ""},
-	{BRK_OP_QUEUE_EMPTY, op_empty, OPF_NAME, ""},
-	{BRK_OP_QUEUE_FULL, op_full, OPF_NAME, ""},
+	{BRK_OP_QUEUE_QSIZE, op_qsize, OPF_NAME | OPF_RO, ""},
+	{BRK_OP_QUEUE_EMPTY, op_empty, OPF_NAME | OPF_RO, ""},
+	{BRK_OP_QUEUE_FULL, op_full, OPF_NAME | OPF_RO, ""},
 	{BRK_OP_QUEUE_TASK_DONE, op_task_done, OPF_NAME | OPF_STORE, ""},
 	{BRK_OP_QUEUE_JOIN, op_join, OPF_NAME, "timeout"},
 	{NULL, NULL, 0, NULL},

@@ -309,10 +309,10 @@ static int op_value(op_ctx *ctx)
 }
 
 const struct op_def semaphore_ops[] = {
-	{BRK_OP_SEM_CREATE, op_create, OPF_NAME | OPF_OWNER, "value,bounded"},
+	{BRK_OP_SEM_CREATE, op_create, OPF_NAME | OPF_OWNER | OPF_GROW, "value,bounded"},
 	{BRK_OP_SEM_ACQUIRE, op_acquire, OPF_NAME | OPF_OWNER, "n,block,timeout"},
 	{BRK_OP_SEM_RELEASE, op_release, OPF_NAME | OPF_OWNER, "n"},
-	{BRK_OP_SEM_VALUE, op_value, OPF_NAME | OPF_OWNER, ""},
+	{BRK_OP_SEM_VALUE, op_value, OPF_NAME | OPF_OWNER | OPF_RO, ""},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -160,6 +160,7 @@ void server_describe(json_t *info)
 				      (json_int_t)cc.message_timeout, "peer_vanished",
 				      (json_int_t)cc.peer_vanished, "protocol_error",
 				      (json_int_t)cc.protocol_error));
+	json_object_set_new(info, "replies_too_big", json_integer((json_int_t)cc.reply_too_big));
 	json_object_set_new(info, "refused_connections",
 			    json_pack("{s:I, s:I, s:I}", "max_clients", (json_int_t)over, "no_fd",
 				      (json_int_t)nofd, "ipc_peer", (json_int_t)peer));

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "clock.h"
 #include "envelope.h"
 #include "hmap.h"
@@ -11,6 +12,18 @@
 
 static hmap sessions; /* connection key -> session */
 static uint64_t next_id = 1;
+static struct sess_limits limits = {SESS_MAX_REQUESTS, SESS_MAX_PARKED, SESS_MAX_OBJECTS,
+				    SESS_MAX_REPLY};
+
+void sess_set_limits(const struct sess_limits *l)
+{
+	limits = *l;
+}
+
+const struct sess_limits *sess_limits(void)
+{
+	return &limits;
+}
 
 void sess_init(void)
 {
@@ -39,6 +52,8 @@ session *sess_open(uint32_t key)
 	s->key = key;
 	s->since = clock_wall();
 	s->max_message = PROTO_DEFAULT_MAX_MESSAGE;
+	s->max_reply = limits.max_reply;
+	auth_connect(s, false, 0, NULL); /* anonymous until its transport says more */
 	list_init(&s->waiters);
 	hmap_init(&s->waiter_index);
 	list_init(&s->holdings);
@@ -117,6 +132,10 @@ static json_t *describe_new(const session *s)
 	json_t *d = json_pack("{s:I, s:s, s:f, s:I, s:o, s:o}", "id", (json_int_t)s->id, "peer",
 			      s->peer, "since", s->since, "requests", (json_int_t)s->requests,
 			      "waiting", waiting, "holding", holding);
+	if (d) {
+		json_object_set_new(d, "objects", json_integer((json_int_t)s->objects));
+		auth_describe(s, d);
+	}
 	if (d && s->has_cred) {
 		json_object_set_new(d, "pid", json_integer((json_int_t)s->pid));
 		json_object_set_new(d, "uid", json_integer((json_int_t)s->uid));
@@ -124,10 +143,12 @@ static json_t *describe_new(const session *s)
 	return d;
 }
 
-json_t *sess_list_new(void)
+json_t *sess_list_new(const session *only)
 {
 	json_t *list = json_array();
-	for (hmap_entry *e = sessions.first; e && list; e = e->next)
+	if (only && list)
+		json_array_append_new(list, describe_new(only));
+	for (hmap_entry *e = sessions.first; e && list && !only; e = e->next)
 		json_array_append_new(list, describe_new(e->value));
 	return list;
 }

@@ -14,6 +14,7 @@
 /* A holding: something a session has that must go back when the session ends (an item
  * delivered but not yet confirmed; later, locks and permits). The owner type embeds it. */
 struct holding;
+struct principal;
 
 struct holding_class {
 	const char *kind; /* "delivery", "lock", ...: what "sessions" shows */
@@ -36,10 +37,16 @@ typedef struct session {
 	uint32_t key;      /* its connection's key in the session table */
 	uint64_t pid, uid; /* peer credentials, valid when has_cred */
 	bool has_cred;
-	char peer[96];        /* transport address, for people */
-	double since;         /* wall clock at connect */
-	uint64_t requests;    /* requests received */
-	size_t max_message;   /* the limit of the listener it came through */
+	char peer[96];      /* transport address, for people */
+	double since;       /* wall clock at connect */
+	uint64_t requests;  /* requests received */
+	size_t max_message; /* the limit of the listener it came through */
+	size_t max_reply;   /* larger replies are refused with too_big (hello "max_reply") */
+	/* who it is (auth.h): its principal (NULL: anonymous) and role, an enum role */
+	const struct principal *principal;
+	unsigned char role;
+	size_t objects;       /* objects it created that still exist */
+	size_t parked;        /* its parked requests */
 	struct list waiters;  /* waiter.sess_link, oldest first */
 	hmap waiter_index;    /* transport request id -> its waiter, for cancel (wait.c) */
 	struct list holdings; /* struct holding.sess_link, oldest first */
@@ -47,6 +54,25 @@ typedef struct session {
 	uint64_t next_holding;
 	bool closing; /* sess_close is releasing it: nothing more is handed to it */
 } session;
+
+/* What one session may hold at once (docs/security.md); each has a setting. */
+struct sess_limits {
+	size_t max_requests; /* received and not yet answered, parked ones included */
+	size_t max_parked;   /* parked (waiting) */
+	size_t max_objects;  /* objects it created that still exist */
+	size_t max_reply;    /* the largest reply; a client may ask for less (hello) */
+};
+#define SESS_MAX_REQUESTS 4096
+#define SESS_MAX_PARKED 4096
+#define SESS_MAX_OBJECTS 100000
+#define SESS_MAX_REPLY ((size_t)64 << 20)
+
+/* sess_set_limits: the limits of sessions opened from now on, and of those open for all
+ * but max_reply. */
+void sess_set_limits(const struct sess_limits *l);
+
+/* sess_limits: the limits in force. */
+const struct sess_limits *sess_limits(void);
 
 /* sess_init / sess_fini: the session table; fini closes every remaining session. */
 void sess_init(void);
@@ -85,7 +111,8 @@ void sess_foreach_holding(const struct holding_class *cls, void (*fn)(struct hol
 /* sess_count: how many sessions are open. */
 size_t sess_count(void);
 
-/* sess_list_new: a JSON array describing every session (PROTOCOL.md "sessions"). */
-json_t *sess_list_new(void);
+/* sess_list_new: a JSON array describing every session (PROTOCOL.md "sessions"), or only
+ * session only when it is not NULL. */
+json_t *sess_list_new(const session *only);
 
 #endif

@@ -176,12 +176,12 @@ static int op_getset(op_ctx *ctx)
 }
 
 const struct op_def value_ops[] = {
-	{BRK_OP_VALUE_CREATE, op_create, OPF_NAME | OPF_WRITE, "type,value,ephemeral"},
+	{BRK_OP_VALUE_CREATE, op_create, OPF_NAME | OPF_WRITE | OPF_GROW, "type,value,ephemeral"},
 	{BRK_OP_VALUE_GET, op_get, OPF_NAME | OPF_READ, ""},
-	{BRK_OP_VALUE_SET, op_set, OPF_NAME | OPF_WRITE, "value"},
+	{BRK_OP_VALUE_SET, op_set, OPF_NAME | OPF_WRITE | OPF_GROW, "value"},
 	{BRK_OP_VALUE_ADD, op_add, OPF_NAME | OPF_WRITE, "delta"},
-	{BRK_OP_VALUE_CAS, op_cas, OPF_NAME | OPF_WRITE, "expected,value"},
-	{BRK_OP_VALUE_GETSET, op_getset, OPF_NAME | OPF_WRITE, "value"},
+	{BRK_OP_VALUE_CAS, op_cas, OPF_NAME | OPF_WRITE | OPF_GROW, "expected,value"},
+	{BRK_OP_VALUE_GETSET, op_getset, OPF_NAME | OPF_WRITE | OPF_GROW, "value"},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -92,6 +92,7 @@ waiter *wait_park(session *s, struct req *req, object *obj, const char *op, doub
 	list_push_back(&s->waiters, &w->sess_link);
 	list_push_back(&everyone, &w->all_link);
 	parked++;
+	s->parked++;
 	return w;
 }
 
@@ -104,6 +105,7 @@ static void release(waiter *w)
 	list_remove(&w->obj_link);
 	list_remove(&w->sess_link);
 	list_remove(&w->all_link);
+	w->sess->parked--;
 	deadline_clear(&w->timeout);
 	json_decref(w->item);
 	json_decref(w->timeout_result);

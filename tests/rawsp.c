@@ -313,3 +313,27 @@ long proc_status_kb(pid_t pid, const char *field)
 	fclose(f);
 	return v;
 }
+
+json_t *sp_call_json(struct sp *s, const char *request)
+{
+	char *body = sp_call(s, request, 5000);
+	json_t *reply = body ? json_loads(body, 0, NULL) : NULL;
+	free(body);
+	return reply;
+}
+
+const char *sp_code(struct sp *s, const char *request, char *message, size_t size)
+{
+	static char code[64];
+	json_t *reply = sp_call_json(s, request);
+	const char *err = json_string_value(json_object_get(reply, "error"));
+	snprintf(code, sizeof code, "%s",
+		 !reply                                       ? "no reply"
+		 : json_is_true(json_object_get(reply, "ok")) ? "ok"
+							      : err);
+	if (message)
+		snprintf(message, size, "%s",
+			 reply ? json_string_value(json_object_get(reply, "message")) : "");
+	json_decref(reply);
+	return code;
+}

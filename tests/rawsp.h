@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 /* The 8 bytes a REQ0 peer sends first: "\0SP\0", protocol 0x0030, two zero bytes. */
@@ -59,6 +60,14 @@ int sp_recv(struct sp *s, uint32_t *id, char **body, size_t *len, int timeout_ms
 /* sp_call: sends json under the next request id and returns the reply's body (malloc'd), or
  * NULL if no reply with that id came within timeout_ms. */
 char *sp_call(struct sp *s, const char *json, int timeout_ms);
+
+/* sp_call_json: sp_call of request with a 5 s limit, the reply parsed (the caller frees
+ * it); NULL when no reply came or it is not JSON. */
+json_t *sp_call_json(struct sp *s, const char *request);
+
+/* sp_code: "ok", the error code of the reply to request, or "no reply" (static storage,
+ * valid until the next call). *message, when message is not NULL, gets its message. */
+const char *sp_code(struct sp *s, const char *request, char *message, size_t size);
 
 /* sp_closed: true when the peer closes (EOF or reset) within timeout_ms, discarding
  * anything it sends first. */

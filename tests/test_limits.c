@@ -298,6 +298,188 @@ START_TEST(the_socket_directory_must_be_safe)
 }
 END_TEST
 
+/* ---- what one session may hold ---- */
+
+/* big_put: a queue.put request of a string of n bytes into queue name (malloc'd). */
+static char *big_put(const char *name, size_t n)
+{
+	char *req = malloc(n + 128);
+	int head = sprintf(req, "{\"op\":\"queue.put\",\"name\":\"%s\",\"value\":\"", name);
+	memset(req + head, 'x', n);
+	strcpy(req + head + n, "\"}");
+	return req;
+}
+
+/* memory_field: info's memory.field ("used", "max"). */
+static long long memory_field(struct sp *s, const char *field)
+{
+	json_t *info = sp_call_json(s, "{\"op\":\"info\"}");
+	json_t *mem = json_object_get(json_object_get(info, "result"), "memory");
+	long long v = json_integer_value(json_object_get(mem, field));
+	json_decref(info);
+	return v;
+}
+
+START_TEST(max_memory_refuses_writes_while_reads_gets_and_deletes_go_on)
+{
+	struct daemon d;
+	struct sp s;
+	char msg[512];
+	daemon_start(&d, (const char *const[]){"--max-memory", "40M", NULL});
+	ck_assert_int_eq(sp_dial(&s, d.url, NULL), 0);
+	ck_assert_int_eq(memory_field(&s, "max"), 40 << 20);
+	char *put = big_put("big", 1 << 20);
+	int n = 0;
+	while (n < 100 && !strcmp(sp_code(&s, put, msg, sizeof msg), "ok"))
+		n++;
+	ck_assert_msg(n >= 20 && n < 40, "%d puts of 1 MiB before the limit", n);
+	ck_assert_str_eq(sp_code(&s, put, msg, sizeof msg), "out_of_memory");
+	ck_assert_msg(strstr(msg, "max-memory of 40 MiB") != NULL, "%s", msg);
+	ck_assert_int_le(memory_field(&s, "used"), 42 << 20);
+	/* reads, gets and deletes go on */
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"queue.qsize\",\"name\":\"big\"}", NULL, 0), "ok");
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"queue.get_nowait\",\"name\":\"big\"}", NULL, 0),
+			 "ok");
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"del\",\"name\":\"big\"}", NULL, 0), "ok");
+	ck_assert_str_eq(sp_code(&s, put, NULL, 0), "ok"); /* room again */
+	free(put);
+	sp_close(&s);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(a_parked_put_counts_against_max_memory)
+{
+	struct daemon d;
+	struct sp s, t;
+	daemon_start(&d,
+		     (const char *const[]){"--max-memory", "64M", "--max-message", "64M", NULL});
+	ck_assert_int_eq(sp_dial(&s, d.url, NULL), 0);
+	ck_assert_int_eq(sp_dial(&t, d.url, NULL), 0);
+	ck_assert_str_eq(
+		sp_code(&s, "{\"op\":\"queue.create\",\"name\":\"one\",\"maxsize\":1}", NULL, 0),
+		"ok");
+	ck_assert_str_eq(
+		sp_code(&s, "{\"op\":\"queue.put\",\"name\":\"one\",\"value\":1}", NULL, 0), "ok");
+	long long before = memory_field(&t, "used");
+	char *put = big_put("one", 12 << 20); /* parks: the queue is full */
+	ck_assert_int_eq(sp_send(&s, 0x80000100u, put, strlen(put)), 0);
+	free(put);
+	long long during = before;
+	for (int i = 0; i < 500 && during < before + (12 << 20); i++, usleep(10000))
+		during = memory_field(&t, "used");
+	ck_assert_msg(during >= before + (12 << 20), "used %lld, then %lld", before, during);
+	/* and what it holds leaves room for less */
+	char *more = big_put("other", 40 << 20);
+	ck_assert_str_eq(sp_code(&t, more, NULL, 0), "out_of_memory");
+	free(more);
+	sp_close(&s);
+	sp_close(&t);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(a_session_creates_at_most_max_session_objects)
+{
+	struct daemon d;
+	struct sp a, b;
+	char req[128], msg[256];
+	daemon_start(&d, (const char *const[]){"--max-session-objects", "3", NULL});
+	ck_assert_int_eq(sp_dial(&a, d.url, NULL), 0);
+	ck_assert_int_eq(sp_dial(&b, d.url, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(req, sizeof req, "{\"op\":\"queue.put\",\"name\":\"q%d\",\"value\":1}", i);
+		ck_assert_str_eq(sp_code(&a, req, NULL, 0), "ok");
+	}
+	ck_assert_str_eq(sp_code(&a, "{\"op\":\"event.set\",\"name\":\"e\"}", msg, sizeof msg),
+			 "limit_exceeded");
+	ck_assert_msg(strstr(msg, "max-session-objects") != NULL, "%s", msg);
+	/* objects that exist are used as before; another session has its own count */
+	ck_assert_str_eq(sp_code(&a, "{\"op\":\"queue.put\",\"name\":\"q0\",\"value\":2}", NULL, 0),
+			 "ok");
+	ck_assert_str_eq(sp_code(&b, "{\"op\":\"event.set\",\"name\":\"e\"}", NULL, 0), "ok");
+	/* a deleted object leaves room */
+	ck_assert_str_eq(sp_code(&b, "{\"op\":\"del\",\"name\":\"q1\"}", NULL, 0), "ok");
+	ck_assert_str_eq(sp_code(&a, "{\"op\":\"lock.acquire\",\"name\":\"l\"}", NULL, 0), "ok");
+	json_t *ss = sp_call_json(&a, "{\"op\":\"sessions\"}");
+	json_t *me = json_array_get(json_object_get(ss, "result"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(me, "objects")), 3);
+	json_decref(ss);
+	sp_close(&a);
+	sp_close(&b);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
+/* park: sends n queue.get requests (30 s) on s without reading their replies. */
+static void park(struct sp *s, int n, uint32_t first_id)
+{
+	const char *get = "{\"op\":\"queue.get\",\"name\":\"empty\",\"timeout\":30}";
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(sp_send(s, first_id + (uint32_t)i, get, strlen(get)), 0);
+}
+
+START_TEST(a_session_parks_and_has_in_flight_at_most_its_limits)
+{
+	struct daemon d;
+	struct sp s;
+	char msg[256];
+	daemon_start(&d, (const char *const[]){"--max-session-parked", "2", NULL});
+	ck_assert_int_eq(sp_dial(&s, d.url, NULL), 0);
+	park(&s, 2, 0x80001000u);
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"queue.get\",\"name\":\"empty\",\"timeout\":30}",
+				 msg, sizeof msg),
+			 "limit_exceeded");
+	ck_assert_msg(strstr(msg, "max-session-parked") != NULL, "%s", msg);
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"ping\"}", NULL, 0), "ok");
+	sp_close(&s);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+	/* in flight: requests not answered yet, parked ones included */
+	daemon_start(&d, (const char *const[]){"--max-session-requests", "3", NULL});
+	ck_assert_int_eq(sp_dial(&s, d.url, NULL), 0);
+	park(&s, 3, 0x80002000u);
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"ping\"}", msg, sizeof msg), "limit_exceeded");
+	ck_assert_msg(strstr(msg, "max-session-requests") != NULL, "%s", msg);
+	sp_close(&s);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
+START_TEST(a_reply_over_max_reply_is_too_big_with_a_hint)
+{
+	struct daemon d;
+	struct sp s;
+	char msg[512], req[256];
+	daemon_start(&d, (const char *const[]){"--max-message", "1M", "--max-reply", "1M", NULL});
+	ck_assert_int_eq(sp_dial(&s, d.url, NULL), 0);
+	for (int i = 0; i < 3; i++) { /* 3 values of 400 KB: a dict of 1.2 MB */
+		char *put = big_put("x", 400000);
+		snprintf(req, sizeof req, "{\"op\":\"dict.set\",\"name\":\"d\",\"key\":\"k%d\",",
+			 i);
+		char *set = malloc(strlen(put) + 64);
+		sprintf(set, "%s%s", req, strstr(put, "\"value\""));
+		ck_assert_str_eq(sp_code(&s, set, NULL, 0), "ok");
+		free(put);
+		free(set);
+	}
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"dict.items\",\"name\":\"d\"}", msg, sizeof msg),
+			 "too_big");
+	ck_assert_msg(strstr(msg, "limit and after") != NULL, "%s", msg);
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"dict.items\",\"name\":\"d\",\"limit\":2}", NULL, 0),
+			 "ok");
+	json_t *info = sp_call_json(&s, "{\"op\":\"info\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(info, "result"),
+							    "replies_too_big")),
+			 1);
+	json_decref(info);
+	/* a client may lower its limit, not below what it may send */
+	ck_assert_str_eq(sp_code(&s, "{\"op\":\"hello\",\"max_reply\":1000}", NULL, 0),
+			 "bad_argument");
+	sp_close(&s);
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("limits");
@@ -312,6 +494,11 @@ int main(void)
 	tcase_add_test(tc, a_group_may_share_the_socket);
 	tcase_add_test(tc, clients_talk_only_to_a_trusted_daemon);
 	tcase_add_test(tc, the_socket_directory_must_be_safe);
+	tcase_add_test(tc, max_memory_refuses_writes_while_reads_gets_and_deletes_go_on);
+	tcase_add_test(tc, a_parked_put_counts_against_max_memory);
+	tcase_add_test(tc, a_session_creates_at_most_max_session_objects);
+	tcase_add_test(tc, a_session_parks_and_has_in_flight_at_most_its_limits);
+	tcase_add_test(tc, a_reply_over_max_reply_is_too_big_with_a_hint);
 	suite_add_tcase(s, tc);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

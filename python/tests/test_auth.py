@@ -12,7 +12,7 @@ import pytest
 
 import brokerd
 from brokerd import _client, _token, errors
-from conftest import HERE, Daemon
+from conftest import HERE, Daemon, free_port
 
 APP_TOKEN = "app-token-0123456789abcdef"
 OPS_TOKEN = "ops-token-0123456789abcdef"
@@ -31,12 +31,17 @@ def no_token_in_env(monkeypatch):
 
 @pytest.fixture
 def auth_daemon(workdir):
-    """A brokerd whose config file names principals "app" (rw on "app.") and "ops" (admin)."""
+    """A brokerd whose config file names principals "app" (rw on "app.") and "ops" (admin),
+    on ipc and on a loopback tcp listener (d.tcp_url): over ipc, root and brokerd's own uid
+    are admin without a token (PROTOCOL.md "Authentication"), as the tests' user may be."""
     config = os.path.join(workdir, "config.json")
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"principals": PRINCIPALS}, f)
-    d = Daemon(workdir, ["--config", config]).start()
+    tcp_url = "tcp://127.0.0.1:%d" % free_port()
+    d = Daemon(workdir, ["--config", config, "--listen", tcp_url])
+    d.tcp_url = tcp_url
+    d.start()
     yield d
     rc = d.stop()
     assert rc in (0, None), "brokerd exited with %s" % rc
@@ -137,7 +142,7 @@ def test_a_wrong_token_is_unauthorized_at_connect(auth_daemon):
 
 
 def test_without_a_token_ops_are_unauthorized(auth_daemon):
-    with brokerd.connect(auth_daemon.url) as c:
+    with brokerd.connect(auth_daemon.tcp_url) as c:  # hello needs no token
         c.ping()
         assert whoami(c)[1] == "none"
         with pytest.raises(errors.Unauthorized):

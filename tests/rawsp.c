@@ -337,3 +337,29 @@ const char *sp_code(struct sp *s, const char *request, char *message, size_t siz
 	json_decref(reply);
 	return code;
 }
+
+int sp_certs_make(char *dir, const char *certs_sh)
+{
+	char cmd[256];
+	strcpy(dir, "/tmp/brokerd-certs-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(cmd, sizeof cmd, "sh %s %s", certs_sh, dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int sp_certs_remove(const char *dir)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+const char *sp_cert(const char *dir, const char *file)
+{
+	static char buf[4][160];
+	static int next;
+	char *p = buf[next++ % 4];
+	snprintf(p, sizeof buf[0], "%s/%s", dir, file);
+	return p;
+}

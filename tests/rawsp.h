@@ -61,6 +61,16 @@ int sp_recv(struct sp *s, uint32_t *id, char **body, size_t *len, int timeout_ms
  * NULL if no reply with that id came within timeout_ms. */
 char *sp_call(struct sp *s, const char *json, int timeout_ms);
 
+/* sp_certs_make: a throwaway PKI (certs.sh, at certs_sh) in a new directory under /tmp,
+ * whose path goes to dir (room for 32 bytes). 0, or -1. */
+int sp_certs_make(char *dir, const char *certs_sh);
+
+/* sp_certs_remove: removes the directory sp_certs_make made. 0, or -1. */
+int sp_certs_remove(const char *dir);
+
+/* sp_cert: dir/file, in one of 4 static buffers used in turn. */
+const char *sp_cert(const char *dir, const char *file);
+
 /* sp_call_json: sp_call of request with a 5 s limit, the reply parsed (the caller frees
  * it); NULL when no reply came or it is not JSON. */
 json_t *sp_call_json(struct sp *s, const char *request);

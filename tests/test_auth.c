@@ -317,22 +317,15 @@ static char certs[64];
 
 static const char *cert(const char *file)
 {
-	static char buf[4][160];
-	static int next;
-	char *p = buf[next++ % 4];
-	snprintf(p, sizeof buf[0], "%s/%s", certs, file);
-	return p;
+	return sp_cert(certs, file);
 }
 
 START_TEST(a_certificate_subject_is_a_principal)
 {
 	struct daemon d;
 	struct sp s;
-	char cmd[256], tls_url[64];
-	strcpy(certs, "/tmp/brokerd-certs-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(certs));
-	snprintf(cmd, sizeof cmd, "sh %s %s", CERTS_SH, certs);
-	ck_assert_int_eq(system(cmd), 0);
+	char tls_url[64];
+	ck_assert_int_eq(sp_certs_make(certs, CERTS_SH), 0);
 	snprintf(tls_url, sizeof tls_url, "tls+tcp://127.0.0.1:%d", free_tcp_port());
 	strcpy(conf_path, "/tmp/brokerd-auth-XXXXXX");
 	close(mkstemp(conf_path));
@@ -355,8 +348,7 @@ START_TEST(a_certificate_subject_is_a_principal)
 	sp_close(&s);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	unlink(conf_path);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", certs);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(sp_certs_remove(certs), 0);
 }
 END_TEST
 

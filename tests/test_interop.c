@@ -29,27 +29,17 @@ static char tcp_url[64], tls_url[64], certs[80];
 /* cert: the path of a certs.sh file in this test's directory (a static buffer of 4). */
 static const char *cert(const char *file)
 {
-	static char buf[4][160];
-	static int next;
-	char *p = buf[next++ % 4];
-	snprintf(p, sizeof buf[0], "%s/%s", certs, file);
-	return p;
+	return sp_cert(certs, file);
 }
 
 static void make_certs(void)
 {
-	char cmd[256];
-	strcpy(certs, "/tmp/brokerd-certs-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(certs));
-	snprintf(cmd, sizeof cmd, "sh %s %s", CERTS_SH, certs);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(sp_certs_make(certs, CERTS_SH), 0);
 }
 
 static void remove_certs(void)
 {
-	char cmd[160];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", certs);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(sp_certs_remove(certs), 0);
 }
 
 /* start: brokerd on ipc (daemon_start's), tcp, and with tls also tls+tcp with the server

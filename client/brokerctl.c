@@ -1,5 +1,6 @@
 /* brokerctl.c: the operator's command line for brokerd: inspect, poke, script, measure. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,54 +14,16 @@
 #include "table.h"
 #include "url.h"
 
-static const char usage[] =
+/* The overview's head and tail; its middle is the command table (see "help"). */
+static const char usage_head[] =
 	"Usage: brokerctl [--url URL] [--token-file FILE] [--json] COMMAND [ARGS]\n"
 	"Inspects and drives a running brokerd.\n"
 	"\n"
-	"Commands:\n"
-	"  ping                            check that brokerd answers\n"
-	"  info                            version, uptime, sessions, objects, memory,\n"
-	"                                  persistence\n"
-	"  save                            compact the data dir now (a new snapshot); waits\n"
-	"                                  for it to be in place\n"
-	"  ls [PREFIX]                     list objects (name, type, size, waiters)\n"
-	"  stat NAME                       everything about one object\n"
-	"  rm NAME                         delete an object\n"
-	"  sessions                        connected clients and what they wait on\n"
-	"  queue create NAME [--kind fifo|lifo|priority] [--maxsize N]\n"
-	"  queue put NAME VALUE [--priority P] [--timeout S]\n"
-	"  queue get NAME [--timeout S]    waits forever without --timeout; 0 does not wait\n"
-	"  dict set NAME KEY VALUE\n"
-	"  dict get NAME KEY\n"
-	"  dict incr NAME KEY [BY]         add BY (default 1) to KEY atomically; prints the sum\n"
-	"  list append NAME VALUE\n"
-	"  value create NAME int|float|bool|str [VALUE]\n"
-	"  value get NAME | value set NAME VALUE\n"
-	"  value add NAME DELTA            add atomically; prints the new value\n"
-	"  read NAME                       the whole content of a dict (as [key, value] pairs),\n"
-	"                                  list, namespace, value or array; --json adds its\n"
-	"                                  type and version\n"
-	"  pipe create NAME [--one-way] [--maxmsgs N] [--maxbytes N]\n"
-	"  pipe send NAME a|b VALUE [--timeout S]\n"
-	"  pipe recv NAME a|b [--timeout S] waits forever without --timeout; prints a value as\n"
-	"                                  JSON, bytes as they are; exit 1 at EOF\n"
-	"  pipe close NAME a|b             close an end nobody holds\n"
-	"                                  (send and recv hold the end while brokerctl runs:\n"
-	"                                  its exit closes it, as a process closing a FIFO)\n"
-	"  pool ls                         pools: state, queued, running, results, workers\n"
-	"  pool stat NAME                  one pool: queued (by function), running (task,\n"
-	"                                  function, worker pid, for how long), finished,\n"
-	"                                  failed, workers (as stat NAME)\n"
-	"  lock acquire NAME [--rlock] [--timeout S] [--hold S] [--lease S]\n"
-	"                                  hold a lock until Ctrl-C (brokerd releases it when\n"
-	"                                  brokerctl exits), or for S seconds with --hold\n"
-	"  semaphore acquire NAME [--n N] [--timeout S] [--hold S]\n"
-	"                                  hold permits until Ctrl-C, or for S seconds\n"
-	"  barrier wait NAME [--timeout S] wait with the other parties; prints the index\n"
-	"  event set|clear NAME            set or clear an event\n"
-	"  event wait NAME [--timeout S]   wait for it; exit 1 if it was not set in time\n"
-	"  call OP [JSON]                  send {\"op\": OP, ...JSON} and print the raw reply\n"
-	"  bench [--clients N] [--batch B] [--seconds S] [--tests ping,get,set,queue,lock]\n"
+	"Commands:\n";
+
+static const char usage_tail[] =
+	"\n"
+	"'brokerctl COMMAND --help' (or 'brokerctl help COMMAND') tells more of one.\n"
 	"\n"
 	"Options:\n"
 	"  -u, --url URL   brokerd's address (default: $BROKERD_URL, else %s)\n"
@@ -100,21 +63,25 @@ brk_client *ctl_connect(const struct ctl *ctl)
 	return err ? NULL : c;
 }
 
-/* reply_status: prints an error reply and maps it to an exit status. */
-static int reply_status(brk_err err)
+int ctl_status(brk_err err)
 {
 	if (err == BRK_OK)
 		return EXIT_OK;
 	fprintf(stderr, "brokerctl: %s: %s\n", brk_err_code(err), brk_last_error());
+	if (err == BRK_EFORBIDDEN)
+		fputs("brokerctl: this needs a token of a principal whose role allows it "
+		      "(--token-file FILE)\n",
+		      stderr);
 	return err == BRK_ECONNECT ? EXIT_CONNECT : EXIT_REPLY;
 }
 
-static void print_json(const json_t *v)
+void ctl_print_json(const json_t *v)
 {
 	char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 	puts(text ? text : "null");
 	free(text);
 }
+
 
 /* parse_value: argv text as JSON, or as a string when it is not JSON. */
 static json_t *parse_value(const char *text)
@@ -155,7 +122,7 @@ static int cmd_ping(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 		printf("{\"result\":\"pong\",\"rtt_us\":%.1f}\n", us);
 	else if (err == BRK_OK)
 		printf("pong (%.0f µs)\n", us);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 static void print_fields(const json_t *obj)
@@ -173,11 +140,11 @@ static void print_fields(const json_t *obj)
 static int show(const struct ctl *ctl, brk_err err, json_t *result)
 {
 	if (err == BRK_OK && ctl->json)
-		print_json(result);
+		ctl_print_json(result);
 	else if (err == BRK_OK)
 		print_fields(result);
 	json_decref(result);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 static int cmd_info(brk_client *c, const struct ctl *ctl, int argc, char **argv)
@@ -187,6 +154,11 @@ static int cmd_info(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	if (!want_args(argc, 1, 1))
 		return ctl_usage("info takes no arguments");
 	brk_err err = brk_info(c, &info);
+	if (err == BRK_OK && !ctl->json) {
+		info_print(info);
+		json_decref(info);
+		return EXIT_OK;
+	}
 	return show(ctl, err, info);
 }
 
@@ -203,7 +175,7 @@ static int cmd_save(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(result, "generation")),
 		       json_number_value(json_object_get(result, "seconds")));
 		json_decref(result);
-		return reply_status(err);
+		return ctl_status(err);
 	}
 	return show(ctl, err, result);
 }
@@ -318,15 +290,113 @@ static void stat_for_people(json_t *st)
 	}
 }
 
+/* columns_new: the members of the objects in list, in the order first seen. */
+static json_t *columns_new(const json_t *list)
+{
+	json_t *columns = json_object(), *item, *v;
+	size_t i;
+	const char *key;
+	json_array_foreach (list, i, item)
+		json_object_foreach (item, key, v)
+			if (!json_object_get(columns, key))
+				json_object_set_new(columns, key, json_true());
+	return columns;
+}
+
+/* cell_for_people: a parked request's field as table text: times as dates, time left. */
+static json_t *cell_for_people(const char *key, const json_t *v)
+{
+	char text[64];
+	if (!v)
+		return json_string("-");
+	if (!strcmp(key, "since") && json_is_number(v))
+		return json_string(fmt_date(text, sizeof text, json_number_value(v)));
+	if (!strcmp(key, "timeout_in") && json_is_null(v))
+		return json_string("never");
+	if (!strcmp(key, "timeout_in") && json_is_number(v)) {
+		snprintf(text, sizeof text, "%.1f s", json_number_value(v));
+		return json_string(text);
+	}
+	return json_incref((json_t *)v);
+}
+
+/* print_subtable: a list of objects (getters, putters...) as a table under its field. */
+static void print_subtable(const char *field, const json_t *list)
+{
+	json_t *columns = columns_new(list), *rows = json_array(), *item, *v;
+	size_t ncols = json_object_size(columns), i, col = 0;
+	const char **headers = calloc(ncols ? ncols : 1, sizeof *headers);
+	char **upper = calloc(ncols ? ncols : 1, sizeof *upper);
+	const char *key;
+	json_object_foreach (columns, key, v) {
+		upper[col] = strdup(key);
+		for (char *p = upper[col]; p && *p; p++)
+			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+		headers[col] = upper[col];
+		col++;
+	}
+	json_array_foreach (list, i, item) {
+		json_t *row = json_array();
+		json_object_foreach (columns, key, v)
+			json_array_append_new(row, cell_for_people(key, json_object_get(item, key)));
+		json_array_append_new(rows, row);
+	}
+	printf("%-12s %zu\n", field, json_array_size(list));
+	table_print_indented(stdout, 2, headers, ncols, rows);
+	for (i = 0; i < ncols; i++)
+		free(upper[i]);
+	free(upper);
+	free(headers);
+	json_decref(rows);
+	json_decref(columns);
+}
+
+static bool is_list_of_objects(const json_t *v)
+{
+	return json_is_array(v) && json_array_size(v) > 0 && json_is_object(json_array_get(v, 0));
+}
+
+/* stat_print: an object's stat for people: a field a line, created as a date, lists of
+ * parked requests as small tables. */
+static void stat_print(json_t *st)
+{
+	const char *key;
+	json_t *v;
+	stat_for_people(st);
+	json_object_foreach (st, key, v) {
+		char date[64];
+		if (is_list_of_objects(v))
+			print_subtable(key, v);
+		else if (json_is_array(v) && json_array_size(v) == 0)
+			printf("%-12s none\n", key);
+		else if (!strcmp(key, "created") && json_is_number(v))
+			printf("%-12s %s\n", key, fmt_date(date, sizeof date, json_number_value(v)));
+		else {
+			char *text = cell_text(v);
+			printf("%-12s %s\n", key, text ? text : "?");
+			free(text);
+		}
+	}
+}
+
+/* show_stat: prints a stat reply (stolen) as JSON or for people. */
+static int show_stat(const struct ctl *ctl, brk_err err, json_t *st)
+{
+	if (err == BRK_OK && ctl->json)
+		ctl_print_json(st);
+	else if (err == BRK_OK)
+		stat_print(st);
+	json_decref(st);
+	return ctl_status(err);
+}
+
 static int cmd_stat(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
 	json_t *st = NULL;
 	if (!want_args(argc, 2, 2))
 		return ctl_usage("usage: stat NAME");
 	brk_err err = brk_stat(c, argv[1], &st);
-	if (err == BRK_OK && !ctl->json)
-		stat_for_people(st);
-	return show(ctl, err, st);
+	return show_stat(ctl, err, st);
 }
 
 /* rows_of: the named fields of each object in list, as table rows. */
@@ -350,14 +420,14 @@ static int list_table(const struct ctl *ctl, brk_err err, json_t *list, const ch
 		      const char *const *fields, size_t n)
 {
 	if (err == BRK_OK && ctl->json) {
-		print_json(list);
+		ctl_print_json(list);
 	} else if (err == BRK_OK) {
 		json_t *rows = rows_of(list, fields, n);
 		table_print(stdout, headers, n, rows);
 		json_decref(rows);
 	}
 	json_decref(list);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 static int cmd_ls(brk_client *c, const struct ctl *ctl, int argc, char **argv)
@@ -418,7 +488,51 @@ static int cmd_rm(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	brk_err err = brk_del(c, argv[1]);
 	if (err == BRK_OK && ctl->json)
 		puts("true");
-	return reply_status(err);
+	return ctl_status(err);
+}
+
+/* parse_count: text as a whole number in lo..hi, or -1 after saying what is wrong. */
+static int parse_count(const char *text, const char *what, long long lo, long long hi,
+		       long long *out)
+{
+	char *end;
+	*out = strtoll(text, &end, 10);
+	if (*end || end == text || *out < lo || *out > hi) {
+		fprintf(stderr, "brokerctl: %s is a whole number from %lld to %lld\n", what, lo,
+			hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_kick(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	long long id;
+	if (!want_args(argc, 2, 2))
+		return ctl_usage("usage: kick SESSION");
+	if (parse_count(argv[1], "SESSION", 1, LLONG_MAX, &id) != 0)
+		return EXIT_USAGE;
+	json_t *req = brk_request_new(BRK_OP_KICK, NULL, json_pack("{s:I}", "session", id));
+	brk_err err = brk_call(c, req, NULL);
+	json_decref(req);
+	if (err == BRK_OK && ctl->json)
+		puts("true");
+	else if (err == BRK_OK)
+		printf("kicked session %lld\n", id);
+	return ctl_status(err);
+}
+
+static int cmd_shutdown(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	(void)argv;
+	if (!want_args(argc, 1, 1))
+		return ctl_usage("shutdown takes no arguments");
+	json_t *req = brk_request_new(BRK_OP_SHUTDOWN, NULL, NULL);
+	brk_err err = brk_call(c, req, NULL);
+	json_decref(req);
+	if (err == BRK_OK)
+		puts(ctl->json ? "true" : "brokerd is shutting down");
+	return ctl_status(err);
 }
 
 /* ---- queue and dict ---- */
@@ -448,7 +562,7 @@ static int cmd_queue_create(brk_client *c, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return ctl_usage("usage: queue create NAME [--kind K] [--maxsize N]");
-	return reply_status(brk_queue_create(c, argv[optind], (brk_queue_kind)kind, maxsize));
+	return ctl_status(brk_queue_create(c, argv[optind], (brk_queue_kind)kind, maxsize));
 }
 
 /* parse_number: an option's number, or -1 after saying what is wrong. */
@@ -497,7 +611,7 @@ static int cmd_queue_put(brk_client *c, int argc, char **argv)
 			      ? brk_queue_put_priority(c, argv[optind], value, priority, timeout)
 			      : brk_queue_put(c, argv[optind], value, timeout);
 	json_decref(value);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 static int cmd_queue_get(brk_client *c, int argc, char **argv)
@@ -510,30 +624,72 @@ static int cmd_queue_get(brk_client *c, int argc, char **argv)
 	json_t *value = NULL;
 	brk_err err = brk_queue_get(c, argv[optind], timeout, &value);
 	if (err == BRK_OK)
-		print_json(value);
+		ctl_print_json(value);
 	json_decref(value);
-	return reply_status(err);
+	return ctl_status(err);
+}
+
+/* cmd_queue_peek: the next N items, one JSON line each (--json: the array). */
+static int cmd_queue_peek(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	long long n = 1;
+	argc = without_dashdash(argc, argv);
+	if (!want_args(argc, 3, 4))
+		return ctl_usage("usage: queue peek NAME [N]");
+	if (argc == 4 && parse_count(argv[3], "N", 1, 100, &n) != 0)
+		return EXIT_USAGE;
+	json_t *req = brk_request_new(BRK_OP_QUEUE_PEEK, argv[2], json_pack("{s:I}", "n", n));
+	json_t *items = NULL, *item;
+	size_t i;
+	brk_err err = brk_call(c, req, &items);
+	json_decref(req);
+	if (err == BRK_OK && ctl->json)
+		ctl_print_json(items);
+	else if (err == BRK_OK)
+		json_array_foreach (items, i, item)
+			ctl_print_json(item);
+	json_decref(items);
+	return ctl_status(err);
+}
+
+static int cmd_queue_purge(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	if (!want_args(argc, 3, 3))
+		return ctl_usage("usage: queue purge NAME");
+	json_t *req = brk_request_new(BRK_OP_QUEUE_PURGE, argv[2], NULL), *result = NULL;
+	brk_err err = brk_call(c, req, &result);
+	json_decref(req);
+	if (err == BRK_OK && ctl->json)
+		ctl_print_json(result);
+	else if (err == BRK_OK)
+		printf("purged %lld\n",
+		       (long long)json_integer_value(json_object_get(result, "purged")));
+	json_decref(result);
+	return ctl_status(err);
 }
 
 static int cmd_queue(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
-	(void)ctl;
+	if (argc >= 2 && !strcmp(argv[1], "peek"))
+		return cmd_queue_peek(c, ctl, argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "purge"))
+		return cmd_queue_purge(c, ctl, argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "create"))
 		return cmd_queue_create(c, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "put"))
 		return cmd_queue_put(c, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "get"))
 		return cmd_queue_get(c, argc - 1, argv + 1);
-	return ctl_usage("usage: queue create|put|get ...");
+	return ctl_usage("usage: queue create|put|get|peek|purge ...");
 }
 
 /* print_result: prints result (stolen) on success; the exit status of err. */
 static int print_result(brk_err err, json_t *result)
 {
 	if (err == BRK_OK)
-		print_json(result);
+		ctl_print_json(result);
 	json_decref(result);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 static int cmd_dict_incr(brk_client *c, int argc, char **argv)
@@ -559,10 +715,10 @@ static int cmd_dict(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	brk_err err =
 		set ? brk_dict_set(c, argv[2], key, value) : brk_dict_get(c, argv[2], key, &value);
 	if (err == BRK_OK && !set)
-		print_json(value);
+		ctl_print_json(value);
 	json_decref(key);
 	json_decref(value);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 static int cmd_list(brk_client *c, const struct ctl *ctl, int argc, char **argv)
@@ -574,7 +730,7 @@ static int cmd_list(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	json_t *value = parse_value(argv[3]);
 	brk_err err = brk_list_append(c, argv[2], value);
 	json_decref(value);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 static int cmd_value_create(brk_client *c, int argc, char **argv)
@@ -591,7 +747,7 @@ static int cmd_value_create(brk_client *c, int argc, char **argv)
 	}
 	brk_err err = brk_value_create(c, argv[2], (brk_type)type, initial, NULL);
 	json_decref(initial);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 /* cmd_value_write: value set (prints nothing) or value add (prints the sum). */
@@ -600,7 +756,7 @@ static int cmd_value_write(brk_client *c, bool add, char **argv)
 	json_t *v = parse_value(argv[3]), *sum = NULL;
 	brk_err err = add ? brk_value_add(c, argv[2], v, &sum) : brk_value_set(c, argv[2], v);
 	json_decref(v);
-	return add ? print_result(err, sum) : reply_status(err);
+	return add ? print_result(err, sum) : ctl_status(err);
 }
 
 static int cmd_value(brk_client *c, const struct ctl *ctl, int argc, char **argv)
@@ -700,7 +856,7 @@ static int cmd_lock(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 		return EXIT_REPLY;
 	}
 	if (err != BRK_OK)
-		return reply_status(err);
+		return ctl_status(err);
 	if (ctl->json)
 		printf("{\"acquired\":true,\"fence\":%llu}\n", (unsigned long long)fence);
 	else
@@ -708,7 +864,7 @@ static int cmd_lock(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 		       hold < 0 ? "; holding until Ctrl-C" : "");
 	fflush(stdout);
 	hold_until(hold);
-	return reply_status(brk_lock_release(c, name, kind));
+	return ctl_status(brk_lock_release(c, name, kind));
 }
 
 static int cmd_event(brk_client *c, const struct ctl *ctl, int argc, char **argv)
@@ -722,13 +878,13 @@ static int cmd_event(brk_client *c, const struct ctl *ctl, int argc, char **argv
 	bool set;
 	brk_err err;
 	if (!strcmp(verb, "set"))
-		return reply_status(brk_event_set(c, name));
+		return ctl_status(brk_event_set(c, name));
 	if (!strcmp(verb, "clear"))
-		return reply_status(brk_event_clear(c, name));
+		return ctl_status(brk_event_clear(c, name));
 	if (strcmp(verb, "wait"))
 		return ctl_usage("usage: event set|clear|wait NAME [--timeout S]");
 	if ((err = brk_event_wait(c, name, timeout, &set)) != BRK_OK)
-		return reply_status(err);
+		return ctl_status(err);
 	puts(ctl->json ? (set ? "true" : "false") : (set ? "set" : "not set"));
 	return set ? EXIT_OK : EXIT_REPLY;
 }
@@ -752,7 +908,7 @@ static int cmd_semaphore(brk_client *c, const struct ctl *ctl, int argc, char **
 	bool acquired;
 	brk_err err = brk_semaphore_acquire(c, name, (long)n, timeout, &acquired);
 	if (err != BRK_OK)
-		return reply_status(err);
+		return ctl_status(err);
 	if (!acquired) {
 		fprintf(stderr, "brokerctl: no %ld permits of '%s' in time\n", (long)n, name);
 		return EXIT_REPLY;
@@ -763,7 +919,7 @@ static int cmd_semaphore(brk_client *c, const struct ctl *ctl, int argc, char **
 		printf("acquired %ld of '%s'\n", (long)n, name);
 	fflush(stdout);
 	hold_until(hold);
-	return reply_status(brk_semaphore_release(c, name, (long)n));
+	return ctl_status(brk_semaphore_release(c, name, (long)n));
 }
 
 static int cmd_barrier(brk_client *c, const struct ctl *ctl, int argc, char **argv)
@@ -778,7 +934,7 @@ static int cmd_barrier(brk_client *c, const struct ctl *ctl, int argc, char **ar
 	brk_err err = brk_barrier_wait(c, argv[optind + 1], timeout, &index);
 	if (err == BRK_OK)
 		printf("%ld\n", index);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 /* ---- pipes ---- */
@@ -814,7 +970,7 @@ static int cmd_pipe_create(brk_client *c, int argc, char **argv)
 	if (argc - optind != 1)
 		return ctl_usage(
 			"usage: pipe create NAME [--one-way] [--maxmsgs N] [--maxbytes N]");
-	return reply_status(
+	return ctl_status(
 		brk_pipe_create(c, argv[optind], duplex, (long)maxmsgs, (long)maxbytes));
 }
 
@@ -831,7 +987,7 @@ static int cmd_pipe_send(brk_client *c, int argc, char **argv)
 	if (err == BRK_ECLOSED && reopen(c, argv[optind], end) == BRK_OK)
 		err = brk_pipe_send(c, argv[optind], (brk_pipe_end)end, value, timeout);
 	json_decref(value);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 /* print_message: a received message: a value as a JSON line, bytes as they are (--json:
@@ -840,7 +996,7 @@ static void print_message(const struct ctl *ctl, const json_t *message)
 {
 	json_t *bytes = json_object_get(message, "bytes");
 	if (ctl->json || !bytes) {
-		print_json(ctl->json ? message : json_object_get(message, "value"));
+		ctl_print_json(ctl->json ? message : json_object_get(message, "value"));
 		return;
 	}
 	size_t n = 0, len = json_string_length(bytes);
@@ -876,7 +1032,7 @@ static int cmd_pipe_recv(brk_client *c, const struct ctl *ctl, int argc, char **
 		print_message(ctl, message);
 	json_decref(message);
 	json_decref(req);
-	return reply_status(err);
+	return ctl_status(err);
 }
 
 static int cmd_pipe(brk_client *c, const struct ctl *ctl, int argc, char **argv)
@@ -889,7 +1045,7 @@ static int cmd_pipe(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	if (!strcmp(verb, "recv"))
 		return cmd_pipe_recv(c, ctl, argc - 1, argv + 1);
 	if (!strcmp(verb, "close") && argc == 4 && end_of(argv[3]) >= 0)
-		return reply_status(brk_pipe_close(c, argv[2], (brk_pipe_end)end_of(argv[3])));
+		return ctl_status(brk_pipe_close(c, argv[2], (brk_pipe_end)end_of(argv[3])));
 	return ctl_usage("usage: pipe create|send|recv|close NAME a|b ...");
 }
 
@@ -958,11 +1114,22 @@ static int cmd_pool(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 			json_decref(st);
 			return EXIT_REPLY;
 		}
-		if (err == BRK_OK && !ctl->json)
-			stat_for_people(st);
-		return show(ctl, err, st);
+		return show_stat(ctl, err, st);
 	}
 	return ctl_usage("usage: pool ls | pool stat NAME");
+}
+
+/* has_version: whether op's replies carry "version" (shared state, PROTOCOL.md
+ * "Versions"; error replies too, once brokerd took the envelope), even when it is 0 (a
+ * missing object): libbroker gives the version but not the envelope. */
+static bool has_version(const char *op)
+{
+	static const char *const families[] = {"dict.", "list.", "namespace.", "value.",
+					       "array."};
+	for (size_t i = 0; i < sizeof families / sizeof *families; i++)
+		if (!strncmp(op, families[i], strlen(families[i])))
+			return true;
+	return false;
 }
 
 /* cmd_call: the raw protocol: the full reply envelope is printed either way. */
@@ -979,50 +1146,291 @@ static int cmd_call(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	json_t *req = brk_request_new(argv[1], NULL, args), *result = NULL;
 	brk_err err = brk_call(c, req, &result);
 	json_decref(req);
+	uint64_t version = brk_last_version();
 	json_t *reply = err == BRK_OK ? proto_reply_ok_new(result)
 				      : proto_reply_error(err, brk_last_error());
-	print_json(reply);
+	if (version || (has_version(argv[1]) && err < BRK_ECONNECT && err != BRK_EBADREQ &&
+			err != BRK_EUNKNOWNOP && err != BRK_EBADARG))
+		json_object_set_new(reply, "version", json_integer((json_int_t)version));
+	ctl_print_json(reply);
 	json_decref(reply);
 	return err == BRK_OK ? EXIT_OK : err >= BRK_ECONNECT ? EXIT_CONNECT : EXIT_REPLY;
 }
 
-/* ---- main ---- */
+/* ---- the command table: what runs each command, and its help ---- */
 
 struct command {
 	const char *name;
 	int (*fn)(brk_client *c, const struct ctl *ctl, int argc, char **argv);
+	int (*own)(const struct ctl *ctl, int argc, char **argv); /* connects by itself */
+	const char *usage;   /* one line per form, without "brokerctl " */
+	const char *summary; /* one line, for the overview */
+	const char *help;    /* what it does, its options, its output: COMMAND --help */
+	const char *exit;    /* its exit statuses, when they differ from the usual ones */
 };
 
+static int cmd_help(brk_client *c, const struct ctl *ctl, int argc, char **argv);
+
 static const struct command commands[] = {
-	{"ping", cmd_ping},           {"info", cmd_info},
-	{"save", cmd_save},           {"ls", cmd_ls},
-	{"stat", cmd_stat},           {"rm", cmd_rm},
-	{"sessions", cmd_sessions},   {"queue", cmd_queue},
-	{"dict", cmd_dict},           {"list", cmd_list},
-	{"value", cmd_value},         {"read", cmd_read},
-	{"lock", cmd_lock},           {"event", cmd_event},
-	{"semaphore", cmd_semaphore}, {"barrier", cmd_barrier},
-	{"call", cmd_call},           {"pipe", cmd_pipe},
-	{"pool", cmd_pool},
+	{"ping", cmd_ping, NULL, "ping", "check that brokerd answers",
+	 "Sends a ping and prints the round trip time; --json: {\"result\":\"pong\",\"rtt_us\":T}.",
+	 NULL},
+	{"info", cmd_info, NULL, "info",
+	 "uptime, clients, ops/s, memory, limits, errors",
+	 "Prints brokerd's state in sections: server (version, pid, uptime, listeners), clients\n"
+	 "(sessions, connections, parked requests, refused and closed connections), traffic\n"
+	 "(requests, ops/s in the last whole second, bytes in and out, the busiest ops),\n"
+	 "memory, limits, persistence (with a data dir) and errors answered, by code.\n"
+	 "Sizes have units (KiB, MiB, GiB), times are local dates or durations.\n"
+	 "--json prints brokerd's info reply unchanged (sizes in bytes, times in seconds).",
+	 NULL},
+	{"top", cmd_top, NULL, "top [--interval S] [--count N]",
+	 "live view: ops/s, sessions, busiest objects",
+	 "Redraws the screen every S seconds (default 1): uptime, sessions, objects, parked\n"
+	 "requests, ops/s (with the busiest ops), bytes in and out per second, memory, then\n"
+	 "the 15 objects with the most waiters (then the largest): type, size (a queue's\n"
+	 "depth) and waiters. Quits on q or Ctrl-C.\n"
+	 "  --interval S   seconds between frames (default 1)\n"
+	 "  --count N      stop after N frames; the frames are then printed one after the\n"
+	 "                 other, as when stdout is not a terminal\n"
+	 "--json prints one JSON object a frame, one a line. top's own requests count in the\n"
+	 "ops it shows (two a frame).",
+	 NULL},
+	{"save", cmd_save, NULL, "save",
+	 "compact the data dir now (a new snapshot)",
+	 "Asks brokerd to write a new snapshot of its data dir and waits until it is in place;\n"
+	 "prints its generation and how long it took. Needs role admin.",
+	 NULL},
+	{"ls", cmd_ls, NULL, "ls [PREFIX]", "list objects (name, type, size, waiters)",
+	 "Lists the objects whose names start with PREFIX (all without it), oldest first:\n"
+	 "name, type, size (elements; a queue's depth) and parked requests.",
+	 NULL},
+	{"stat", cmd_stat, NULL, "stat NAME", "everything about one object",
+	 "Prints an object's fields, one a line; the requests parked on it (a queue's getters,\n"
+	 "putters and joiners) as small tables with when each started waiting and the time\n"
+	 "left; a pipe's ends and a pool's tasks and workers as sentences. --json prints\n"
+	 "brokerd's stat reply unchanged.",
+	 NULL},
+	{"rm", cmd_rm, NULL, "rm NAME", "delete an object",
+	 "Deletes NAME; requests parked on it get 'deleted'. Needs role admin.", NULL},
+	{"sessions", cmd_sessions, NULL, "sessions", "connected clients and what they wait on",
+	 "Lists the sessions (all of them for an admin, else its own): id, pid and uid (ipc),\n"
+	 "peer, requests, what each holds and what it waits on. 'kick ID' ends one.",
+	 NULL},
+	{"kick", cmd_kick, NULL, "kick SESSION",
+	 "disconnect a session, releasing what it held",
+	 "Closes session SESSION's connection (an id from 'sessions'), as if its client had\n"
+	 "died: its locks, permits, pipe ends and unconfirmed items are released and its\n"
+	 "parked requests withdrawn. Prints \"kicked session N\". Needs role admin.",
+	 "Exit status: 0 kicked, 1 no such session (not_found), or not allowed (forbidden),\n"
+	 "2 usage, 3 cannot connect.\n"},
+	{"shutdown", cmd_shutdown, NULL, "shutdown", "stop brokerd (as SIGTERM does)",
+	 "Asks brokerd to stop: parked requests are answered shutting_down and it exits 0.\n"
+	 "Prints \"brokerd is shutting down\". Needs role admin.",
+	 NULL},
+	{"queue", cmd_queue, NULL,
+	 "queue create NAME [--kind fifo|lifo|priority] [--maxsize N]\n"
+	 "queue put NAME VALUE [--priority P] [--timeout S]\n"
+	 "queue get NAME [--timeout S]\n"
+	 "queue peek NAME [N]\n"
+	 "queue purge NAME",
+	 "make, fill, drain, peek at and empty queues",
+	 "create: a queue of that kind, maxsize <= 0 unbounded (put and get create an\n"
+	 "  unbounded FIFO queue themselves).\n"
+	 "put: waits while the queue is full, forever without --timeout; 0 does not wait.\n"
+	 "get: waits for an item, forever without --timeout; 0 does not wait. Prints it as JSON.\n"
+	 "peek: prints the next N items (1 to 100, default 1) in the order gets take them,\n"
+	 "  one JSON value a line, without taking them; --json: a JSON array.\n"
+	 "purge: drops every item (parked putters then get in); prints \"purged N\". Needs\n"
+	 "  role admin.",
+	 "Exit status: 0 ok, 1 brokerd answered with an error (full, empty: timed out), 2 usage,\n"
+	 "3 cannot connect.\n"},
+	{"dict", cmd_dict, NULL,
+	 "dict set NAME KEY VALUE\n"
+	 "dict get NAME KEY\n"
+	 "dict incr NAME KEY [BY]",
+	 "set, get and count in dicts",
+	 "set and get one key; incr adds BY (default 1) to KEY atomically and prints the sum.",
+	 NULL},
+	{"list", cmd_list, NULL, "list append NAME VALUE", "append to a list",
+	 "Appends VALUE to the list NAME (made if missing).", NULL},
+	{"value", cmd_value, NULL,
+	 "value create NAME int|float|bool|str [VALUE]\n"
+	 "value get NAME\n"
+	 "value set NAME VALUE\n"
+	 "value add NAME DELTA",
+	 "make, read, write and add to typed values",
+	 "add adds DELTA atomically and prints the new value.", NULL},
+	{"read", cmd_read, NULL, "read NAME",
+	 "all of a dict, list, namespace, value, array",
+	 "Prints the content as JSON (a dict as [key, value] pairs); --json adds its type and\n"
+	 "version.",
+	 NULL},
+	{"lock", cmd_lock, NULL, "lock acquire NAME [--rlock] [--timeout S] [--hold S] [--lease S]",
+	 "hold a lock until Ctrl-C, or for S seconds",
+	 "Acquires the lock (an rlock with --rlock) and holds it until Ctrl-C (brokerd releases\n"
+	 "it when brokerctl exits), or for S seconds with --hold, then releases it.\n"
+	 "  --timeout S   give up after S seconds (exit 1); default: wait forever\n"
+	 "  --lease S     brokerd releases the lock after S seconds whatever happens",
+	 NULL},
+	{"semaphore", cmd_semaphore, NULL, "semaphore acquire NAME [--n N] [--timeout S] [--hold S]",
+	 "hold permits until Ctrl-C, or for S seconds",
+	 "Acquires N permits (default 1) and holds them until Ctrl-C, or for S seconds with\n"
+	 "--hold; --timeout S gives up after S seconds (exit 1).",
+	 NULL},
+	{"barrier", cmd_barrier, NULL, "barrier wait NAME [--timeout S]",
+	 "wait with the other parties",
+	 "Waits at the barrier until its parties are all there; prints this party's index.",
+	 NULL},
+	{"event", cmd_event, NULL,
+	 "event set NAME\n"
+	 "event clear NAME\n"
+	 "event wait NAME [--timeout S]",
+	 "set, clear or wait for an event",
+	 "wait prints \"set\" once the event is set, or \"not set\" after S seconds.",
+	 "Exit status: 0 ok (wait: the event was set), 1 an error, or not set in time,\n"
+	 "2 usage, 3 cannot connect.\n"},
+	{"pipe", cmd_pipe, NULL,
+	 "pipe create NAME [--one-way] [--maxmsgs N] [--maxbytes N]\n"
+	 "pipe send NAME a|b VALUE [--timeout S]\n"
+	 "pipe recv NAME a|b [--timeout S]\n"
+	 "pipe close NAME a|b",
+	 "two-ended pipes: send, receive, close an end",
+	 "send and recv hold the end while brokerctl runs: its exit closes it, as a process\n"
+	 "closing a FIFO. recv waits forever without --timeout; it prints a value as JSON,\n"
+	 "bytes as they are. close closes an end nobody holds.",
+	 "Exit status: 0 ok, 1 an error (recv: also at EOF), 2 usage, 3 cannot connect.\n"},
+	{"pool", cmd_pool, NULL,
+	 "pool ls\n"
+	 "pool stat NAME",
+	 "pools: state, tasks, workers",
+	 "ls: every pool's state and counts. stat: one pool: queued (by function), running\n"
+	 "(task, function, worker pid, for how long), finished, failed, workers.",
+	 NULL},
+	{"call", cmd_call, NULL, "call OP [JSON]",
+	 "send {\"op\": OP, ...JSON}; print the raw reply",
+	 "Sends the op with the members of the JSON object as its arguments and prints the\n"
+	 "reply envelope, {\"ok\": ..., \"result\": ...} or {\"ok\": false, \"error\": ...,\n"
+	 "\"message\": ...}, with the version of shared state.",
+	 NULL},
+	{"bench", NULL, cmd_bench,
+	 "bench [--clients N] [--batch B] [--seconds S] [--tests ping,get,set,queue,lock]",
+	 "measure ops/s and latency",
+	 "Runs each test with N clients (default 1) for S seconds and prints ops/s and the\n"
+	 "p50 and p99 latency; --batch sends B ops a batch. It removes what it made.",
+	 NULL},
+	{"help", cmd_help, NULL, "help [COMMAND]", "this overview, or one command's help",
+	 "Prints the overview, or what COMMAND does, its options and exit status (as\n"
+	 "'brokerctl COMMAND --help').",
+	 NULL},
 };
+
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+/* print_overview_entry: a command's usage lines, its summary on the first when it fits,
+ * else after them. */
+static void print_overview_entry(const struct command *cmd)
+{
+	const char *line = cmd->usage;
+	bool summarised = strcspn(line, "\n") > 30;
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+		if (line == cmd->usage && !summarised)
+			printf("  %-32.*s%s\n", (int)len, line, cmd->summary);
+		else
+			printf("  %.*s\n", (int)len, line);
+		line += len + (line[len] == '\n');
+	}
+	if (summarised)
+		printf("  %-32s%s\n", "", cmd->summary);
+}
+
+static int print_overview(void)
+{
+	char url[512];
+	fputs(usage_head, stdout);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		print_overview_entry(&commands[i]);
+	printf(usage_tail, proto_client_url(url, sizeof url) == 0 ? url : "?");
+	return EXIT_OK;
+}
+
+/* print_command_help: COMMAND --help: usage lines, summary, details, exit status. */
+static int print_command_help(const struct command *cmd)
+{
+	const char *line = cmd->usage;
+	for (bool first = true; *line; first = false) {
+		size_t len = strcspn(line, "\n");
+		printf("%s brokerctl [OPTIONS] %.*s\n", first ? "Usage:" : "      ", (int)len,
+		       line);
+		line += len + (line[len] == '\n');
+	}
+	printf("%s.\n\n%s\n\n", cmd->summary, cmd->help);
+	fputs(cmd->exit ? cmd->exit
+			: "Exit status: 0 ok, 1 brokerd answered with an error, 2 usage, 3 cannot\n"
+			  "connect.\n",
+	      stdout);
+	puts("\nOPTIONS (before the command): --url URL, --token-file FILE, --token TOKEN,\n"
+	     "--json; see 'brokerctl --help'.");
+	return EXIT_OK;
+}
+
+static int help_for(const char *name)
+{
+	const struct command *cmd = find_command(name);
+	if (!cmd) {
+		fprintf(stderr, "brokerctl: unknown command '%s'\nTry 'brokerctl --help'.\n", name);
+		return EXIT_USAGE;
+	}
+	return print_command_help(cmd);
+}
+
+static int cmd_help(brk_client *c, const struct ctl *ctl, int argc, char **argv)
+{
+	(void)c, (void)ctl;
+	if (!want_args(argc, 1, 2))
+		return ctl_usage("usage: help [COMMAND]");
+	return argc == 2 ? help_for(argv[1]) : print_overview();
+}
+
+/* asks_for_help: whether a command's arguments hold --help or -h (before any "--"). */
+static bool asks_for_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
 
 static int run(const struct ctl *ctl, int argc, char **argv)
 {
-	if (!strcmp(argv[0], "bench"))
-		return cmd_bench(ctl, argc, argv);
-	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
-		if (strcmp(argv[0], commands[i].name))
-			continue;
-		brk_client *c = ctl_connect(ctl);
-		if (!c)
-			return EXIT_CONNECT;
-		optind = 0; /* GNU getopt: 0 starts a fresh scan of the command's own argv */
-		int rc = commands[i].fn(c, ctl, argc, argv);
-		brk_close(c);
-		return rc;
+	const struct command *cmd = find_command(argv[0]);
+	if (!cmd) {
+		fprintf(stderr, "brokerctl: unknown command '%s'\nTry 'brokerctl --help'.\n",
+			argv[0]);
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "brokerctl: unknown command '%s'\nTry 'brokerctl --help'.\n", argv[0]);
-	return EXIT_USAGE;
+	if (asks_for_help(argc, argv))
+		return print_command_help(cmd);
+	if (cmd->fn == cmd_help)
+		return cmd_help(NULL, ctl, argc, argv);
+	if (cmd->own)
+		return cmd->own(ctl, argc, argv);
+	brk_client *c = ctl_connect(ctl);
+	if (!c)
+		return EXIT_CONNECT;
+	optind = 0; /* GNU getopt: 0 starts a fresh scan of the command's own argv */
+	int rc = cmd->fn(c, ctl, argc, argv);
+	brk_close(c);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -1037,7 +1445,6 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct ctl ctl = {0};
-	char url[512];
 	int ch;
 	while ((ch = getopt_long(argc, argv, "+u:jhV", opts, NULL)) != -1) {
 		switch (ch) {
@@ -1054,8 +1461,7 @@ int main(int argc, char **argv)
 			ctl.token_file = optarg;
 			break;
 		case 'h':
-			printf(usage, proto_client_url(url, sizeof url) == 0 ? url : "?");
-			return EXIT_OK;
+			return print_overview();
 		case 'V':
 			printf("brokerctl %s\n", BROKER_VERSION);
 			return EXIT_OK;

@@ -82,7 +82,6 @@ void ctl_print_json(const json_t *v)
 	free(text);
 }
 
-
 /* parse_value: argv text as JSON, or as a string when it is not JSON. */
 static json_t *parse_value(const char *text)
 {
@@ -338,7 +337,8 @@ static void print_subtable(const char *field, const json_t *list)
 	json_array_foreach (list, i, item) {
 		json_t *row = json_array();
 		json_object_foreach (columns, key, v)
-			json_array_append_new(row, cell_for_people(key, json_object_get(item, key)));
+			json_array_append_new(row,
+					      cell_for_people(key, json_object_get(item, key)));
 		json_array_append_new(rows, row);
 	}
 	printf("%-12s %zu\n", field, json_array_size(list));
@@ -370,7 +370,8 @@ static void stat_print(json_t *st)
 		else if (json_is_array(v) && json_array_size(v) == 0)
 			printf("%-12s none\n", key);
 		else if (!strcmp(key, "created") && json_is_number(v))
-			printf("%-12s %s\n", key, fmt_date(date, sizeof date, json_number_value(v)));
+			printf("%-12s %s\n", key,
+			       fmt_date(date, sizeof date, json_number_value(v)));
 		else {
 			char *text = cell_text(v);
 			printf("%-12s %s\n", key, text ? text : "?");
@@ -970,8 +971,7 @@ static int cmd_pipe_create(brk_client *c, int argc, char **argv)
 	if (argc - optind != 1)
 		return ctl_usage(
 			"usage: pipe create NAME [--one-way] [--maxmsgs N] [--maxbytes N]");
-	return ctl_status(
-		brk_pipe_create(c, argv[optind], duplex, (long)maxmsgs, (long)maxbytes));
+	return ctl_status(brk_pipe_create(c, argv[optind], duplex, (long)maxmsgs, (long)maxbytes));
 }
 
 static int cmd_pipe_send(brk_client *c, int argc, char **argv)
@@ -1124,8 +1124,7 @@ static int cmd_pool(brk_client *c, const struct ctl *ctl, int argc, char **argv)
  * missing object): libbroker gives the version but not the envelope. */
 static bool has_version(const char *op)
 {
-	static const char *const families[] = {"dict.", "list.", "namespace.", "value.",
-					       "array."};
+	static const char *const families[] = {"dict.", "list.", "namespace.", "value.", "array."};
 	for (size_t i = 0; i < sizeof families / sizeof *families; i++)
 		if (!strncmp(op, families[i], strlen(families[i])))
 			return true;
@@ -1175,8 +1174,7 @@ static const struct command commands[] = {
 	{"ping", cmd_ping, NULL, "ping", "check that brokerd answers",
 	 "Sends a ping and prints the round trip time; --json: {\"result\":\"pong\",\"rtt_us\":T}.",
 	 NULL},
-	{"info", cmd_info, NULL, "info",
-	 "uptime, clients, ops/s, memory, limits, errors",
+	{"info", cmd_info, NULL, "info", "uptime, clients, ops/s, memory, limits, errors",
 	 "Prints brokerd's state in sections: server (version, pid, uptime, listeners), clients\n"
 	 "(sessions, connections, parked requests, refused and closed connections), traffic\n"
 	 "(requests, ops/s in the last whole second, bytes in and out, the busiest ops),\n"
@@ -1196,8 +1194,7 @@ static const struct command commands[] = {
 	 "--json prints one JSON object a frame, one a line. top's own requests count in the\n"
 	 "ops it shows (two a frame).",
 	 NULL},
-	{"save", cmd_save, NULL, "save",
-	 "compact the data dir now (a new snapshot)",
+	{"save", cmd_save, NULL, "save", "compact the data dir now (a new snapshot)",
 	 "Asks brokerd to write a new snapshot of its data dir and waits until it is in place;\n"
 	 "prints its generation and how long it took. Needs role admin.",
 	 NULL},
@@ -1217,8 +1214,7 @@ static const struct command commands[] = {
 	 "Lists the sessions (all of them for an admin, else its own): id, pid and uid (ipc),\n"
 	 "peer, requests, what each holds and what it waits on. 'kick ID' ends one.",
 	 NULL},
-	{"kick", cmd_kick, NULL, "kick SESSION",
-	 "disconnect a session, releasing what it held",
+	{"kick", cmd_kick, NULL, "kick SESSION", "disconnect a session, releasing what it held",
 	 "Closes session SESSION's connection (an id from 'sessions'), as if its client had\n"
 	 "died: its locks, permits, pipe ends and unconfirmed items are released and its\n"
 	 "parked requests withdrawn. Prints \"kicked session N\". Needs role admin.",
@@ -1261,8 +1257,7 @@ static const struct command commands[] = {
 	 "value add NAME DELTA",
 	 "make, read, write and add to typed values",
 	 "add adds DELTA atomically and prints the new value.", NULL},
-	{"read", cmd_read, NULL, "read NAME",
-	 "all of a dict, list, namespace, value, array",
+	{"read", cmd_read, NULL, "read NAME", "all of a dict, list, namespace, value, array",
 	 "Prints the content as JSON (a dict as [key, value] pairs); --json adds its type and\n"
 	 "version.",
 	 NULL},
@@ -1273,15 +1268,15 @@ static const struct command commands[] = {
 	 "  --timeout S   give up after S seconds (exit 1); default: wait forever\n"
 	 "  --lease S     brokerd releases the lock after S seconds whatever happens",
 	 NULL},
-	{"semaphore", cmd_semaphore, NULL, "semaphore acquire NAME [--n N] [--timeout S] [--hold S]",
+	{"semaphore", cmd_semaphore, NULL,
+	 "semaphore acquire NAME [--n N] [--timeout S] [--hold S]",
 	 "hold permits until Ctrl-C, or for S seconds",
 	 "Acquires N permits (default 1) and holds them until Ctrl-C, or for S seconds with\n"
 	 "--hold; --timeout S gives up after S seconds (exit 1).",
 	 NULL},
 	{"barrier", cmd_barrier, NULL, "barrier wait NAME [--timeout S]",
 	 "wait with the other parties",
-	 "Waits at the barrier until its parties are all there; prints this party's index.",
-	 NULL},
+	 "Waits at the barrier until its parties are all there; prints this party's index.", NULL},
 	{"event", cmd_event, NULL,
 	 "event set NAME\n"
 	 "event clear NAME\n"

@@ -31,49 +31,45 @@ struct section {
 	size_t n;
 };
 
-#define FIELDS(...) (const struct field[]){__VA_ARGS__}, sizeof((const struct field[]){__VA_ARGS__}) / sizeof(struct field)
+#define FIELDS(...)                          \
+	(const struct field[]){__VA_ARGS__}, \
+		sizeof((const struct field[]){__VA_ARGS__}) / sizeof(struct field)
 
 static const struct section sections[] = {
-	{"Server",
-	 FIELDS({"version", "version", U_TEXT}, {"protocol", "protocol", U_TEXT},
-		{"pid", "pid", U_TEXT}, {"uptime", "uptime", U_UPTIME},
-		{"listeners", "listeners", U_LISTENERS})},
-	{"Clients",
-	 FIELDS({"sessions", "sessions", U_TEXT}, {"connections", "connections", U_TEXT},
-		{"waiters", "parked requests", U_TEXT}, {"objects", "objects", U_TEXT},
-		{"refused_connections", "refused", U_COUNTS},
-		{"closed_connections", "closed by brokerd", U_COUNTS})},
-	{"Traffic",
-	 FIELDS({"requests", "requests", U_TEXT}, {"ops/per_sec", "ops/s", U_TEXT},
-		{"ops/total", "ops", U_TEXT}, {"bytes/in", "bytes in", U_BYTES},
-		{"bytes/out", "bytes out", U_BYTES},
-		{"replies_too_big", "replies too big", U_TEXT})},
-	{"Memory",
-	 FIELDS({"memory/used", "used", U_BYTES}, {"memory/max", "max", U_BYTES},
-		{"memory/rss", "rss", U_BYTES})},
-	{"Limits",
-	 FIELDS({"max_clients", "clients", U_TEXT},
-		{"session_limits/requests", "session requests", U_TEXT},
-		{"session_limits/parked", "session parked", U_TEXT},
-		{"session_limits/objects", "session objects", U_TEXT},
-		{"session_limits/reply", "session reply", U_BYTES})},
-	{"Persistence",
-	 FIELDS({"persistence/data_dir", "data dir", U_TEXT},
-		{"persistence/fsync", "fsync", U_TEXT},
-		{"persistence/generation", "generation", U_TEXT},
-		{"persistence/log_bytes", "log", U_BYTES},
-		{"persistence/snapshot_bytes", "snapshot", U_BYTES},
-		{"persistence/last_fsync", "last fsync", U_DATE},
-		{"persistence/unsynced_bytes", "unsynced", U_BYTES},
-		{"persistence/compacting", "compacting", U_TEXT},
-		{"persistence/last_compaction", "last compaction", U_DATE},
-		{"persistence/compaction_seconds", "compaction took", U_SECONDS},
-		{"persistence/last_compaction_result", "compaction result", U_TEXT},
-		{"persistence/load_seconds", "load took", U_SECONDS},
-		{"persistence/loaded_records", "loaded records", U_TEXT},
-		{"persistence/torn_bytes", "torn at start", U_BYTES},
-		{"persistence/repaired_bytes", "repaired", U_BYTES},
-		{"persistence/error", "error", U_TEXT})},
+	{"Server", FIELDS({"version", "version", U_TEXT}, {"protocol", "protocol", U_TEXT},
+			  {"pid", "pid", U_TEXT}, {"uptime", "uptime", U_UPTIME},
+			  {"listeners", "listeners", U_LISTENERS})},
+	{"Clients", FIELDS({"sessions", "sessions", U_TEXT}, {"connections", "connections", U_TEXT},
+			   {"waiters", "parked requests", U_TEXT}, {"objects", "objects", U_TEXT},
+			   {"refused_connections", "refused", U_COUNTS},
+			   {"closed_connections", "closed by brokerd", U_COUNTS})},
+	{"Traffic", FIELDS({"requests", "requests", U_TEXT}, {"ops/per_sec", "ops/s", U_TEXT},
+			   {"ops/total", "ops", U_TEXT}, {"bytes/in", "bytes in", U_BYTES},
+			   {"bytes/out", "bytes out", U_BYTES},
+			   {"replies_too_big", "replies too big", U_TEXT})},
+	{"Memory", FIELDS({"memory/used", "used", U_BYTES}, {"memory/max", "max", U_BYTES},
+			  {"memory/rss", "rss", U_BYTES})},
+	{"Limits", FIELDS({"max_clients", "clients", U_TEXT},
+			  {"session_limits/requests", "session requests", U_TEXT},
+			  {"session_limits/parked", "session parked", U_TEXT},
+			  {"session_limits/objects", "session objects", U_TEXT},
+			  {"session_limits/reply", "session reply", U_BYTES})},
+	{"Persistence", FIELDS({"persistence/data_dir", "data dir", U_TEXT},
+			       {"persistence/fsync", "fsync", U_TEXT},
+			       {"persistence/generation", "generation", U_TEXT},
+			       {"persistence/log_bytes", "log", U_BYTES},
+			       {"persistence/snapshot_bytes", "snapshot", U_BYTES},
+			       {"persistence/last_fsync", "last fsync", U_DATE},
+			       {"persistence/unsynced_bytes", "unsynced", U_BYTES},
+			       {"persistence/compacting", "compacting", U_TEXT},
+			       {"persistence/last_compaction", "last compaction", U_DATE},
+			       {"persistence/compaction_seconds", "compaction took", U_SECONDS},
+			       {"persistence/last_compaction_result", "compaction result", U_TEXT},
+			       {"persistence/load_seconds", "load took", U_SECONDS},
+			       {"persistence/loaded_records", "loaded records", U_TEXT},
+			       {"persistence/torn_bytes", "torn at start", U_BYTES},
+			       {"persistence/repaired_bytes", "repaired", U_BYTES},
+			       {"persistence/error", "error", U_TEXT})},
 };
 
 #define LABEL_WIDTH 18
@@ -209,7 +205,7 @@ json_t *info_busiest_ops_new(const json_t *by_op, size_t max)
 	qsort(rates, n, sizeof *rates, busier);
 	for (i = 0; i < n && i < max; i++)
 		json_array_append_new(rows, json_pack("[s, I, I]", rates[i].op, rates[i].per_sec,
-						       rates[i].calls));
+						      rates[i].calls));
 	free(rates);
 	return rows;
 }
@@ -269,7 +265,8 @@ static void prune(json_t *obj)
 	const char *key;
 	json_t *v;
 	void *tmp;
-	json_object_foreach_safe (obj, tmp, key, v) {
+	json_object_foreach_safe(obj, tmp, key, v)
+	{
 		if (json_is_object(v))
 			prune(v);
 		if (json_is_object(v) && json_object_size(v) == 0)

@@ -168,8 +168,10 @@ static void print_header(const json_t *info, const struct rates *r, size_t nobje
 	printf("ops/s %.0f (%lld since start)%s%s\n", r->ops,
 	       (long long)number_at(info, "ops", "total"), busiest[0] ? "; last second: " : "",
 	       busiest);
-	printf("in %s/s, out %s/s\n", fmt_bytes(a, sizeof a, r->in), fmt_bytes(b, sizeof b, r->out));
-	printf("memory %s used of %s (rss %s)\n", fmt_bytes(a, sizeof a, number_at(mem, "used", NULL)),
+	printf("in %s/s, out %s/s\n", fmt_bytes(a, sizeof a, r->in),
+	       fmt_bytes(b, sizeof b, r->out));
+	printf("memory %s used of %s (rss %s)\n",
+	       fmt_bytes(a, sizeof a, number_at(mem, "used", NULL)),
 	       fmt_bytes(b, sizeof b, number_at(mem, "max", NULL)),
 	       fmt_bytes(c, sizeof c, number_at(mem, "rss", NULL)));
 }
@@ -198,13 +200,13 @@ static void print_frame(const struct top *t, const json_t *info, const json_t *l
 static void print_frame_json(const json_t *info, const json_t *list, const struct rates *r)
 {
 	json_t *objects = busiest_objects_new(list);
-	json_t *frame = json_pack(
-		"{s:O, s:O, s:O, s:O, s:f, s:f, s:f, s:O, s:o}", "uptime",
-		json_object_get(info, "uptime"), "sessions", json_object_get(info, "sessions"),
-		"objects", json_object_get(info, "objects"), "waiters",
-		json_object_get(info, "waiters"), "ops_per_sec", r->ops, "in_per_sec", r->in,
-		"out_per_sec", r->out, "memory", json_object_get(info, "memory"), "busiest",
-		objects);
+	json_t *frame = json_pack("{s:O, s:O, s:O, s:O, s:f, s:f, s:f, s:O, s:o}", "uptime",
+				  json_object_get(info, "uptime"), "sessions",
+				  json_object_get(info, "sessions"), "objects",
+				  json_object_get(info, "objects"), "waiters",
+				  json_object_get(info, "waiters"), "ops_per_sec", r->ops,
+				  "in_per_sec", r->in, "out_per_sec", r->out, "memory",
+				  json_object_get(info, "memory"), "busiest", objects);
 	ctl_print_json(frame);
 	fflush(stdout);
 	json_decref(frame);

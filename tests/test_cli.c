@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -59,6 +60,15 @@ START_TEST(save_compacts_a_data_dir)
 	ck_assert_str_eq(json_string_value(json_object_get(p, "data_dir")), dir);
 	ck_assert(json_integer_value(json_object_get(p, "snapshot_bytes")) > 0);
 	json_decref(info);
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", url, "info", NULL}), 0);
+	char want[160];
+	snprintf(want, sizeof want,
+		 "\n\nPersistence\n  data dir           %s\n"
+		 "  fsync              everysec\n  generation         2\n",
+		 dir);
+	ck_assert_msg(strstr(out, want), "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "  last compaction    20"));
+	ck_assert_ptr_nonnull(strstr(out, "  error              none\n"));
 	ck_assert_int_eq(daemon_stop(&dd), 0);
 	/* what the dir holds after one compaction: the older files are gone */
 	static const char *const files[] = {"lock", "log.00000002", "snapshot.00000002"};
@@ -219,6 +229,13 @@ START_TEST(raw_calls_print_the_reply)
 {
 	ck_assert_int_eq(ctl("call", "dict.set", "{\"name\":\"d\",\"key\":1,\"value\":true}"), 0);
 	ck_assert_str_eq(out, "{\"ok\":true,\"result\":null,\"version\":1}\n");
+	ck_assert_int_eq(ctl("call", "dict.get", "{\"name\":\"d\",\"key\":1}"), 0);
+	ck_assert_str_eq(out, "{\"ok\":true,\"result\":true,\"version\":1}\n");
+	ck_assert_int_eq(ctl("call", "dict.get", "{\"name\":\"none\",\"key\":1}"), 1);
+	ck_assert_str_eq(out, "{\"ok\":false,\"error\":\"key_error\",\"message\":\"key 1 not in "
+			      "'none'\",\"version\":0}\n");
+	ck_assert_int_eq(ctl("call", "queue.put", "{\"name\":\"q\",\"value\":1}"), 0);
+	ck_assert_str_eq(out, "{\"ok\":true,\"result\":null}\n"); /* queues have no version */
 	ck_assert_int_eq(ctl("call", "warp"), 1);
 	ck_assert_str_eq(
 		out, "{\"ok\":false,\"error\":\"unknown_op\",\"message\":\"unknown op 'warp'\"}\n");
@@ -265,6 +282,331 @@ START_TEST(pipes_from_the_shell)
 	ck_assert_ptr_nonnull(strstr(out, "  pipe send NAME a|b VALUE [--timeout S]\n"));
 	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "pipe", "--help", NULL}), 0);
 	ck_assert_ptr_nonnull(strstr(out, "as a process\nclosing a FIFO."));
+}
+END_TEST
+
+/* count_lines: lines of text that start with prefix. */
+static int count_lines(const char *text, const char *prefix)
+{
+	int n = 0;
+	for (const char *p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		n += strncmp(p, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+/* spawn_ctl: brokerctl --url d.url args... in the background, its stdout on a pipe whose
+ * read end goes in *fd (when fd is NULL: on /dev/null). */
+#define spawn_ctl(fd, ...) \
+	spawn_ctl_argv(fd, (char *[]){BROKERCTL_BIN, "--url", d.url, __VA_ARGS__, NULL})
+
+static pid_t spawn_ctl_argv(int *stdout_fd, char **argv)
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = test_fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(stdout_fd ? fds[1] : null, STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (stdout_fd)
+		*stdout_fd = fds[0];
+	else
+		close(fds[0]);
+	return pid;
+}
+
+START_TEST(info_reads_for_people)
+{
+	ck_assert_int_eq(ctl("queue", "put", "jobs", "1"), 0);
+	ck_assert_int_eq(ctl("queue", "get", "nothing", "--timeout", "0"), 1); /* empty */
+	ck_assert_int_eq(ctl("queue", "get", "nothing", "--timeout", "0"), 1);
+	ck_assert_int_eq(ctl("dict", "get", "conf", "k"), 1); /* key_error */
+	ck_assert_int_eq(ctl("info"), 0);
+	const char *sections[] = {"Server\n",     "\n\nClients\n", "\n\nTraffic\n",
+				  "\n\nMemory\n", "\n\nLimits\n",  "\n\nErrors\n"};
+	for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
+		ck_assert_msg(strstr(out, sections[i]), "no section %s in %s", sections[i], out);
+	ck_assert_ptr_null(strstr(out, "Persistence")); /* no data dir */
+	ck_assert_ptr_null(strstr(out, "Other"));       /* every field has its place */
+	char want[256];
+	snprintf(want, sizeof want, "  listeners          %s (messages up to 16.0 MiB)\n", d.url);
+	ck_assert_msg(strstr(out, want), "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "  session reply      64.0 MiB\n"));
+	ck_assert_ptr_nonnull(strstr(out, "  sessions           1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "  objects            1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "  uptime             0s, since 20"));
+	ck_assert_ptr_nonnull(strstr(out, "  ops/s              "));
+	ck_assert_msg(strstr(out, "\nErrors\n  CODE       COUNT\n  empty      2\n  key_error  1\n"),
+		      "%s", out);
+	ck_assert_msg(strstr(out, "  busiest ops:\n    OP         PER SEC  CALLS\n"), "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "\n    queue.get  "));
+	/* sizes have units: rss is more than a KiB */
+	const char *rss = strstr(out, "  rss                ");
+	ck_assert_ptr_nonnull(rss);
+	ck_assert_msg(strstr(rss, " MiB\n") == strchr(rss, '\n') - 4 ||
+			      strstr(rss, " KiB\n") == strchr(rss, '\n') - 4,
+		      "%s", rss);
+	ck_assert_int_eq(ctl("--json", "info"), 0);
+	json_t *info = json_loads(out, 0, NULL);
+	ck_assert_ptr_nonnull(info);
+	json_t *by_op = json_object_get(json_object_get(info, "ops"), "by_op");
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(by_op, "queue.get"), "calls")),
+		2);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(json_object_get(info, "errors"), "empty")), 2);
+	ck_assert(json_is_integer(json_object_get(json_object_get(info, "memory"), "rss")));
+	json_decref(info);
+	ck_assert_int_eq(ctl("info", "more"), 2);
+}
+END_TEST
+
+START_TEST(top_prints_frames)
+{
+	ck_assert_int_eq(ctl("queue", "put", "small", "1"), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ctl("queue", "put", "big", "1"), 0);
+	pid_t getter = spawn_ctl(NULL, "queue", "get", "w", "--timeout", "30");
+	brk_client *c = daemon_client(&d);
+	wait_stat(c, "w", "getters", 1);
+	ck_assert_int_eq(ctl("top", "--count", "2", "--interval", "0.2"), 0);
+	ck_assert_int_eq(count_lines(out, "brokerd " BROKER_VERSION ", pid "), 2);
+	ck_assert_int_eq(count_lines(out, "ops/s "), 2);
+	/* sessions: the getter, this test's client and top */
+	ck_assert_int_eq(count_lines(out, "sessions 3, objects 3, parked requests 1\n"), 2);
+	ck_assert_int_eq(count_lines(out, "memory "), 2);
+	ck_assert_int_eq(count_lines(out, "in "), 2);
+	ck_assert_ptr_null(strstr(out, "\033[")); /* --count: no clearing */
+	/* the object with a waiter first, then the largest */
+	ck_assert_msg(strstr(out, "NAME   TYPE   SIZE  WAITERS\n"
+				  "w      queue  0     1\n"
+				  "big    queue  3     0\n"
+				  "small  queue  1     0\n"),
+		      "%s", out);
+	/* the second frame counts the requests of the first (a hello, info and ls) */
+	const char *first = strstr(out, "\nops/s "), *second = strstr(first + 1, "\nops/s ");
+	long long ops1 = 0, ops2 = 0;
+	ck_assert_int_eq(sscanf(strchr(first, '('), "(%lld since start)", &ops1), 1);
+	ck_assert_int_eq(sscanf(strchr(second, '('), "(%lld since start)", &ops2), 1);
+	ck_assert_int_eq(ops2 - ops1, 2);
+	ck_assert_int_eq(ctl("stat", "w"), 0);
+	ck_assert_msg(strstr(out, "getters      1\n"
+				  "  SESSION  OP         OBJECT  SINCE  "),
+		      "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "putters      none\n"));
+	ck_assert_int_eq(ctl("--json", "top", "--count", "2", "--interval", "0.1"), 0);
+	ck_assert_int_eq(count_lines(out, "{\""), 2);
+	json_t *frame = json_loads(strchr(out, '\n') + 1, JSON_DISABLE_EOF_CHECK, NULL);
+	ck_assert_ptr_nonnull(frame);
+	ck_assert(json_is_number(json_object_get(frame, "ops_per_sec")));
+	ck_assert_int_eq(json_integer_value(json_object_get(frame, "waiters")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_array_get(json_object_get(frame, "busiest"), 0), "name")),
+			 "w");
+	json_decref(frame);
+	ck_assert_int_eq(ctl("top", "--count", "0"), 2);
+	ck_assert_int_eq(ctl("top", "--interval", "soon"), 2);
+	ck_assert_int_eq(ctl("top", "now"), 2);
+	json_t *v = json_integer(1);
+	ck_assert_int_eq(brk_queue_put(c, "w", v, 0), BRK_OK);
+	json_decref(v);
+	ck_assert_int_eq(child_exit(getter), 0);
+	brk_close(c);
+}
+END_TEST
+
+START_TEST(queue_peek_and_purge)
+{
+	ck_assert_int_eq(ctl("queue", "put", "q", "1"), 0);
+	ck_assert_int_eq(ctl("queue", "put", "q", "two"), 0);
+	ck_assert_int_eq(ctl("queue", "put", "q", "{\"n\":3}"), 0);
+	ck_assert_int_eq(ctl("queue", "peek", "q"), 0);
+	ck_assert_str_eq(out, "1\n");
+	ck_assert_int_eq(ctl("queue", "peek", "q", "2"), 0);
+	ck_assert_str_eq(out, "1\n\"two\"\n");
+	ck_assert_int_eq(ctl("--json", "queue", "peek", "q", "100"), 0);
+	ck_assert_str_eq(out, "[1,\"two\",{\"n\":3}]\n");
+	ck_assert_int_eq(ctl("queue", "peek", "missing"), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(ctl("--json", "queue", "peek", "missing"), 0);
+	ck_assert_str_eq(out, "[]\n");
+	ck_assert_int_eq(ctl("queue", "peek", "q", "0"), 2);
+	ck_assert_int_eq(ctl("queue", "peek", "q", "101"), 2);
+	ck_assert_int_eq(ctl("queue", "peek", "q", "x"), 2);
+	ck_assert_int_eq(ctl("queue", "peek"), 2);
+	ck_assert_int_eq(ctl("queue", "get", "q", "--timeout", "0"), 0); /* peek took nothing */
+	ck_assert_str_eq(out, "1\n");
+	ck_assert_int_eq(ctl("queue", "purge", "q"), 0);
+	ck_assert_str_eq(out, "purged 2\n");
+	ck_assert_int_eq(ctl("--json", "queue", "purge", "q"), 0);
+	ck_assert_str_eq(out, "{\"purged\":0}\n");
+	ck_assert_int_eq(ctl("queue", "purge"), 2);
+	/* a purge lets a parked putter in */
+	ck_assert_int_eq(ctl("queue", "create", "full", "--maxsize", "1"), 0);
+	ck_assert_int_eq(ctl("queue", "put", "full", "old"), 0);
+	pid_t putter = spawn_ctl(NULL, "queue", "put", "full", "new", "--timeout", "30");
+	brk_client *c = daemon_client(&d);
+	wait_stat(c, "full", "putters", 1);
+	ck_assert_int_eq(ctl("queue", "purge", "full"), 0);
+	ck_assert_str_eq(out, "purged 1\n");
+	ck_assert_int_eq(child_exit(putter), 0);
+	ck_assert_int_eq(ctl("--json", "queue", "peek", "full", "5"), 0);
+	ck_assert_str_eq(out, "[\"new\"]\n");
+	brk_close(c);
+}
+END_TEST
+
+/* holder_session: the id of the session holding lock name, from sessions --json; 0 if none. */
+static long long holder_session(const char *name, pid_t *pid)
+{
+	long long id = 0;
+	ck_assert_int_eq(ctl("--json", "sessions"), 0);
+	json_t *list = json_loads(out, 0, NULL), *s, *h;
+	size_t i, j;
+	json_array_foreach (list, i, s)
+		json_array_foreach (json_object_get(s, "holding"), j, h)
+			if (!strcmp(json_string_value(json_object_get(h, "kind")), "lock") &&
+			    !strcmp(json_string_value(json_object_get(h, "object")), name)) {
+				id = json_integer_value(json_object_get(s, "id"));
+				*pid = (pid_t)json_integer_value(json_object_get(s, "pid"));
+			}
+	json_decref(list);
+	return id;
+}
+
+START_TEST(kick_releases_a_held_lock)
+{
+	int fd;
+	pid_t holder = spawn_ctl(&fd, "lock", "acquire", "L", "--hold", "30"), pid = 0;
+	char line[128] = {0}, id[32];
+	ck_assert_int_gt(read(fd, line, sizeof line - 1), 0);
+	ck_assert_str_eq(line, "acquired 'L' (fence 1)\n");
+	long long session = holder_session("L", &pid);
+	ck_assert_int_gt(session, 0);
+	ck_assert_int_eq(pid, holder);
+	ck_assert_int_eq(ctl("lock", "acquire", "L", "--timeout", "0.1"), 1);
+	snprintf(id, sizeof id, "%lld", session);
+	ck_assert_int_eq(ctl("kick", id), 0);
+	char want[64];
+	snprintf(want, sizeof want, "kicked session %lld\n", session);
+	ck_assert_str_eq(out, want);
+	/* released as if the holder died, though it still runs */
+	ck_assert_int_eq(kill(holder, 0), 0);
+	ck_assert_int_eq(ctl("--json", "lock", "acquire", "L", "--hold", "0", "--timeout", "5"), 0);
+	ck_assert_str_eq(out, "{\"acquired\":true,\"fence\":2}\n");
+	ck_assert_int_eq(ctl("kick", id), 1); /* not_found */
+	ck_assert_int_eq(ctl("kick", "abc"), 2);
+	ck_assert_int_eq(ctl("kick"), 2);
+	kill(holder, SIGKILL);
+	ck_assert_int_eq(child_exit(holder), 128 + SIGKILL);
+	close(fd);
+	holder = spawn_ctl(&fd, "lock", "acquire", "M");
+	memset(line, 0, sizeof line);
+	ck_assert_int_gt(read(fd, line, sizeof line - 1), 0);
+	snprintf(id, sizeof id, "%lld", holder_session("M", &pid));
+	ck_assert_int_eq(ctl("--json", "kick", id), 0);
+	ck_assert_str_eq(out, "true\n");
+	ck_assert_int_eq(ctl("lock", "acquire", "M", "--hold", "0", "--timeout", "5"), 0);
+	kill(holder, SIGKILL);
+	child_exit(holder);
+	close(fd);
+}
+END_TEST
+
+/* exit_within: waits up to secs for pid; its exit status, or -1 if it still runs. */
+static int exit_within(pid_t pid, double secs)
+{
+	int status;
+	for (double end = test_now() + secs; test_now() < end; usleep(10000))
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return -1;
+}
+
+START_TEST(shutdown_stops_brokerd)
+{
+	const char *modes[] = {"--url", "--json"};
+	for (size_t i = 0; i < 2; i++) {
+		struct daemon dd;
+		char sock[160];
+		daemon_start(&dd, NULL);
+		char *argv[] = {BROKERCTL_BIN, "--url", dd.url, (char *)modes[i], "shutdown", NULL};
+		if (i == 0) /* human: no --json */
+			argv[3] = "shutdown", argv[4] = NULL;
+		ck_assert_int_eq(ctl_argv(argv), 0);
+		ck_assert_str_eq(out, i == 0 ? "brokerd is shutting down\n" : "true\n");
+		ck_assert_int_eq(exit_within(dd.pid, 10), 0);
+		ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", dd.url, "ping", NULL}),
+				 3);
+		snprintf(sock, sizeof sock, "%s/b.sock", dd.dir);
+		unlink(sock);
+		rmdir(dd.dir);
+	}
+	ck_assert_int_eq(ctl("shutdown", "now"), 2);
+}
+END_TEST
+
+/* The commands brokerctl has: its overview must list exactly these. */
+static const char *const command_names[] = {
+	"ping",      "info",     "top",   "save", "ls",   "stat",  "rm",    "sessions",
+	"kick",      "shutdown", "queue", "dict", "list", "value", "read",  "lock",
+	"semaphore", "barrier",  "event", "pipe", "pool", "call",  "bench", "help"};
+#define NCOMMAND_NAMES (sizeof command_names / sizeof *command_names)
+
+/* overview_commands: the first words of the overview's command lines, each once. */
+static size_t overview_commands(char names[][32], size_t max)
+{
+	size_t n = 0;
+	const char *p = strstr(out, "Commands:\n"), *end = strstr(out, "\n\n'brokerctl COMMAND");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(end);
+	for (p = strchr(p, '\n') + 1; p && p < end; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		char word[32];
+		if (sscanf(p, "  %31[a-z]", word) != 1 || p[2] == ' ')
+			continue;
+		if (n > 0 && !strcmp(names[n - 1], word))
+			continue;
+		ck_assert_uint_lt(n, max);
+		snprintf(names[n++], 32, "%s", word);
+	}
+	return n;
+}
+
+START_TEST(every_command_has_help)
+{
+	static char names[64][32], help[sizeof out];
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--help", NULL}), 0);
+	size_t n = overview_commands(names, 64);
+	ck_assert_uint_eq(n, NCOMMAND_NAMES);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(names[i], command_names[i]);
+	for (size_t i = 0; i < n; i++) {
+		char *name = names[i], usage[64];
+		/* no daemon needed: the address leads nowhere */
+		ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--url", "ipc:///nowhere/x",
+						     name, "--help", NULL}),
+				 0);
+		snprintf(usage, sizeof usage, "Usage: brokerctl [OPTIONS] %.31s", name);
+		ck_assert_msg(strncmp(out, usage, strlen(usage)) == 0, "%s --help: %s", name, out);
+		ck_assert_msg(strstr(out, "\nExit status: 0 "), "%s --help: %s", name, out);
+		memcpy(help, out, sizeof out);
+		ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "help", name, NULL}), 0);
+		ck_assert_str_eq(out, help);
+	}
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "queue", "peek", "-h", NULL}), 0);
+	ck_assert_ptr_nonnull(strstr(out, "       brokerctl [OPTIONS] queue peek NAME [N]\n"));
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "help", "nosuch", NULL}), 2);
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "help", NULL}), 0);
+	ck_assert_ptr_nonnull(strstr(out, "Commands:\n  ping "));
+	/* after --, --help is a value */
+	ck_assert_int_eq(ctl("queue", "put", "q", "--", "--help"), 0);
+	ck_assert_int_eq(ctl("queue", "get", "q"), 0);
+	ck_assert_str_eq(out, "\"--help\"\n");
 }
 END_TEST
 
@@ -779,6 +1121,26 @@ START_TEST(a_wrong_or_missing_token_fails_clearly)
 }
 END_TEST
 
+/* Admin commands with a token whose role is rw: forbidden, said clearly, nothing done. */
+START_TEST(admin_commands_need_the_admin_role)
+{
+	const char *token = file_in_dir("token", APP_TOKEN "\n", 0600);
+	ck_assert_int_eq(ctl("--token-file", (char *)token, "queue", "put", "app.q", "1"), 0);
+	ck_assert_int_eq(ctl_err("--token-file", (char *)token, "queue", "purge", "app.q"), 1);
+	ck_assert_msg(strncmp(err, "brokerctl: forbidden: ", 22) == 0, "stderr: %s", err);
+	ck_assert_msg(strstr(err, "\nbrokerctl: this needs a token of a principal whose role "
+				  "allows it (--token-file FILE)\n"),
+		      "stderr: %s", err);
+	ck_assert_int_eq(ctl_err("--token-file", (char *)token, "kick", "1"), 1);
+	ck_assert_msg(strncmp(err, "brokerctl: forbidden: ", 22) == 0, "stderr: %s", err);
+	ck_assert_int_eq(ctl_err("--token-file", (char *)token, "shutdown"), 1);
+	ck_assert_msg(strncmp(err, "brokerctl: forbidden: ", 22) == 0, "stderr: %s", err);
+	ck_assert_int_eq(ctl("--token-file", (char *)token, "queue", "peek", "app.q"), 0);
+	ck_assert_str_eq(out, "1\n");     /* not purged */
+	ck_assert_int_eq(ctl("ping"), 0); /* not shut down */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -794,6 +1156,12 @@ int main(void)
 	tcase_add_test(tc, pipes_from_the_shell);
 	tcase_add_test(tc, pools_from_the_shell);
 	tcase_add_test(tc, pool_stat_names_the_session_of_a_tcp_worker);
+	tcase_add_test(tc, info_reads_for_people);
+	tcase_add_test(tc, top_prints_frames);
+	tcase_add_test(tc, queue_peek_and_purge);
+	tcase_add_test(tc, kick_releases_a_held_lock);
+	tcase_add_test(tc, shutdown_stops_brokerd);
+	tcase_add_test(tc, every_command_has_help);
 	tcase_add_test(tc, usage_and_connection_errors);
 	tcase_add_test(tc, bench_reports_every_test);
 	tcase_add_test(tc, brokerd_command_line);
@@ -813,6 +1181,7 @@ int main(void)
 	tcase_add_checked_fixture(auth, auth_setup, auth_teardown);
 	tcase_add_test(auth, token_file_authenticates_brokerctl);
 	tcase_add_test(auth, a_wrong_or_missing_token_fails_clearly);
+	tcase_add_test(auth, admin_commands_need_the_admin_role);
 	suite_add_tcase(s, auth);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -26,6 +26,9 @@ brokerd_full_dir(BROKERD_SYSUSERSDIR "${BROKERD_SYSUSERSDIR_REL}")
 set(BROKERD_CONFDIR "${BROKERD_CONFDIR}/brokerd")
 set(BROKERD_CONFIG "${BROKERD_CONFDIR}/brokerd.json")
 
+# One staging dir per destination, so that installs running at once do not mix.
+string(MD5 stage "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}")
+set(BROKERD_STAGE_DIR "${BROKERD_STAGE_DIR}/${stage}")
 configure_file("${BROKERD_SOURCE_DIR}/systemd/brokerd.service.in"
   "${BROKERD_STAGE_DIR}/brokerd.service" @ONLY)
 configure_file("${BROKERD_SOURCE_DIR}/install/libbroker.pc.in"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/soak.sh: the 60 s soak with 200 clients (bench/soak.c): 170 well-behaved clients
 # and 30 abusive ones (oversized requests, thousands of parked gets, replies never read, big
-# queue items) against a Release brokerd with --max-message 1M. Prints a line a second, the
-# summary and a JSON line; exits 1 when a target is missed (p99 < 10 ms, no errors, RSS
-# back within 10 % of its start).
+# queue items) against a Release brokerd with --max-message 1M and --max-memory 256M. Prints
+# a line a second, the summary and a JSON line; exits 1 when a target is missed (p99 < 10 ms,
+# no errors, RSS back within 10 % of its start).
 # Afterwards it shows brokerd's own view (objects, sessions, waiters left) and, when gdb is
 # here, what RSS malloc_trim(0) in brokerd gives back (a diagnostic: is the memory still in
 # use, or only kept by glibc's allocator?).
@@ -16,7 +16,7 @@ bench_brokerd soak brokerctl
 # so that a 2 MiB request is oversized.
 kill $(jobs -p) && wait 2>/dev/null || true
 url="ipc://$tmp/soak.sock"
-build-bench/brokerd --listen "$url" --max-message 1M --log-level warn &
+build-bench/brokerd --listen "$url" --max-message 1M --max-memory 256M --log-level warn &
 pid=$!
 for _ in $(seq 500); do
 	[ -S "$tmp/soak.sock" ] && break

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "conn.h"
 #include "auth.h"
 #include "dispatch.h"
 #include "jval.h"
+#include "log.h"
 #include "mem.h"
 #include "object.h"
 #include "ops.h"
@@ -88,6 +90,7 @@ static void describe_limits(json_t *info)
 			  (json_int_t)l->max_parked, "objects", (json_int_t)l->max_objects, "reply",
 			  (json_int_t)l->max_reply));
 	json_object_set_new(info, "errors", dispatch_errors_new());
+	json_object_set_new(info, "ops", dispatch_ops_new());
 }
 
 static int op_info(op_ctx *ctx)
@@ -177,16 +180,45 @@ static int op_sessions(op_ctx *ctx)
 	return op_ok(ctx, sess_list_new(auth_is_admin(ctx) ? NULL : ctx->sess));
 }
 
+/* op_kick: ends another session as if its client had died: its locks, permits, pipe ends
+ * and unconfirmed items are released, its parked requests withdrawn. */
+static int op_kick(op_ctx *ctx)
+{
+	json_t *id = json_object_get(ctx->args, "session");
+	char why[64];
+	if (!json_is_integer(id) || json_integer_value(id) < 1)
+		return op_fail(ctx, BRK_EBADARG, "kick needs 'session', a session id");
+	uint64_t target = (uint64_t)json_integer_value(id);
+	if (ctx->sess && target == ctx->sess->id)
+		return op_fail(ctx, BRK_EBADARG, "a session cannot kick itself");
+	snprintf(why, sizeof why, "kicked by session %llu",
+		 ctx->sess ? (unsigned long long)ctx->sess->id : 0ULL);
+	if (!conn_kick(target, why))
+		return op_fail(ctx, BRK_ENOTFOUND, "no session %llu", (unsigned long long)target);
+	return op_ok(ctx, json_true());
+}
+
+/* op_shutdown: stops brokerd as SIGTERM does, once this reply is on its way. */
+static int op_shutdown(op_ctx *ctx)
+{
+	log_info("shutdown asked by session %llu (%s)", (unsigned long long)ctx->sess->id,
+		 ctx->sess->peer);
+	server_shutdown_soon();
+	return op_ok(ctx, json_true());
+}
+
 const struct op_def admin_ops[] = {
 	{BRK_OP_PING, op_ping, OPF_OPEN, ""},
 	{BRK_OP_HELLO, op_hello, OPF_OPEN, "token,max_reply"},
 	{BRK_OP_INFO, op_info, OPF_RO, ""},
 	{BRK_OP_LS, op_ls, OPF_RO, "prefix"},
 	{BRK_OP_STAT, op_stat, OPF_NAME | OPF_RO, ""},
-	{BRK_OP_DEL, op_del, OPF_NAME | OPF_STORE | OPF_ADMIN, ""},
+	{BRK_OP_DEL, op_del, OPF_NAME | OPF_STORE | OPF_ADMIN | OPF_MINE, ""},
 	{BRK_OP_SESSIONS, op_sessions, OPF_RO, ""},
 	{BRK_OP_SAVE, persist_save, OPF_ADMIN, ""},
 	{BRK_OP_ACK, op_ack, OPF_RO, ""},
 	{BRK_OP_CANCEL, op_cancel, OPF_RO, "request"},
+	{BRK_OP_KICK, op_kick, OPF_ADMIN, "session"},
+	{BRK_OP_SHUTDOWN, op_shutdown, OPF_ADMIN, ""},
 	{NULL, NULL, 0, NULL},
 };

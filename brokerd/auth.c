@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "object.h"
 #include "session.h"
 
 static const char *const role_names[] = {"none", "ro", "rw", "admin"};
@@ -221,8 +222,10 @@ int auth_hello(op_ctx *ctx, const char *token)
 		if (conf->list[i].has_token && !CRYPTO_memcmp(d, conf->list[i].digest, sizeof d))
 			found = &conf->list[i];
 	if (!found) {
-		log_warn("session %llu (%s): hello with a token no principal has",
-			 (unsigned long long)ctx->sess->id, ctx->sess->peer);
+		if (ctx->sess->bad_hellos++ ==
+		    0) /* once a session: a client cannot flood the log */
+			log_warn("session %llu (%s): hello with a token no principal has",
+				 (unsigned long long)ctx->sess->id, ctx->sess->peer);
 		return op_fail(ctx, BRK_EUNAUTHORIZED, "no principal has this token");
 	}
 	bind_to(ctx->sess, found);
@@ -263,10 +266,21 @@ bool auth_name_refused(op_ctx *ctx, const char *name)
 	return true;
 }
 
+/* made_here: whether ctx names an object its session created (OPF_MINE ops: a Manager
+ * deletes the objects it made when it closes, with role rw). */
+static bool made_here(const op_ctx *ctx)
+{
+	const object *o = ctx->name ? obj_find(ctx->name) : NULL;
+	return o && o->creator == ctx->sess->id;
+}
+
 bool auth_refuses(op_ctx *ctx, const struct op_def *d)
 {
 	enum role need = needed(d);
 	const session *s = ctx->sess;
+	if (s && need == ROLE_ADMIN && (d->flags & OPF_MINE) && s->role >= ROLE_RW &&
+	    made_here(ctx))
+		need = ROLE_RW;
 	if (!s || s->role >= need)
 		return auth_name_refused(ctx, ctx->name);
 	if (s->role == ROLE_NONE)
@@ -282,4 +296,23 @@ bool auth_refuses(op_ctx *ctx, const struct op_def *d)
 bool auth_is_admin(const op_ctx *ctx)
 {
 	return !ctx->sess || ctx->sess->role == ROLE_ADMIN;
+}
+
+/* rebind: s keeps its principal when one of that name is still configured (with its new
+ * role and prefix); else it is anonymous. root and brokerd's own user stay admin. */
+static void rebind(session *s, void *arg)
+{
+	const struct principal *was = s->principal, *now = NULL;
+	(void)arg;
+	if (was == &root_principal || was == &self_principal)
+		return;
+	for (size_t i = 0; was && i < conf->n && !now; i++)
+		if (!strcmp(conf->list[i].name, was->name))
+			now = &conf->list[i];
+	bind_to(s, now);
+}
+
+void auth_rebind(void)
+{
+	sess_foreach(rebind, NULL);
 }

@@ -56,6 +56,11 @@ void auth_conf_fini(struct auth_conf *c);
  * outlive every session). */
 void auth_install(const struct auth_conf *c);
 
+/* auth_rebind: after the installed principals changed in place (a reload, whose old
+ * principals are still allocated), binds every session to the principal of the same name,
+ * or makes it anonymous. */
+void auth_rebind(void);
+
 /* auth_connect: binds a new session to the principal its transport proves: its ipc uid
  * (has_uid), or its TLS certificate's subject (subject, or NULL). Root and brokerd's own uid
  * over ipc are admin unless a principal names them; no match: the anonymous role. */

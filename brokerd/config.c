@@ -73,6 +73,8 @@ static const char usage[] =
 	"      --max-session-parked N  requests parked per session (default 4096)\n"
 	"      --max-session-objects N  objects one session created that exist (default\n"
 	"                          100000)\n"
+	"      --metrics HOST:PORT serve Prometheus metrics at http://HOST:PORT/metrics\n"
+	"                          (default: off; loopback only in protected mode)\n"
 	"      --log-level LEVEL   error, warn, info or debug (default info)\n"
 	"  -h, --help              show this help and exit\n"
 	"  -V, --version           show the version and exit\n";
@@ -83,7 +85,7 @@ struct overrides {
 	const char *data_dir, *fsync, *repair, *compact_ratio, *compact_min, *max_clients;
 	const char *stall_timeout, *protected_mode, *allow_uid, *allow_gid, *ipc_group;
 	const char *max_memory, *max_reply, *max_requests, *max_parked, *max_objects;
-	const char *principals_file, *anonymous_role;
+	const char *principals_file, *anonymous_role, *metrics;
 	char **listen;
 	size_t nlisten;
 };
@@ -128,6 +130,7 @@ static const struct setting settings[] = {
 	SETTING("max-session-objects", "max_session_objects", max_objects),
 	SETTING("principals-file", "principals_file", principals_file),
 	SETTING("anonymous-role", "anonymous_role", anonymous_role),
+	SETTING("metrics", "metrics", metrics),
 };
 #define NSETTINGS (sizeof settings / sizeof *settings)
 
@@ -507,12 +510,17 @@ static int parse_auth(const struct overrides *o, const json_t *file, const char 
 	return 0;
 }
 
+/* loopback_host: whether "HOST:PORT" is this machine only. */
+static bool loopback_host(const char *host)
+{
+	return !strncmp(host, "127.", 4) || !strncmp(host, "[::1]:", 6) ||
+	       !strncmp(host, "localhost:", 10);
+}
+
 /* loopback: whether a tcp:// or tls+tcp:// URL's host is this machine only. */
 static bool loopback(const char *url)
 {
-	const char *host = strstr(url, "://") + 3;
-	return !strncmp(host, "127.", 4) || !strncmp(host, "[::1]:", 6) ||
-	       !strncmp(host, "localhost:", 10);
+	return loopback_host(strstr(url, "://") + 3);
 }
 
 /* check_protected: as Redis's protected mode: a listener that other machines can reach must
@@ -524,6 +532,11 @@ static int check_protected(const struct overrides *o, struct config *c)
 	    strcmp(o->protected_mode, "no"))
 		return fail("protected_mode '%s' must be \"yes\" or \"no\"", o->protected_mode);
 	c->unprotected = o->protected_mode && !strcmp(o->protected_mode, "no");
+	c->metrics = o->metrics ? strdup(o->metrics) : NULL;
+	if (c->metrics && !c->unprotected && !loopback_host(c->metrics))
+		return fail("metrics %s: protected mode keeps metrics (object names) on a loopback "
+			    "address, such as 127.0.0.1:9464, unless --no-protected-mode",
+			    c->metrics);
 	for (size_t i = 0; i < c->nlisten && !c->unprotected; i++) {
 		const char *url = c->listen[i].url;
 		bool tcp = !strncmp(url, "tcp://", 6), tls = !strncmp(url, "tls+tcp://", 10);
@@ -610,6 +623,8 @@ void config_fini(struct config *c)
 	free(c->tls_key);
 	free(c->tls_ca);
 	free(c->data_dir);
+	free(c->metrics);
+	c->metrics = NULL;
 	free(c->allow_uids);
 	free(c->allow_gids);
 	auth_conf_fini(&c->auth);
@@ -620,4 +635,68 @@ void config_fini(struct config *c)
 	c->listen = NULL;
 	c->nlisten = 0;
 	c->tls_cert = c->tls_key = c->tls_ca = NULL;
+}
+
+#define SWAP(a, b)                      \
+	do {                            \
+		__typeof__(a) t_ = (a); \
+		(a) = (b);              \
+		(b) = t_;               \
+	} while (0)
+
+void config_swap_reloadable(struct config *running, struct config *fresh)
+{
+	SWAP(running->log_level, fresh->log_level);
+	SWAP(running->limits, fresh->limits);
+	SWAP(running->max_clients, fresh->max_clients);
+	SWAP(running->stall_timeout, fresh->stall_timeout);
+	SWAP(running->allow_uids, fresh->allow_uids);
+	SWAP(running->allow_gids, fresh->allow_gids);
+	SWAP(running->nallow_uids, fresh->nallow_uids);
+	SWAP(running->nallow_gids, fresh->nallow_gids);
+	SWAP(running->auth, fresh->auth);
+	SWAP(running->sess, fresh->sess);
+	SWAP(running->max_memory, fresh->max_memory);
+}
+
+static bool differ(const char *a, const char *b)
+{
+	return (a || b) && (!a || !b || strcmp(a, b));
+}
+
+/* listeners_differ: whether a and b listen differently. */
+static bool listeners_differ(const struct config *a, const struct config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return true;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].url, b->listen[i].url) ||
+		    a->listen[i].max_message != b->listen[i].max_message ||
+		    a->listen[i].ipc_mode != b->listen[i].ipc_mode)
+			return true;
+	return a->ipc_group != b->ipc_group || a->unprotected != b->unprotected;
+}
+
+size_t config_restart_needed(const struct config *a, const struct config *b, char *out, size_t size)
+{
+	const char *what[] = {
+		listeners_differ(a, b) ? "listeners" : NULL,
+		differ(a->tls_cert, b->tls_cert) || differ(a->tls_key, b->tls_key) ||
+				differ(a->tls_ca, b->tls_ca)
+			? "TLS files"
+			: NULL,
+		differ(a->data_dir, b->data_dir) || a->fsync != b->fsync ||
+				a->compact_ratio != b->compact_ratio ||
+				a->compact_min != b->compact_min
+			? "the data dir settings"
+			: NULL,
+		differ(a->metrics, b->metrics) ? "the metrics address" : NULL,
+	};
+	size_t n = 0;
+	*out = 0;
+	for (size_t i = 0; i < sizeof what / sizeof *what; i++)
+		if (what[i])
+			snprintf(out + strlen(out), size - strlen(out), "%s%s", n++ ? ", " : "",
+				 what[i]);
+	return n;
 }

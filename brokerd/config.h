@@ -43,12 +43,22 @@ struct config {
 	struct auth_conf auth;   /* principals and the anonymous role */
 	struct sess_limits sess; /* what one session may hold */
 	size_t max_memory;       /* 0: no limit */
+	char *metrics;           /* "HOST:PORT" of the Prometheus endpoint, or NULL */
 };
 
 /* config_load: fills c from argv (and --config FILE). Returns -1 to run; otherwise the
  * process should exit with the returned status (0 after --help/--version, 2 on a usage or
  * config error, already reported on stderr). */
 int config_load(struct config *c, int argc, char **argv);
+
+/* config_swap_reloadable: the settings a reload changes (log level, limits, access) trade
+ * places between running and fresh (config_fini(fresh) then frees the old ones). */
+void config_swap_reloadable(struct config *running, struct config *fresh);
+
+/* config_restart_needed: how many groups of settings (listeners, TLS files, the data dir)
+ * differ between a and b, which only a restart applies; their names into out. */
+size_t config_restart_needed(const struct config *a, const struct config *b, char *out,
+			     size_t size);
 
 /* config_fini: frees what config_load allocated. */
 void config_fini(struct config *c);

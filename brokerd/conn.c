@@ -55,6 +55,7 @@ static long live_total;
 static uint32_t next_key = 1;
 static bool stopping;
 static struct conn_closes closes;
+static unsigned long long bytes_in, bytes_out; /* SP frames, headers included */
 static struct timeval stall = {CONN_STALL_TIMEOUT, 0};
 static void (*stopped)(void);
 
@@ -145,6 +146,7 @@ static void send_frame(struct conn *c, uint32_t id)
 	n += WIRE_ID_SIZE;
 	char *start = scratch.data + REPLY_HEADROOM - n;
 	memcpy(start, head, n);
+	bytes_out += n + body;
 	if (queue_frame(bufferevent_get_output(c->bev), start, n + body) != 0)
 		log_error("out of memory queueing a reply; dropped");
 	mark_dirty(c);
@@ -348,6 +350,7 @@ static int read_frame(struct conn *c, struct evbuffer *in)
 	}
 	handle(c, id, (const char *)msg + head + WIRE_ID_SIZE, len - WIRE_ID_SIZE);
 	evbuffer_drain(in, head + len);
+	bytes_in += head + len;
 	if (len + head > READ_BUFFER)
 		bufferevent_setwatermark(c->bev, EV_READ, 0, READ_BUFFER);
 	return 1;
@@ -643,4 +646,22 @@ void conn_set_stall_timeout(double seconds)
 {
 	stall.tv_sec = (time_t)seconds;
 	stall.tv_usec = (suseconds_t)((seconds - (double)stall.tv_sec) * 1e6);
+}
+
+bool conn_kick(uint64_t id, const char *why)
+{
+	for (struct list *l = every_conn.next; l != &every_conn; l = l->next) {
+		struct conn *c = list_entry(l, struct conn, link);
+		if (!c->closed && c->sess->id == id) {
+			conn_close(c, why);
+			return true;
+		}
+	}
+	return false;
+}
+
+void conn_bytes(unsigned long long *in, unsigned long long *out)
+{
+	*in = bytes_in;
+	*out = bytes_out;
 }

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* What carries a connection's bytes: ipc frames carry a type byte; tls runs inside TLS. */
 enum conn_kind { CONN_IPC, CONN_TCP, CONN_TLS };
@@ -63,6 +64,13 @@ void conn_closes(struct conn_closes *out);
 /* conn_flush: writes the replies waiting to go out now, rather than at the loop's next
  * pass (after a commit released the replies it held). */
 void conn_flush(void);
+
+/* conn_kick: closes the connection of session id (logging why), as if its client had died:
+ * everything the session held is released. false when no such session is connected. */
+bool conn_kick(uint64_t id, const char *why);
+
+/* conn_bytes: bytes of the requests read and replies written since start. */
+void conn_bytes(unsigned long long *in, unsigned long long *out);
 
 /* conn_count: connections open. */
 size_t conn_count(void);

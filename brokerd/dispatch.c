@@ -1,9 +1,11 @@
 /* dispatch.c: envelope checks, the op index, batches, and the reply hook. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "auth.h"
+#include "clock.h"
 #include "delivery.h"
 #include "dispatch.h"
 #include "envelope.h"
@@ -16,7 +18,17 @@
 #include "persist.h"
 #include "session.h"
 
-static hmap index_by_name; /* op name -> const struct op_def * */
+/* An op and its counts since start. */
+struct op_entry {
+	const struct op_def *d;
+	unsigned long long calls, calls_at_tick, per_sec;
+};
+
+static hmap index_by_name; /* op name -> struct op_entry */
+static struct op_entry *entries;
+static size_t nentries;
+static struct dispatch_latency latency;
+static unsigned long long requests_at_tick, requests_per_sec;
 static dispatch_send_fn send_hook;
 static dispatch_alive_fn alive_hook;
 static dispatch_id_fn id_hook;
@@ -24,34 +36,40 @@ static bool shutting_down;
 static unsigned long long requests_total;
 static unsigned long long errors[BRK_ERR_COUNT]; /* error replies by code */
 
+/* a batch needs no role itself (OPF_RO in its table row): each of its ops is checked */
 static int run_batch(op_ctx *ctx);
-/* a batch needs no role itself: each of its ops is checked */
-static const struct op_def batch_op = {BRK_OP_BATCH, run_batch, OPF_RO, "ops"};
 
 static void index_table(const struct op_def *table)
 {
-	for (const struct op_def *d = table; d->name; d++)
-		hmap_insert(&index_by_name, d->name, strlen(d->name), (void *)d);
+	for (const struct op_def *d = table; d->name; d++) {
+		struct op_entry *e = &entries[nentries++];
+		e->d = d;
+		hmap_insert(&index_by_name, d->name, strlen(d->name), e);
+	}
+}
+
+static const struct op_def *const *tables(void)
+{
+	static const struct op_def batch_table[] = {{BRK_OP_BATCH, run_batch, OPF_RO, "ops"},
+						    {NULL, NULL, 0, NULL}};
+	static const struct op_def *const all[] = {
+		admin_ops,   queue_ops,     dict_ops,    lock_ops,      semaphore_ops, event_ops,
+		barrier_ops, condition_ops, list_ops,    namespace_ops, value_ops,     array_ops,
+		pipe_ops,    pool_ops,      batch_table, NULL};
+	return all;
 }
 
 void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive, dispatch_id_fn id)
 {
+	size_t n = 0;
+	for (const struct op_def *const *t = tables(); *t; t++)
+		for (const struct op_def *d = *t; d->name; d++)
+			n++;
 	hmap_init(&index_by_name);
-	index_table(admin_ops);
-	index_table(queue_ops);
-	index_table(dict_ops);
-	index_table(lock_ops);
-	index_table(semaphore_ops);
-	index_table(event_ops);
-	index_table(barrier_ops);
-	index_table(condition_ops);
-	index_table(list_ops);
-	index_table(namespace_ops);
-	index_table(value_ops);
-	index_table(array_ops);
-	index_table(pipe_ops);
-	index_table(pool_ops);
-	hmap_insert(&index_by_name, batch_op.name, strlen(batch_op.name), (void *)&batch_op);
+	entries = calloc(n, sizeof *entries);
+	nentries = 0;
+	for (const struct op_def *const *t = tables(); *t && entries; t++)
+		index_table(*t);
 	send_hook = send;
 	alive_hook = alive;
 	id_hook = id;
@@ -61,6 +79,9 @@ void dispatch_init(dispatch_send_fn send, dispatch_alive_fn alive, dispatch_id_f
 void dispatch_fini(void)
 {
 	hmap_fini(&index_by_name, NULL);
+	free(entries);
+	entries = NULL;
+	nentries = 0;
 }
 
 void dispatch_set_shutting_down(void)
@@ -71,6 +92,57 @@ void dispatch_set_shutting_down(void)
 unsigned long long dispatch_requests_total(void)
 {
 	return requests_total;
+}
+
+const double dispatch_bucket_bounds[DISPATCH_BUCKETS] = {
+	10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 0.1};
+
+unsigned long long dispatch_requests_per_sec(void)
+{
+	return requests_per_sec;
+}
+
+const struct dispatch_latency *dispatch_latency(void)
+{
+	return &latency;
+}
+
+void dispatch_tick(void)
+{
+	requests_per_sec = requests_total - requests_at_tick;
+	requests_at_tick = requests_total;
+	for (size_t i = 0; i < nentries; i++) {
+		entries[i].per_sec = entries[i].calls - entries[i].calls_at_tick;
+		entries[i].calls_at_tick = entries[i].calls;
+	}
+}
+
+json_t *dispatch_ops_new(void)
+{
+	json_t *by_op = json_object();
+	for (size_t i = 0; i < nentries && by_op; i++)
+		if (entries[i].calls)
+			json_object_set_new(by_op, entries[i].d->name,
+					    json_pack("{s:I, s:I}", "calls",
+						      (json_int_t)entries[i].calls, "per_sec",
+						      (json_int_t)entries[i].per_sec));
+	return json_pack("{s:I, s:I, s:o}", "total", (json_int_t)requests_total, "per_sec",
+			 (json_int_t)requests_per_sec, "by_op", by_op);
+}
+
+void dispatch_foreach_op(void (*fn)(const char *op, unsigned long long calls, void *arg), void *arg)
+{
+	for (size_t i = 0; i < nentries; i++)
+		if (entries[i].calls)
+			fn(entries[i].d->name, entries[i].calls, arg);
+}
+
+void dispatch_foreach_error(void (*fn)(const char *code, unsigned long long n, void *arg),
+			    void *arg)
+{
+	for (int e = 0; e < BRK_ERR_COUNT; e++)
+		if (errors[e])
+			fn(brk_err_code((brk_err)e), errors[e], arg);
 }
 
 json_t *dispatch_errors_new(void)
@@ -186,16 +258,17 @@ static int owner_arg(op_ctx *ctx, const json_t *args)
 
 /* resolve: checks one request object and finds its op; fills ctx name and owner. 0 or an
  * error. */
-static int resolve(op_ctx *ctx, const json_t *args, const struct op_def **out)
+static int resolve(op_ctx *ctx, const json_t *args, struct op_entry **out)
 {
 	if (!json_is_object(args))
 		return op_fail(ctx, BRK_EBADREQ, "a request must be a JSON object");
 	const char *op = json_string_value(json_object_get(args, "op"));
 	if (!op)
 		return op_fail(ctx, BRK_EBADREQ, "a request needs \"op\", a string");
-	const struct op_def *d = hmap_get(&index_by_name, op, strlen(op));
-	if (!d)
+	struct op_entry *e = hmap_get(&index_by_name, op, strlen(op));
+	if (!e)
 		return op_fail(ctx, BRK_EUNKNOWNOP, "unknown op '%.100s'", op);
+	const struct op_def *d = e->d;
 	json_t *name = json_object_get(args, "name");
 	if ((d->flags & OPF_NAME) && !json_is_string(name))
 		return op_fail(ctx, BRK_EBADARG, "%s needs \"name\", a string", d->name);
@@ -210,7 +283,7 @@ static int resolve(op_ctx *ctx, const json_t *args, const struct op_def **out)
 		return ctx->err;
 	ctx->args = args;
 	ctx->name = json_string_value(name);
-	*out = d;
+	*out = e;
 	return 0;
 }
 
@@ -275,10 +348,12 @@ static bool refused(op_ctx *ctx, const struct op_def *d)
 /* run_one: resolves and runs a single request. Returns OP_PARKED, 0 or an error. */
 static int run_one(op_ctx *ctx, const json_t *args)
 {
-	const struct op_def *d;
-	int rc = resolve(ctx, args, &d);
+	struct op_entry *e;
+	int rc = resolve(ctx, args, &e);
 	if (rc)
 		return rc;
+	const struct op_def *d = e->d;
+	e->calls++;
 	if (refused(ctx, d))
 		return ctx->err;
 	rc = apply_acks(ctx, args);
@@ -298,11 +373,13 @@ static int batch_check(op_ctx *ctx, const json_t *ops)
 	json_t *one;
 	json_array_foreach (ops, i, one) {
 		op_ctx probe = {.sess = ctx->sess};
-		const struct op_def *d;
-		if (resolve(&probe, one, &d) != 0 || auth_refuses(&probe, d) ||
-		    mem_refuses(&probe, d))
+		struct op_entry *e;
+		if (resolve(&probe, one, &e) != 0 || auth_refuses(&probe, e->d) ||
+		    mem_refuses(&probe, e->d))
 			return op_fail(ctx, probe.err, "ops[%zu]: %s", i, probe.msg);
-		if (d == &batch_op || !strcmp(d->name, BRK_OP_HELLO)) /* hello: who runs the rest */
+		const struct op_def *d = e->d;
+		if (d->fn == run_batch ||
+		    !strcmp(d->name, BRK_OP_HELLO)) /* hello: who runs the rest */
 			return op_fail(ctx, BRK_EBADARG, "ops[%zu]: a batch cannot hold a %s", i,
 				       d->name);
 		if (proto_op_blocks(d->name) && arg_wants_wait(one))
@@ -336,6 +413,15 @@ static int run_batch(op_ctx *ctx)
 	return op_ok(ctx, results);
 }
 
+static void count_latency(double seconds)
+{
+	size_t b = 0;
+	while (b < DISPATCH_BUCKETS && seconds > dispatch_bucket_bounds[b])
+		b++;
+	latency.count[b]++;
+	latency.sum += seconds;
+}
+
 void dispatch_request(session *s, struct req *r, const char *body, size_t len)
 {
 	op_ctx ctx = {.sess = s, .req = r};
@@ -346,6 +432,7 @@ void dispatch_request(session *s, struct req *r, const char *body, size_t len)
 		dispatch_answer(r, BRK_ESHUTDOWN, NULL, "brokerd is shutting down", 0);
 		return;
 	}
+	double t0 = clock_now();
 	json_t *args = jt_load(body, len, PROTO_PARSER_MAX_DEPTH, &jerr);
 	int rc;
 	if (!args)
@@ -356,6 +443,7 @@ void dispatch_request(session *s, struct req *r, const char *body, size_t len)
 	if (rc != OP_PARKED)
 		deliver(r, ctx_reply_new(&ctx, rc));
 	json_decref(args);
+	count_latency(clock_now() - t0);
 	if (rc && rc != OP_PARKED && log_enabled(LL_DEBUG))
 		log_debug("session %llu: %s: %s", (unsigned long long)s->id, brk_err_code(ctx.err),
 			  ctx.msg);

@@ -52,6 +52,36 @@ unsigned long long dispatch_requests_total(void);
 /* dispatch_errors_new: {code: count} of the error replies since start (those sent). */
 json_t *dispatch_errors_new(void);
 
+/* dispatch_foreach_op: fn(op, calls, arg) for each op called since start. */
+void dispatch_foreach_op(void (*fn)(const char *op, unsigned long long calls, void *arg),
+			 void *arg);
+
+/* dispatch_foreach_error: fn(code, count, arg) for each error code replied since start. */
+void dispatch_foreach_error(void (*fn)(const char *code, unsigned long long n, void *arg),
+			    void *arg);
+
+/* dispatch_tick: once a second: the per-second rates info reports are the last second's. */
+void dispatch_tick(void);
+
+/* dispatch_requests_per_sec: requests received in the last second. */
+unsigned long long dispatch_requests_per_sec(void);
+
+/* dispatch_ops_new: {"total", "per_sec", "by_op": {op: {"calls", "per_sec"}}} of the ops
+ * called since start (requests, and each op of a batch). */
+json_t *dispatch_ops_new(void);
+
+/* The time brokerd spent on each request (decoding, running, encoding the reply; not the
+ * time it was parked): counts by upper bound in seconds, the last one unbounded. */
+#define DISPATCH_BUCKETS 13
+extern const double dispatch_bucket_bounds[DISPATCH_BUCKETS];
+struct dispatch_latency {
+	unsigned long long count[DISPATCH_BUCKETS + 1];
+	double sum;
+};
+
+/* dispatch_latency: the histogram since start. */
+const struct dispatch_latency *dispatch_latency(void);
+
 /* dispatch_answer: answers r with result (stolen) or with err and msg; a delivery id other
  * than 0 goes with the result. r NULL is a no-op. */
 void dispatch_answer(struct req *r, brk_err err, json_t *result, const char *msg,

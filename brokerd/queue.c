@@ -437,6 +437,74 @@ static int op_join(op_ctx *ctx)
 	return obj_park(ctx, &q->joiners, BRK_OP_QUEUE_JOIN, timeout, BRK_ETIMEOUT, NULL);
 }
 
+/* nth_of_heap: the items of priority queue q in get order, the first n of them into out
+ * (borrowed): a best-first walk of the heap, whose frontier holds at most n + 1 slots. */
+static size_t nth_of_heap(const queue *q, size_t n, const struct qitem **out)
+{
+	size_t frontier[QUEUE_PEEK_MAX + 1], nf = q->count ? 1 : 0, k = 0;
+	frontier[0] = 0;
+	while (k < n && nf) {
+		size_t best = 0;
+		for (size_t i = 1; i < nf; i++)
+			if (before(&q->items[frontier[i]], &q->items[frontier[best]]))
+				best = i;
+		size_t at = frontier[best];
+		out[k++] = &q->items[at];
+		frontier[best] = frontier[--nf];
+		for (size_t c = 2 * at + 1; c <= 2 * at + 2 && c < q->count; c++)
+			frontier[nf++] = c;
+	}
+	return k;
+}
+
+/* op_peek: the next n items (default 1, at most QUEUE_PEEK_MAX) in the order gets would
+ * take them, without taking them. */
+static int op_peek(op_ctx *ctx)
+{
+	queue *q;
+	json_int_t n;
+	const struct qitem *items[QUEUE_PEEK_MAX];
+	int rc = arg_opt_int(ctx, "n", 1, &n);
+	if (rc == 0 && (n < 1 || n > QUEUE_PEEK_MAX))
+		return op_fail(ctx, BRK_EBADARG, "argument 'n' must be from 1 to %d",
+			       QUEUE_PEEK_MAX);
+	if (rc || (rc = peek(ctx, &q)))
+		return rc;
+	size_t have = q ? (size_t)n < q->count ? (size_t)n : q->count : 0;
+	if (q && q->kind == Q_PRIORITY)
+		have = nth_of_heap(q, have, items);
+	for (size_t i = 0; q && q->kind != Q_PRIORITY && i < have; i++)
+		items[i] = slot(q, q->kind == Q_FIFO ? i : q->count - 1 - i);
+	json_t *list = json_array();
+	for (size_t i = 0; i < have && list; i++)
+		json_array_append(list, items[i]->value);
+	return op_ok(ctx, list);
+}
+
+/* op_purge: drops every item of the queue (not those delivered and not yet confirmed),
+ * as tasks done; parked putters then get in. */
+static int op_purge(op_ctx *ctx)
+{
+	queue *q;
+	int rc = peek(ctx, &q);
+	size_t n = q ? q->count : 0;
+	if (rc)
+		return rc;
+	while (q && q->count) {
+		struct qitem it = pop(q);
+		log_leaving(q, it.seq);
+		json_decref(it.value);
+	}
+	if (q && n) {
+		q->unfinished = q->unfinished > n ? q->unfinished - n : 0;
+		log_unfinished(q);
+		if (q->unfinished == 0)
+			wait_complete_list(&q->joiners, BRK_OK, NULL);
+		admit_putters(q);
+	}
+	return op_ok(ctx, json_pack("{s:I}", "purged", (json_int_t)n));
+}
+
 const struct op_def queue_ops[] = {
 	{BRK_OP_QUEUE_CREATE, op_create, OPF_NAME | OPF_STORE | OPF_GROW, "kind,maxsize,ephemeral"},
 	{BRK_OP_QUEUE_PUT, op_put, OPF_NAME | OPF_STORE | OPF_GROW, "value,priority,block,timeout"},
@@ -448,6 +516,8 @@ const struct op_def queue_ops[] = {
 	{BRK_OP_QUEUE_FULL, op_full, OPF_NAME | OPF_RO, ""},
 	{BRK_OP_QUEUE_TASK_DONE, op_task_done, OPF_NAME | OPF_STORE, ""},
 	{BRK_OP_QUEUE_JOIN, op_join, OPF_NAME, "timeout"},
+	{BRK_OP_QUEUE_PEEK, op_peek, OPF_NAME | OPF_RO, "n"},
+	{BRK_OP_QUEUE_PURGE, op_purge, OPF_NAME | OPF_STORE | OPF_ADMIN, ""},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -7,4 +7,6 @@
 
 extern const struct obj_class queue_class;
 
+#define QUEUE_PEEK_MAX 100 /* items one queue.peek returns at most */
+
 #endif

@@ -10,6 +10,7 @@
 #include "listen.h"
 #include "log.h"
 #include "notify.h"
+#include "object.h"
 #include "persist.h"
 #include "server.h"
 #include "session.h"
@@ -19,7 +20,7 @@
 #define RESERVED_FDS 32 /* descriptors kept for listeners, the data dir, logs */
 
 static struct event_base *loop;
-static struct event *exit_ev;
+static struct event *exit_ev, *shutdown_ev, *tick_ev, *watchdog_ev;
 static struct listener *listeners;
 static size_t nlisteners;
 static SSL_CTX *tls;
@@ -69,6 +70,45 @@ static void limit_clients(const struct config *c)
 	max_clients = max;
 }
 
+/* on_tick: once a second: the per-second rates, and systemd's status line. */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+	dispatch_tick();
+	notify_status("%zu sessions, %zu objects, %zu parked, %llu requests/s", sess_count(),
+		      obj_count(), wait_count(), dispatch_requests_per_sec());
+}
+
+/* on_watchdog: the loop is turning: tells systemd (WatchdogSec). */
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+	notify_systemd("WATCHDOG=1");
+}
+
+/* start_timers: the tick, and the watchdog pings when systemd watches brokerd. */
+static int start_timers(struct event_base *base)
+{
+	double every = notify_watchdog_interval();
+	struct timeval second = {1, 0},
+		       ping = {(time_t)every, (long)((every - (time_t)every) * 1e6)};
+	tick_ev = event_new(base, -1, EV_PERSIST, on_tick, NULL);
+	if (!tick_ev || event_add(tick_ev, &second) != 0)
+		return -1;
+	if (every <= 0)
+		return 0;
+	log_info("systemd watchdog: a ping every %.1f s", every);
+	watchdog_ev = event_new(base, -1, EV_PERSIST, on_watchdog, NULL);
+	return watchdog_ev && event_add(watchdog_ev, &ping) == 0 ? 0 : -1;
+}
+
+void server_reload(const struct config *c)
+{
+	conn_set_stall_timeout(c->stall_timeout);
+	limit_clients(c);
+	listen_ipc_access(c);
+}
+
 int server_init(struct event_base *base, const struct config *c)
 {
 	loop = base;
@@ -82,7 +122,7 @@ int server_init(struct event_base *base, const struct config *c)
 	limit_clients(c);
 	exit_ev = evtimer_new(base, on_exit_timer, NULL);
 	listeners = calloc(c->nlisten, sizeof *listeners);
-	if (!exit_ev || !listeners)
+	if (!exit_ev || !listeners || start_timers(base) != 0)
 		return -1;
 	if (wants_tls(c) && !(tls = listen_tls_new(c)))
 		return -1;
@@ -95,6 +135,20 @@ int server_start(struct event_base *base, const struct config *c)
 		if (listen_start(base, &c->listen[i], tls, &listeners[i]) != 0)
 			return -1;
 	return 0;
+}
+
+static void on_shutdown_asked(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+	server_shutdown();
+}
+
+void server_shutdown_soon(void)
+{
+	if (!shutdown_ev)
+		shutdown_ev = event_new(loop, -1, 0, on_shutdown_asked, NULL);
+	if (shutdown_ev)
+		event_active(shutdown_ev, EV_TIMEOUT, 0);
 }
 
 static void all_written(void)
@@ -129,7 +183,13 @@ int server_close(void)
 	nlisteners = 0;
 	if (exit_ev)
 		event_free(exit_ev);
-	exit_ev = NULL;
+	if (shutdown_ev)
+		event_free(shutdown_ev);
+	if (tick_ev)
+		event_free(tick_ev);
+	if (watchdog_ev)
+		event_free(watchdog_ev);
+	exit_ev = shutdown_ev = tick_ev = watchdog_ev = NULL;
 	SSL_CTX_free(tls);
 	tls = NULL;
 	dispatch_fini();
@@ -161,6 +221,10 @@ void server_describe(json_t *info)
 				      (json_int_t)cc.peer_vanished, "protocol_error",
 				      (json_int_t)cc.protocol_error));
 	json_object_set_new(info, "replies_too_big", json_integer((json_int_t)cc.reply_too_big));
+	unsigned long long in, out;
+	conn_bytes(&in, &out);
+	json_object_set_new(info, "bytes",
+			    json_pack("{s:I, s:I}", "in", (json_int_t)in, "out", (json_int_t)out));
 	json_object_set_new(info, "refused_connections",
 			    json_pack("{s:I, s:I, s:I}", "max_clients", (json_int_t)over, "no_fd",
 				      (json_int_t)nofd, "ipc_peer", (json_int_t)peer));

@@ -21,6 +21,14 @@ int server_start(struct event_base *base, const struct config *c);
  * Safe to call more than once. */
 void server_shutdown(void);
 
+/* server_reload: applies c's connection settings (stall timeout, max clients, ipc access)
+ * to the running server; c is borrowed as server_init's was. */
+void server_reload(const struct config *c);
+
+/* server_shutdown_soon: server_shutdown at the loop's next turn (the shutdown op: its own
+ * reply goes out first). */
+void server_shutdown_soon(void);
+
 /* server_close: closes every connection and listener and frees the server's state (after
  * the loop ended). Returns -1 (and logs) if some request was neither answered nor
  * released: every request must leave through the dispatch hook exactly once. */

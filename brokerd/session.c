@@ -170,3 +170,9 @@ void sess_foreach_holding(const struct holding_class *cls, void (*fn)(struct hol
 		}
 	}
 }
+
+void sess_foreach(void (*fn)(session *s, void *arg), void *arg)
+{
+	for (hmap_entry *e = sessions.first; e; e = e->next)
+		fn(e->value, arg);
+}

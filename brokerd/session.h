@@ -45,6 +45,7 @@ typedef struct session {
 	/* who it is (auth.h): its principal (NULL: anonymous) and role, an enum role */
 	const struct principal *principal;
 	unsigned char role;
+	unsigned bad_hellos;  /* hellos with a token no principal has */
 	size_t objects;       /* objects it created that still exist */
 	size_t parked;        /* its parked requests */
 	struct list waiters;  /* waiter.sess_link, oldest first */
@@ -107,6 +108,9 @@ void sess_id_floor(uint64_t id);
 
 /* sess_foreach_holding: fn(h) for every holding of class cls of every session. */
 void sess_foreach_holding(const struct holding_class *cls, void (*fn)(struct holding *h));
+
+/* sess_foreach: fn(s, arg) for every open session; fn must not close any. */
+void sess_foreach(void (*fn)(session *s, void *arg), void *arg);
 
 /* sess_count: how many sessions are open. */
 size_t sess_count(void);

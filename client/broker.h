@@ -64,10 +64,26 @@ typedef struct brk_options {
 	 * $BROKERD_TLS_KEY. Without a CA file the system's trust store verifies the server. A
 	 * client certificate is presented when cert is set (key: its key, if not in cert). */
 	const char *tls_ca, *tls_cert, *tls_key;
+	/* Authentication, for a brokerd configured with principals: the token (a secret, at
+	 * least 16 characters) is sent in the hello that greets every connection, the first and
+	 * each reconnect (after fork() too). It is token, else the first line of the file
+	 * token_file (trailing white space stripped), else $BROKERD_TOKEN, else the first line
+	 * of the file named by $BROKERD_TOKEN_FILE; an empty value counts as unset. None: no
+	 * token is sent (brokerd then answers every op but hello and ping BRK_EUNAUTHORIZED).
+	 * Prefer a file to a string given on a command line, which ps shows. A token file must
+	 * be a regular file that others (not owner or group) may neither read nor write: else
+	 * brk_connect fails with BRK_EINVAL, as for an empty or unreadable file. The token is
+	 * read once, by brk_connect; it never appears in brk_last_error. */
+	const char *token, *token_file;
 } brk_options;
 
 /* brk_connect: connects to url (NULL: $BROKERD_URL, else the default address) and greets
- * the daemon. opts may be NULL for defaults. On BRK_OK *out is a client to brk_close. */
+ * the daemon (with the token, if any: see brk_options). opts may be NULL for defaults. On
+ * BRK_OK *out is a client to brk_close. BRK_EUNAUTHORIZED (with brokerd's message) when
+ * brokerd refuses the token; a call that reconnects (after a lost connection, or first in
+ * a fork()ed child) fails the same way if the token is refused then. A session may also
+ * get BRK_EFORBIDDEN (its principal's role or name prefix does not allow the op) and
+ * BRK_EOOM (brokerd is at its max-memory: writes are refused, reads and deletes work). */
 brk_err brk_connect(const char *url, const brk_options *opts, brk_client **out);
 
 /* brk_close: closes c and frees it. No other thread may be inside a call on c. */

@@ -14,7 +14,7 @@
 #include "url.h"
 
 static const char usage[] =
-	"Usage: brokerctl [--url URL] [--json] COMMAND [ARGS]\n"
+	"Usage: brokerctl [--url URL] [--token-file FILE] [--json] COMMAND [ARGS]\n"
 	"Inspects and drives a running brokerd.\n"
 	"\n"
 	"Commands:\n"
@@ -64,6 +64,11 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"  -u, --url URL   brokerd's address (default: $BROKERD_URL, else %s)\n"
+	"  --token-file FILE\n"
+	"                  authenticate with the token on FILE's first line (a file that\n"
+	"                  others may not read; default: $BROKERD_TOKEN_FILE)\n"
+	"  --token TOKEN   authenticate with TOKEN (default: $BROKERD_TOKEN); prefer\n"
+	"                  --token-file or the environment: ps shows command lines\n"
 	"  -j, --json      print results as JSON\n"
 	"  -h, --help      show this help\n"
 	"  -V, --version   show the version\n"
@@ -72,7 +77,10 @@ static const char usage[] =
 	"(so 42 is a number and '\"42\"' a string). Put -- before a negative number.\n"
 	"tls+tcp:// addresses take the CA, and a client certificate and key if the daemon asks\n"
 	"for one, from $BROKERD_TLS_CA, $BROKERD_TLS_CERT and $BROKERD_TLS_KEY (PEM files).\n"
-	"Exit status: 0 ok, 1 brokerd answered with an error, 2 usage, 3 cannot connect.\n";
+	"A brokerd configured with principals answers 'unauthorized' until a token is given\n"
+	"(--token, --token-file, $BROKERD_TOKEN or $BROKERD_TOKEN_FILE, in that order).\n"
+	"Exit status: 0 ok, 1 brokerd answered with an error, 2 usage, 3 cannot connect\n"
+	"(or brokerd refused the token).\n";
 
 int ctl_usage(const char *msg)
 {
@@ -83,11 +91,13 @@ int ctl_usage(const char *msg)
 brk_client *ctl_connect(const struct ctl *ctl)
 {
 	brk_client *c;
-	if (brk_connect(ctl->url, NULL, &c) != BRK_OK) {
+	brk_options o = {.token = ctl->token, .token_file = ctl->token_file};
+	brk_err err = brk_connect(ctl->url, &o, &c);
+	if (err == BRK_EUNAUTHORIZED)
+		fprintf(stderr, "brokerctl: unauthorized: %s\n", brk_last_error());
+	else if (err)
 		fprintf(stderr, "brokerctl: %s\n", brk_last_error());
-		return NULL;
-	}
-	return c;
+	return err ? NULL : c;
 }
 
 /* reply_status: prints an error reply and maps it to an exit status. */
@@ -1022,6 +1032,8 @@ int main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"token", required_argument, NULL, 'T'},
+		{"token-file", required_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	struct ctl ctl = {0};
@@ -1034,6 +1046,12 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			ctl.json = true;
+			break;
+		case 'T':
+			ctl.token = optarg;
+			break;
+		case 'F':
+			ctl.token_file = optarg;
 			break;
 		case 'h':
 			printf(usage, proto_client_url(url, sizeof url) == 0 ? url : "?");

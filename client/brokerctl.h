@@ -10,8 +10,9 @@
 enum { EXIT_OK = 0, EXIT_REPLY = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
 struct ctl {
-	const char *url; /* NULL: $BROKERD_URL or the default */
-	bool json;       /* machine output */
+	const char *url;                /* NULL: $BROKERD_URL or the default */
+	bool json;                      /* machine output */
+	const char *token, *token_file; /* NULL: $BROKERD_TOKEN, $BROKERD_TOKEN_FILE */
 };
 
 /* ctl_connect: connects or reports why not on stderr. */

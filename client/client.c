@@ -65,6 +65,7 @@ struct brk_client {
 	atomic_uint next_id;
 	/* settings, fixed by brk_connect */
 	char *url, *tls_ca, *tls_cert, *tls_key;
+	char *token; /* greets every connection; NULL: none (conn_token) */
 	int max_flight;
 	double reply_grace, send_timeout;
 	bool (*interrupted)(void *arg);
@@ -448,19 +449,43 @@ static brk_err hello_reply(brk_client *c, conn *k, uint32_t id, json_t **reply)
 	}
 }
 
-/* greet: "hello" on a new connection; on BRK_OK *result is hello's result. */
+/* hello_text: the greeting, {"op":"hello"} with the token if there is one; malloc'ed, to
+ * wipe (it holds the secret) and free with conn_token_free. */
+static char *hello_text(const brk_client *c)
+{
+	json_t *hello = json_pack("{ss}", "op", BRK_OP_HELLO);
+	bool ok =
+		hello && (!c->token || !json_object_set_new(hello, "token", json_string(c->token)));
+	char *text = ok ? json_dumps(hello, JSON_COMPACT) : NULL;
+	json_decref(hello);
+	return text;
+}
+
+/* greet_failed: hello's error reply: the daemon's message, never the token we sent. */
+static brk_err greet_failed(brk_err err, const char *msg)
+{
+	if (err == BRK_EUNAUTHORIZED)
+		return fail(err, "brokerd refused the token: %s", msg ? msg : brk_strerror(err));
+	return fail(err, "hello: %s", msg ? msg : brk_strerror(err));
+}
+
+/* greet: "hello" on a new connection, with the token if any; on BRK_OK *result is hello's
+ * result. A refused token gives BRK_EUNAUTHORIZED: the connection is not adopted. */
 static brk_err greet(brk_client *c, conn *k, json_t **result)
 {
-	static const char text[] = "{\"op\":\"hello\"}";
 	uint32_t id = new_id(c);
 	json_t *reply = NULL, *r = NULL;
 	const char *msg = NULL;
 	bool sent;
-	brk_err err = conn_send(k, id, text, sizeof text - 1, conn_now() + c->send_timeout, &sent);
+	char *text = hello_text(c);
+	brk_err err =
+		text ? conn_send(k, id, text, strlen(text), conn_now() + c->send_timeout, &sent)
+		     : fail(BRK_ENOMEM, NULL);
+	conn_token_free(text);
 	if (!err)
 		err = hello_reply(c, k, id, &reply);
 	if (!err && (err = proto_reply_parse(reply, &r, &msg)))
-		fail(err, "hello: %s", msg ? msg : brk_strerror(err));
+		greet_failed(err, msg);
 	*result = err ? NULL : json_incref(r);
 	json_decref(reply);
 	return err;
@@ -876,14 +901,20 @@ static void client_free(brk_client *c)
 	free(c->tls_ca);
 	free(c->tls_cert);
 	free(c->tls_key);
+	conn_token_free(c->token);
 	free(c);
 }
 
-static brk_client *client_new(const char *url, const brk_options *o)
+/* client_new: a client of url with o's settings, taking token (conn_token's, even when it
+ * returns NULL). */
+static brk_client *client_new(const char *url, const brk_options *o, char *token)
 {
 	brk_client *c = calloc(1, sizeof *c);
-	if (!c)
+	if (!c) {
+		conn_token_free(token);
 		return NULL;
+	}
+	c->token = token;
 	pthread_mutex_init(&c->mu, NULL);
 	init_room(c);
 	c->unconfirmed = json_array();
@@ -907,18 +938,37 @@ static brk_client *client_new(const char *url, const brk_options *o)
 	return c;
 }
 
+/* client_token: the token opts or the environment give (conn_token), checked to be text
+ * that JSON can carry; NULL if none. */
+static brk_err client_token(const brk_options *opts, char **token)
+{
+	brk_err err = conn_token(opts ? opts->token : NULL, opts ? opts->token_file : NULL, token);
+	json_t *t = !err && *token ? json_string(*token) : NULL;
+	if (!err && *token && !t) {
+		conn_token_free(*token);
+		*token = NULL;
+		err = fail(BRK_EINVAL, "the token is not valid UTF-8 text");
+	}
+	json_decref(t);
+	return err;
+}
+
 brk_err brk_connect(const char *url, const brk_options *opts, brk_client **out)
 {
 	char dflt[512];
 	*out = NULL;
 	if (!url && proto_client_url(dflt, sizeof dflt) != 0)
 		return fail(BRK_EINVAL, "the default address does not fit; set BROKERD_URL");
-	brk_client *c = client_new(url ? url : dflt, opts);
+	char *token = NULL;
+	brk_err err = client_token(opts, &token);
+	if (err)
+		return err;
+	brk_client *c = client_new(url ? url : dflt, opts, token);
 	if (!c)
 		return fail(BRK_ENOMEM, NULL);
 	registry_add(c); /* before the connection exists, so no fork can miss it */
 	pthread_mutex_lock(&c->mu);
-	brk_err err = reconnect(c);
+	err = reconnect(c);
 	pthread_mutex_unlock(&c->mu);
 	if (err != BRK_OK) {
 		registry_remove(c);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -32,6 +33,7 @@
 #define READ_CHUNK 65536              /* room kept free for each read */
 #define RECV_SLICE_MS 1000            /* the longest single blocking read */
 #define KEEP_BUFFER (4u << 20)        /* a larger idle read buffer is given back */
+#define TOKEN_MAX 4096                /* bytes of a token file's first line read at most */
 
 enum scheme { SCHEME_IPC, SCHEME_TCP, SCHEME_TLS };
 
@@ -254,9 +256,10 @@ static brk_err tls_failed(const char *url, const char *what)
 	return fail(BRK_ECONNECT, "TLS to %s: %s%s%s", url, what, *buf ? ": " : "", buf);
 }
 
+/* setting: given, else $env (env NULL: none); NULL when empty. */
 static const char *setting(const char *given, const char *env)
 {
-	const char *v = given ? given : getenv(env);
+	const char *v = given ? given : env ? getenv(env) : NULL;
 	return v && *v ? v : NULL;
 }
 
@@ -280,6 +283,79 @@ static brk_err tls_context(const struct conn_tls *tls, const char *url, SSL_CTX 
 	if (cert && SSL_CTX_use_PrivateKey_file(ctx, key ? key : cert, SSL_FILETYPE_PEM) != 1)
 		return tls_failed(url, "cannot load the client key");
 	return BRK_OK;
+}
+
+/* ---- the token ----
+ * A token is a password: it is never put in an error message, and its copies are wiped. */
+
+/* token_line: the first line of fd's content, trailing white space stripped, in buf. */
+static size_t token_line(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 0;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	len = strcspn(buf, "\n");
+	while (len && strchr(" \t\r\v\f", buf[len - 1]))
+		len--;
+	buf[len] = '\0';
+	return len;
+}
+
+/* token_file_check: why fd (the token file path) may not hold a token, or NULL. Others
+ * who may read it know the secret; a FIFO or device could block or never end. */
+static const char *token_file_check(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if (st.st_mode & (S_IROTH | S_IWOTH))
+		return "others may read or write it (chmod o-rw, or 0600)";
+	return NULL;
+}
+
+static brk_err token_from_file(const char *path, char **out)
+{
+	char buf[TOKEN_MAX + 1];
+	const char *why = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		why = strerror(errno);
+	else if (!(why = token_file_check(fd)) && token_line(fd, buf, sizeof buf) == 0)
+		why = "it is empty or cannot be read";
+	if (fd >= 0)
+		close(fd);
+	if (!why && !(*out = strdup(buf)))
+		why = "out of memory";
+	explicit_bzero(buf, sizeof buf);
+	return why ? fail(BRK_EINVAL, "token file %s refused: %s", path, why) : BRK_OK;
+}
+
+brk_err conn_token(const char *token, const char *token_file, char **out)
+{
+	*out = NULL;
+	if (!setting(token, NULL) && !setting(token_file, NULL)) {
+		token = setting(NULL, "BROKERD_TOKEN");
+		token_file = setting(NULL, "BROKERD_TOKEN_FILE");
+	}
+	if (setting(token, NULL))
+		return (*out = strdup(token)) ? BRK_OK : fail(BRK_ENOMEM, NULL);
+	return setting(token_file, NULL) ? token_from_file(token_file, out) : BRK_OK;
+}
+
+void conn_token_free(char *token)
+{
+	if (token)
+		explicit_bzero(token, strlen(token));
+	free(token);
 }
 
 /* tls_expect_peer: the server's certificate must name host (a DNS name or an IP). */

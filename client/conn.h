@@ -17,6 +17,16 @@ struct conn_tls {
 	const char *ca, *cert, *key;
 };
 
+/* conn_token: the token to greet brokerd with, from token, else the first line of
+ * token_file, else $BROKERD_TOKEN, else the file named by $BROKERD_TOKEN_FILE (an empty
+ * value counts as not set). On BRK_OK *out is a malloc'ed copy for conn_token_free, or
+ * NULL when there is no token. BRK_EINVAL for a token file that cannot be read, is empty,
+ * is not a regular file or that others (not owner or group) may read or write. */
+CALL_INTERNAL brk_err conn_token(const char *token, const char *token_file, char **out);
+
+/* conn_token_free: wipes and frees a token from conn_token (NULL is fine). */
+CALL_INTERNAL void conn_token_free(char *token);
+
 /* What conn_recv saw. */
 enum conn_recv {
 	CONN_DATA,   /* bytes arrived; frames may be ready */

@@ -16,6 +16,8 @@
 #define BRK_OP_BATCH "batch"
 #define BRK_OP_ACK "ack"
 #define BRK_OP_CANCEL "cancel"
+#define BRK_OP_KICK "kick"
+#define BRK_OP_SHUTDOWN "shutdown"
 
 #define BRK_OP_QUEUE_CREATE "queue.create"
 #define BRK_OP_QUEUE_PUT "queue.put"
@@ -27,6 +29,8 @@
 #define BRK_OP_QUEUE_FULL "queue.full"
 #define BRK_OP_QUEUE_TASK_DONE "queue.task_done"
 #define BRK_OP_QUEUE_JOIN "queue.join"
+#define BRK_OP_QUEUE_PEEK "queue.peek"
+#define BRK_OP_QUEUE_PURGE "queue.purge"
 
 #define BRK_OP_LOCK_ACQUIRE "lock.acquire"
 #define BRK_OP_LOCK_RELEASE "lock.release"

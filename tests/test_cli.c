@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -635,6 +636,148 @@ START_TEST(pool_stat_names_the_session_of_a_tcp_worker)
 }
 END_TEST
 
+/* ---- tokens ---- */
+
+#define APP_TOKEN "app-token-0123456789abcdef"
+
+static char err[8192];
+
+/* run_stderr: runs argv (NULL-terminated) with its stderr in err; the exit status. */
+static int run_stderr(char *const argv[])
+{
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = test_fork();
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t len = 0;
+	ssize_t n;
+	while (len + 1 < sizeof err && (n = read(fds[0], err + len, sizeof err - len - 1)) > 0)
+		len += (size_t)n;
+	err[len] = '\0';
+	close(fds[0]);
+	return child_exit(pid);
+}
+
+/* ctl_err: brokerctl --url URL args... with its stderr in err. */
+#define ctl_err(...) run_stderr((char *[]){BROKERCTL_BIN, "--url", d.url, __VA_ARGS__, NULL})
+
+/* file_in_dir: writes text to d's dir/name with mode; returns its path (static per name). */
+static const char *file_in_dir(const char *name, const char *text, mode_t mode)
+{
+	static char paths[4][160];
+	static int next;
+	char *path = paths[next++ % 4];
+	snprintf(path, sizeof paths[0], "%s/%s", d.dir, name);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+	return path;
+}
+
+static char auth_dir[] = "/tmp/brokerd-ctlauth-XXXXXX", auth_config[160];
+
+/* auth_config_new / auth_config_remove: once for the auth tests (an unchecked fixture, so
+ * the file goes even when a daemon fails to start): a config naming principal "app" (rw,
+ * names "app." on). */
+static void auth_config_new(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(auth_dir));
+	snprintf(auth_config, sizeof auth_config, "%s/conf.json", auth_dir);
+	FILE *f = fopen(auth_config, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"principals\": [{\"name\": \"app\", \"token\": \"" APP_TOKEN "\", "
+	      "\"role\": \"rw\", \"prefix\": \"app.\"}]}\n",
+	      f);
+	fclose(f);
+	ck_assert_int_eq(chmod(auth_config, 0600), 0);
+}
+
+static void auth_config_remove(void)
+{
+	unlink(auth_config);
+	rmdir(auth_dir);
+}
+
+/* auth_tcp: the daemon's loopback tcp listener too. Over ipc, root and brokerd's own uid are
+ * admin without a token (PROTOCOL.md "Authentication"), as these tests' user may be. */
+static char auth_tcp[64];
+
+/* auth_setup: a brokerd with that config, on ipc and on auth_tcp. */
+static void auth_setup(void)
+{
+	snprintf(auth_tcp, sizeof auth_tcp, "tcp://127.0.0.1:%d", free_tcp_port());
+	daemon_start(&d,
+		     (const char *const[]){"--config", auth_config, "--listen", auth_tcp, NULL});
+}
+
+static void auth_teardown(void)
+{
+	char path[160];
+	const char *names[] = {"token", "open-token", "wrong-token"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		snprintf(path, sizeof path, "%s/%s", d.dir, names[i]);
+		unlink(path);
+	}
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+
+START_TEST(help_names_the_token_options_and_variables)
+{
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--help", NULL}), 0);
+	const char *want[] = {"--token-file FILE", "--token TOKEN", "$BROKERD_TOKEN_FILE",
+			      "$BROKERD_TOKEN)", "ps shows"};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+		ck_assert_msg(strstr(out, want[i]) != NULL, "--help lacks %s", want[i]);
+	ck_assert_int_eq(ctl_argv((char *[]){BROKERCTL_BIN, "--token-file", NULL}), 2);
+}
+END_TEST
+
+START_TEST(token_file_authenticates_brokerctl)
+{
+	const char *token = file_in_dir("token", APP_TOKEN "\n", 0600);
+	ck_assert_int_eq(ctl("--token-file", (char *)token, "dict", "set", "app.d", "k", "7"), 0);
+	ck_assert_int_eq(ctl("--token-file", (char *)token, "dict", "get", "app.d", "k"), 0);
+	ck_assert_str_eq(out, "7\n");
+	ck_assert_int_eq(ctl("--token-file", (char *)token, "--json", "call", "hello"), 0);
+	json_t *hello = json_loads(out, 0, NULL), *r = json_object_get(hello, "result");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "principal")), "app");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "role")), "rw");
+	json_decref(hello);
+	ck_assert_int_eq(ctl("--token", APP_TOKEN, "dict", "get", "app.d", "k"), 0);
+	setenv("BROKERD_TOKEN_FILE", token, 1);
+	ck_assert_int_eq(ctl("dict", "get", "app.d", "k"), 0);
+	ck_assert_str_eq(out, "7\n");
+}
+END_TEST
+
+START_TEST(a_wrong_or_missing_token_fails_clearly)
+{
+	const char *wrong = file_in_dir("wrong-token", "wrong-token-0123456789\n", 0600);
+	ck_assert_int_eq(ctl_err("--token-file", (char *)wrong, "ping"), 3);
+	ck_assert_msg(strstr(err, "brokerctl: unauthorized: ") == err, "stderr: %s", err);
+	ck_assert_ptr_null(strstr(err, "wrong-token-0123"));
+	ck_assert_int_eq(ctl_err("--token", "wrong-token-0123456789", "ls"), 3);
+	ck_assert_ptr_null(strstr(err, "wrong-token-0123"));
+	ck_assert_int_eq(run_stderr((char *[]){BROKERCTL_BIN, "--url", auth_tcp, "dict", "get",
+					       "app.d", "k", NULL}),
+			 1); /* no token at all */
+	ck_assert_msg(strstr(err, "unauthorized") != NULL, "stderr: %s", err);
+	const char *open = file_in_dir("open-token", APP_TOKEN "\n", 0644);
+	ck_assert_int_ne(ctl_err("--token-file", (char *)open, "ping"), 0);
+	ck_assert_msg(strstr(err, "others may read") != NULL, "stderr: %s", err);
+	ck_assert_ptr_null(strstr(err, APP_TOKEN));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -661,6 +804,14 @@ int main(void)
 	tcase_add_test(tc, one_daemon_listens_on_ipc_and_tcp_at_once);
 	tcase_add_test(tc, save_compacts_a_data_dir);
 	tcase_add_test(tc, network_listeners_need_authentication);
+	tcase_add_test(tc, help_names_the_token_options_and_variables);
 	suite_add_tcase(s, tc);
+	TCase *auth = tcase_create("auth");
+	tcase_set_timeout(auth, 60);
+	tcase_add_unchecked_fixture(auth, auth_config_new, auth_config_remove);
+	tcase_add_checked_fixture(auth, auth_setup, auth_teardown);
+	tcase_add_test(auth, token_file_authenticates_brokerctl);
+	tcase_add_test(auth, a_wrong_or_missing_token_fails_clearly);
+	suite_add_tcase(s, auth);
 	return run_suite(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

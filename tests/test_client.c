@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <openssl/ssl.h>
@@ -619,6 +620,10 @@ struct peer {
 	json_t *seen; /* requests received, each with "_id": its request id */
 };
 
+/* The one token the peer's hello takes; any other is refused with PEER_REFUSAL. */
+#define PEER_TOKEN "peer-token-0123456789"
+#define PEER_REFUSAL "no principal has this token"
+
 static const unsigned char rep0[8] = {0, 'S', 'P', 0, 0, 0x31, 0, 0};
 static const unsigned char req0[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0};
 
@@ -664,7 +669,11 @@ static void peer_reply(struct peer *p, uint32_t id, const char *fmt, ...)
 static void peer_serve(struct peer *p, uint32_t id, json_t *req, uint32_t *parked)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
-	if (!strcmp(op, "hello")) {
+	const char *token = json_string_value(json_object_get(req, "token"));
+	if (!strcmp(op, "hello") && token && strcmp(token, PEER_TOKEN)) {
+		peer_reply(p, id, "{\"ok\":false,\"error\":\"unauthorized\",\"message\":\"%s\"}",
+			   PEER_REFUSAL);
+	} else if (!strcmp(op, "hello")) {
 		peer_reply(p, id, "{\"ok\":true,\"result\":{\"session\":7,\"owners\":true}}");
 	} else if (!strcmp(op, "queue.get")) {
 		*parked = id;
@@ -779,7 +788,8 @@ static void peer_start(struct peer *p, const unsigned char *greeting)
 	peer_run_thread(p, greeting);
 }
 
-static void peer_stop(struct peer *p)
+/* peer_stop_keeping: peer_stop, keeping p->seen for the caller (to json_decref). */
+static void peer_stop_keeping(struct peer *p)
 {
 	char path[160];
 	shutdown(p->lfd, SHUT_RDWR);
@@ -791,6 +801,11 @@ static void peer_stop(struct peer *p)
 		rmdir(p->dir);
 	}
 	SSL_CTX_free(p->tls);
+}
+
+static void peer_stop(struct peer *p)
+{
+	peer_stop_keeping(p);
 	json_decref(p->seen);
 }
 
@@ -808,6 +823,130 @@ static json_t *peer_find(struct peer *p, const char *op, int n)
 	pthread_mutex_unlock(&p->mu);
 	return found;
 }
+
+/* ---- tokens, against the peer ---- */
+
+/* token_file_new: a file in a fresh dir holding text, with mode; its path in out. */
+static void token_file_new(char *out, size_t size, const char *text, mode_t mode)
+{
+	char dir[] = "/tmp/brokerd-token-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(out, size, "%s/token", dir);
+	FILE *f = fopen(out, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(out, mode), 0);
+}
+
+static void token_file_remove(const char *path)
+{
+	char dir[160];
+	snprintf(dir, sizeof dir, "%s", path);
+	*strrchr(dir, '/') = '\0';
+	unlink(path);
+	rmdir(dir);
+}
+
+/* peer_hello_token: connects to a fresh peer with o (NULL: defaults) and returns what brk_connect
+ * did; *token (to free; may be NULL) is the "token" its hello carried, NULL for none. */
+static brk_err peer_hello_token(const brk_options *o, char **token)
+{
+	struct peer p;
+	brk_client *x = NULL;
+	peer_start(&p, rep0);
+	brk_err err = brk_connect(p.url, o, &x);
+	brk_close(x);
+	peer_stop_keeping(&p);
+	json_t *hello = peer_find(&p, "hello", 0);
+	const char *t = json_string_value(json_object_get(hello, "token"));
+	*token = t ? strdup(t) : NULL;
+	json_decref(p.seen);
+	return err;
+}
+
+/* hello_token_is: a connect with o greets with want (NULL: no token member), and fails
+ * as the peer refuses any token but PEER_TOKEN. */
+static void hello_token_is(const brk_options *o, const char *want)
+{
+	char *got = NULL;
+	brk_err refused = want && strcmp(want, PEER_TOKEN) ? BRK_EUNAUTHORIZED : BRK_OK;
+	ck_assert_int_eq(peer_hello_token(o, &got), refused);
+	if (want)
+		ck_assert_str_eq(got ? got : "(none)", want);
+	else
+		ck_assert_msg(got == NULL, "hello carried a token: %s", got);
+	free(got);
+}
+
+START_TEST(hello_carries_the_token_from_the_options_else_the_environment)
+{
+	char file[160], envfile[160];
+	token_file_new(file, sizeof file, PEER_TOKEN " \t\r\nsecond line\n", 0600);
+	token_file_new(envfile, sizeof envfile, "from-env-file-0123456\n", 0640);
+	hello_token_is(NULL, NULL);
+	hello_token_is(&(brk_options){.token = "option-token-0123456"}, "option-token-0123456");
+	hello_token_is(&(brk_options){.token_file = file}, PEER_TOKEN);
+	setenv("BROKERD_TOKEN_FILE", envfile, 1);
+	hello_token_is(NULL, "from-env-file-0123456");
+	setenv("BROKERD_TOKEN", "from-env-0123456789", 1);
+	hello_token_is(NULL, "from-env-0123456789"); /* the env's token before its file */
+	hello_token_is(&(brk_options){.token_file = file}, PEER_TOKEN); /* options first */
+	hello_token_is(&(brk_options){.token = "t-0123456789abcdef", .token_file = file},
+		       "t-0123456789abcdef");
+	unsetenv("BROKERD_TOKEN");
+	unsetenv("BROKERD_TOKEN_FILE");
+	token_file_remove(file);
+	token_file_remove(envfile);
+}
+END_TEST
+
+START_TEST(a_refused_token_fails_connect_with_unauthorized_and_is_not_shown)
+{
+	char *sent = NULL;
+	brk_options o = {.token = "wrong-token-0123456789"};
+	ck_assert_int_eq(peer_hello_token(&o, &sent), BRK_EUNAUTHORIZED);
+	ck_assert_str_eq(sent, "wrong-token-0123456789");
+	free(sent);
+	ck_assert_msg(strstr(brk_last_error(), PEER_REFUSAL) != NULL, "message: %s",
+		      brk_last_error());
+	ck_assert_ptr_null(strstr(brk_last_error(), "wrong-token"));
+}
+END_TEST
+
+/* connect_error: what brk_connect with o says before any daemon is reached. */
+static brk_err connect_error(const brk_options *o)
+{
+	brk_client *x = NULL;
+	brk_err err = brk_connect("ipc:///nonexistent/brokerd.sock", o, &x);
+	ck_assert_ptr_null(x);
+	return err;
+}
+
+START_TEST(token_files_others_may_read_empty_or_missing_are_refused)
+{
+	char open_file[160], empty[160], blank[160];
+	token_file_new(open_file, sizeof open_file, "secret-token-0123456789\n", 0644);
+	token_file_new(empty, sizeof empty, "", 0600);
+	token_file_new(blank, sizeof blank, "  \n", 0600);
+	ck_assert_int_eq(connect_error(&(brk_options){.token_file = open_file}), BRK_EINVAL);
+	ck_assert_msg(strstr(brk_last_error(), "others may read") != NULL, "%s", brk_last_error());
+	ck_assert_ptr_null(strstr(brk_last_error(), "secret-token"));
+	ck_assert_int_eq(connect_error(&(brk_options){.token_file = empty}), BRK_EINVAL);
+	ck_assert_int_eq(connect_error(&(brk_options){.token_file = blank}), BRK_EINVAL);
+	ck_assert_int_eq(connect_error(&(brk_options){.token_file = "/nonexistent/token"}),
+			 BRK_EINVAL);
+	ck_assert_int_eq(connect_error(&(brk_options){.token_file = "/tmp"}), BRK_EINVAL);
+	setenv("BROKERD_TOKEN_FILE", open_file, 1);
+	ck_assert_int_eq(connect_error(NULL), BRK_EINVAL);
+	ck_assert_int_eq(chmod(open_file, 0640), 0); /* a group may read it */
+	ck_assert_int_eq(connect_error(NULL), BRK_ECONNECT);
+	unsetenv("BROKERD_TOKEN_FILE");
+	token_file_remove(open_file);
+	token_file_remove(empty);
+	token_file_remove(blank);
+}
+END_TEST
 
 static void *acquire_on_thread(void *arg)
 {
@@ -1140,6 +1279,188 @@ START_TEST(tls_takes_the_ca_from_the_environment)
 }
 END_TEST
 
+/* ---- tokens, against brokerd configured with principals ---- */
+
+#define APP_TOKEN "app-token-0123456789abcdef"
+#define OPS_TOKEN "ops-token-0123456789abcdef"
+
+static char auth_config[160];
+
+/* auth_config_new / auth_config_remove: once for the auth tests (an unchecked fixture, so
+ * the file goes even when a daemon fails to start): a config file naming two principals,
+ * "app" (rw, on names that start with "app.") and "ops" (admin). */
+static void auth_config_new(void)
+{
+	token_file_new(auth_config, sizeof auth_config,
+		       "{\"principals\": ["
+		       "{\"name\": \"app\", \"token\": \"" APP_TOKEN "\", \"role\": \"rw\", "
+		       "\"prefix\": \"app.\"},"
+		       "{\"name\": \"ops\", \"token\": \"" OPS_TOKEN "\", \"role\": \"admin\"}]}\n",
+		       0600);
+}
+
+static void auth_config_remove(void)
+{
+	token_file_remove(auth_config);
+}
+
+/* auth_tcp: the daemon's loopback tcp listener too. Over ipc, root and brokerd's own uid are
+ * admin without a token (PROTOCOL.md "Authentication"), as these tests' user may be. */
+static char auth_tcp[64];
+
+/* auth_setup: a brokerd with that config, on ipc and on auth_tcp. */
+static void auth_setup(void)
+{
+	snprintf(auth_tcp, sizeof auth_tcp, "tcp://127.0.0.1:%d", free_tcp_port());
+	const char *const extra[] = {"--config", auth_config, "--listen", auth_tcp, NULL};
+	daemon_start(&d, extra);
+}
+
+static void auth_teardown(void)
+{
+	ck_assert_int_eq(daemon_stop(&d), 0);
+}
+
+/* auth_client: a client of d connected with o; the test fails if it cannot connect. */
+static brk_client *auth_client(const brk_options *o)
+{
+	brk_client *x = NULL;
+	brk_err err = brk_connect(d.url, o, &x);
+	ck_assert_msg(err == BRK_OK, "connect: %s: %s", brk_err_code(err), brk_last_error());
+	return x;
+}
+
+/* set_int: brk_dict_set of name[key] = v, with JSON made here. */
+static brk_err set_int(brk_client *x, const char *name, const char *key, long v)
+{
+	json_t *k = json_string(key), *val = json_integer(v);
+	brk_err err = brk_dict_set(x, name, k, val);
+	json_decref(k);
+	json_decref(val);
+	return err;
+}
+
+/* hello_field: field of what hello (without a token) says of x's session, as text. */
+static char *hello_field(brk_client *x, const char *field)
+{
+	json_t *req = brk_request_new("hello", NULL, NULL), *r = NULL;
+	ck_assert_int_eq(brk_call(x, req, &r), BRK_OK);
+	json_decref(req);
+	json_t *v = json_object_get(r, field);
+	char *text = json_is_string(v) ? strdup(json_string_value(v))
+				       : strdup(json_is_null(v) ? "null" : "?");
+	json_decref(r);
+	return text;
+}
+
+/* role_is: x's session has role and principal. */
+static void role_is(brk_client *x, const char *principal, const char *role)
+{
+	char *p = hello_field(x, "principal"), *r = hello_field(x, "role");
+	ck_assert_str_eq(p, principal);
+	ck_assert_str_eq(r, role);
+	free(p);
+	free(r);
+}
+
+START_TEST(the_right_token_authenticates_from_the_option_env_or_file)
+{
+	char file[160];
+	token_file_new(file, sizeof file, OPS_TOKEN "\n", 0600);
+	brk_client *x = auth_client(&(brk_options){.token = APP_TOKEN});
+	role_is(x, "app", "rw");
+	char *prefix = hello_field(x, "prefix");
+	ck_assert_str_eq(prefix, "app.");
+	free(prefix);
+	ck_assert_int_eq(set_int(x, "app.d", "k", 2), BRK_OK);
+	brk_close(x);
+	x = auth_client(&(brk_options){.token_file = file});
+	role_is(x, "ops", "admin");
+	brk_close(x);
+	setenv("BROKERD_TOKEN", APP_TOKEN, 1);
+	x = auth_client(NULL);
+	role_is(x, "app", "rw");
+	brk_close(x);
+	unsetenv("BROKERD_TOKEN");
+	setenv("BROKERD_TOKEN_FILE", file, 1);
+	x = auth_client(NULL);
+	role_is(x, "ops", "admin");
+	brk_close(x);
+	unsetenv("BROKERD_TOKEN_FILE");
+	token_file_remove(file);
+}
+END_TEST
+
+START_TEST(a_wrong_token_is_unauthorized_at_connect)
+{
+	brk_client *x = NULL;
+	brk_options o = {.token = "not-a-token-of-anyone-0123"};
+	ck_assert_int_eq(brk_connect(d.url, &o, &x), BRK_EUNAUTHORIZED);
+	ck_assert_ptr_null(x);
+	ck_assert_ptr_null(strstr(brk_last_error(), "not-a-token"));
+	ck_assert_msg(strlen(brk_last_error()) > strlen("brokerd refused the token: "), "%s",
+		      brk_last_error());
+}
+END_TEST
+
+START_TEST(without_a_token_ops_are_unauthorized)
+{
+	brk_client *x = NULL;
+	brk_err err = brk_connect(auth_tcp, NULL, &x); /* hello needs no token */
+	ck_assert_msg(err == BRK_OK, "connect: %s", brk_last_error());
+	size_t n = 0;
+	ck_assert_int_eq(brk_ping(x), BRK_OK);
+	ck_assert_int_eq(set_int(x, "app.d", "k", 2), BRK_EUNAUTHORIZED);
+	ck_assert_int_eq(brk_dict_len(x, "app.d", &n), BRK_EUNAUTHORIZED);
+	char *role = hello_field(x, "role");
+	ck_assert_str_eq(role, "none");
+	free(role);
+	brk_close(x);
+}
+END_TEST
+
+START_TEST(a_role_or_prefix_that_does_not_allow_an_op_is_forbidden)
+{
+	brk_client *x = auth_client(&(brk_options){.token = APP_TOKEN});
+	ck_assert_int_eq(set_int(x, "other.d", "k", 2), BRK_EFORBIDDEN);
+	ck_assert_int_eq(set_int(x, "app.d", "k", 2), BRK_OK);
+	brk_close(x);
+}
+END_TEST
+
+START_TEST(an_open_token_file_is_refused_before_connecting)
+{
+	char file[160];
+	brk_client *x = NULL;
+	token_file_new(file, sizeof file, APP_TOKEN "\n", 0644);
+	ck_assert_int_eq(brk_connect(d.url, &(brk_options){.token_file = file}, &x), BRK_EINVAL);
+	ck_assert_ptr_null(x);
+	ck_assert_ptr_null(strstr(brk_last_error(), APP_TOKEN));
+	token_file_remove(file);
+}
+END_TEST
+
+START_TEST(a_forked_child_reconnects_with_the_token)
+{
+	brk_client *x = auth_client(&(brk_options){.token = APP_TOKEN});
+	json_t *key = json_string("child"), *got = NULL;
+	uint64_t parent = brk_session_id(x);
+	pid_t pid = test_fork();
+	if (pid == 0) {
+		in_child = true;
+		brk_err err = set_int(x, "app.d", "child", 1);
+		_exit(err == BRK_OK && brk_session_id(x) != parent ? 0 : 10 + (int)err);
+	}
+	ck_assert_int_eq(child_exit(pid), 0);
+	ck_assert_int_eq(brk_dict_get(x, "app.d", key, &got), BRK_OK);
+	ck_assert_int_eq(json_integer_value(got), 1);
+	ck_assert_uint_eq(brk_session_id(x), parent);
+	json_decref(got);
+	json_decref(key);
+	brk_close(x);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("client");
@@ -1166,7 +1487,21 @@ int main(void)
 	tcase_add_test(peer, a_peer_that_is_not_rep0_is_refused);
 	tcase_add_test(peer, a_signal_during_a_wait_reaches_the_hook_at_once);
 	tcase_add_test(peer, a_reply_breaking_the_framing_fails_the_call_and_the_connection);
+	tcase_add_test(peer, hello_carries_the_token_from_the_options_else_the_environment);
+	tcase_add_test(peer, a_refused_token_fails_connect_with_unauthorized_and_is_not_shown);
+	tcase_add_test(peer, token_files_others_may_read_empty_or_missing_are_refused);
 	suite_add_tcase(s, peer);
+	TCase *auth = tcase_create("auth");
+	tcase_set_timeout(auth, 60);
+	tcase_add_unchecked_fixture(auth, auth_config_new, auth_config_remove);
+	tcase_add_checked_fixture(auth, auth_setup, auth_teardown);
+	tcase_add_test(auth, the_right_token_authenticates_from_the_option_env_or_file);
+	tcase_add_test(auth, a_wrong_token_is_unauthorized_at_connect);
+	tcase_add_test(auth, without_a_token_ops_are_unauthorized);
+	tcase_add_test(auth, a_role_or_prefix_that_does_not_allow_an_op_is_forbidden);
+	tcase_add_test(auth, an_open_token_file_is_refused_before_connecting);
+	tcase_add_test(auth, a_forked_child_reconnects_with_the_token);
+	suite_add_tcase(s, auth);
 	TCase *tls = tcase_create("tls");
 	tcase_add_checked_fixture(tls, tls_setup, tls_teardown);
 	tcase_add_test(tls, tls_verifies_the_server_by_name_and_by_ip);

@@ -20,11 +20,21 @@ from .errors import *  # noqa: F401,F403 - the exception classes
 __version__ = "0.1.0"
 
 
-def connect(url=None, timeout=10.0, tls_ca=None, tls_cert=None, tls_key=None):
+def connect(url=None, timeout=10.0, tls_ca=None, tls_cert=None, tls_key=None, token=None,
+            token_file=None):
     """connect: a Client of brokerd at url (None: $BROKERD_URL, else the default address),
     greeted with hello. timeout: seconds to connect and to send. TLS files default to
-    $BROKERD_TLS_CA, $BROKERD_TLS_CERT and $BROKERD_TLS_KEY."""
-    return Client(url or default_url(), timeout, tls_ca, tls_cert, tls_key)
+    $BROKERD_TLS_CA, $BROKERD_TLS_CERT and $BROKERD_TLS_KEY.
+
+    token: for a brokerd configured with principals, the secret sent in the hello of every
+    connection (the first, and each reconnect, after fork() too): token, else the first line
+    of token_file, else $BROKERD_TOKEN, else the file named by $BROKERD_TOKEN_FILE; none: no
+    token (brokerd then raises Unauthorized for every op but hello and ping). A token file
+    others may read or write, an empty or unreadable one raises errors.Invalid. A token
+    brokerd refuses raises errors.Unauthorized here, or from the call that reconnects.
+    A process that receives pickled handles without a client of its own (multiprocessing's
+    spawn) authenticates with the environment's token."""
+    return Client(url or default_url(), timeout, tls_ca, tls_cert, tls_key, token, token_file)
 
 
 __all__ = ["connect", "Client", "Queue", "Dict", "Lock", "RLock", "Semaphore", "Event",

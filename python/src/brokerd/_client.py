@@ -13,10 +13,10 @@ import threading
 import time
 import weakref
 
-from . import _wire
+from . import _token, _wire
 from ._wire import SPIN
 from .errors import (BrokerError, Invalid, IOFailure, NoReply, ProtocolError, SessionLost,
-                     TooBig, error_for)
+                     TooBig, Unauthorized, error_for)
 
 MAX_IN_FLIGHT = 64
 MAX_BATCH = 4096      # ops per batch (PROTOCOL.md "Limits")
@@ -178,10 +178,12 @@ class Client:
     """A connection to brokerd, shared by any number of threads (at most 64 calls in flight
     at once; more callers wait their turn). See brokerd.connect."""
 
-    def __init__(self, url, timeout=10.0, tls_ca=None, tls_cert=None, tls_key=None):
+    def __init__(self, url, timeout=10.0, tls_ca=None, tls_cert=None, tls_key=None,
+                 token=None, token_file=None):
         self.url = url
         self.timeout = timeout
         self._tls = (tls_ca, tls_cert, tls_key)
+        self._greeting = _hello_body(_token.resolve(token, token_file))
         self._ids = itertools.count(1)
         self._init_state()
         self.session = None
@@ -270,13 +272,15 @@ class Client:
         self._last_reply = time.monotonic()
 
     def _greet(self, k):
+        """_greet: hello's result on the new connection k, sent with the token if any;
+        Unauthorized (brokerd's message, never the token) when brokerd refuses it."""
         rid = self._new_id()
-        k.send(rid, b'{"op":"hello"}', self.timeout)
+        k.send(rid, self._greeting, self.timeout)
         deadline = time.monotonic() + REPLY_GRACE
         while time.monotonic() < deadline:
             for got, body in k.recv_frames(deadline - time.monotonic()):
                 if got == rid:
-                    return _result(_decode(body), "hello")
+                    return _hello_result(_decode(body))
         raise NoReply("no greeting from brokerd in time")
 
     def _lose_conn(self, k):
@@ -987,6 +991,20 @@ def _decode(body):
         return value if end == len(text) else json.loads(text)
     except (UnicodeDecodeError, ValueError, StopIteration):
         return None
+
+
+def _hello_body(token):
+    """_hello_body: the greeting's text: {"op":"hello"}, with "token" when there is one."""
+    if token is None:
+        return b'{"op":"hello"}'
+    return json.dumps({"op": "hello", "token": token}, separators=(",", ":")).encode()
+
+
+def _hello_result(reply):
+    try:
+        return _result(reply, "hello")
+    except Unauthorized as e:
+        raise Unauthorized("brokerd refused the token: %s" % (e.message or e.code)) from None
 
 
 def _result(reply, op):

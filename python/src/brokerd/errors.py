@@ -78,6 +78,14 @@ TaskError = _define("TaskError", "task_error",
                     doc="the worker's function raised: .type is its exception's name")
 Storage = _define("Storage", "storage", OSError,
                   doc="brokerd cannot write its data dir (a full disk...): the write was refused")
+Unauthorized = _define("Unauthorized", "unauthorized", PermissionError,
+                       doc="brokerd wants a token (connect's token= or token_file=, "
+                           "$BROKERD_TOKEN, $BROKERD_TOKEN_FILE), or refused the one given")
+Forbidden = _define("Forbidden", "forbidden", PermissionError,
+                    doc="the session's role or name prefix does not allow the op")
+OutOfMemory = _define("OutOfMemory", "out_of_memory", MemoryError,
+                      doc="brokerd is at its max-memory: writes are refused, reads and "
+                          "deletes still work")
 Internal = _define("Internal", "internal")
 
 # client side: never on the wire

@@ -3,6 +3,7 @@ functions.
 
     python3 -m brokerd.worker POOL module:function [module:function ...]
                               [--processes N] [--maxtasksperchild N] [--url URL]
+                              [--token-file FILE]
 
 Each function is imported by its name ("module:qualname"), as Pool.apply_async sends it.
 With --processes N, N worker processes serve at once, each with its own connection; one
@@ -10,7 +11,9 @@ that dies (or served --maxtasksperchild tasks) is replaced, as multiprocessing.P
 replaces its workers; after 6 in a row failed as they started (brokerd unreachable, say),
 it gives up with status 1. The workers stop when the pool is closed and drained, terminated
 or deleted, or when brokerd shuts down, and die with the parent process.
-A task a worker was running when it died goes back to the pool and runs elsewhere."""
+A task a worker was running when it died goes back to the pool and runs elsewhere.
+A brokerd configured with principals takes the token of --token-file, else of
+$BROKERD_TOKEN or $BROKERD_TOKEN_FILE (see brokerd.connect)."""
 import argparse
 import ctypes
 import importlib
@@ -22,8 +25,9 @@ import sys
 import time
 
 import brokerd
+from . import _token
 from ._client import check_json
-from .errors import BrokerError
+from .errors import BrokerError, Invalid, Unauthorized
 
 STOPPED = 3  # a worker's exit status once the pool is closed or terminated
 UNREACHABLE = 4  # a worker's exit status when brokerd cannot be reached
@@ -45,13 +49,14 @@ def load(name):
     return obj
 
 
-def serve(pool, funcs, url=None, maxtasks=None, client=None):
+def serve(pool, funcs, url=None, maxtasks=None, client=None, token=None, token_file=None):
     """serve: takes the tasks of pool (a name) for funcs (names, or a dict of name ->
     callable) and answers each with its function's result, or its exception's type name
     and message, until the pool is closed and drained or terminated (returns True) or
-    maxtasks tasks were served (returns False)."""
+    maxtasks tasks were served (returns False). Without client, it connects to url with
+    token or token_file (as brokerd.connect)."""
     table = funcs if isinstance(funcs, dict) else {f: load(f) for f in funcs}
-    c = client or brokerd.connect(url)
+    c = client or brokerd.connect(url, token=token, token_file=token_file)
     served, done = 0, None
     try:
         while maxtasks is None or served < maxtasks:
@@ -95,12 +100,12 @@ def answer(task, fn):
         return {"task": task["task"], "error": {"type": type(e).__name__, "message": str(e)}}
 
 
-def _child(pool, funcs, url, maxtasks, parent):
+def _child(pool, funcs, url, maxtasks, parent, token_file=None):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with(parent)
     try:
-        stopped = serve(pool, funcs, url, maxtasks)
-    except ConnectionError as e:  # brokerd cannot be reached, or went away
+        stopped = serve(pool, funcs, url, maxtasks, token_file=token_file)
+    except (ConnectionError, Unauthorized) as e:  # brokerd unreachable, gone or refusing us
         print("brokerd.worker: %s" % e, file=sys.stderr)
         sys.exit(UNREACHABLE)
     sys.exit(STOPPED if stopped else 0)
@@ -117,15 +122,18 @@ def _die_with(parent):
         os._exit(1)
 
 
-def run(pool, funcs, processes=1, maxtasks=None, url=None):
+def run(pool, funcs, processes=1, maxtasks=None, url=None, token_file=None):
     """run: keeps `processes` worker processes serving pool until the pool stops them."""
     for f in funcs:
         load(f)  # a name that cannot be served: fail now, not in every child
+    if token_file:
+        _token.read_file(token_file)  # a refused file, too
     procs, stopping, since = [], [], {}
     parent = os.getpid()
 
     def start():
-        p = multiprocessing.Process(target=_child, args=(pool, funcs, url, maxtasks, parent))
+        p = multiprocessing.Process(target=_child,
+                                    args=(pool, funcs, url, maxtasks, parent, token_file))
         p.start()
         procs.append(p)
         since[p] = time.monotonic()
@@ -180,12 +188,15 @@ def main(argv=None):
                     help="tasks a worker process serves before it is replaced")
     ap.add_argument("--url", default=None, help="brokerd's address (default: $BROKERD_URL, "
                                                  "else the default address)")
+    ap.add_argument("--token-file", default=None, metavar="FILE",
+                    help="authenticate with the token on FILE's first line (default: "
+                         "$BROKERD_TOKEN, else $BROKERD_TOKEN_FILE)")
     a = ap.parse_args(argv)
     if a.processes < 1 or (a.maxtasksperchild is not None and a.maxtasksperchild < 1):
         ap.error("--processes and --maxtasksperchild take a number of at least 1")
     try:
-        run(a.pool, a.funcs, a.processes, a.maxtasksperchild, a.url)
-    except (ImportError, AttributeError, TypeError) as e:
+        run(a.pool, a.funcs, a.processes, a.maxtasksperchild, a.url, a.token_file)
+    except (ImportError, AttributeError, TypeError, Invalid) as e:
         ap.exit(2, "brokerd.worker: cannot serve: %s\n" % e)
 
 

@@ -5,7 +5,6 @@
 # started with the installed example config on a temporary socket. Exit 77: cannot run here.
 set -euo pipefail
 build=$(cd "$1" && pwd)
-src=$(cd "$(dirname "$0")/.." && pwd)
 cache() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [ "$(cache SCDOC)" != SCDOC-NOTFOUND ] || { echo "skip: no scdoc, so no man pages to install"; exit 77; }
@@ -82,11 +81,11 @@ int main(int argc, char **argv)
 }
 C
 flags=()
-[ "$(cache BROKER_SANITIZE)" = ON ] && flags=(-fsanitize=address,undefined)
+[ "$(cache BROKER_SANITIZE)" = ON ] && flags=("-fsanitize=address,undefined")
 cc=$(cache CMAKE_C_COMPILER)
 # shellcheck disable=SC2086 # pkg-config's output is a list of words
 "$cc" -Wall -Werror "${flags[@]}" -o "$tmp/client" "$tmp/client.c" $cflags $libs
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046,SC2086
 "$cc" -Wall -Werror "${flags[@]}" -o "$tmp/client_static" "$tmp/client.c" $cflags \
 	-L"$p/lib" -Wl,-Bstatic -lbroker -Wl,-Bdynamic \
 	$(pkg-config --static --libs-only-l libbroker | sed 's/-lbroker\b//')
@@ -114,7 +113,7 @@ done
 [ "$("$tmp/client" "ipc://$sock")" = hits=1 ] || fail "client (shared)"
 [ "$("$tmp/client_static" "ipc://$sock")" = hits=2 ] || fail "client (static)"
 [ "$("${ctl[@]}" value get hits)" = 2 ] || fail "brokerctl value get"
-ls "$tmp/data" | grep -q '^log\.' || fail "no log in the data dir"
+compgen -G "$tmp/data/log.*" >/dev/null || fail "no log in the data dir"
 kill -TERM "$daemon"
 rc=0
 wait "$daemon" || rc=$?

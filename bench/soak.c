@@ -507,7 +507,7 @@ static void parker_cycle(double until)
 	raw_close(&r);
 }
 
-/* nonreader: fills a dict of a few MiB, then asks for all of it again and again on a raw
+/* nonreader: fills a dict of 512 KiB, then asks for all of it again and again on a raw
  * connection and never reads a reply; its writes stall once brokerd stops reading. */
 static void nonreader_cycle(double until)
 {
@@ -542,7 +542,7 @@ static void nonreader_setup(brk_client *c)
 {
 	char dict[64];
 	snprintf(dict, sizeof dict, "soak:big:%d", (int)getpid());
-	json_t *v = big_string(512 << 10);
+	json_t *v = big_string(64 << 10); /* 512 KiB a reply: its cost is the unread output */
 	for (int k = 0; k < 8; k++) {
 		json_t *key = json_integer(k);
 		tally(KIND_NONREADER, brk_dict_set(c, dict, key, v) == BRK_OK);
@@ -600,6 +600,7 @@ static void cleanup(const struct kind_info *k)
 
 static int abuse(enum kind kind)
 {
+	srand48((long)getpid());
 	const struct kind_info *k = &kinds[kind];
 	double until = sh->t0 + cfg.abuse_until;
 	sleep_until(sh->t0 + cfg.abuse_from);
@@ -608,10 +609,13 @@ static int abuse(enum kind kind)
 		k->setup(c);
 		brk_close(c);
 	}
+	/* the first cycle is cut at a random point: abusers come and go at different times,
+	 * as independent clients would */
+	double end = now() + cfg.cycle * (0.2 + 0.8 * drand48());
 	while (now() < until) {
-		double end = now() + cfg.cycle;
 		add(&sh->abuse[kind].cycles, 1);
 		k->cycle(end < until ? end : until);
+		end = now() + cfg.cycle;
 	}
 	cleanup(k);
 	return 0;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/soak.sh: the 60 s soak with 200 clients (bench/soak.c): 170 well-behaved clients
 # and 30 abusive ones (oversized requests, thousands of parked gets, replies never read, big
-# queue items) against a Release brokerd with --max-message 1M. Prints a line a second, the
-# summary and a JSON line; exits 1 when a target is missed (p99 < 10 ms, no errors, RSS
-# back within 10 % of its start).
+# queue items) against a Release brokerd with --max-message 1M (and the default max-memory,
+# which the pushers' 512 MiB stay under: at the limit every client's writes are refused, see
+# tests/test_limits.c). Prints a line a second, the summary and a JSON line; exits 1 when a
+# target is missed (p99 < 10 ms, no errors, RSS back within 10 % of its start).
 # Afterwards it shows brokerd's own view (objects, sessions, waiters left) and, when gdb is
 # here, what RSS malloc_trim(0) in brokerd gives back (a diagnostic: is the memory still in
 # use, or only kept by glibc's allocator?).

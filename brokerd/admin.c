@@ -213,7 +213,7 @@ const struct op_def admin_ops[] = {
 	{BRK_OP_INFO, op_info, OPF_RO, ""},
 	{BRK_OP_LS, op_ls, OPF_RO, "prefix"},
 	{BRK_OP_STAT, op_stat, OPF_NAME | OPF_RO, ""},
-	{BRK_OP_DEL, op_del, OPF_NAME | OPF_STORE | OPF_ADMIN, ""},
+	{BRK_OP_DEL, op_del, OPF_NAME | OPF_STORE | OPF_ADMIN | OPF_MINE, ""},
 	{BRK_OP_SESSIONS, op_sessions, OPF_RO, ""},
 	{BRK_OP_SAVE, persist_save, OPF_ADMIN, ""},
 	{BRK_OP_ACK, op_ack, OPF_RO, ""},

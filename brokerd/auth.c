@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "object.h"
 #include "session.h"
 
 static const char *const role_names[] = {"none", "ro", "rw", "admin"};
@@ -265,10 +266,21 @@ bool auth_name_refused(op_ctx *ctx, const char *name)
 	return true;
 }
 
+/* made_here: whether ctx names an object its session created (OPF_MINE ops: a Manager
+ * deletes the objects it made when it closes, with role rw). */
+static bool made_here(const op_ctx *ctx)
+{
+	const object *o = ctx->name ? obj_find(ctx->name) : NULL;
+	return o && o->creator == ctx->sess->id;
+}
+
 bool auth_refuses(op_ctx *ctx, const struct op_def *d)
 {
 	enum role need = needed(d);
 	const session *s = ctx->sess;
+	if (s && need == ROLE_ADMIN && (d->flags & OPF_MINE) && s->role >= ROLE_RW &&
+	    made_here(ctx))
+		need = ROLE_RW;
 	if (!s || s->role >= need)
 		return auth_name_refused(ctx, ctx->name);
 	if (s->role == ROLE_NONE)

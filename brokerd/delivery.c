@@ -25,9 +25,9 @@ static object *origin(const struct delivery *d)
 static void give_back(struct delivery *d)
 {
 	object *o = origin(d);
-	if (!o)
-		log_warn("an unconfirmed item of '%s' could not go back: the %s is gone", d->object,
-			 d->from->cls->name);
+	if (!o) /* deleted on purpose, with what it held: nothing to warn about, once per item */
+		log_debug("an unconfirmed item of '%s' is dropped: the %s is gone", d->object,
+			  d->from->cls->name);
 	else if (d->from->give_back(o, d) != 0)
 		log_warn("an unconfirmed item of '%s' could not go back", d->object);
 }

@@ -12,7 +12,7 @@
 #include "mem.h"
 
 #define MMAP_THRESHOLD (128 << 10)   /* blocks this large are mapped on their own */
-#define TRIM_STEP ((size_t)16 << 20) /* freed since the last trim: trim */
+#define TRIM_MIN ((size_t)1 << 20) /* freed since the last trim, and 1/16 of the peak: trim */
 
 static size_t limit;
 static unsigned long long refused;
@@ -138,7 +138,7 @@ static void on_trim_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what, (void)arg;
 	if (now > high_water)
 		high_water = now;
-	if (high_water - now < TRIM_STEP)
+	if (high_water - now < TRIM_MIN || high_water - now < high_water / 16)
 		return;
 #ifndef MEM_ASAN
 	malloc_trim(0);

@@ -12,8 +12,9 @@
 struct event_base;
 
 /* mem_start: from now on, large blocks are mapped on their own, and once a second, when
- * at least 16 MiB were freed since the last look, freed memory goes back to the system
- * (glibc keeps it otherwise: RSS would stay at its peak after a burst). mem_stop undoes. */
+ * at least 1 MiB and a 16th of the peak were freed since the last trim, freed memory goes
+ * back to the system (glibc keeps it otherwise: RSS would stay at its peak after a burst).
+ * mem_stop undoes. */
 void mem_start(struct event_base *base);
 void mem_stop(void);
 

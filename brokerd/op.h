@@ -49,6 +49,7 @@ enum op_flags {
 	OPF_RO = 1u << 6,    /* ro: reads and nothing else (OPF_READ ops too) */
 	OPF_ADMIN = 1u << 7, /* admin */
 	OPF_GROW = 1u << 8,  /* may store more: refused at max-memory (mem.h) */
+	OPF_MINE = 1u << 9,  /* with OPF_ADMIN: rw suffices on an object the session made */
 };
 
 /* The largest "owner": 2^53, so every owner is exact as a double in any client language. */

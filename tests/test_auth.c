@@ -183,9 +183,14 @@ START_TEST(roles_allow_what_they_name_and_refuse_the_rest_changing_nothing)
 	ck_assert_str_eq(code(&ro, "{\"op\":\"queue.get\",\"name\":\"app.q\",\"timeout\":1}"),
 			 "forbidden");
 	ck_assert_str_eq(code(&ro, "{\"op\":\"lock.acquire\",\"name\":\"l\"}"), "forbidden");
-	/* rw: no del, no save */
-	ck_assert_str_eq(message(&rw, "{\"op\":\"del\",\"name\":\"app.d\"}"),
+	/* rw: no del but of what its own session made, no save */
+	ck_assert_str_eq(code(&admin, "{\"op\":\"queue.put\",\"name\":\"app.other\",\"value\":1}"),
+			 "ok");
+	ck_assert_str_eq(message(&rw, "{\"op\":\"del\",\"name\":\"app.other\"}"),
 			 "del needs role admin; principal 'app' has role rw");
+	ck_assert_str_eq(code(&rw, "{\"op\":\"queue.put\",\"name\":\"app.mine\",\"value\":1}"),
+			 "ok");
+	ck_assert_str_eq(code(&rw, "{\"op\":\"del\",\"name\":\"app.mine\"}"), "ok");
 	ck_assert_str_eq(code(&rw, "{\"op\":\"save\"}"), "forbidden");
 	/* a batch holding a refused op runs none of its ops */
 	ck_assert_str_eq(code(&ro, "{\"op\":\"batch\",\"ops\":[{\"op\":\"dict.get\",\"name\":"
@@ -193,7 +198,7 @@ START_TEST(roles_allow_what_they_name_and_refuse_the_rest_changing_nothing)
 			 "ok");
 	ck_assert_str_eq(code(&rw, "{\"op\":\"batch\",\"ops\":[{\"op\":\"dict.set\",\"name\":"
 				   "\"app.d\",\"key\":\"k\",\"value\":3},{\"op\":\"del\",\"name\":"
-				   "\"app.d\"}]}"),
+				   "\"app.other\"}]}"),
 			 "forbidden");
 	ck_assert_str_eq(
 		code(&ro, "{\"op\":\"batch\",\"ops\":[{\"op\":\"hello\",\"token\":\"" ADMIN_TOKEN
@@ -348,7 +353,7 @@ START_TEST(a_certificate_subject_is_a_principal)
 	ck_assert_str_eq(code(&s, "{\"op\":\"queue.put\",\"name\":\"jobs.q\",\"value\":1}"), "ok");
 	ck_assert_str_eq(code(&s, "{\"op\":\"queue.put\",\"name\":\"app.q\",\"value\":1}"),
 			 "forbidden");
-	ck_assert_str_eq(code(&s, "{\"op\":\"del\",\"name\":\"jobs.q\"}"), "forbidden");
+	ck_assert_str_eq(code(&s, "{\"op\":\"save\"}"), "forbidden");
 	sp_close(&s);
 	ck_assert_int_eq(daemon_stop(&d), 0);
 	unlink(conf_path);

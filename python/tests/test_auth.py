@@ -158,6 +158,18 @@ def test_a_name_outside_the_prefix_is_forbidden(auth_daemon):
         c.dict("app.d")["k"] = 1
 
 
+def test_a_confined_manager_makes_and_deletes_its_unnamed_objects(auth_daemon):
+    with brokerd.connect(auth_daemon.url, token=APP_TOKEN) as c:
+        q, d, cv = c.Queue(), c.dict(), c.Condition()
+        q.put(1)
+        d["k"] = 2
+        names = [q.name, d.name]
+        assert all(n.startswith("app.py-") for n in names)  # inside its prefix
+    with brokerd.connect(auth_daemon.url, token=OPS_TOKEN) as admin:
+        left = [o["name"] for o in admin.call("ls")]
+        assert not [n for n in left if n.startswith("app.py-")], left  # deleted at close
+
+
 def test_a_forked_child_reconnects_with_the_token(auth_daemon):
     c = brokerd.connect(auth_daemon.url, token=APP_TOKEN)
     d = c.dict("app.sessions")

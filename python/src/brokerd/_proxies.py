@@ -23,8 +23,13 @@ def _rebuild(url, kind, name, settings):
     return _KINDS[kind]._attach(client_for(url), name, settings)
 
 
-def _fresh_name(name):
-    return name if name is not None else "py-" + uuid.uuid4().hex
+def _fresh_name(client, name):
+    """name, or for an unnamed object a new one, under the prefix the client's principal is
+    confined to (brokerd refuses names outside it)."""
+    if name is not None:
+        return name
+    prefix = (client.hello or {}).get("prefix") or ""
+    return prefix + "py-" + uuid.uuid4().hex
 
 
 def _timeout_args(timeout):
@@ -42,7 +47,7 @@ class _Proxy:
 
     def __init__(self, client, name):
         self._client = client
-        self.name = _fresh_name(name)
+        self.name = _fresh_name(client, name)
         if name is None:
             client._note_anonymous(self.name)
 
@@ -479,7 +484,7 @@ class Condition(_Proxy):
         super().__init__(client, name)
         lock_type = "lock" if isinstance(lock, Lock) and not isinstance(lock, RLock) else "rlock"
         if lock is None:
-            lock = _fresh_name(None)
+            lock = _fresh_name(client, None)
             client._note_anonymous(lock)
         elif not isinstance(lock, str):
             lock = lock.name
@@ -812,7 +817,7 @@ class Namespace:
 
     def __init__(self, client, name=None, **kw):
         object.__setattr__(self, "_client", client)
-        object.__setattr__(self, "_name", _fresh_name(name))
+        object.__setattr__(self, "_name", _fresh_name(client, name))
         object.__setattr__(self, "_seen", threading.local())
         object.__setattr__(self, "_cond", None)
         if name is None:

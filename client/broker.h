@@ -113,6 +113,11 @@ json_t *brk_request_new(const char *op, const char *name, json_t *args);
  * that long returns BRK_ENOREPLY (and a waiting op is cancelled in brokerd). */
 brk_err brk_call(brk_client *c, const json_t *request, json_t **result);
 
+/* brk_call_reply: brk_call, keeping the whole reply envelope: *reply (new, the caller
+ * frees) is it as brokerd sent it ({"ok", "result" or "error" and "message", "version",
+ * "delivery", ...}) whenever one came, error replies included; NULL when none came. */
+brk_err brk_call_reply(brk_client *c, const json_t *request, json_t **reply);
+
 /* brk_batch: runs the array of requests ops (borrowed) as one atomic batch: no other
  * client's op runs between them. *results is an array of one reply envelope per op;
  * read each with brk_batch_result. Blocking ops need "block": false. */

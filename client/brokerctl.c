@@ -1119,18 +1119,6 @@ static int cmd_pool(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 	return ctl_usage("usage: pool ls | pool stat NAME");
 }
 
-/* has_version: whether op's replies carry "version" (shared state, PROTOCOL.md
- * "Versions"; error replies too, once brokerd took the envelope), even when it is 0 (a
- * missing object): libbroker gives the version but not the envelope. */
-static bool has_version(const char *op)
-{
-	static const char *const families[] = {"dict.", "list.", "namespace.", "value.", "array."};
-	for (size_t i = 0; i < sizeof families / sizeof *families; i++)
-		if (!strncmp(op, families[i], strlen(families[i])))
-			return true;
-	return false;
-}
-
 /* cmd_call: the raw protocol: the full reply envelope is printed either way. */
 static int cmd_call(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 {
@@ -1142,15 +1130,11 @@ static int cmd_call(brk_client *c, const struct ctl *ctl, int argc, char **argv)
 		json_decref(args);
 		return ctl_usage("call: the arguments must be a JSON object");
 	}
-	json_t *req = brk_request_new(argv[1], NULL, args), *result = NULL;
-	brk_err err = brk_call(c, req, &result);
+	json_t *req = brk_request_new(argv[1], NULL, args), *reply = NULL;
+	brk_err err = brk_call_reply(c, req, &reply);
 	json_decref(req);
-	uint64_t version = brk_last_version();
-	json_t *reply = err == BRK_OK ? proto_reply_ok_new(result)
-				      : proto_reply_error(err, brk_last_error());
-	if (version || (has_version(argv[1]) && err < BRK_ECONNECT && err != BRK_EBADREQ &&
-			err != BRK_EUNKNOWNOP && err != BRK_EBADARG))
-		json_object_set_new(reply, "version", json_integer((json_int_t)version));
+	if (!reply) /* none came: what libbroker knows, in the same shape */
+		reply = proto_reply_error(err, brk_last_error());
 	ctl_print_json(reply);
 	json_decref(reply);
 	return err == BRK_OK ? EXIT_OK : err >= BRK_ECONNECT ? EXIT_CONNECT : EXIT_REPLY;
@@ -1305,8 +1289,9 @@ static const struct command commands[] = {
 	{"call", cmd_call, NULL, "call OP [JSON]",
 	 "send {\"op\": OP, ...JSON}; print the raw reply",
 	 "Sends the op with the members of the JSON object as its arguments and prints the\n"
-	 "reply envelope, {\"ok\": ..., \"result\": ...} or {\"ok\": false, \"error\": ...,\n"
-	 "\"message\": ...}, with the version of shared state.",
+	 "reply envelope as brokerd sent it, every field: {\"ok\": ..., \"result\": ...} or\n"
+	 "{\"ok\": false, \"error\": ..., \"message\": ...}, with \"version\" (shared state)\n"
+	 "and \"delivery\" (an item to confirm) when brokerd sends them.",
 	 NULL},
 	{"bench", NULL, cmd_bench,
 	 "bench [--clients N] [--batch B] [--seconds S] [--tests ping,get,set,queue,lock]",

@@ -819,12 +819,13 @@ static brk_err parse_reply(json_t *reply, json_t **result)
 	return err;
 }
 
-brk_err brk_call(brk_client *c, const json_t *request, json_t **result)
+/* round_trip: sends request and waits for its reply envelope, *reply (new; NULL when none
+ * came). BRK_OK, or what kept the reply from coming. */
+static brk_err round_trip(brk_client *c, const json_t *request, json_t **reply)
 {
 	struct call me;
 	brk_err err;
-	if (result)
-		*result = NULL;
+	*reply = NULL;
 	last_version = 0; /* a call that gets no reply reports none */
 	if (!c || !json_is_object(request))
 		return fail(BRK_EINVAL, "brk_call needs a client and a request object");
@@ -843,9 +844,29 @@ brk_err brk_call(brk_client *c, const json_t *request, json_t **result)
 			break;
 	}
 	if (err == BRK_OK)
-		err = parse_reply(me.reply, result);
-	json_decref(me.reply);
+		*reply = me.reply;
+	else
+		json_decref(me.reply);
 	return err;
+}
+
+brk_err brk_call(brk_client *c, const json_t *request, json_t **result)
+{
+	json_t *reply;
+	if (result)
+		*result = NULL;
+	brk_err err = round_trip(c, request, &reply);
+	if (err == BRK_OK)
+		err = parse_reply(reply, result);
+	json_decref(reply);
+	return err;
+}
+
+brk_err brk_call_reply(brk_client *c, const json_t *request, json_t **reply)
+{
+	*reply = NULL;
+	brk_err err = round_trip(c, request, reply);
+	return err == BRK_OK ? parse_reply(*reply, NULL) : err;
 }
 
 json_t *brk_request_new(const char *op, const char *name, json_t *args)

@@ -236,6 +236,8 @@ START_TEST(raw_calls_print_the_reply)
 			      "'none'\",\"version\":0}\n");
 	ck_assert_int_eq(ctl("call", "queue.put", "{\"name\":\"q\",\"value\":1}"), 0);
 	ck_assert_str_eq(out, "{\"ok\":true,\"result\":null}\n"); /* queues have no version */
+	ck_assert_int_eq(ctl("call", "queue.get", "{\"name\":\"q\",\"confirm\":true}"), 0);
+	ck_assert_str_eq(out, "{\"ok\":true,\"result\":1,\"delivery\":1}\n"); /* every field */
 	ck_assert_int_eq(ctl("call", "warp"), 1);
 	ck_assert_str_eq(
 		out, "{\"ok\":false,\"error\":\"unknown_op\",\"message\":\"unknown op 'warp'\"}\n");

@@ -174,13 +174,13 @@ int child_exit(pid_t pid)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
-int run_tool(char *const argv[], char *out, size_t size)
+int run_tool_fd(char *const argv[], int fd, char *out, size_t size)
 {
 	int fds[2];
 	ck_assert_int_eq(pipe(fds), 0);
 	pid_t pid = test_fork();
 	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], fd);
 		close(fds[0]);
 		close(fds[1]);
 		execv(argv[0], argv);
@@ -194,6 +194,11 @@ int run_tool(char *const argv[], char *out, size_t size)
 	out[len] = '\0';
 	close(fds[0]);
 	return child_exit(pid);
+}
+
+int run_tool(char *const argv[], char *out, size_t size)
+{
+	return run_tool_fd(argv, STDOUT_FILENO, out, size);
 }
 
 pid_t spawn_worker(const struct daemon *d, int *out, ...)

@@ -69,6 +69,9 @@ int child_exit(pid_t pid);
  * returns the exit status. */
 int run_tool(char *const argv[], char *out, size_t size);
 
+/* run_tool_fd: run_tool capturing the child's descriptor fd (STDERR_FILENO...) instead. */
+int run_tool_fd(char *const argv[], int fd, char *out, size_t size);
+
 /* ---- persistence: a brokerd on a data dir, restarted on it (test_persist.c) ---- */
 
 /* data_dir_new: makes a fresh empty dir for --data-dir; its path goes in out (size bytes). */

@@ -990,24 +990,7 @@ static char err[8192];
 /* run_stderr: runs argv (NULL-terminated) with its stderr in err; the exit status. */
 static int run_stderr(char *const argv[])
 {
-	int fds[2];
-	ck_assert_int_eq(pipe(fds), 0);
-	pid_t pid = test_fork();
-	if (pid == 0) {
-		dup2(fds[1], STDERR_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	size_t len = 0;
-	ssize_t n;
-	while (len + 1 < sizeof err && (n = read(fds[0], err + len, sizeof err - len - 1)) > 0)
-		len += (size_t)n;
-	err[len] = '\0';
-	close(fds[0]);
-	return child_exit(pid);
+	return run_tool_fd(argv, STDERR_FILENO, err, sizeof err);
 }
 
 /* ctl_err: brokerctl --url URL args... with its stderr in err. */

@@ -11,7 +11,7 @@
 
 #include "mem.h"
 
-#define MMAP_THRESHOLD (128 << 10)   /* blocks this large are mapped on their own */
+#define MMAP_THRESHOLD (128 << 10) /* blocks this large are mapped on their own */
 #define TRIM_MIN ((size_t)1 << 20) /* freed since the last trim, and 1/16 of the peak: trim */
 
 static size_t limit;

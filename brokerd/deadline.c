@@ -7,40 +7,47 @@
 
 static struct event *timer;
 static double armed_for = INFINITY; /* the deadline the timer is set for */
-static struct deadline **heap;
+/* The heap holds each deadline's time beside it, so that sifting compares without
+ * touching the deadlines themselves (a session's thousands of parked requests leaving at
+ * once were mostly cache misses on them). */
+struct slot {
+	double at;
+	struct deadline *d;
+};
+static struct slot *heap;
 static size_t heap_len, heap_cap;
 
-static void heap_put(size_t i, struct deadline *d)
+static void heap_put(size_t i, struct slot s)
 {
-	heap[i] = d;
-	d->heap_index = i;
+	heap[i] = s;
+	s.d->heap_index = i;
 }
 
 static void sift_up(size_t i)
 {
-	struct deadline *d = heap[i];
-	while (i > 0 && heap[(i - 1) / 2]->at > d->at) {
+	struct slot s = heap[i];
+	while (i > 0 && heap[(i - 1) / 2].at > s.at) {
 		heap_put(i, heap[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
-	heap_put(i, d);
+	heap_put(i, s);
 }
 
 static void sift_down(size_t i)
 {
-	struct deadline *d = heap[i];
+	struct slot s = heap[i];
 	for (;;) {
 		size_t c = 2 * i + 1;
 		if (c >= heap_len)
 			break;
-		if (c + 1 < heap_len && heap[c + 1]->at < heap[c]->at)
+		if (c + 1 < heap_len && heap[c + 1].at < heap[c].at)
 			c++;
-		if (heap[c]->at >= d->at)
+		if (heap[c].at >= s.at)
 			break;
 		heap_put(i, heap[c]);
 		i = c;
 	}
-	heap_put(i, d);
+	heap_put(i, s);
 }
 
 static void heap_remove(struct deadline *d)
@@ -51,13 +58,13 @@ static void heap_remove(struct deadline *d)
 		return;
 	heap_put(i, heap[heap_len]);
 	sift_down(i);
-	sift_up(heap[i]->heap_index);
+	sift_up(heap[i].d->heap_index);
 }
 
 /* rearm: points the one timer at the earliest deadline, if that changed. */
 static void rearm(void)
 {
-	double next = heap_len ? heap[0]->at : INFINITY;
+	double next = heap_len ? heap[0].at : INFINITY;
 	if (next == armed_for)
 		return;
 	armed_for = next;
@@ -79,8 +86,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what, (void)arg;
 	armed_for = INFINITY;
 	double now = clock_now();
-	while (heap_len && heap[0]->at <= now) {
-		struct deadline *d = heap[0];
+	while (heap_len && heap[0].at <= now) {
+		struct deadline *d = heap[0].d;
 		heap_remove(d);
 		d->expire(d);
 	}
@@ -98,7 +105,7 @@ void deadline_fini(void)
 		event_free(timer);
 	timer = NULL;
 	while (heap_len)
-		heap[--heap_len]->heap_index = DEADLINE_UNSET;
+		heap[--heap_len].d->heap_index = DEADLINE_UNSET;
 	free(heap);
 	heap = NULL;
 	heap_cap = 0;
@@ -117,14 +124,14 @@ int deadline_set(struct deadline *d, double seconds)
 	deadline_clear(d);
 	if (heap_len == heap_cap) {
 		size_t cap = heap_cap ? heap_cap * 2 : 64;
-		struct deadline **h = realloc(heap, cap * sizeof *h);
+		struct slot *h = realloc(heap, cap * sizeof *h);
 		if (!h)
 			return -1;
 		heap = h;
 		heap_cap = cap;
 	}
 	d->at = clock_now() + seconds;
-	heap_put(heap_len++, d);
+	heap_put(heap_len++, (struct slot){d->at, d});
 	sift_up(d->heap_index);
 	rearm();
 	return 0;
@@ -136,7 +143,7 @@ static void shrink(void)
 {
 	if (heap_cap <= 1024 || heap_len >= heap_cap / 4)
 		return;
-	struct deadline **h = realloc(heap, heap_cap / 2 * sizeof *h);
+	struct slot *h = realloc(heap, heap_cap / 2 * sizeof *h);
 	if (h) {
 		heap = h;
 		heap_cap /= 2;

@@ -12,12 +12,18 @@
 #include "mem.h"
 
 #define MMAP_THRESHOLD (128 << 10) /* blocks this large are mapped on their own */
-#define TRIM_MIN ((size_t)1 << 20) /* freed since the last trim, and 1/16 of the peak: trim */
+/* A trim once this much was freed since the last one, and a 16th of the peak; below
+ * SMALL_HEAP in use, where a trim costs microseconds, also every SMALL_TRIM_EVERY seconds
+ * (pages freed by churn, not by a drop in use, come back too). */
+#define TRIM_MIN ((size_t)256 << 10)
+#define SMALL_HEAP ((size_t)64 << 20)
+#define SMALL_TRIM_EVERY 2
 
 static size_t limit;
 static unsigned long long refused;
 static struct event *trim_timer;
 static size_t high_water; /* the most used at a look since the last trim */
+static int idle_ticks;    /* looks since the last trim */
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -138,8 +144,11 @@ static void on_trim_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what, (void)arg;
 	if (now > high_water)
 		high_water = now;
-	if (high_water - now < TRIM_MIN || high_water - now < high_water / 16)
+	size_t freed = high_water - now;
+	bool burst = freed >= TRIM_MIN && (now < SMALL_HEAP || freed >= high_water / 16);
+	if (!burst && !(now < SMALL_HEAP && ++idle_ticks >= SMALL_TRIM_EVERY))
 		return;
+	idle_ticks = 0;
 #ifndef MEM_ASAN
 	malloc_trim(0);
 #endif

@@ -11,10 +11,11 @@
 
 struct event_base;
 
-/* mem_start: from now on, large blocks are mapped on their own, and once a second, when
- * at least 1 MiB and a 16th of the peak were freed since the last trim, freed memory goes
- * back to the system (glibc keeps it otherwise: RSS would stay at its peak after a burst).
- * mem_stop undoes. */
+/* mem_start: from now on, large blocks are mapped on their own, and freed memory goes
+ * back to the system (glibc keeps it otherwise: RSS would stay at its peak after a burst):
+ * at the next second when enough was freed since the last trim (256 KiB, and a 16th of the
+ * peak once 64 MiB are in use), and every 2 s while under 64 MiB are in use. mem_stop
+ * undoes. */
 void mem_start(struct event_base *base);
 void mem_stop(void);
 

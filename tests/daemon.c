@@ -174,6 +174,15 @@ int child_exit(pid_t pid)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
+void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "cannot write %s", path);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
 int run_tool_fd(char *const argv[], int fd, char *out, size_t size)
 {
 	int fds[2];

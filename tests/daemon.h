@@ -69,6 +69,9 @@ int child_exit(pid_t pid);
  * returns the exit status. */
 int run_tool(char *const argv[], char *out, size_t size);
 
+/* write_file: text into the file at path (made or emptied), then its mode set to mode. */
+void write_file(const char *path, const char *text, mode_t mode);
+
 /* run_tool_fd: run_tool capturing the child's descriptor fd (STDERR_FILENO...) instead. */
 int run_tool_fd(char *const argv[], int fd, char *out, size_t size);
 

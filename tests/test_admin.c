@@ -335,16 +335,6 @@ START_TEST(log_lines_carry_their_priority_for_the_journal_and_a_time_elsewhere)
 }
 END_TEST
 
-/* write_config: text into path (mode 0600). */
-static void write_config(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	ck_assert_int_eq(chmod(path, 0600), 0);
-}
-
 /* session_objects_limit: info's session_limits.objects. */
 static long long session_objects_limit(struct sp *s)
 {
@@ -377,8 +367,10 @@ START_TEST(sighup_reloads_roles_and_limits_while_clients_stay_connected)
 	     tcp[64], text[512];
 	close(mkstemp(conf));
 	ck_assert_ptr_nonnull(mkdtemp(data));
-	write_config(conf, "{\"principals\": [{\"name\": \"app\", \"token\": \"" TOKEN
-			   "\", \"role\": \"ro\"}], \"max_session_objects\": \"100\"}");
+	write_file(conf,
+		   "{\"principals\": [{\"name\": \"app\", \"token\": \"" TOKEN
+		   "\", \"role\": \"ro\"}], \"max_session_objects\": \"100\"}",
+		   0600);
 	snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", free_tcp_port());
 	daemon_start_on(&d, NULL, (const char *const[]){"--config", conf, "--listen", tcp, NULL});
 	ck_assert_int_eq(sp_dial(&s, tcp, NULL), 0);
@@ -390,7 +382,7 @@ START_TEST(sighup_reloads_roles_and_limits_while_clients_stay_connected)
 		 "{\"principals\": [{\"name\": \"app\", \"token\": \"" TOKEN
 		 "\", \"role\": \"rw\"}], \"max_session_objects\": \"1\", \"data_dir\": \"%s\"}",
 		 data);
-	write_config(conf, text);
+	write_file(conf, text, 0600);
 	kill(d.pid, SIGHUP);
 	ck_assert(await_log(&d, "config reloaded"));
 	ck_assert(await_log(&d, "the data dir settings changed"));
@@ -400,7 +392,7 @@ START_TEST(sighup_reloads_roles_and_limits_while_clients_stay_connected)
 	ck_assert_str_eq(sp_code(&s, "{\"op\":\"queue.put\",\"name\":\"b\",\"value\":1}", NULL, 0),
 			 "limit_exceeded");
 	/* a config with errors changes nothing */
-	write_config(conf, "{\"max_session_objects\": ");
+	write_file(conf, "{\"max_session_objects\": ", 0600);
 	kill(d.pid, SIGHUP);
 	ck_assert(await_log(&d, "the one running stays"));
 	ck_assert_int_eq(session_objects_limit(&s), 1);

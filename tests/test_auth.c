@@ -30,16 +30,6 @@ static const char principals[] =
 
 static char conf_path[96], tcp_url[64];
 
-/* write_file: text into path with mode. */
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	ck_assert_int_eq(chmod(path, mode), 0);
-}
-
 /* start: a daemon with the principals above (in its config file) and a tcp listener on
  * loopback, plus extra arguments (NULL-ended, may be NULL). */
 static void start(struct daemon *d, const char *extra1, const char *extra2)

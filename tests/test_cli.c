@@ -687,9 +687,7 @@ START_TEST(tls_settings_are_checked)
 	char cert[160], junk[160];
 	snprintf(cert, sizeof cert, "%s/cert.pem", d.dir);
 	snprintf(junk, sizeof junk, "%s/junk.pem", d.dir);
-	FILE *f = fopen(junk, "w");
-	fputs("not a certificate\n", f);
-	fclose(f);
+	write_file(junk, "not a certificate\n", 0600);
 	char *no_cert[] = {BROKERD_BIN, "--listen", "tls+tcp://127.0.0.1:1", NULL};
 	char *no_key[] = {BROKERD_BIN,  "--listen", "tls+tcp://127.0.0.1:1",
 			  "--tls-cert", cert,       NULL};
@@ -709,9 +707,7 @@ static const char *write_config(const char *text)
 {
 	static char path[160];
 	snprintf(path, sizeof path, "%s/conf.json", d.dir);
-	FILE *f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
+	write_file(path, text, 0644);
 	return path;
 }
 
@@ -1003,11 +999,7 @@ static const char *file_in_dir(const char *name, const char *text, mode_t mode)
 	static int next;
 	char *path = paths[next++ % 4];
 	snprintf(path, sizeof paths[0], "%s/%s", d.dir, name);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	ck_assert_int_eq(chmod(path, mode), 0);
+	write_file(path, text, mode);
 	return path;
 }
 
@@ -1020,13 +1012,10 @@ static void auth_config_new(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(auth_dir));
 	snprintf(auth_config, sizeof auth_config, "%s/conf.json", auth_dir);
-	FILE *f = fopen(auth_config, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("{\"principals\": [{\"name\": \"app\", \"token\": \"" APP_TOKEN "\", "
-	      "\"role\": \"rw\", \"prefix\": \"app.\"}]}\n",
-	      f);
-	fclose(f);
-	ck_assert_int_eq(chmod(auth_config, 0600), 0);
+	write_file(auth_config,
+		   "{\"principals\": [{\"name\": \"app\", \"token\": \"" APP_TOKEN "\", "
+		   "\"role\": \"rw\", \"prefix\": \"app.\"}]}\n",
+		   0600);
 }
 
 static void auth_config_remove(void)

@@ -832,11 +832,7 @@ static void token_file_new(char *out, size_t size, const char *text, mode_t mode
 	char dir[] = "/tmp/brokerd-token-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(out, size, "%s/token", dir);
-	FILE *f = fopen(out, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	ck_assert_int_eq(chmod(out, mode), 0);
+	write_file(out, text, mode);
 }
 
 static void token_file_remove(const char *path)

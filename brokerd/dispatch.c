@@ -145,13 +145,16 @@ void dispatch_foreach_error(void (*fn)(const char *code, unsigned long long n, v
 			fn(brk_err_code((brk_err)e), errors[e], arg);
 }
 
+static void error_into(const char *code, unsigned long long n, void *by_code)
+{
+	json_object_set_new(by_code, code, json_integer((json_int_t)n));
+}
+
 json_t *dispatch_errors_new(void)
 {
 	json_t *by_code = json_object();
-	for (int e = 0; e < BRK_ERR_COUNT && by_code; e++)
-		if (errors[e])
-			json_object_set_new(by_code, brk_err_code((brk_err)e),
-					    json_integer((json_int_t)errors[e]));
+	if (by_code)
+		dispatch_foreach_error(error_into, by_code);
 	return by_code;
 }
 

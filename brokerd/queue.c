@@ -470,7 +470,9 @@ static int op_peek(op_ctx *ctx)
 			       QUEUE_PEEK_MAX);
 	if (rc || (rc = peek(ctx, &q)))
 		return rc;
-	size_t have = q ? (size_t)n < q->count ? (size_t)n : q->count : 0;
+	size_t have = q ? q->count : 0;
+	if (have > (size_t)n)
+		have = (size_t)n;
 	if (q && q->kind == Q_PRIORITY)
 		have = nth_of_heap(q, have, items);
 	for (size_t i = 0; q && q->kind != Q_PRIORITY && i < have; i++)

@@ -20,6 +20,7 @@
 #include "wait.h"
 
 #define METRICS_TOP 20
+#define METRICS_MAX_REQUEST 8192 /* bytes of a request's line and headers */
 #define MAX_TYPES 16
 
 static struct evhttp *http;
@@ -222,6 +223,9 @@ int metrics_start(struct event_base *base, const char *address)
 	}
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET);
 	evhttp_set_timeout(http, 10);
+	/* a scrape is a GET of a few hundred bytes: nothing bigger is read into memory */
+	evhttp_set_max_headers_size(http, METRICS_MAX_REQUEST);
+	evhttp_set_max_body_size(http, 0);
 	evhttp_set_gencb(http, on_request, NULL);
 	log_info("metrics on http://%s/metrics", address);
 	return 0;

@@ -149,3 +149,26 @@ def test_metrics_stay_on_loopback_in_protected_mode(workdir):
                         "0.0.0.0:9464"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 2
     assert "protected mode keeps metrics" in r.stderr
+
+
+def test_an_oversized_scrape_is_refused_and_the_endpoint_goes_on(workdir):
+    import socket
+    port = free_port()
+    d = Daemon(workdir, ["--metrics", "127.0.0.1:%d" % port]).start()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 +
+                      b"\r\n\r\n")
+            answer = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    answer += chunk
+            except ConnectionResetError:
+                pass
+        assert not answer.startswith(b"HTTP/1.1 200"), answer[:80]  # headers over 8 KiB
+        assert "brokerd_sessions" in scrape(port)
+    finally:
+        assert d.stop() in (0, None)
